@@ -1,0 +1,168 @@
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::thread::JoinHandle;
+
+use super::progress::{Progress, ProgressSnapshot};
+
+/// The state of a job, as seen by the code that started it.
+#[derive(Debug)]
+pub enum JobStatus<T> {
+    /// Still running.
+    Running(ProgressSnapshot),
+    /// Finished with a value (which may itself be an error).
+    Finished(T),
+    /// The job's thread panicked; the message is kept so the UI can show it.
+    Panicked(String),
+}
+
+/// One job on its own thread, with its progress handle and result channel.
+pub struct JobHandle<T> {
+    name: String,
+    progress: Progress,
+    receiver: Receiver<Result<T, String>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<T: Send + 'static> JobHandle<T> {
+    /// Starts `work` on a new named thread. A panic inside `work` is caught and reported
+    /// as [`JobStatus::Panicked`] instead of taking the application down.
+    pub fn spawn(
+        name: impl Into<String>,
+        progress: Progress,
+        work: impl FnOnce(&Progress) -> T + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let name = name.into();
+        let (sender, receiver) = channel();
+        let thread_progress = progress.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("job:{name}"))
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    work(&thread_progress)
+                }))
+                .map_err(|payload| panic_message(payload.as_ref()));
+                let _ = sender.send(result);
+                // Wake the UI so it notices the result.
+                thread_progress.start_stage("finished", 0);
+            })?;
+        Ok(Self { name, progress, receiver, thread: Some(thread) })
+    }
+
+    /// The job's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The job's progress handle (to read progress or cancel).
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Non-blocking check for the result. After `Finished`/`Panicked` was returned once,
+    /// later calls report `Panicked("result already taken")`.
+    pub fn poll(&mut self) -> JobStatus<T> {
+        match self.receiver.try_recv() {
+            Ok(result) => {
+                if let Some(t) = self.thread.take() {
+                    let _ = t.join();
+                }
+                match result {
+                    Ok(v) => JobStatus::Finished(v),
+                    Err(msg) => JobStatus::Panicked(msg),
+                }
+            }
+            Err(TryRecvError::Empty) => JobStatus::Running(self.progress.snapshot()),
+            Err(TryRecvError::Disconnected) => {
+                JobStatus::Panicked("job ended without a result".to_owned())
+            }
+        }
+    }
+
+    /// Blocks until the job ends (CLI and tests).
+    pub fn wait(mut self) -> Result<T, String> {
+        let result = self
+            .receiver
+            .recv()
+            .map_err(|_| "job ended without a result".to_owned())
+            .and_then(|r| r);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        result
+    }
+}
+
+/// Turns a panic payload into a readable message.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// Keeps track of named jobs; a second job with a name that is still running is refused.
+pub struct JobRunner<T> {
+    jobs: BTreeMap<String, JobHandle<T>>,
+}
+
+impl<T> Default for JobRunner<T> {
+    fn default() -> Self {
+        Self { jobs: BTreeMap::new() }
+    }
+}
+
+impl<T: Send + 'static> JobRunner<T> {
+    /// Starts a job unless one with the same name is running. Returns `false` when refused.
+    pub fn start(
+        &mut self,
+        name: &str,
+        progress: Progress,
+        work: impl FnOnce(&Progress) -> T + Send + 'static,
+    ) -> std::io::Result<bool> {
+        if self.jobs.contains_key(name) {
+            return Ok(false);
+        }
+        let handle = JobHandle::spawn(name, progress, work)?;
+        self.jobs.insert(name.to_owned(), handle);
+        Ok(true)
+    }
+
+    /// Whether a job with this name is running.
+    pub fn is_running(&self, name: &str) -> bool {
+        self.jobs.contains_key(name)
+    }
+
+    /// Requests cancellation of the named job.
+    pub fn cancel(&self, name: &str) {
+        if let Some(job) = self.jobs.get(name) {
+            job.progress().cancel();
+        }
+    }
+
+    /// Progress of every running job, sorted by name.
+    pub fn running(&self) -> Vec<(String, ProgressSnapshot)> {
+        self.jobs.iter().map(|(n, j)| (n.clone(), j.progress().snapshot())).collect()
+    }
+
+    /// Collects finished jobs: `(name, Ok(value))` or `(name, Err(panic message))`.
+    pub fn poll_finished(&mut self) -> Vec<(String, Result<T, String>)> {
+        let mut finished = Vec::new();
+        let names: Vec<String> = self.jobs.keys().cloned().collect();
+        for name in names {
+            let Some(job) = self.jobs.get_mut(&name) else { continue };
+            match job.poll() {
+                JobStatus::Running(_) => {}
+                JobStatus::Finished(v) => finished.push((name.clone(), Ok(v))),
+                JobStatus::Panicked(m) => finished.push((name.clone(), Err(m))),
+            }
+            if !matches!(finished.last(), Some((n, _)) if *n == name) {
+                continue;
+            }
+            self.jobs.remove(&name);
+        }
+        finished
+    }
+}
