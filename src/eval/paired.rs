@@ -21,7 +21,8 @@ use super::bootstrap::{BootstrapConfig, Estimate, bootstrap_mean, mean};
 pub struct PairedConfig {
     /// Bootstrap for the interval of the mean delta.
     pub bootstrap: BootstrapConfig,
-    /// Random sign assignments of the permutation test (exact enumeration when 2ⁿ fits).
+    /// Random sign assignments of the permutation test (exact enumeration when 2ⁿ fits);
+    /// drawn with the bootstrap seed.
     pub permutations: usize,
 }
 
