@@ -47,23 +47,12 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(path) = &args.reference {
         let reference: Reference = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-        let ours = embedder.embed(
-            &texts,
-            args.batch_sizes.first().copied().unwrap_or(32),
-            &Progress::new(),
-        )?;
-        let cosines: Vec<f32> = reference
-            .embeddings
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| Some(cosine(ours.row(i)?, v)))
-            .collect();
+        let ours = embedder.embed(&texts, args.batch_sizes.first().copied().unwrap_or(32), &Progress::new())?;
+        let cosines: Vec<f32> =
+            reference.embeddings.iter().enumerate().filter_map(|(i, v)| Some(cosine(ours.row(i)?, v))).collect();
         let min = cosines.iter().copied().fold(f32::INFINITY, f32::min);
         let mean = cosines.iter().map(|&c| f64::from(c)).sum::<f64>() / cosines.len().max(1) as f64;
-        println!(
-            "{}",
-            serde_json::json!({"cosine_vs_reference": {"n": cosines.len(), "min": min, "mean": mean}})
-        );
+        println!("{}", serde_json::json!({"cosine_vs_reference": {"n": cosines.len(), "min": min, "mean": mean}}));
     }
     Ok(())
 }

@@ -1,3 +1,11 @@
-fn main() {
-    println!("recfuse");
+//! The `recfuse` binary: a sub-command runs headless; no sub-command opens the workbench.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = recfuse::cli::Cli::parse();
+    match cli.command {
+        Some(command) => std::process::ExitCode::from(recfuse::cli::run(command)),
+        None => std::process::ExitCode::from(recfuse::ui::run_workbench()),
+    }
 }

@@ -7,13 +7,12 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models::bert::{BertModel, Config};
 use recfuse::embed::{
-    CacheOutcome, DeviceChoice, EmbedError, EmbedPrecision, EmbeddingCache, ItemTextTemplate,
-    SentenceEmbedder, embed_with_cache,
+    CacheOutcome, DeviceChoice, EmbedError, EmbedPrecision, EmbeddingCache, ItemTextTemplate, SentenceEmbedder,
+    embed_with_cache,
 };
 use recfuse::jobs::Progress;
 
-const VOCAB: [&str; 12] =
-    ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "red", "mug", "blue", "cup", "big", "tea", "pot", "set"];
+const VOCAB: [&str; 12] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "red", "mug", "blue", "cup", "big", "tea", "pot", "set"];
 
 fn tiny_config() -> serde_json::Value {
     serde_json::json!({
@@ -77,8 +76,7 @@ fn write_tiny_model(dir: &Path, max_seq_length: usize) -> BertModel {
 fn expected_vector(model: &BertModel, ids: &[u32]) -> Vec<f32> {
     let input = Tensor::new(ids, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
     let types = input.zeros_like().unwrap();
-    let hidden =
-        model.forward(&input, &types, None).unwrap().squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+    let hidden = model.forward(&input, &types, None).unwrap().squeeze(0).unwrap().to_vec2::<f32>().unwrap();
     let dim = hidden[0].len();
     let mut mean = vec![0f32; dim];
     for token in &hidden {
@@ -190,11 +188,7 @@ fn corrupt_tokenizer_and_pooling_name_the_file() {
     assert!(error_of(dir.path()).contains("tokenizer.json"));
 
     write_tiny_model(dir.path(), 16);
-    std::fs::write(
-        dir.path().join("1_Pooling/config.json"),
-        r#"{"pooling_mode_max_tokens": true}"#,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("1_Pooling/config.json"), r#"{"pooling_mode_max_tokens": true}"#).unwrap();
     assert!(error_of(dir.path()).contains("1_Pooling"));
 }
 
@@ -248,23 +242,17 @@ fn cache_hits_after_a_miss_and_misses_when_the_template_changes() {
     let template = ItemTextTemplate::default();
     let fp = template.fingerprint();
 
-    let (first, outcome) =
-        embed_with_cache(&e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
+    let (first, outcome) = embed_with_cache(&e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
     assert_eq!(outcome, CacheOutcome::Miss);
-    let (second, outcome) =
-        embed_with_cache(&e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
+    let (second, outcome) = embed_with_cache(&e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
     assert_eq!(outcome, CacheOutcome::Hit);
     assert_eq!(first, second);
 
     let other = ItemTextTemplate { fields: vec!["title".to_owned()], ..template };
-    let (_, outcome) =
-        embed_with_cache(&e, &texts, Some(&cache), &other.fingerprint(), 2, &Progress::new())
-            .unwrap();
+    let (_, outcome) = embed_with_cache(&e, &texts, Some(&cache), &other.fingerprint(), 2, &Progress::new()).unwrap();
     assert_eq!(outcome, CacheOutcome::Miss);
     // Changed text, same template: a miss too.
-    let (_, outcome) =
-        embed_with_cache(&e, &strings(&["red mug"]), Some(&cache), &fp, 2, &Progress::new())
-            .unwrap();
+    let (_, outcome) = embed_with_cache(&e, &strings(&["red mug"]), Some(&cache), &fp, 2, &Progress::new()).unwrap();
     assert_eq!(outcome, CacheOutcome::Miss);
 
     // Three entries, no leftover temporary files.

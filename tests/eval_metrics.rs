@@ -7,14 +7,13 @@ use std::path::Path;
 
 use recfuse::eval::bootstrap::{BootstrapConfig, Estimate, bootstrap_mean, bootstrap_statistic};
 use recfuse::eval::metrics::{
-    AccuracyScores, MetricKey, MetricKind, MetricScope, Relevance, average_precision,
-    catalogue_coverage, exposure_gini, f1, gini, head_items, hit_rate, intra_list_diversity,
-    long_tail_share, ndcg, novelty, precision, recall, reciprocal_rank,
+    AccuracyScores, MetricKey, MetricKind, MetricScope, Relevance, average_precision, catalogue_coverage,
+    exposure_gini, f1, gini, head_items, hit_rate, intra_list_diversity, long_tail_share, ndcg, novelty, precision,
+    recall, reciprocal_rank,
 };
 use recfuse::eval::overlap::{Distribution, jaccard_at_k, kendall_tau_shared, rbo_ext};
 use recfuse::eval::paired::{
-    PairedConfig, PairedError, paired_compare, paired_t_p_value, sign_flip_p_value,
-    student_t_two_sided_p,
+    PairedConfig, PairedError, paired_compare, paired_t_p_value, sign_flip_p_value, student_t_two_sided_p,
 };
 
 fn close(actual: f64, expected: f64, tol: f64) -> bool {
@@ -23,10 +22,7 @@ fn close(actual: f64, expected: f64, tol: f64) -> bool {
 
 #[track_caller]
 fn assert_close(actual: f64, expected: f64) {
-    assert!(
-        close(actual, expected, 1e-12),
-        "expected {expected}, got {actual}"
-    );
+    assert!(close(actual, expected, 1e-12), "expected {expected}, got {actual}");
 }
 
 #[track_caller]
@@ -88,16 +84,10 @@ fn graded_ndcg_by_hand() {
     // 3/1 + 2/log2(3) + 1/log2(4) = 4.761859507142915. NDCG = 0.39748952229168844.
     assert_close(ndcg(&ranked, &rel, 3), (3.0 / l3) / (3.0 + 2.0 / l3 + 0.5));
     // Binary gains: (1/log2 3) / (1 + 1/log2 3 + 1/2).
-    assert_close(
-        ndcg(&ranked, &rel.to_binary(), 3),
-        (1.0 / l3) / (1.0 + 1.0 / l3 + 0.5),
-    );
+    assert_close(ndcg(&ranked, &rel.to_binary(), 3), (1.0 / l3) / (1.0 + 1.0 / l3 + 0.5));
     // K = 4 adds item 40 (gain 1) at rank 4: DCG = 3/log2 3 + 1/log2 5; the ideal is
     // unchanged because |R| = 3.
-    assert_close(
-        ndcg(&ranked, &rel, 4),
-        (3.0 / l3 + 1.0 / 5f64.log2()) / (3.0 + 2.0 / l3 + 0.5),
-    );
+    assert_close(ndcg(&ranked, &rel, 4), (3.0 / l3 + 1.0 / 5f64.log2()) / (3.0 + 2.0 / l3 + 0.5));
     // Precision/recall/AP ignore the grades: hits at ranks 2 and 4 of K = 4.
     let s = AccuracyScores::compute(&ranked, &rel, 4);
     assert_close(s.precision, 0.5);
@@ -133,18 +123,9 @@ fn accuracy_edge_cases_are_zero() {
     let s = AccuracyScores::compute(&[7, 8, 9], &rel, 3);
     assert_eq!(s, AccuracyScores::default());
     // K = 0, empty list, empty relevance.
-    assert_eq!(
-        AccuracyScores::compute(&[1, 2], &rel, 0),
-        AccuracyScores::default()
-    );
-    assert_eq!(
-        AccuracyScores::compute(&[], &rel, 10),
-        AccuracyScores::default()
-    );
-    assert_eq!(
-        AccuracyScores::compute(&[1, 2], &Relevance::default(), 10),
-        AccuracyScores::default()
-    );
+    assert_eq!(AccuracyScores::compute(&[1, 2], &rel, 0), AccuracyScores::default());
+    assert_eq!(AccuracyScores::compute(&[], &rel, 10), AccuracyScores::default());
+    assert_eq!(AccuracyScores::compute(&[1, 2], &Relevance::default(), 10), AccuracyScores::default());
     assert_eq!(ndcg(&[1], &Relevance::default(), 10), 0.0);
     assert_eq!(precision(&[1], &rel, 0), 0.0);
 }
@@ -161,20 +142,8 @@ fn scores_get_matches_kinds() {
         ndcg: 7.0,
     };
     let got: Vec<Option<f64>> = MetricKind::ALL.iter().map(|k| s.get(*k)).collect();
-    let want = [
-        Some(1.0),
-        Some(2.0),
-        Some(3.0),
-        Some(4.0),
-        Some(5.0),
-        Some(6.0),
-        Some(7.0),
-        None,
-        None,
-        None,
-        None,
-        None,
-    ];
+    let want =
+        [Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(5.0), Some(6.0), Some(7.0), None, None, None, None, None];
     assert_eq!(got, want);
 }
 
@@ -204,10 +173,7 @@ fn metric_ids_and_keys() {
     );
     for kind in MetricKind::ALL {
         // serde form is the id.
-        assert_eq!(
-            serde_json::to_string(&kind).ok(),
-            Some(format!("\"{}\"", kind.id()))
-        );
+        assert_eq!(serde_json::to_string(&kind).ok(), Some(format!("\"{}\"", kind.id())));
         assert!(!kind.display_name().is_empty());
     }
     assert_eq!(MetricKind::Coverage.scope(), MetricScope::Global);
@@ -216,10 +182,7 @@ fn metric_ids_and_keys() {
     assert!(!MetricKind::Gini.higher_is_better());
     let key = MetricKey::new(MetricKind::Ndcg, 10);
     assert_eq!(key.to_string(), "ndcg@10");
-    assert_eq!(
-        serde_json::to_string(&key).ok().as_deref(),
-        Some("\"ndcg@10\"")
-    );
+    assert_eq!(serde_json::to_string(&key).ok().as_deref(), Some("\"ndcg@10\""));
     let back: Result<MetricKey, _> = serde_json::from_str("\"long_tail@20\"");
     assert_eq!(back.ok(), Some(MetricKey::new(MetricKind::LongTail, 20)));
     assert!(serde_json::from_str::<MetricKey>("\"ndcg@ten\"").is_err());
@@ -246,10 +209,7 @@ fn novelty_by_hand() {
     // Self-information: -log2(10/10) = 0, -log2(5/10) = 1, -log2(1/10) = log2 10 (twice).
     // Mean over 4 = (0 + 1 + 2·3.321928094887362) / 4 = 1.910964047443681.
     let pop = [10, 5, 1, 0];
-    assert_close_opt(
-        novelty(&[0, 1, 2, 3], 4, &pop, 10),
-        (1.0 + 2.0 * 10f64.log2()) / 4.0,
-    );
+    assert_close_opt(novelty(&[0, 1, 2, 3], 4, &pop, 10), (1.0 + 2.0 * 10f64.log2()) / 4.0);
     // K = 2: (0 + 1) / 2.
     assert_close_opt(novelty(&[0, 1, 2, 3], 2, &pop, 10), 0.5);
     assert_eq!(novelty(&[0], 0, &pop, 10), None);
@@ -320,11 +280,7 @@ fn bootstrap_is_deterministic_and_contains_the_mean() {
     let first = bootstrap_mean(&values, &cfg);
     let second = bootstrap_mean(&values, &cfg);
     assert_eq!(first, second);
-    let Some(Estimate {
-        value,
-        ci: (lo, hi),
-    }) = first
-    else {
+    let Some(Estimate { value, ci: (lo, hi) }) = first else {
         panic!("no estimate");
     };
     assert_close(value, 0.5);
@@ -332,16 +288,8 @@ fn bootstrap_is_deterministic_and_contains_the_mean() {
     // Population sd = sqrt(mean((x − 0.5)²)) = sqrt((0.25 + 1/36 + 1/36 + 0.25)/4)
     // = sqrt(5/36) = 0.3727; SE = 0.3727/√400 = 0.0186; 95 % half-width ≈ 1.96·SE = 0.0365.
     let half = 1.96 * (5.0f64 / 36.0).sqrt() / 20.0;
-    assert!(
-        close(value - lo, half, 0.008),
-        "lower half-width {}",
-        value - lo
-    );
-    assert!(
-        close(hi - value, half, 0.008),
-        "upper half-width {}",
-        hi - value
-    );
+    assert!(close(value - lo, half, 0.008), "lower half-width {}", value - lo);
+    assert!(close(hi - value, half, 0.008), "upper half-width {}", hi - value);
 
     let other = bootstrap_mean(&values, &BootstrapConfig { seed: 7, ..cfg });
     assert_ne!(first, other);
@@ -350,13 +298,7 @@ fn bootstrap_is_deterministic_and_contains_the_mean() {
 #[test]
 fn bootstrap_constant_and_empty() {
     let cfg = BootstrapConfig::default();
-    assert_eq!(
-        bootstrap_mean(&[0.25; 30], &cfg),
-        Some(Estimate {
-            value: 0.25,
-            ci: (0.25, 0.25)
-        })
-    );
+    assert_eq!(bootstrap_mean(&[0.25; 30], &cfg), Some(Estimate { value: 0.25, ci: (0.25, 0.25) }));
     assert_eq!(bootstrap_mean(&[], &cfg), None);
     assert_eq!(bootstrap_mean(&[f64::NAN], &cfg), None);
 }
@@ -370,11 +312,7 @@ fn bootstrap_global_statistic() {
     let stat = |idx: &[usize]| catalogue_coverage(idx.iter().filter_map(|&u| lists.get(u)), 10, 10);
     let a = bootstrap_statistic(lists.len(), &cfg, stat);
     assert_eq!(a, bootstrap_statistic(lists.len(), &cfg, stat));
-    let Some(Estimate {
-        value,
-        ci: (lo, hi),
-    }) = a
-    else {
+    let Some(Estimate { value, ci: (lo, hi) }) = a else {
         panic!("no estimate");
     };
     assert_close(value, 0.6);
@@ -417,11 +355,7 @@ fn paired_consistent_differences() {
     // B beats A by 0.05 to 0.15 on every one of 100 users: no sign-flipped sum can reach
     // the observed one, so the Monte Carlo p-value is its minimum 1/(1 + 10000).
     let a: Vec<f64> = (0..100).map(|i| f64::from(i % 10) / 10.0).collect();
-    let b: Vec<f64> = a
-        .iter()
-        .enumerate()
-        .map(|(i, x)| x + 0.05 + 0.1 * f64::from(i as u32 % 3) / 2.0)
-        .collect();
+    let b: Vec<f64> = a.iter().enumerate().map(|(i, x)| x + 0.05 + 0.1 * f64::from(i as u32 % 3) / 2.0).collect();
     let Ok(cmp) = paired_compare(&a, &b, &PairedConfig::default()) else {
         panic!("comparison failed");
     };
@@ -436,18 +370,9 @@ fn paired_consistent_differences() {
 #[test]
 fn paired_errors() {
     let cfg = PairedConfig::default();
-    assert_eq!(
-        paired_compare(&[1.0], &[1.0, 2.0], &cfg).err(),
-        Some(PairedError::LengthMismatch { a: 1, b: 2 })
-    );
-    assert_eq!(
-        paired_compare(&[], &[], &cfg).err(),
-        Some(PairedError::Empty)
-    );
-    assert_eq!(
-        paired_compare(&[1.0, f64::NAN], &[1.0, 2.0], &cfg).err(),
-        Some(PairedError::NonFinite(1))
-    );
+    assert_eq!(paired_compare(&[1.0], &[1.0, 2.0], &cfg).err(), Some(PairedError::LengthMismatch { a: 1, b: 2 }));
+    assert_eq!(paired_compare(&[], &[], &cfg).err(), Some(PairedError::Empty));
+    assert_eq!(paired_compare(&[1.0, f64::NAN], &[1.0, 2.0], &cfg).err(), Some(PairedError::NonFinite(1)));
 }
 
 #[test]
@@ -455,40 +380,20 @@ fn student_t_against_closed_forms() {
     use std::f64::consts::PI;
     for &t in &[0.0, 0.3, 1.0, 2.0, 3.5, 12.0] {
         // df = 1 (Cauchy): p = 1 − (2/π)·atan|t|.
-        assert!(close(
-            student_t_two_sided_p(t, 1.0).unwrap_or(f64::NAN),
-            1.0 - 2.0 / PI * f64::atan(t),
-            1e-12
-        ));
+        assert!(close(student_t_two_sided_p(t, 1.0).unwrap_or(f64::NAN), 1.0 - 2.0 / PI * f64::atan(t), 1e-12));
         // df = 2: F(t) = 1/2 + t / (2√(2 + t²)) → p = 1 − t/√(2 + t²).
-        assert!(close(
-            student_t_two_sided_p(t, 2.0).unwrap_or(f64::NAN),
-            1.0 - t / (2.0 + t * t).sqrt(),
-            1e-12
-        ));
+        assert!(close(student_t_two_sided_p(t, 2.0).unwrap_or(f64::NAN), 1.0 - t / (2.0 + t * t).sqrt(), 1e-12));
         // df = 3: F(t) = 1/2 + (1/π)[(t/√3)/(1 + t²/3) + atan(t/√3)].
         let u = t / 3f64.sqrt();
         let f3 = 0.5 + (u / (1.0 + u * u) + u.atan()) / PI;
-        assert!(close(
-            student_t_two_sided_p(t, 3.0).unwrap_or(f64::NAN),
-            2.0 * (1.0 - f3),
-            1e-12
-        ));
+        assert!(close(student_t_two_sided_p(t, 3.0).unwrap_or(f64::NAN), 2.0 * (1.0 - f3), 1e-12));
         // df = 4: F(t) = 1/2 + (3/8)·(t/√(1 + t²/4))·(1 − t²/(12(1 + t²/4))).
         let w = 1.0 + t * t / 4.0;
         let f4 = 0.5 + 0.375 * (t / w.sqrt()) * (1.0 - t * t / (12.0 * w));
-        assert!(close(
-            student_t_two_sided_p(t, 4.0).unwrap_or(f64::NAN),
-            2.0 * (1.0 - f4),
-            1e-12
-        ));
+        assert!(close(student_t_two_sided_p(t, 4.0).unwrap_or(f64::NAN), 2.0 * (1.0 - f4), 1e-12));
     }
     // Very large df approaches the normal: 2·(1 − Φ(1.959963984540054)) = 0.05.
-    assert!(close(
-        student_t_two_sided_p(1.959_963_984_540_054, 1e7).unwrap_or(f64::NAN),
-        0.05,
-        1e-6
-    ));
+    assert!(close(student_t_two_sided_p(1.959_963_984_540_054, 1e7).unwrap_or(f64::NAN), 0.05, 1e-6));
     assert_eq!(student_t_two_sided_p(1.0, 0.0), None);
 }
 
@@ -497,10 +402,7 @@ fn paired_t_by_hand() {
     // d = [1, 2, 3]: mean 2, sd 1, SE = 1/√3, t = 2√3, df = 2 → p = 1 − t/√(2 + t²)
     // = 1 − 3.4641/√14 = 0.07417990022744847.
     let t = 2.0 * 3f64.sqrt();
-    assert_close_opt(
-        paired_t_p_value(&[1.0, 2.0, 3.0]),
-        1.0 - t / (2.0 + t * t).sqrt(),
-    );
+    assert_close_opt(paired_t_p_value(&[1.0, 2.0, 3.0]), 1.0 - t / (2.0 + t * t).sqrt());
     assert_eq!(paired_t_p_value(&[1.0]), None);
     // No spread but a non-zero mean: the difference is certain.
     assert_eq!(paired_t_p_value(&[0.5, 0.5, 0.5]), Some(0.0));
@@ -565,10 +467,7 @@ fn distribution_by_hand() {
     };
     assert_eq!(d.n, 5);
     assert_close(d.mean, 4.0);
-    assert_eq!(
-        (d.min, d.q1, d.median, d.q3, d.max),
-        (1.0, 2.0, 3.0, 4.0, 10.0)
-    );
+    assert_eq!((d.min, d.q1, d.median, d.q3, d.max), (1.0, 2.0, 3.0, 4.0, 10.0));
     let counts: Vec<usize> = d.histogram.iter().map(|b| b.count).collect();
     assert_eq!(counts, [3, 1, 1]);
     let edges: Vec<(f64, f64)> = d.histogram.iter().map(|b| (b.lo, b.hi)).collect();
@@ -587,17 +486,13 @@ fn distribution_by_hand() {
 // ---------------------------------------------------------------------------------------
 
 fn read_json(name: &str) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {name}: {e}"))
 }
 
 fn as_f64(v: &serde_json::Value, what: &str) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("{what} is not a number"))
+    v.as_f64().unwrap_or_else(|| panic!("{what} is not a number"))
 }
 
 #[test]
@@ -608,32 +503,23 @@ fn agrees_with_numpy_reference() {
     let want_users = expected["users"].as_array().expect("expected users");
     assert_eq!(users.len(), 200);
     assert_eq!(users.len(), want_users.len());
-    let ks: Vec<usize> = fixture["ks"]
-        .as_array()
-        .expect("ks")
-        .iter()
-        .map(|k| k.as_u64().expect("k") as usize)
-        .collect();
+    let ks: Vec<usize> =
+        fixture["ks"].as_array().expect("ks").iter().map(|k| k.as_u64().expect("k") as usize).collect();
     assert!(ks.contains(&10));
 
     let mut sums = vec![[0.0f64; 8]; ks.len()];
     let mut checked = 0usize;
     for (user, want) in users.iter().zip(want_users) {
         assert_eq!(user["user"], want["user"]);
-        let ranked: Vec<u32> = user["ranked"]
-            .as_array()
-            .expect("ranked")
-            .iter()
-            .map(|i| i.as_u64().expect("item") as u32)
-            .collect();
-        let rel = Relevance::graded(user["relevance"].as_array().expect("relevance").iter().map(
-            |pair| {
-                (
-                    pair[0].as_u64().expect("item") as u32,
-                    as_f64(&pair[1], "gain"),
-                )
-            },
-        ));
+        let ranked: Vec<u32> =
+            user["ranked"].as_array().expect("ranked").iter().map(|i| i.as_u64().expect("item") as u32).collect();
+        let rel = Relevance::graded(
+            user["relevance"]
+                .as_array()
+                .expect("relevance")
+                .iter()
+                .map(|pair| (pair[0].as_u64().expect("item") as u32, as_f64(&pair[1], "gain"))),
+        );
         let binary = rel.to_binary();
         for (ki, &k) in ks.iter().enumerate() {
             let w = &want["metrics"][k.to_string()];
@@ -677,24 +563,12 @@ fn agrees_with_numpy_reference() {
     }
     assert_eq!(checked, 200 * ks.len() * 8);
     // Means over users, e.g. NDCG@10 and recall@10 as reported in results tables.
-    let names = [
-        "precision",
-        "recall",
-        "f1",
-        "hit_rate",
-        "mrr",
-        "map",
-        "ndcg",
-        "ndcg_binary",
-    ];
+    let names = ["precision", "recall", "f1", "hit_rate", "mrr", "map", "ndcg", "ndcg_binary"];
     for (ki, k) in ks.iter().enumerate() {
         for (i, name) in names.iter().enumerate() {
             let mean = sums[ki][i] / users.len() as f64;
             let reference = as_f64(&expected["means"][k.to_string()][*name], name);
-            assert!(
-                close(mean, reference, 1e-9),
-                "mean {name}@{k}: rust {mean} vs numpy {reference}"
-            );
+            assert!(close(mean, reference, 1e-9), "mean {name}@{k}: rust {mean} vs numpy {reference}");
         }
     }
 }

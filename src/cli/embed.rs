@@ -9,9 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::embed::model::ModelFiles;
-use crate::embed::{
-    DEFAULT_BATCH_SIZE, DeviceChoice, EmbedPrecision, SentenceEmbedder, default_model_dir,
-};
+use crate::embed::{DEFAULT_BATCH_SIZE, DeviceChoice, EmbedPrecision, SentenceEmbedder, default_model_dir};
 use crate::jobs::Progress;
 
 /// Arguments of `recfuse embed`.
@@ -106,16 +104,13 @@ pub fn run_embed(args: &EmbedArgs) -> anyhow::Result<()> {
 
 /// Reads a JSON array of strings.
 pub fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
-    let raw =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&raw)
-        .with_context(|| format!("{}: expected a JSON array of strings", path.display()))
+    let raw = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&raw).with_context(|| format!("{}: expected a JSON array of strings", path.display()))
 }
 
 fn write_json_atomically(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     serde_json::to_writer(std::io::BufWriter::new(&mut tmp), value)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -133,9 +128,8 @@ impl CliProgressBar {
     /// Shows a bar labelled `label` that mirrors `progress` (stage, done/total, rate, ETA).
     pub fn attach(progress: &Progress, label: &str) -> Self {
         let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{prefix} {msg:>12} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
-        ) {
+        if let Ok(style) = ProgressStyle::with_template("{prefix} {msg:>12} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(label.to_owned());

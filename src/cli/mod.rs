@@ -1,3 +1,110 @@
-//! cli
+//! Headless sub-commands on the same engine as the GUI.
 
+pub mod compare;
 pub mod embed;
+pub mod embedding;
+pub mod eval;
+pub mod recommend;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::{DataError, DataSources};
+
+/// RecFuse: explore, tune and explain e-commerce recommendations.
+#[derive(Debug, Parser)]
+#[command(name = "recfuse", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; with none, the workbench window opens on the sample data.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load data files and print the validation report.
+    Validate(validate::ValidateArgs),
+    /// Recommend items for a shopper, with attribution.
+    Recommend(recommend::RecommendArgs),
+    /// Rank items for a search query.
+    Search(recommend::SearchArgs),
+    /// Offline evaluation: every signal, the fusion and (with --tune) tuned weights.
+    Eval(eval::EvalArgs),
+    /// Compare two session files on the same users.
+    Compare(compare::CompareArgs),
+}
+
+/// The data files of a command, shared by every sub-command that loads data.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Catalogue file (items). Optional: without it, items come from the behaviour file.
+    #[arg(long, value_name = "FILE")]
+    pub catalogue: Option<PathBuf>,
+    /// Behaviour file (events).
+    #[arg(long, value_name = "FILE")]
+    pub behaviour: PathBuf,
+    /// Users file (attributes).
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// Column override `role=column` (or `behaviour.role=column`), repeatable.
+    #[arg(long = "map", value_name = "ROLE=COLUMN")]
+    pub map: Vec<String>,
+}
+
+impl DataArgs {
+    /// The data sources these arguments describe.
+    pub fn sources(&self) -> Result<DataSources, DataError> {
+        DataSources {
+            catalogue: self.catalogue.clone(),
+            behaviour: self.behaviour.clone(),
+            users: self.users.clone(),
+            ..DataSources::default()
+        }
+        .with_cli_mapping(&self.map)
+    }
+}
+
+/// Exit code for a fatal data problem.
+pub const EXIT_DATA_ERROR: u8 = 2;
+
+/// Runs a sub-command; returns the process exit code.
+pub fn run(command: Command) -> u8 {
+    let result = match command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Recommend(args) => recommend::run_recommend(&args),
+        Command::Search(args) => recommend::run_search(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Compare(args) => compare::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<DataError>().is_some() { EXIT_DATA_ERROR } else { 1 }
+        }
+    }
+}
+
+/// An indicatif progress bar on stderr that follows a [`Progress`] handle (hidden when
+/// `visible` is false). Dropping it clears the bar.
+pub fn progress_bar(progress: &crate::jobs::Progress, visible: bool) -> Option<indicatif::ProgressBar> {
+    if !visible {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    let handle = progress.clone();
+    let b = bar.clone();
+    progress.set_on_change(move || {
+        let s = handle.snapshot();
+        b.set_length(s.total);
+        b.set_position(s.done);
+        b.set_message(s.stage);
+    });
+    Some(bar)
+}

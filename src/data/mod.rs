@@ -1,1 +1,288 @@
-//! data
+//! The data layer: catalogue, behaviour and users tables from CSV/TSV, Parquet, JSON
+//! Lines, RecBole and MovieLens files (optionally gzip-compressed), with column roles
+//! mapped automatically and every dropped row counted in a [`ValidationReport`].
+//!
+//! polars reads delimited text and Parquet; JSON Lines are parsed line by line (see
+//! [`jsonl`]). Input files are only ever opened for reading.
+
+pub mod behaviour;
+pub mod catalogue;
+pub mod error;
+pub mod format;
+pub mod intern;
+pub mod jsonl;
+pub mod mapping;
+pub mod report;
+pub mod table;
+pub mod text;
+pub mod timestamp;
+pub mod users;
+pub mod weights;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use behaviour::{Behaviour, DerivedItems, EventAttribute, ItemSource};
+pub use catalogue::Catalogue;
+pub use error::DataError;
+pub use intern::Interner;
+pub use mapping::{ColumnMapping, ResolvedMapping, Role};
+pub use report::{FileReport, IssueCount, IssueExample, IssueKind, TableKind, ValidationReport};
+pub use table::{RawTable, read_table};
+pub use users::UserTable;
+pub use weights::{EventWeights, RatingRule};
+
+use crate::jobs::Progress;
+
+/// Which files to load and how their columns map to roles (saved with the session).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataSources {
+    /// Catalogue file; when absent, items are derived from the behaviour file.
+    pub catalogue: Option<PathBuf>,
+    /// Behaviour file (required).
+    pub behaviour: PathBuf,
+    /// Optional users file.
+    pub users: Option<PathBuf>,
+    /// Column overrides for the catalogue.
+    pub catalogue_mapping: ColumnMapping,
+    /// Column overrides for the behaviour file.
+    pub behaviour_mapping: ColumnMapping,
+    /// Column overrides for the users file.
+    pub users_mapping: ColumnMapping,
+}
+
+impl DataSources {
+    /// Applies `--map role=column` overrides to every table whose file has that column.
+    /// `table.role=column` (e.g. `behaviour.timestamp=InvoiceDate`) targets one table.
+    pub fn with_cli_mapping(mut self, args: &[String]) -> Result<Self, DataError> {
+        for arg in args {
+            let (target, rest) = match arg.split_once('.') {
+                Some((t, r)) if ["catalogue", "behaviour", "users"].contains(&t) && r.contains('=') => {
+                    (Some(t), r.to_owned())
+                }
+                _ => (None, arg.clone()),
+            };
+            let parsed = ColumnMapping::from_args(std::slice::from_ref(&rest))?;
+            for (role, column) in parsed.overrides {
+                if target.is_none_or(|t| t == "catalogue") {
+                    self.catalogue_mapping.overrides.insert(role, column.clone());
+                }
+                if target.is_none_or(|t| t == "behaviour") {
+                    self.behaviour_mapping.overrides.insert(role, column.clone());
+                }
+                if target.is_none_or(|t| t == "users") {
+                    self.users_mapping.overrides.insert(role, column);
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// A loaded dataset: catalogue, behaviour log, optional users and the report.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Items.
+    pub catalogue: Catalogue,
+    /// Events.
+    pub behaviour: Behaviour,
+    /// Optional user attributes.
+    pub users: Option<UserTable>,
+    /// What was read, kept and dropped.
+    pub report: ValidationReport,
+    /// Event weights in effect.
+    pub weights: EventWeights,
+}
+
+impl Dataset {
+    /// Changes the event weights without reloading.
+    pub fn set_weights(&mut self, weights: EventWeights) {
+        self.behaviour.apply_weights(&weights);
+        self.weights = weights;
+    }
+}
+
+/// Checks overrides against the file's columns, resolves the mapping and checks the
+/// required roles.
+fn resolve_mapping(
+    table: &RawTable,
+    kind: TableKind,
+    mapping: &ColumnMapping,
+    required: &[Role],
+    report: &mut FileReport,
+) -> Result<ResolvedMapping, DataError> {
+    let columns = table.column_names();
+    let mut effective = mapping.clone();
+    // Overrides for roles of this table whose column is absent: an error when the role is
+    // required here, otherwise ignored (a `--map` may target another table).
+    for (role, column) in &mapping.overrides {
+        if column.is_empty() || columns.contains(column) || !Role::for_table(kind).contains(role) {
+            continue;
+        }
+        if required.contains(role) {
+            return Err(DataError::MappedColumnAbsent {
+                path: table.path.clone(),
+                role_id: role.id().to_owned(),
+                column: column.clone(),
+                found: columns.join(", "),
+            });
+        }
+        effective.overrides.remove(role);
+    }
+    let resolved = effective.resolve(kind, &columns);
+    for role in required {
+        if resolved.get(*role).is_none() {
+            return Err(DataError::MissingColumn {
+                path: table.path.clone(),
+                role: role.id().replace('_', " "),
+                role_id: role.id().to_owned(),
+                expected: role.spellings().iter().take(8).cloned().collect::<Vec<_>>().join(", "),
+                found: columns.join(", "),
+            });
+        }
+    }
+    report.columns_used = resolved.by_role_id();
+    Ok(resolved)
+}
+
+fn new_report(table: &RawTable, kind: TableKind) -> FileReport {
+    let mut report = FileReport::new(format::absolute(&table.path), kind, table.format_label.clone());
+    report.rows_read = table.rows;
+    report.notices.extend(table.notices.iter().cloned());
+    report
+}
+
+/// Loads a catalogue file on its own.
+pub fn load_catalogue(path: &Path, mapping: &ColumnMapping) -> Result<(Catalogue, FileReport), DataError> {
+    let table = read_table(path)?;
+    let mut report = new_report(&table, TableKind::Catalogue);
+    let resolved = resolve_mapping(&table, TableKind::Catalogue, mapping, &[Role::ItemId], &mut report)?;
+    if resolved.get(Role::Title).is_none() {
+        report.notices.push("no title column: items have no text for the semantic signal".to_owned());
+    }
+    let catalogue = Catalogue::from_table(&table, &resolved, &mut report);
+    if catalogue.is_empty() {
+        return Err(DataError::NothingUsable { path: path.to_path_buf(), summary: report.drop_summary() });
+    }
+    Ok((catalogue, report))
+}
+
+/// Loads the catalogue (or derives it), the behaviour log and the optional users table,
+/// and builds the validation report.
+pub fn load_dataset(sources: &DataSources, weights: &EventWeights, progress: &Progress) -> Result<Dataset, DataError> {
+    let mut files = Vec::new();
+    progress.start_stage("reading catalogue", 3);
+    let catalogue_file = match &sources.catalogue {
+        Some(path) => {
+            let (catalogue, report) = load_catalogue(path, &sources.catalogue_mapping)?;
+            files.push(report);
+            Some(catalogue)
+        }
+        None => None,
+    };
+    progress.start_stage("reading behaviour", 3);
+    progress.set_done(1);
+    let table = read_table(&sources.behaviour)?;
+    let mut report = new_report(&table, TableKind::Behaviour);
+    let resolved = resolve_mapping(
+        &table,
+        TableKind::Behaviour,
+        &sources.behaviour_mapping,
+        &[Role::UserId, Role::ItemId, Role::Timestamp],
+        &mut report,
+    )?;
+    let (catalogue, behaviour) = match catalogue_file {
+        Some(catalogue) => {
+            let b = Behaviour::from_table(&table, &resolved, ItemSource::Catalogue(&catalogue), weights, &mut report);
+            (catalogue, b)
+        }
+        None => {
+            let mut derived = DerivedItems::default();
+            let b = Behaviour::from_table(&table, &resolved, ItemSource::Derive(&mut derived), weights, &mut report);
+            report.notices.push(format!(
+                "no catalogue file: {} items derived from the behaviour file (most frequent title, median price)",
+                derived.ids.len()
+            ));
+            let cat = Catalogue::from_behaviour_items(
+                &derived.ids,
+                &derived.titles,
+                &derived.prices,
+                &derived.categories,
+                &derived.brands,
+            );
+            (cat, b)
+        }
+    };
+    if resolved.get(Role::EventType).is_none() {
+        let derived_from = if resolved.get(Role::Rating).is_some() {
+            "the rating column (rating rule)"
+        } else if resolved.get(Role::Invoice).is_some() {
+            "invoice numbers (a leading 'C' marks a cancellation)"
+        } else {
+            "nothing: every event is an 'interaction'"
+        };
+        report.notices.push(format!("no event type column; event types derived from {derived_from}"));
+    }
+    drop(table);
+    if behaviour.is_empty() {
+        return Err(DataError::NothingUsable { path: sources.behaviour.clone(), summary: report.drop_summary() });
+    }
+    files.push(report);
+    progress.start_stage("reading users", 3);
+    progress.set_done(2);
+    let users = match &sources.users {
+        Some(path) => {
+            let table = read_table(path)?;
+            let mut report = new_report(&table, TableKind::Users);
+            let resolved =
+                resolve_mapping(&table, TableKind::Users, &sources.users_mapping, &[Role::UserId], &mut report)?;
+            let users = UserTable::from_table(&table, &resolved, &mut report);
+            files.push(report);
+            Some(users)
+        }
+        None => None,
+    };
+    let report = summarise(files, &catalogue, &behaviour);
+    progress.set_done(3);
+    Ok(Dataset { catalogue, behaviour, users, report, weights: weights.clone() })
+}
+
+fn summarise(files: Vec<FileReport>, catalogue: &Catalogue, behaviour: &Behaviour) -> ValidationReport {
+    let time_span = match (behaviour.time.first(), behaviour.time.last()) {
+        (Some(&a), Some(&b)) => Some((a, b)),
+        _ => None,
+    };
+    let mut per_month: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last: Option<(i64, String)> = None;
+    for &t in &behaviour.time {
+        // Events are sorted by time: reuse the key while inside the same day.
+        let day = t.div_euclid(86_400);
+        let key = match &last {
+            Some((d, k)) if *d == day => k.clone(),
+            _ => {
+                let k = timestamp::month_key(t);
+                last = Some((day, k.clone()));
+                k
+            }
+        };
+        *per_month.entry(key).or_insert(0) += 1;
+    }
+    let mut active = vec![false; behaviour.users.len()];
+    for &u in &behaviour.user {
+        if let Some(a) = active.get_mut(u as usize) {
+            *a = true;
+        }
+    }
+    ValidationReport {
+        files,
+        items: catalogue.len(),
+        users: active.iter().filter(|a| **a).count(),
+        events: behaviour.len(),
+        time_span,
+        event_types: behaviour.event_type_histogram(),
+        events_per_month: per_month,
+    }
+}

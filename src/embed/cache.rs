@@ -85,10 +85,8 @@ impl EmbeddingCache {
     /// A cache in `dir`, created if missing; fails when it is not a writable directory.
     pub fn open(dir: &Path) -> Result<Self, EmbedError> {
         let fail = |reason: String| EmbedError::Cache { path: dir.to_path_buf(), reason };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| fail(format!("cannot create the directory: {e}")))?;
-        tempfile::NamedTempFile::new_in(dir)
-            .map_err(|e| fail(format!("directory is not writable: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(format!("directory is not writable: {e}")))?;
         Ok(Self { dir: dir.to_path_buf() })
     }
 
@@ -112,11 +110,8 @@ impl EmbeddingCache {
         let fail = |reason: String| EmbedError::Cache { path: path.clone(), reason };
         let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
             .map_err(|e| fail(format!("unreadable entry: {}", first_line(&e.to_string()))))?;
-        let tensor =
-            tensors.get(TENSOR_NAME).ok_or_else(|| fail(format!("no '{TENSOR_NAME}' tensor")))?;
-        let (n, dim) = tensor
-            .dims2()
-            .map_err(|_| fail(format!("expected a 2-D tensor, got {:?}", tensor.dims())))?;
+        let tensor = tensors.get(TENSOR_NAME).ok_or_else(|| fail(format!("no '{TENSOR_NAME}' tensor")))?;
+        let (n, dim) = tensor.dims2().map_err(|_| fail(format!("expected a 2-D tensor, got {:?}", tensor.dims())))?;
         if n != rows {
             return Err(fail(format!("expected {rows} rows, found {n}")));
         }
@@ -133,9 +128,8 @@ impl EmbeddingCache {
     pub fn store(&self, key: &CacheKey, embeddings: &Embeddings) -> Result<PathBuf, EmbedError> {
         let path = self.path_for(key);
         let fail = |reason: String| EmbedError::Cache { path: path.clone(), reason };
-        let tensor =
-            Tensor::from_slice(&embeddings.data, (embeddings.len(), embeddings.dim), &Device::Cpu)
-                .map_err(|e| fail(first_line(&e.to_string())))?;
+        let tensor = Tensor::from_slice(&embeddings.data, (embeddings.len(), embeddings.dim), &Device::Cpu)
+            .map_err(|e| fail(first_line(&e.to_string())))?;
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".part")
@@ -144,8 +138,7 @@ impl EmbeddingCache {
         let tensors: HashMap<&str, Tensor> = HashMap::from([(TENSOR_NAME, tensor)]);
         candle_core::safetensors::save(&tensors, tmp.path())
             .map_err(|e| fail(format!("cannot write: {}", first_line(&e.to_string()))))?;
-        tmp.persist(&path)
-            .map_err(|e| fail(format!("cannot move the entry into place: {}", e.error)))?;
+        tmp.persist(&path).map_err(|e| fail(format!("cannot move the entry into place: {}", e.error)))?;
         Ok(path)
     }
 }

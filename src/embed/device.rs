@@ -97,9 +97,7 @@ pub fn select_device(choice: DeviceChoice) -> SelectedDevice {
         DeviceChoice::Cpu => SelectedDevice::cpu(None),
         DeviceChoice::Cuda(ordinal) => match try_cuda(ordinal) {
             Ok(device) => SelectedDevice { device, label: format!("CUDA:{ordinal}"), notice: None },
-            Err(why) => {
-                SelectedDevice::cpu(Some(format!("CUDA:{ordinal} unavailable ({why}); using CPU")))
-            }
+            Err(why) => SelectedDevice::cpu(Some(format!("CUDA:{ordinal} unavailable ({why}); using CPU"))),
         },
         DeviceChoice::Metal => match try_metal() {
             Ok(device) => SelectedDevice { device, label: "Metal".to_owned(), notice: None },
@@ -117,9 +115,7 @@ pub fn select_device(choice: DeviceChoice) -> SelectedDevice {
             let why = match (cfg!(feature = "cuda"), cfg!(feature = "metal"), cuda, metal) {
                 (true, _, Err(e), _) => format!("no usable CUDA GPU: {e}"),
                 (_, true, _, Err(e)) => format!("no usable Metal GPU: {e}"),
-                _ => {
-                    "this build has no GPU support (build with --features cuda or metal)".to_owned()
-                }
+                _ => "this build has no GPU support (build with --features cuda or metal)".to_owned(),
             };
             SelectedDevice::cpu(Some(format!("{why}; using CPU")))
         }
@@ -129,20 +125,20 @@ pub fn select_device(choice: DeviceChoice) -> SelectedDevice {
 #[cfg(feature = "cuda")]
 fn try_cuda(ordinal: usize) -> Result<Device, String> {
     // cudarc panics instead of returning an error when a CUDA library cannot be loaded.
-    let attempt = std::panic::catch_unwind(|| {
-        let device = Device::new_cuda(ordinal)?;
-        // Touch the device once so that missing cuBLAS/cuRAND surface here, not later.
-        candle_core::Tensor::zeros((2, 2), candle_core::DType::F32, &device)?
-            .matmul(&candle_core::Tensor::zeros((2, 2), candle_core::DType::F32, &device)?)?;
-        Ok::<Device, candle_core::Error>(device)
-    });
+    let attempt =
+        std::panic::catch_unwind(|| {
+            let device = Device::new_cuda(ordinal)?;
+            // Touch the device once so that missing cuBLAS/cuRAND surface here, not later.
+            candle_core::Tensor::zeros((2, 2), candle_core::DType::F32, &device)?
+                .matmul(&candle_core::Tensor::zeros((2, 2), candle_core::DType::F32, &device)?)?;
+            Ok::<Device, candle_core::Error>(device)
+        });
     match attempt {
         Ok(Ok(device)) => Ok(device),
         Ok(Err(e)) => Err(first_line(&e.to_string())),
-        Err(payload) => Err(format!(
-            "CUDA libraries failed to load: {}",
-            first_line(&crate::jobs::panic_message(payload.as_ref()))
-        )),
+        Err(payload) => {
+            Err(format!("CUDA libraries failed to load: {}", first_line(&crate::jobs::panic_message(payload.as_ref()))))
+        }
     }
 }
 

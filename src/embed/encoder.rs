@@ -175,20 +175,12 @@ impl SentenceEmbedder {
     /// Loads a model from a directory in Hugging Face layout onto the chosen device.
     /// f16 weights are upcast on load; f16/bf16 compute is only used on a GPU (on the
     /// CPU the precision falls back to f32 with a notice).
-    pub fn load(
-        dir: &Path,
-        device: DeviceChoice,
-        precision: EmbedPrecision,
-    ) -> Result<Self, EmbedError> {
+    pub fn load(dir: &Path, device: DeviceChoice, precision: EmbedPrecision) -> Result<Self, EmbedError> {
         Self::load_files(&ModelFiles::from_dir(dir)?, device, precision)
     }
 
     /// Like [`SentenceEmbedder::load`] for already located files.
-    pub fn load_files(
-        files: &ModelFiles,
-        device: DeviceChoice,
-        precision: EmbedPrecision,
-    ) -> Result<Self, EmbedError> {
+    pub fn load_files(files: &ModelFiles, device: DeviceChoice, precision: EmbedPrecision) -> Result<Self, EmbedError> {
         let config = model::read_bert_config(files)?;
         let pooling = model::read_pooling(files)?;
         let mut tokenizer = model::read_tokenizer(files)?;
@@ -281,12 +273,7 @@ impl SentenceEmbedder {
     /// one unit per text) and stopping with [`EmbedError::Cancelled`] when asked.
     /// Texts are sorted by token count so each batch pads little; the result is in
     /// input order.
-    pub fn embed(
-        &self,
-        texts: &[String],
-        batch_size: usize,
-        progress: &Progress,
-    ) -> Result<Embeddings, EmbedError> {
+    pub fn embed(&self, texts: &[String], batch_size: usize, progress: &Progress) -> Result<Embeddings, EmbedError> {
         let batch_size = batch_size.max(1);
         progress.start_stage("tokenising", texts.len() as u64);
         let encodings = self.tokenize(texts)?;
@@ -363,11 +350,8 @@ mod tests {
     #[test]
     fn mean_pool_ignores_padding() {
         // Two sequences of 3 tokens, dim 2; the second has one padded token.
-        let hidden = Tensor::new(
-            &[[[1f32, 2.], [3., 4.], [5., 6.]], [[2., 0.], [4., 2.], [100., 100.]]],
-            &Device::Cpu,
-        )
-        .unwrap();
+        let hidden =
+            Tensor::new(&[[[1f32, 2.], [3., 4.], [5., 6.]], [[2., 0.], [4., 2.], [100., 100.]]], &Device::Cpu).unwrap();
         let mask = Tensor::new(&[[1u32, 1, 1], [1, 1, 0]], &Device::Cpu).unwrap();
         let pooled = mean_pool(&hidden, &mask).unwrap().to_vec2::<f32>().unwrap();
         // (1+3+5)/3 = 3, (2+4+6)/3 = 4; (2+4)/2 = 3, (0+2)/2 = 1.
@@ -392,12 +376,8 @@ mod tests {
 
     #[test]
     fn cls_pool_takes_first_token() {
-        let hidden =
-            Tensor::new(&[[[1f32, 2.], [3., 4.]], [[5., 6.], [7., 8.]]], &Device::Cpu).unwrap();
-        assert_eq!(
-            cls_pool(&hidden).unwrap().to_vec2::<f32>().unwrap(),
-            vec![vec![1.0, 2.0], vec![5.0, 6.0]]
-        );
+        let hidden = Tensor::new(&[[[1f32, 2.], [3., 4.]], [[5., 6.], [7., 8.]]], &Device::Cpu).unwrap();
+        assert_eq!(cls_pool(&hidden).unwrap().to_vec2::<f32>().unwrap(), vec![vec![1.0, 2.0], vec![5.0, 6.0]]);
     }
 
     #[test]

@@ -11,9 +11,7 @@ pub enum EmbedError {
     #[error("model directory {} does not exist", .0.display())]
     ModelDirMissing(PathBuf),
     /// A model name could not be found in the Hugging Face cache.
-    #[error(
-        "model '{name}' is neither a directory nor in the Hugging Face cache (looked in {searched})"
-    )]
+    #[error("model '{name}' is neither a directory nor in the Hugging Face cache (looked in {searched})")]
     ModelNotFound {
         /// The name or path as given.
         name: String,

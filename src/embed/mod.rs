@@ -9,6 +9,7 @@
 //! - [`template`]: which catalogue columns make an item's text.
 //! - [`cache`]: embeddings on disk keyed by model, template and texts.
 //! - [`bench`]: throughput measurement.
+//! - [`projection`]: a 2-D map and clusters of item vectors (Explore view).
 //!
 //! candle is used only here; nothing in this module knows about the GUI or polars.
 
@@ -18,15 +19,13 @@ pub mod device;
 pub mod encoder;
 pub mod error;
 pub mod model;
+pub mod projection;
 pub mod template;
 
 pub use bench::{EmbedBenchResult, bench_embed};
 pub use cache::{CacheKey, CacheOutcome, EmbeddingCache, embed_with_cache};
 pub use device::{DeviceChoice, SelectedDevice, select_device};
-pub use encoder::{
-    DEFAULT_BATCH_SIZE, EmbedPrecision, Embeddings, SentenceEmbedder, cosine, l2_normalize,
-    mean_pool,
-};
+pub use encoder::{DEFAULT_BATCH_SIZE, EmbedPrecision, Embeddings, SentenceEmbedder, cosine, l2_normalize, mean_pool};
 pub use error::EmbedError;
 pub use model::{ModelFiles, default_model_dir};
 pub use template::ItemTextTemplate;

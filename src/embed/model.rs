@@ -68,17 +68,12 @@ impl ModelFiles {
         if let Some(snapshot) = hub.as_deref().and_then(|h| hf_cached_snapshot(h, spec)) {
             return Self::from_dir(&snapshot);
         }
-        let looks_like_name = !spec.is_empty()
-            && spec.split('/').count() == 2
-            && !path.is_absolute()
-            && !spec.starts_with('.');
+        let looks_like_name =
+            !spec.is_empty() && spec.split('/').count() == 2 && !path.is_absolute() && !spec.starts_with('.');
         if looks_like_name {
             Err(EmbedError::ModelNotFound {
                 name: spec.to_owned(),
-                searched: hub.map_or_else(
-                    || "no Hugging Face cache directory".to_owned(),
-                    |h| h.display().to_string(),
-                ),
+                searched: hub.map_or_else(|| "no Hugging Face cache directory".to_owned(), |h| h.display().to_string()),
             })
         } else {
             Err(EmbedError::ModelDirMissing(path.to_path_buf()))
@@ -95,8 +90,7 @@ pub fn hf_hub_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HF_HOME").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p).join("hub"));
     }
-    directories::BaseDirs::new()
-        .map(|b| b.home_dir().join(".cache").join("huggingface").join("hub"))
+    directories::BaseDirs::new().map(|b| b.home_dir().join(".cache").join("huggingface").join("hub"))
 }
 
 /// The snapshot directory of `ORG/NAME` inside a hub cache: the one `refs/main` points
@@ -131,9 +125,7 @@ pub fn hf_cached_snapshot(hub: &Path, name: &str) -> Option<PathBuf> {
 pub fn default_model_dir() -> Option<PathBuf> {
     let relative = Path::new("assets").join("models").join(DEFAULT_MODEL_NAME);
     let mut roots: Vec<PathBuf> = Vec::new();
-    if let Some(exe_dir) =
-        std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
-    {
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
         roots.extend(exe_dir.ancestors().take(5).map(Path::to_path_buf));
     }
     roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
@@ -170,21 +162,17 @@ struct SentenceConfig {
 }
 
 fn read_text(path: &Path) -> Result<String, EmbedError> {
-    std::fs::read_to_string(path)
-        .map_err(|source| EmbedError::Io { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| EmbedError::Io { path: path.to_path_buf(), source })
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<T, EmbedError> {
-    serde_json::from_str(&read_text(path)?).map_err(|e| EmbedError::InvalidFile {
-        file: path.to_path_buf(),
-        reason: format!("expected {what}: {e}"),
-    })
+    serde_json::from_str(&read_text(path)?)
+        .map_err(|e| EmbedError::InvalidFile { file: path.to_path_buf(), reason: format!("expected {what}: {e}") })
 }
 
 /// The parsed BERT configuration.
 pub fn read_bert_config(files: &ModelFiles) -> Result<BertConfig, EmbedError> {
-    let config: BertConfig =
-        parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
+    let config: BertConfig = parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
     if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
         return Err(EmbedError::InvalidFile {
             file: files.config.clone(),
@@ -203,8 +191,12 @@ pub fn read_pooling(files: &ModelFiles) -> Result<Pooling, EmbedError> {
         return Ok(Pooling::Mean);
     };
     let c: PoolingConfig = parse_json(path, "a sentence-transformers pooling config")?;
-    match (c.pooling_mode_mean_tokens, c.pooling_mode_cls_token, c.pooling_mode_max_tokens, c.pooling_mode_mean_sqrt_len_tokens)
-    {
+    match (
+        c.pooling_mode_mean_tokens,
+        c.pooling_mode_cls_token,
+        c.pooling_mode_max_tokens,
+        c.pooling_mode_mean_sqrt_len_tokens,
+    ) {
         (true, false, false, false) => Ok(Pooling::Mean),
         (false, true, false, false) => Ok(Pooling::Cls),
         _ => Err(EmbedError::InvalidFile {
@@ -226,11 +218,7 @@ pub fn read_max_seq_length(
 ) -> Result<usize, EmbedError> {
     let from_sentence = match &files.sentence_config {
         Some(path) => {
-            parse_json::<SentenceConfig>(
-                path,
-                "a sentence-transformers config with max_seq_length",
-            )?
-            .max_seq_length
+            parse_json::<SentenceConfig>(path, "a sentence-transformers config with max_seq_length")?.max_seq_length
         }
         None => None,
     };
@@ -246,19 +234,12 @@ pub fn read_max_seq_length(
 pub fn read_tokenizer(files: &ModelFiles) -> Result<Tokenizer, EmbedError> {
     Tokenizer::from_file(&files.tokenizer).map_err(|e| EmbedError::InvalidFile {
         file: files.tokenizer.clone(),
-        reason: format!(
-            "expected a Hugging Face tokenizers JSON file: {}",
-            first_line(&e.to_string())
-        ),
+        reason: format!("expected a Hugging Face tokenizers JSON file: {}", first_line(&e.to_string())),
     })
 }
 
 /// Sets the truncation and padding that sentence-transformers uses.
-pub fn configure_tokenizer(
-    tokenizer: &mut Tokenizer,
-    max_len: usize,
-    file: &Path,
-) -> Result<(), EmbedError> {
+pub fn configure_tokenizer(tokenizer: &mut Tokenizer, max_len: usize, file: &Path) -> Result<(), EmbedError> {
     let mut padding = tokenizer.get_padding().cloned().unwrap_or_default();
     padding.strategy = tokenizers::PaddingStrategy::BatchLongest;
     padding.pad_to_multiple_of = None;
@@ -288,19 +269,14 @@ pub struct WeightBytes {
 /// Reads the weights and computes the model fingerprint (weights, `config.json`,
 /// `tokenizer.json`, `sentence_bert_config.json` and pooling config all change the output).
 pub fn read_weights(files: &ModelFiles) -> Result<WeightBytes, EmbedError> {
-    let weights = std::fs::read(&files.weights)
-        .map_err(|source| EmbedError::Io { path: files.weights.clone(), source })?;
+    let weights =
+        std::fs::read(&files.weights).map_err(|source| EmbedError::Io { path: files.weights.clone(), source })?;
     let mut hasher = Sha256::new();
     hasher.update(&weights);
-    let others = [
-        Some(&files.config),
-        Some(&files.tokenizer),
-        files.sentence_config.as_ref(),
-        files.pooling_config.as_ref(),
-    ];
+    let others =
+        [Some(&files.config), Some(&files.tokenizer), files.sentence_config.as_ref(), files.pooling_config.as_ref()];
     for path in others.into_iter().flatten() {
-        let bytes =
-            std::fs::read(path).map_err(|source| EmbedError::Io { path: path.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| EmbedError::Io { path: path.clone(), source })?;
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
@@ -317,11 +293,9 @@ pub fn build_bert(
     dtype: DType,
     device: &Device,
 ) -> Result<BertModel, EmbedError> {
-    let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| {
-        EmbedError::InvalidFile {
-            file: files.weights.clone(),
-            reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
-        }
+    let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| EmbedError::InvalidFile {
+        file: files.weights.clone(),
+        reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
     })?;
     BertModel::load(vb, config).map_err(|e| EmbedError::InvalidFile {
         file: files.weights.clone(),

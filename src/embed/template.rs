@@ -78,8 +78,7 @@ mod tests {
         let c = ItemTextTemplate { fields: vec!["title".into()], ..a.clone() };
         // Field boundaries matter: ["ab"] and ["a", "b"] differ.
         let d1 = ItemTextTemplate { fields: vec!["ab".into()], separator: String::new() };
-        let d2 =
-            ItemTextTemplate { fields: vec!["a".into(), "b".into()], separator: String::new() };
+        let d2 = ItemTextTemplate { fields: vec!["a".into(), "b".into()], separator: String::new() };
         assert_eq!(a.fingerprint(), ItemTextTemplate::default().fingerprint());
         assert_eq!(a.fingerprint().len(), 16);
         assert_ne!(a.fingerprint(), b.fingerprint());

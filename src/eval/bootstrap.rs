@@ -21,22 +21,14 @@ pub struct BootstrapConfig {
 
 impl Default for BootstrapConfig {
     fn default() -> Self {
-        Self {
-            resamples: 1000,
-            seed: 42,
-            confidence: 0.95,
-        }
+        Self { resamples: 1000, seed: 42, confidence: 0.95 }
     }
 }
 
 impl BootstrapConfig {
     /// The lower and upper quantile levels of the interval, e.g. (0.025, 0.975).
     fn levels(&self) -> (f64, f64) {
-        let c = if self.confidence > 0.0 && self.confidence < 1.0 {
-            self.confidence
-        } else {
-            0.95
-        };
+        let c = if self.confidence > 0.0 && self.confidence < 1.0 { self.confidence } else { 0.95 };
         let alpha = 1.0 - c;
         (alpha / 2.0, 1.0 - alpha / 2.0)
     }
@@ -60,16 +52,11 @@ pub fn bootstrap_mean(values: &[f64], config: &BootstrapConfig) -> Option<Estima
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let mut means: Vec<f64> = (0..config.resamples)
         .map(|_| {
-            let sum: f64 = (0..n)
-                .map(|_| finite.get(rng.usize(..n)).copied().unwrap_or(0.0))
-                .sum();
+            let sum: f64 = (0..n).map(|_| finite.get(rng.usize(..n)).copied().unwrap_or(0.0)).sum();
             sum / n as f64
         })
         .collect();
-    Some(Estimate {
-        value,
-        ci: percentile_interval(&mut means, config, value),
-    })
+    Some(Estimate { value, ci: percentile_interval(&mut means, config, value) })
 }
 
 /// A statistic over users (e.g. catalogue coverage) and its bootstrap interval.
@@ -103,10 +90,7 @@ pub fn bootstrap_statistic(
             values.push(v);
         }
     }
-    Some(Estimate {
-        value,
-        ci: percentile_interval(&mut values, config, value),
-    })
+    Some(Estimate { value, ci: percentile_interval(&mut values, config, value) })
 }
 
 /// Percentile interval of resampled values; degenerate at `value` when there are none.
@@ -121,11 +105,7 @@ fn percentile_interval(values: &mut [f64], config: &BootstrapConfig, value: f64)
 
 /// Arithmetic mean; `None` for an empty slice.
 pub fn mean(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        None
-    } else {
-        Some(values.iter().sum::<f64>() / values.len() as f64)
-    }
+    if values.is_empty() { None } else { Some(values.iter().sum::<f64>() / values.len() as f64) }
 }
 
 /// Quantile `q` in [0, 1] of ascending-sorted values by linear interpolation between the
@@ -165,17 +145,8 @@ mod tests {
         let cfg = BootstrapConfig::default();
         assert_eq!(bootstrap_mean(&[], &cfg), None);
         assert_eq!(bootstrap_statistic(0, &cfg, |_| Some(1.0)), None);
-        let none = BootstrapConfig {
-            resamples: 0,
-            ..cfg
-        };
+        let none = BootstrapConfig { resamples: 0, ..cfg };
         // Mean of [1, 3] = 2, no resamples → interval (2, 2).
-        assert_eq!(
-            bootstrap_mean(&[1.0, 3.0], &none),
-            Some(Estimate {
-                value: 2.0,
-                ci: (2.0, 2.0)
-            })
-        );
+        assert_eq!(bootstrap_mean(&[1.0, 3.0], &none), Some(Estimate { value: 2.0, ci: (2.0, 2.0) }));
     }
 }

@@ -39,10 +39,7 @@ impl Relevance {
     /// Pairs with a non-finite or non-positive gain are dropped (they carry no relevance);
     /// for an item given more than once, the largest gain is kept.
     pub fn graded(pairs: impl IntoIterator<Item = (u32, f64)>) -> Self {
-        let mut gains: Vec<(u32, f64)> = pairs
-            .into_iter()
-            .filter(|(_, g)| g.is_finite() && *g > 0.0)
-            .collect();
+        let mut gains: Vec<(u32, f64)> = pairs.into_iter().filter(|(_, g)| g.is_finite() && *g > 0.0).collect();
         // Largest gain first within an item, so `dedup_by_key` keeps it.
         gains.sort_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)));
         gains.dedup_by_key(|(item, _)| *item);
@@ -73,11 +70,7 @@ impl Relevance {
 
     /// The gain of `item`, or `None` when it is not relevant.
     pub fn gain(&self, item: u32) -> Option<f64> {
-        self.gains
-            .binary_search_by_key(&item, |(i, _)| *i)
-            .ok()
-            .and_then(|pos| self.gains.get(pos))
-            .map(|(_, g)| *g)
+        self.gains.binary_search_by_key(&item, |(i, _)| *i).ok().and_then(|pos| self.gains.get(pos)).map(|(_, g)| *g)
     }
 
     /// True when `item` is relevant.
@@ -92,12 +85,7 @@ impl Relevance {
 
     /// Ideal DCG at cut-off `k`: the top `min(|R|, k)` gains, sorted descending.
     pub fn ideal_dcg(&self, k: usize) -> f64 {
-        self.ideal
-            .iter()
-            .take(k)
-            .enumerate()
-            .map(|(pos, g)| g / discount_log2(pos))
-            .sum()
+        self.ideal.iter().take(k).enumerate().map(|(pos, g)| g / discount_log2(pos)).sum()
     }
 }
 
@@ -107,11 +95,7 @@ fn discount_log2(pos: usize) -> f64 {
 }
 
 /// Hits in the top `k` of `ranked`: `(0-based position, gain)`, first occurrences only.
-fn hits<'a>(
-    ranked: &'a [u32],
-    rel: &'a Relevance,
-    k: usize,
-) -> impl Iterator<Item = (usize, f64)> + 'a {
+fn hits<'a>(ranked: &'a [u32], rel: &'a Relevance, k: usize) -> impl Iterator<Item = (usize, f64)> + 'a {
     let top = &ranked[..k.min(ranked.len())];
     top.iter().enumerate().filter_map(move |(pos, &item)| {
         let gain = rel.gain(item)?;
@@ -148,28 +132,18 @@ pub fn f1(ranked: &[u32], rel: &Relevance, k: usize) -> f64 {
 }
 
 fn f1_of(p: f64, r: f64) -> f64 {
-    if p + r > 0.0 {
-        2.0 * p * r / (p + r)
-    } else {
-        0.0
-    }
+    if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }
 }
 
 /// Hit rate@K: 1.0 when at least one relevant item is in the top `k`, else 0.0.
 pub fn hit_rate(ranked: &[u32], rel: &Relevance, k: usize) -> f64 {
-    if hits(ranked, rel, k).next().is_some() {
-        1.0
-    } else {
-        0.0
-    }
+    if hits(ranked, rel, k).next().is_some() { 1.0 } else { 0.0 }
 }
 
 /// Reciprocal rank@K: 1 / rank of the first relevant item in the top `k`, else 0.0.
 /// Its mean over users is MRR.
 pub fn reciprocal_rank(ranked: &[u32], rel: &Relevance, k: usize) -> f64 {
-    hits(ranked, rel, k)
-        .next()
-        .map_or(0.0, |(pos, _)| 1.0 / (pos as f64 + 1.0))
+    hits(ranked, rel, k).next().map_or(0.0, |(pos, _)| 1.0 / (pos as f64 + 1.0))
 }
 
 /// Average precision@K: Σ over hits at rank r of precision@r, divided by min(|R|, K).
@@ -179,29 +153,21 @@ pub fn average_precision(ranked: &[u32], rel: &Relevance, k: usize) -> f64 {
     if denom == 0 {
         return 0.0;
     }
-    let sum: f64 = hits(ranked, rel, k)
-        .enumerate()
-        .map(|(n_before, (pos, _))| (n_before as f64 + 1.0) / (pos as f64 + 1.0))
-        .sum();
+    let sum: f64 =
+        hits(ranked, rel, k).enumerate().map(|(n_before, (pos, _))| (n_before as f64 + 1.0) / (pos as f64 + 1.0)).sum();
     sum / denom as f64
 }
 
 /// Discounted cumulative gain@K: Σ gain / log2(rank + 1).
 pub fn dcg(ranked: &[u32], rel: &Relevance, k: usize) -> f64 {
-    hits(ranked, rel, k)
-        .map(|(pos, gain)| gain / discount_log2(pos))
-        .sum()
+    hits(ranked, rel, k).map(|(pos, gain)| gain / discount_log2(pos)).sum()
 }
 
 /// NDCG@K: DCG divided by the ideal DCG over the top min(|R|, K) gains (0.0 when R is
 /// empty or `k == 0`). Uses the stored gains; pass [`Relevance::to_binary`] for binary NDCG.
 pub fn ndcg(ranked: &[u32], rel: &Relevance, k: usize) -> f64 {
     let ideal = rel.ideal_dcg(k);
-    if ideal > 0.0 {
-        dcg(ranked, rel, k) / ideal
-    } else {
-        0.0
-    }
+    if ideal > 0.0 { dcg(ranked, rel, k) / ideal } else { 0.0 }
 }
 
 /// All per-user accuracy metrics for one list, computed in one pass.
@@ -236,16 +202,8 @@ impl AccuracyScores {
             ap_sum += n_hits as f64 / (pos as f64 + 1.0);
             dcg_sum += gain / discount_log2(pos);
         }
-        let precision = if k == 0 {
-            0.0
-        } else {
-            n_hits as f64 / k as f64
-        };
-        let recall = if rel.is_empty() {
-            0.0
-        } else {
-            n_hits as f64 / rel.len() as f64
-        };
+        let precision = if k == 0 { 0.0 } else { n_hits as f64 / k as f64 };
+        let recall = if rel.is_empty() { 0.0 } else { n_hits as f64 / rel.len() as f64 };
         let ap_denom = rel.len().min(k);
         let ideal = rel.ideal_dcg(k);
         Self {
@@ -254,11 +212,7 @@ impl AccuracyScores {
             f1: f1_of(precision, recall),
             hit_rate: if n_hits > 0 { 1.0 } else { 0.0 },
             reciprocal_rank: first_pos.map_or(0.0, |pos| 1.0 / (pos as f64 + 1.0)),
-            average_precision: if ap_denom > 0 {
-                ap_sum / ap_denom as f64
-            } else {
-                0.0
-            },
+            average_precision: if ap_denom > 0 { ap_sum / ap_denom as f64 } else { 0.0 },
             ndcg: if ideal > 0.0 { dcg_sum / ideal } else { 0.0 },
         }
     }
@@ -334,11 +288,7 @@ pub fn novelty(ranked: &[u32], k: usize, popularity: &[u32], n_users: usize) -> 
 /// pairs of its top `k` items; with cosine similarity this is the mean pairwise cosine
 /// distance. Pairs for which `similarity` returns `None` (e.g. an item with no embedding)
 /// are skipped. `None` when fewer than 2 items or no pair has a similarity.
-pub fn intra_list_diversity(
-    ranked: &[u32],
-    k: usize,
-    similarity: impl Fn(u32, u32) -> Option<f32>,
-) -> Option<f64> {
+pub fn intra_list_diversity(ranked: &[u32], k: usize, similarity: impl Fn(u32, u32) -> Option<f32>) -> Option<f64> {
     let top = &ranked[..k.min(ranked.len())];
     let mut sum = 0.0;
     let mut pairs = 0usize;
@@ -385,12 +335,8 @@ pub fn head_items(interactions: &[u32], head_share: f64) -> HashSet<u32> {
 /// Long-tail share@K of one list (per user): the fraction of its top `k` items that are
 /// not in `head` (see [`head_items`]). `None` for an empty top-K.
 pub fn long_tail_share(ranked: &[u32], k: usize, head: &HashSet<u32>) -> Option<f64> {
-    let (tail, count) = ranked
-        .iter()
-        .take(k)
-        .fold((0usize, 0usize), |(t, c), item| {
-            (t + usize::from(!head.contains(item)), c + 1)
-        });
+    let (tail, count) =
+        ranked.iter().take(k).fold((0usize, 0usize), |(t, c), item| (t + usize::from(!head.contains(item)), c + 1));
     (count > 0).then(|| tail as f64 / count as f64)
 }
 
@@ -428,11 +374,7 @@ pub fn gini(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len() as f64;
-    let weighted: f64 = sorted
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
-        .sum();
+    let weighted: f64 = sorted.iter().enumerate().map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x).sum();
     Some(weighted / (n * total))
 }
 
@@ -621,18 +563,9 @@ impl FromStr for MetricKey {
     type Err = ParseMetricError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, k) = s
-            .trim()
-            .split_once('@')
-            .ok_or_else(|| ParseMetricError::InvalidCutoff(s.to_string()))?;
-        let k = k
-            .trim()
-            .parse()
-            .map_err(|_| ParseMetricError::InvalidCutoff(s.to_string()))?;
-        Ok(Self {
-            kind: kind.parse()?,
-            k,
-        })
+        let (kind, k) = s.trim().split_once('@').ok_or_else(|| ParseMetricError::InvalidCutoff(s.to_string()))?;
+        let k = k.trim().parse().map_err(|_| ParseMetricError::InvalidCutoff(s.to_string()))?;
+        Ok(Self { kind: kind.parse()?, k })
     }
 }
 
@@ -681,10 +614,7 @@ mod tests {
                 assert_eq!(s, AccuracyScores::default());
             }
         }
-        assert_eq!(
-            AccuracyScores::compute(&[1, 2], &rel, 0),
-            AccuracyScores::default()
-        );
+        assert_eq!(AccuracyScores::compute(&[1, 2], &rel, 0), AccuracyScores::default());
         assert_eq!(novelty(&[], 10, &[], 5), None);
         assert_eq!(intra_list_diversity(&[1], 10, |_, _| Some(1.0)), None);
         assert_eq!(long_tail_share(&[], 10, &HashSet::new()), None);

@@ -1,9 +1,15 @@
-//! eval
+//! Evaluation: splits, metrics with bootstrap intervals, paired comparisons, list
+//! overlap, and the runner that measures fusion settings on cached candidate scores
+//! (so metrics can follow a slider), plus sweeps and weight tuning.
 
 pub mod bootstrap;
+pub mod compare;
+pub mod experiment;
 pub mod metrics;
 pub mod overlap;
 pub mod paired;
+pub mod runner;
+pub mod split;
 
 pub use bootstrap::{BootstrapConfig, Estimate, bootstrap_mean, bootstrap_statistic};
 pub use metrics::{AccuracyScores, MetricKey, MetricKind, MetricScope, Relevance};

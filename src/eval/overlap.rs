@@ -13,12 +13,7 @@ use super::bootstrap::{mean, quantile_sorted};
 /// in list order.
 fn first_positions(list: &[u32], k: usize) -> Vec<(u32, usize)> {
     let mut seen = HashSet::new();
-    list.iter()
-        .take(k)
-        .enumerate()
-        .filter(|(_, item)| seen.insert(**item))
-        .map(|(pos, item)| (*item, pos))
-        .collect()
+    list.iter().take(k).enumerate().filter(|(_, item)| seen.insert(**item)).map(|(pos, item)| (*item, pos)).collect()
 }
 
 /// Jaccard@K: |A ∩ B| / |A ∪ B| of the two top-`k` item sets. `None` when both are empty.
@@ -77,10 +72,8 @@ pub fn rbo_ext(a: &[u32], b: &[u32], p: f64, k: usize) -> Option<f64> {
 pub fn kendall_tau_shared(a: &[u32], b: &[u32], k: usize) -> Option<f64> {
     let pos_b: HashMap<u32, usize> = first_positions(b, k).into_iter().collect();
     // Positions in b of the shared items, in a's order.
-    let order: Vec<usize> = first_positions(a, k)
-        .into_iter()
-        .filter_map(|(item, _)| pos_b.get(&item).copied())
-        .collect();
+    let order: Vec<usize> =
+        first_positions(a, k).into_iter().filter_map(|(item, _)| pos_b.get(&item).copied()).collect();
     let n = order.len();
     if n < 2 {
         return None;
@@ -152,20 +145,12 @@ impl Distribution {
                 .enumerate()
                 .map(|(i, count)| HistogramBin {
                     lo: min + i as f64 * width,
-                    hi: if i + 1 == bins {
-                        max
-                    } else {
-                        min + (i + 1) as f64 * width
-                    },
+                    hi: if i + 1 == bins { max } else { min + (i + 1) as f64 * width },
                     count,
                 })
                 .collect()
         } else {
-            vec![HistogramBin {
-                lo: min,
-                hi: max,
-                count: sorted.len(),
-            }]
+            vec![HistogramBin { lo: min, hi: max, count: sorted.len() }]
         };
         Some(Self {
             n: sorted.len(),

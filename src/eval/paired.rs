@@ -28,10 +28,7 @@ pub struct PairedConfig {
 
 impl Default for PairedConfig {
     fn default() -> Self {
-        Self {
-            bootstrap: BootstrapConfig::default(),
-            permutations: 10_000,
-        }
+        Self { bootstrap: BootstrapConfig::default(), permutations: 10_000 }
     }
 }
 
@@ -73,22 +70,11 @@ pub enum PairedError {
 
 /// Compares per-user values `b` against `a` (aligned by user): delta B − A, bootstrap
 /// interval of the mean delta, sign-flip and t-test p-values.
-pub fn paired_compare(
-    a: &[f64],
-    b: &[f64],
-    config: &PairedConfig,
-) -> Result<PairedComparison, PairedError> {
+pub fn paired_compare(a: &[f64], b: &[f64], config: &PairedConfig) -> Result<PairedComparison, PairedError> {
     if a.len() != b.len() {
-        return Err(PairedError::LengthMismatch {
-            a: a.len(),
-            b: b.len(),
-        });
+        return Err(PairedError::LengthMismatch { a: a.len(), b: b.len() });
     }
-    if let Some(i) = a
-        .iter()
-        .zip(b)
-        .position(|(x, y)| !x.is_finite() || !y.is_finite())
-    {
+    if let Some(i) = a.iter().zip(b).position(|(x, y)| !x.is_finite() || !y.is_finite()) {
         return Err(PairedError::NonFinite(i));
     }
     let diffs: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
@@ -100,14 +86,7 @@ pub fn paired_compare(
     ) else {
         return Err(PairedError::Empty);
     };
-    Ok(PairedComparison {
-        n: diffs.len(),
-        mean_a,
-        mean_b,
-        delta,
-        p_value,
-        p_value_t: paired_t_p_value(&diffs),
-    })
+    Ok(PairedComparison { n: diffs.len(), mean_a, mean_b, delta, p_value, p_value_t: paired_t_p_value(&diffs) })
 }
 
 /// Two-sided p-value of the sign-flip permutation test on paired differences (see the
@@ -129,9 +108,7 @@ pub fn sign_flip_p_value(diffs: &[f64], permutations: usize, seed: u64) -> Optio
         .map(|bits| 1u64 << bits)
         .filter(|&total| total <= permutations as u64);
     if let Some(total) = exact {
-        let count = (0..total)
-            .filter(|mask| at_least(signed_sum(diffs, |i| (mask >> i) & 1 == 1)))
-            .count();
+        let count = (0..total).filter(|mask| at_least(signed_sum(diffs, |i| (mask >> i) & 1 == 1))).count();
         return Some(count as f64 / total as f64);
     }
 
@@ -152,11 +129,7 @@ pub fn sign_flip_p_value(diffs: &[f64], permutations: usize, seed: u64) -> Optio
 
 /// Σ ±dᵢ, negating the differences for which `flip(i)` is true.
 fn signed_sum(diffs: &[f64], flip: impl Fn(usize) -> bool) -> f64 {
-    diffs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| if flip(i) { -d } else { *d })
-        .sum()
+    diffs.iter().enumerate().map(|(i, d)| if flip(i) { -d } else { *d }).sum()
 }
 
 /// Two-sided p-value of the paired t-test on differences: t = mean / (sd / √n) with
@@ -258,11 +231,7 @@ fn ln_gamma(x: f64) -> f64 {
         return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
     }
     let x = x - 1.0;
-    let series = COEF
-        .iter()
-        .skip(1)
-        .enumerate()
-        .fold(COEF[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
+    let series = COEF.iter().skip(1).enumerate().fold(COEF[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
     let t = x + G + 0.5;
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
 }
@@ -291,10 +260,7 @@ mod tests {
             let close = |v: Option<f64>, want: f64| (v.unwrap_or(f64::NAN) - want).abs() < 1e-12;
             assert!(close(regularized_incomplete_beta(x, 1.0, 1.0), x));
             assert!(close(regularized_incomplete_beta(x, 3.5, 1.0), x.powf(3.5)));
-            assert!(close(
-                regularized_incomplete_beta(x, 1.0, 7.0),
-                1.0 - (1.0 - x).powi(7)
-            ));
+            assert!(close(regularized_incomplete_beta(x, 1.0, 7.0), 1.0 - (1.0 - x).powi(7)));
             // Symmetry: I_x(a, b) = 1 − I_{1−x}(b, a).
             let lhs = regularized_incomplete_beta(x, 2.5, 40.0).unwrap_or(f64::NAN);
             let rhs = 1.0 - regularized_incomplete_beta(1.0 - x, 40.0, 2.5).unwrap_or(f64::NAN);

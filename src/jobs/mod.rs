@@ -9,7 +9,7 @@ mod progress;
 mod runner;
 
 pub use progress::{Cancelled, Progress, ProgressSnapshot};
-pub use runner::{JobHandle, JobRunner, JobStatus};
+pub use runner::{JobHandle, JobRunner, JobStatus, panic_message};
 
 /// Runs `f` for every index in `0..n` on the rayon pool of the calling job.
 ///

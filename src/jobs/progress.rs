@@ -53,8 +53,7 @@ impl ProgressSnapshot {
     /// Estimated seconds left, from the average rate so far.
     pub fn eta_s(&self) -> Option<f64> {
         let rate = self.rate();
-        (self.total > 0 && rate > 0.0 && self.done <= self.total)
-            .then(|| (self.total - self.done) as f64 / rate)
+        (self.total > 0 && rate > 0.0 && self.done <= self.total).then(|| (self.total - self.done) as f64 / rate)
     }
 }
 

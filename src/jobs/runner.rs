@@ -34,17 +34,13 @@ impl<T: Send + 'static> JobHandle<T> {
         let name = name.into();
         let (sender, receiver) = channel();
         let thread_progress = progress.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("job:{name}"))
-            .spawn(move || {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    work(&thread_progress)
-                }))
+        let thread = std::thread::Builder::new().name(format!("job:{name}")).spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&thread_progress)))
                 .map_err(|payload| panic_message(payload.as_ref()));
-                let _ = sender.send(result);
-                // Wake the UI so it notices the result.
-                thread_progress.start_stage("finished", 0);
-            })?;
+            let _ = sender.send(result);
+            // Wake the UI so it notices the result.
+            thread_progress.start_stage("finished", 0);
+        })?;
         Ok(Self { name, progress, receiver, thread: Some(thread) })
     }
 
@@ -72,19 +68,13 @@ impl<T: Send + 'static> JobHandle<T> {
                 }
             }
             Err(TryRecvError::Empty) => JobStatus::Running(self.progress.snapshot()),
-            Err(TryRecvError::Disconnected) => {
-                JobStatus::Panicked("job ended without a result".to_owned())
-            }
+            Err(TryRecvError::Disconnected) => JobStatus::Panicked("job ended without a result".to_owned()),
         }
     }
 
     /// Blocks until the job ends (CLI and tests).
     pub fn wait(mut self) -> Result<T, String> {
-        let result = self
-            .receiver
-            .recv()
-            .map_err(|_| "job ended without a result".to_owned())
-            .and_then(|r| r);
+        let result = self.receiver.recv().map_err(|_| "job ended without a result".to_owned()).and_then(|r| r);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

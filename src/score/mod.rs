@@ -1,1 +1,72 @@
-//! score
+//! Signals (scorers): each is fitted once on training interactions, then scores every
+//! item for a shopper (or a query) cheaply and explains itself with evidence.
+//!
+//! One file per signal; all share the [`Scorer`] trait. Nothing here knows about the GUI.
+
+pub mod als;
+pub mod bm25;
+pub mod category;
+pub mod freshness;
+pub mod interactions;
+pub mod item_cf;
+pub mod params;
+pub mod popularity;
+pub mod price;
+pub mod semantic;
+pub mod sequential;
+pub mod signal;
+pub mod topk;
+pub mod user_cf;
+
+pub use interactions::{HistoryEvent, Interactions, SparseRows, UserProfile, ValueTransform};
+pub use params::SignalParams;
+pub use signal::SignalId;
+
+use crate::data::Catalogue;
+
+/// A search query: its text, tokens and (when a model is loaded) its embedding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    /// The query as typed.
+    pub text: String,
+    /// The query's sentence embedding, when the semantic model is available.
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// Who (or what) is being scored.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreContext<'a> {
+    /// The shopper (cold when unknown).
+    pub profile: &'a UserProfile,
+    /// The search query in search mode.
+    pub query: Option<&'a Query>,
+}
+
+/// A fitted signal.
+pub trait Scorer: Send + Sync {
+    /// Which signal this is.
+    fn id(&self) -> SignalId;
+
+    /// Writes a score for every catalogue item into `out` (length = catalogue size).
+    /// Items the signal has no opinion about get 0. Scores are finite.
+    fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]);
+
+    /// A short sentence explaining why `item` scores high for this shopper, if the
+    /// signal can say.
+    fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String>;
+}
+
+/// Formats a list of item titles as "X", "X and Y" or "X, Y and Z".
+pub fn title_list(catalogue: &Catalogue, items: &[u32]) -> String {
+    let titles: Vec<String> = items.iter().map(|&i| format!("“{}”", short_title(catalogue.title(i)))).collect();
+    match titles.as_slice() {
+        [] => String::new(),
+        [a] => a.clone(),
+        [rest @ .., last] => format!("{} and {}", rest.join(", "), last),
+    }
+}
+
+/// A title cut to 48 characters for evidence sentences.
+pub fn short_title(t: &str) -> String {
+    crate::data::report::shorten(t, 48)
+}

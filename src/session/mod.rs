@@ -1,1 +1,246 @@
-//! session
+//! Sessions: the persisted settings (files, mapping, weights, rules, selections) as
+//! JSON, saved atomically; and the [`engine`] that both the GUI and the CLI drive.
+
+pub mod command;
+pub mod engine;
+pub mod evaluation;
+pub mod export;
+pub mod paths;
+pub mod pipeline;
+pub mod workbench;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DataSources, EventWeights};
+use crate::fusion::{FusionConfig, Rule, SignalSetting};
+use crate::score::{SignalId, SignalParams};
+
+pub use command::{Command, ExportKind, Preset};
+pub use engine::{Engine, ExplainedItem, SignalModels, Target, TargetState, fit_signals};
+pub use workbench::{Notice, NoticeLevel, Workbench};
+
+/// Settings of the embedding model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelSettings {
+    /// Model directory (Hugging Face layout); `None` = the bundled all-MiniLM-L6-v2.
+    pub model_dir: Option<PathBuf>,
+    /// `auto`, `cpu`, `cuda`, `cuda:N` or `metal`.
+    pub device: String,
+    /// Texts per batch.
+    pub batch_size: usize,
+    /// Which catalogue fields are embedded and how they are joined.
+    pub template: crate::embed::ItemTextTemplate,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            model_dir: None,
+            device: "auto".to_owned(),
+            batch_size: 64,
+            template: crate::embed::ItemTextTemplate::default(),
+        }
+    }
+}
+
+/// Recommend for a shopper, or search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Recommendations for a shopper.
+    #[default]
+    Recommend,
+    /// Results for a search query.
+    Search,
+}
+
+/// What the user is looking at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Selection {
+    /// Recommend or search.
+    pub mode: Mode,
+    /// Selected shopper id.
+    pub shopper: Option<String>,
+    /// Search query.
+    pub query: String,
+    /// List length.
+    pub k: usize,
+    /// Item open in the inspector.
+    pub item: Option<String>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Self { mode: Mode::Recommend, shopper: None, query: String::new(), k: 10, item: None }
+    }
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvalSettings {
+    /// `temporal`, `leave-last` or `random`.
+    pub split: String,
+    /// Fraction of the time span (temporal) or of events (random) held out for test.
+    pub test_fraction: f64,
+    /// Events held out per user for leave-last-n.
+    pub leave_last_n: usize,
+    /// Cut-offs K.
+    pub ks: Vec<usize>,
+    /// Binary relevance instead of graded gains.
+    pub binary_relevance: bool,
+    /// Seed for the random split and the bootstrap.
+    pub seed: u64,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        Self {
+            split: "temporal".to_owned(),
+            test_fraction: 0.1,
+            leave_last_n: 1,
+            ks: vec![10],
+            binary_relevance: true,
+            seed: 42,
+            bootstrap: 1000,
+        }
+    }
+}
+
+/// Everything saved in a session file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Session {
+    /// File format version.
+    pub version: u32,
+    /// Input files and column mappings.
+    pub data: DataSources,
+    /// Event weights.
+    pub event_weights: EventWeights,
+    /// Embedding model settings.
+    pub model: ModelSettings,
+    /// Signal hyper-parameters.
+    pub params: SignalParams,
+    /// Fusion settings for shopper recommendations.
+    pub fusion: FusionConfig,
+    /// Fusion settings for search mode.
+    pub search_fusion: FusionConfig,
+    /// Merchandising rules.
+    pub rules: Vec<Rule>,
+    /// Current selection.
+    pub selection: Selection,
+    /// Evaluation settings.
+    pub eval: EvalSettings,
+    /// Pseudonymise shopper ids in the display and in exports.
+    pub privacy: bool,
+    /// Random salt of the pseudonyms (kept so pseudonyms are stable within a session).
+    pub privacy_salt: String,
+}
+
+/// Default fusion weights for search mode: text relevance first.
+pub fn default_search_fusion() -> FusionConfig {
+    let mut f = FusionConfig::default();
+    for s in SignalId::ALL {
+        let w = match s {
+            SignalId::Bm25 => 0.5,
+            SignalId::Semantic => 0.4,
+            SignalId::Popularity => 0.1,
+            _ => 0.0,
+        };
+        f.signals.insert(s, SignalSetting { enabled: true, weight: w, ..SignalSetting::default() });
+    }
+    f
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            data: paths::sample_sources(),
+            event_weights: EventWeights::default(),
+            model: ModelSettings::default(),
+            params: SignalParams::default(),
+            fusion: FusionConfig::default(),
+            search_fusion: default_search_fusion(),
+            rules: Vec::new(),
+            selection: Selection::default(),
+            eval: EvalSettings::default(),
+            privacy: false,
+            privacy_salt: format!("{:016x}", fastrand::u64(..)),
+        }
+    }
+}
+
+/// Why a session file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// The file is not a valid session.
+    #[error("{path}: not a RecFuse session (line {line}, column {column}): {message}")]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
+}
+
+impl Session {
+    /// Reads a session file.
+    pub fn load(path: &Path) -> Result<Session, SessionError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| SessionError::Io { path: path.to_path_buf(), source: e })?;
+        Self::from_json(&text).map_err(|e| SessionError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Parses session JSON.
+    pub fn from_json(text: &str) -> Result<Session, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Writes the session atomically: a temporary file in the same directory, then a
+    /// rename; an existing file is untouched if anything fails.
+    pub fn save(&self, path: &Path) -> Result<(), SessionError> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| SessionError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+        write_atomic(path, &json).map_err(|e| SessionError::Io { path: path.to_path_buf(), source: e })
+    }
+
+    /// The fusion settings of the current mode.
+    pub fn active_fusion(&self) -> &FusionConfig {
+        match self.selection.mode {
+            Mode::Recommend => &self.fusion,
+            Mode::Search => &self.search_fusion,
+        }
+    }
+
+    /// Mutable fusion settings of the current mode.
+    pub fn active_fusion_mut(&mut self) -> &mut FusionConfig {
+        match self.selection.mode {
+            Mode::Recommend => &mut self.fusion,
+            Mode::Search => &mut self.search_fusion,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! `recfuse compare`: two configurations on the same users — paired metric deltas with
+//! intervals and p-values, and how much their lists overlap.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::recommend::RankArgs;
+use crate::eval::compare::compare_configs;
+use crate::eval::runner::EvalContext;
+use crate::eval::split::{SplitRule, three_way};
+use crate::jobs::Progress;
+use crate::score::Interactions;
+use crate::session::Session;
+use crate::session::engine::fit_signals;
+
+/// Arguments of `recfuse compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Session (or configuration) file A.
+    #[arg(long, value_name = "FILE")]
+    pub a: PathBuf,
+    /// Session (or configuration) file B.
+    #[arg(long, value_name = "FILE")]
+    pub b: PathBuf,
+    /// Catalogue file (default: A's).
+    #[arg(long, value_name = "FILE")]
+    pub catalogue: Option<PathBuf>,
+    /// Behaviour file (default: A's).
+    #[arg(long, value_name = "FILE")]
+    pub behaviour: Option<PathBuf>,
+    /// Cut-off.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Rank-biased overlap persistence p.
+    #[arg(long, default_value_t = 0.9)]
+    pub rbo_p: f64,
+    /// Split: temporal, leave-last, random.
+    #[arg(long, default_value = "temporal")]
+    pub split: String,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+/// Runs `recfuse compare`.
+pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
+    let a = Session::load(&args.a)?;
+    let b = Session::load(&args.b)?;
+    let mut session = a.clone();
+    if let Some(c) = &args.catalogue {
+        session.data.catalogue = Some(c.clone());
+    }
+    if let Some(bh) = &args.behaviour {
+        session.data.behaviour = bh.clone();
+    }
+    anyhow::ensure!(
+        a.fusion.exclude_seen == b.fusion.exclude_seen,
+        "A and B must agree on excluding already-seen items: it changes which items are relevant"
+    );
+    let engine = super::recommend::build_engine(&session, &args.rank)?;
+    let dataset = engine.dataset.clone();
+    let rule = SplitRule::from_name(&args.split, 0.1, 1, args.seed)
+        .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))?;
+    let split = three_way(&dataset.behaviour, rule);
+    let progress = Progress::new();
+    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
+    anyhow::ensure!(
+        a.params == b.params,
+        "A and B use different signal parameters; compare fusion settings with equal parameters"
+    );
+    let mut models = fit_signals(&train, &dataset.catalogue, &engine.item_texts, &a.params, &progress)
+        .map_err(|_| anyhow::anyhow!("cancelled"))?;
+    models.set_vectors(engine.vectors.clone(), &a.params, "no embeddings");
+    // Candidates must cover both configurations: build with the larger top-N.
+    let mut build = a.fusion.clone();
+    build.candidates_per_signal = a.fusion.candidates_per_signal.max(b.fusion.candidates_per_signal);
+    let mut context =
+        EvalContext::prepare(&dataset, &split.train, &train, &split.test, &models, &build, true, &progress)
+            .map_err(|_| anyhow::anyhow!("cancelled"))?;
+    context.vectors = engine.vectors.clone();
+    let result = compare_configs(&mut context, &a.fusion, &b.fusion, args.k, args.rbo_p, args.seed);
+    if args.rank.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(0);
+    }
+    println!("A = {}   B = {}   ({} users, {} split)", args.a.display(), args.b.display(), result.users, rule.name());
+    println!("{:<14} {:>8} {:>8} {:>9} {:>22} {:>9}", "metric", "A", "B", "B − A", "95% interval", "p");
+    for (key, c) in &result.deltas {
+        println!(
+            "{key:<14} {:>8.4} {:>8.4} {:>+9.4} {:>22} {:>9.4}",
+            c.mean_a,
+            c.mean_b,
+            c.delta.value,
+            format!("[{:+.4}, {:+.4}]", c.delta.ci.0, c.delta.ci.1),
+            c.p_value
+        );
+    }
+    println!("\nlist overlap per user @{} (mean · median · [q1, q3]):", args.k);
+    for (name, d) in [
+        ("jaccard", &result.jaccard),
+        (format!("rbo p={}", args.rbo_p).as_str(), &result.rbo),
+        ("kendall_tau", &result.kendall_tau),
+    ] {
+        if let Some(d) = d {
+            println!("  {name:<12} {:.3} · {:.3} · [{:.3}, {:.3}]  (n = {})", d.mean, d.median, d.q1, d.q3, d.n);
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,45 @@
+//! Attaching item embeddings to an engine from the command line.
+
+use std::path::Path;
+
+use crate::jobs::Progress;
+use crate::session::Session;
+use crate::session::engine::Engine;
+use crate::session::pipeline;
+
+fn with_overrides(session: &Session, model: Option<&Path>, device: &str) -> Session {
+    let mut s = session.clone();
+    if let Some(m) = model {
+        s.model.model_dir = Some(m.to_path_buf());
+    }
+    s.model.device = device.to_owned();
+    s
+}
+
+/// Embeds the catalogue (or reads the cache), installs the semantic signal and prints a
+/// progress bar on stderr. Returns the notices to print (device fallback, cache state).
+pub fn attach_vectors(
+    engine: &mut Engine,
+    session: &Session,
+    model: Option<&Path>,
+    device: &str,
+) -> anyhow::Result<Vec<String>> {
+    let session = with_overrides(session, model, device);
+    let progress = Progress::new();
+    let bar = super::progress_bar(&progress, true);
+    let outcome = pipeline::embed_catalogue(&engine.dataset, &session, &progress).map_err(anyhow::Error::msg)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    engine.models.set_vectors(Some(outcome.vectors.clone()), &session.params, "");
+    engine.vectors = Some(outcome.vectors);
+    Ok(outcome.notices)
+}
+
+/// Embeds a search query with the session's model.
+pub fn embed_query(session: &Session, model: Option<&Path>, device: &str, query: &str) -> anyhow::Result<Vec<f32>> {
+    let session = with_overrides(session, model, device);
+    let embedder = pipeline::load_embedder(&session).map_err(anyhow::Error::msg)?;
+    let e = embedder.embed(&[query.to_owned()], 1, &Progress::new())?;
+    Ok(e.data)
+}

@@ -1,0 +1,271 @@
+//! `recfuse recommend` and `recfuse search`: ranked lists with attribution.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::DataArgs;
+use crate::fusion::{FusionConfig, FusionMethod, Rule, load_rules};
+use crate::jobs::Progress;
+use crate::score::Query;
+use crate::session::engine::{Engine, ExplainedItem, Target};
+use crate::session::{Session, pipeline};
+
+/// Options shared by `recommend` and `search`.
+#[derive(Debug, Clone, Args)]
+pub struct RankArgs {
+    /// List length.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Weight overrides `name=w,name=w` (a missing name keeps its default; 0 removes it).
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Fusion method.
+    #[arg(long, value_parser = ["weighted", "rrf", "combmnz", "borda"])]
+    pub fusion: Option<String>,
+    /// Merchandising rules (JSON array).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Show contributions, evidence and leave-one-out rank changes.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Embedding model directory (default: the bundled all-MiniLM-L6-v2).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Device for embedding: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Skip the semantic signal (no embedding).
+    #[arg(long)]
+    pub no_semantic: bool,
+}
+
+/// Arguments of `recfuse recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Shopper id (unknown ids get cold-start recommendations).
+    #[arg(long)]
+    pub user: String,
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+/// Arguments of `recfuse search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Catalogue file.
+    #[arg(long, value_name = "FILE")]
+    pub catalogue: PathBuf,
+    /// Behaviour file (enables personal and popularity signals).
+    #[arg(long, value_name = "FILE")]
+    pub behaviour: Option<PathBuf>,
+    /// Column override `role=column`, repeatable.
+    #[arg(long = "map", value_name = "ROLE=COLUMN")]
+    pub map: Vec<String>,
+    /// The query.
+    #[arg(long)]
+    pub query: String,
+    /// Personalise for this shopper.
+    #[arg(long)]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
+    let mut config = base;
+    if let Some(spec) = &args.weights {
+        config.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
+        // A weight of 0 on the command line removes the signal.
+        for setting in config.signals.values_mut() {
+            if setting.weight == 0.0 {
+                setting.enabled = false;
+            }
+        }
+    }
+    if let Some(m) = &args.fusion {
+        config.method = FusionMethod::from_id(m).unwrap_or_default();
+    }
+    Ok(config)
+}
+
+fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
+    match &args.rules {
+        Some(p) => load_rules(p).map_err(anyhow::Error::msg),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Loads data, fits the signals and (unless disabled) embeds the catalogue.
+pub fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result<Engine> {
+    let progress = Progress::new();
+    let dataset = Arc::new(pipeline::load(session, &progress)?);
+    let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &session.model.template));
+    let mut engine =
+        pipeline::fit_all(dataset, &session.params, texts, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    if args.no_semantic {
+        engine.models.set_vectors(None, &session.params, "disabled with --no-semantic");
+    } else {
+        match super::embedding::attach_vectors(&mut engine, session, args.model.as_deref(), &args.device) {
+            Ok(notices) => {
+                for n in notices {
+                    eprintln!("note: {n}");
+                }
+            }
+            Err(e) => {
+                eprintln!("note: semantic signal unavailable: {e:#}");
+                engine.models.set_vectors(None, &session.params, &format!("{e:#}"));
+            }
+        }
+    }
+    Ok(engine)
+}
+
+/// Runs `recfuse recommend`.
+pub fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
+    let session = Session { data: args.data.sources()?, ..Session::default() };
+    let config = fusion_config(session.fusion.clone(), &args.rank)?;
+    let rules = rules(&args.rank)?;
+    let engine = build_engine(&session, &args.rank)?;
+    let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), &config, &rules);
+    let items = engine.explain(&mut state, &config, &rules, args.rank.top);
+    for n in &state.notices {
+        eprintln!("note: {n}");
+    }
+    print_list(&engine, &args.user, &items, &config, &args.rank, state.known);
+    Ok(0)
+}
+
+/// Runs `recfuse search`.
+pub fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
+    let behaviour = args.behaviour.clone().unwrap_or_else(|| args.catalogue.clone());
+    let data = DataArgs {
+        catalogue: Some(args.catalogue.clone()),
+        behaviour: behaviour.clone(),
+        users: None,
+        map: args.map.clone(),
+    };
+    anyhow::ensure!(
+        args.behaviour.is_some(),
+        "search needs --behaviour too (popularity and personal signals are fitted on it)"
+    );
+    let session = Session { data: data.sources()?, ..Session::default() };
+    let config = fusion_config(crate::session::default_search_fusion(), &args.rank)?;
+    let rules = rules(&args.rank)?;
+    let engine = build_engine(&session, &args.rank)?;
+    let embedding = if engine.vectors.is_some() {
+        match super::embedding::embed_query(&session, args.rank.model.as_deref(), &args.rank.device, &args.query) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("note: query not embedded ({e:#}); BM25 only");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let query = Query { text: args.query.clone(), embedding };
+    let mut state = engine.prepare_target(Target::Search { query, shopper: args.user.clone() }, &config, &rules);
+    let items = engine.explain(&mut state, &config, &rules, args.rank.top);
+    for n in &state.notices {
+        eprintln!("note: {n}");
+    }
+    print_list(&engine, &format!("query “{}”", args.query), &items, &config, &args.rank, true);
+    Ok(0)
+}
+
+/// JSON object for one explained list.
+pub fn list_json(engine: &Engine, user: &str, items: &[ExplainedItem]) -> serde_json::Value {
+    let cat = engine.catalogue();
+    let items: Vec<serde_json::Value> = items
+        .iter()
+        .map(|e| {
+            let mut contributions = serde_json::Map::new();
+            for (s, v) in &e.contributions {
+                contributions.insert(s.id().to_owned(), serde_json::json!(v));
+            }
+            for r in &e.ranked.rule_effects {
+                contributions.insert(format!("rule:{}", r.rule), serde_json::json!(r.delta));
+            }
+            let mut loo = serde_json::Map::new();
+            for (s, d) in &e.rank_change_without {
+                loo.insert(s.id().to_owned(), serde_json::json!(d));
+            }
+            serde_json::json!({
+                "rank": e.position,
+                "item_id": cat.ids.name(e.ranked.item),
+                "title": cat.title(e.ranked.item),
+                "score": e.ranked.score,
+                "fused_score": e.ranked.fused,
+                "contributions": contributions,
+                "evidence": e.evidence,
+                "rank_change_without": loo,
+            })
+        })
+        .collect();
+    serde_json::json!({ "user": user, "items": items })
+}
+
+fn print_list(
+    engine: &Engine,
+    who: &str,
+    items: &[ExplainedItem],
+    config: &FusionConfig,
+    args: &RankArgs,
+    known: bool,
+) {
+    if args.json {
+        let mut v = list_json(engine, who, items);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("known_user".to_owned(), serde_json::json!(known));
+            o.insert("fusion".to_owned(), serde_json::json!(config.method.id()));
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return;
+    }
+    let cat = engine.catalogue();
+    println!("Top {} for {who} — {} fusion", items.len(), config.method.id());
+    for (s, why) in &engine.models.unavailable {
+        if config.weight(*s) != 0.0 {
+            println!("  ({} unavailable: {why})", s.id());
+        }
+    }
+    println!("{:>3}  {:<12} {:<44} {:>8}", "#", "item", "title", "score");
+    for e in items {
+        let title = crate::data::report::shorten(cat.title(e.ranked.item), 44);
+        println!("{:>3}  {:<12} {:<44} {:>8.4}", e.position, cat.ids.name(e.ranked.item), title, e.ranked.score);
+        if !args.explain {
+            continue;
+        }
+        let mut parts: Vec<String> = e
+            .contributions
+            .iter()
+            .filter(|(_, v)| v.abs() > 1e-6)
+            .map(|(s, v)| format!("{} {:+.4}", s.id(), v))
+            .collect();
+        parts.extend(e.ranked.rule_effects.iter().map(|r| format!("rule “{}” {:+.4}", r.rule, r.delta)));
+        println!("       contributions: {}", parts.join(", "));
+        for ev in &e.evidence {
+            println!("       · {ev}");
+        }
+        let loo: Vec<String> = e
+            .rank_change_without
+            .iter()
+            .filter_map(|(s, d)| match d {
+                Some(0) => None,
+                Some(d) if *d > 0 => Some(format!("{} ↓{d}", s.id())),
+                Some(d) => Some(format!("{} ↑{}", s.id(), -d)),
+                None => Some(format!("{} (drops out)", s.id())),
+            })
+            .collect();
+        if !loo.is_empty() {
+            println!("       without: {}", loo.join(", "));
+        }
+    }
+}

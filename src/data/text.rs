@@ -1,0 +1,189 @@
+//! Cleaning of text values: HTML fragments, prices written as text, category lists.
+
+use super::table::LIST_SEPARATOR;
+
+/// Longest text value kept (characters); longer values are truncated and reported.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
+/// Removes HTML tags and decodes the common entities; collapses whitespace.
+/// Text without `<` or `&` is returned unchanged.
+pub fn strip_html(s: &str) -> String {
+    if !s.contains('<') && !s.contains('&') {
+        return s.trim().to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let decoded = decode_entities(&out);
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(rest.get(..pos).unwrap_or(""));
+        let tail = rest.get(pos..).unwrap_or("");
+        let end = tail.find(';').filter(|&e| e <= 10);
+        let decoded = end.and_then(|e| {
+            let entity = tail.get(1..e)?;
+            let c = match entity {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" | "#39" => '\'',
+                "nbsp" => ' ',
+                _ if entity.starts_with("#x") || entity.starts_with("#X") => {
+                    char::from_u32(u32::from_str_radix(entity.get(2..)?, 16).ok()?)?
+                }
+                _ if entity.starts_with('#') => char::from_u32(entity.get(1..)?.parse().ok()?)?,
+                _ => return None,
+            };
+            Some((c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = tail.get(e + 1..).unwrap_or("");
+            }
+            None => {
+                out.push('&');
+                rest = tail.get(1..).unwrap_or("");
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Why a price value was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceError {
+    /// Not a number (`N/A`, `NaN`, free text).
+    NotNumeric,
+    /// Below zero.
+    Negative,
+}
+
+/// Parses a price: plain numbers, currency symbols and thousands separators
+/// (`"$1,025.00"`, `"£3"`, `"25.00 EUR"`), and ranges (`"$10.00 - $20.00"` → midpoint).
+pub fn parse_price(text: &str) -> Result<f32, PriceError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(PriceError::NotNumeric);
+    }
+    if let Some((a, b)) = split_range(t) {
+        let lo = parse_price(a)?;
+        let hi = parse_price(b)?;
+        return Ok((lo + hi) / 2.0);
+    }
+    let cleaned: String = t.chars().filter(|c| !matches!(c, '$' | '£' | '€' | '¥' | ',' | ' ' | '\u{a0}')).collect();
+    let cleaned = cleaned.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let cleaned = cleaned.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    match cleaned.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v as f32),
+        Ok(v) if v.is_finite() => Err(PriceError::Negative),
+        _ => Err(PriceError::NotNumeric),
+    }
+}
+
+fn split_range(t: &str) -> Option<(&str, &str)> {
+    // A '-' that is not a leading sign separates a range.
+    let idx = t.char_indices().skip(1).find(|&(_, c)| c == '-' || c == '–').map(|(i, _)| i)?;
+    let (a, b) = t.split_at(idx);
+    let b = b.get(b.chars().next()?.len_utf8()..)?;
+    (!a.trim().is_empty() && !b.trim().is_empty()).then_some((a.trim(), b.trim()))
+}
+
+/// Splits a category value into labels.
+///
+/// - A list (JSON array, Parquet list) is a hierarchy: one label, `A > B > C`.
+/// - `A > B > C` is one hierarchical label.
+/// - `A|B` or `A, B`-free multi-label values (`|` separated) are several labels.
+pub fn category_labels(value: &str) -> Vec<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Vec::new();
+    }
+    if v.contains(LIST_SEPARATOR) {
+        let path: Vec<String> =
+            v.split(LIST_SEPARATOR).map(|p| strip_html(p.trim())).filter(|p| !p.is_empty()).collect();
+        return if path.is_empty() { Vec::new() } else { vec![path.join(" > ")] };
+    }
+    if v.contains('>') {
+        let path: Vec<&str> = v.split('>').map(str::trim).filter(|p| !p.is_empty()).collect();
+        return vec![path.join(" > ")];
+    }
+    if v.contains('|') {
+        return v.split('|').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    }
+    vec![v.to_owned()]
+}
+
+/// Joins a list cell into prose (list items become sentences).
+pub fn join_list_text(value: &str) -> String {
+    if value.contains(LIST_SEPARATOR) {
+        value.split(LIST_SEPARATOR).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The first element of a list cell (image URL lists).
+pub fn first_of_list(value: &str) -> &str {
+    value.split(LIST_SEPARATOR).next().unwrap_or("").trim()
+}
+
+/// Truncates to [`MAX_TEXT_CHARS`]; returns whether it cut.
+pub fn limit_text(s: String) -> (String, bool) {
+    if s.len() <= MAX_TEXT_CHARS {
+        return (s, false);
+    }
+    let cut: String = s.chars().take(MAX_TEXT_CHARS).collect();
+    let was_cut = cut.len() < s.len();
+    (cut, was_cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html() {
+        assert_eq!(strip_html("<span class=\"a\">Tom &amp; Jerry</span> &#39;Box&#39;"), "Tom & Jerry 'Box'");
+        assert_eq!(strip_html("AT&T phone"), "AT&T phone");
+    }
+
+    #[test]
+    fn prices() {
+        assert_eq!(parse_price("$25.00"), Ok(25.0));
+        assert_eq!(parse_price("$1,025.50"), Ok(1025.5));
+        assert_eq!(parse_price("$10.00 - $20.00"), Ok(15.0));
+        assert_eq!(parse_price("2.55"), Ok(2.55));
+        assert_eq!(parse_price("N/A"), Err(PriceError::NotNumeric));
+        assert_eq!(parse_price("NaN"), Err(PriceError::NotNumeric));
+        assert_eq!(parse_price("-4"), Err(PriceError::Negative));
+    }
+
+    #[test]
+    fn categories() {
+        assert_eq!(category_labels("A > B > C"), vec!["A > B > C"]);
+        assert_eq!(category_labels("Action|Comedy"), vec!["Action", "Comedy"]);
+        let list = format!("Clothing{LIST_SEPARATOR}Women{LIST_SEPARATOR}Dresses");
+        assert_eq!(category_labels(&list), vec!["Clothing > Women > Dresses"]);
+    }
+}

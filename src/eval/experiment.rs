@@ -1,0 +1,434 @@
+//! Evaluation runs: split, fit on train only, measure each signal alone, the current
+//! fusion and (optionally) weights tuned on validation; plus sweeps and the
+//! accuracy-vs-diversity front on a prepared context.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::bootstrap::{BootstrapConfig, Estimate};
+use super::runner::{ConfigMetrics, EvalContext, SegmentResult};
+use super::split::{SplitRule, three_way};
+use crate::data::Dataset;
+use crate::fusion::{FusionConfig, Normalisation};
+use crate::jobs::{Cancelled, Progress};
+use crate::score::semantic::ItemVectors;
+use crate::score::{Interactions, SignalId, SignalParams};
+use crate::session::engine::{SignalModels, fit_signals};
+
+/// What to evaluate.
+#[derive(Clone)]
+pub struct EvalRequest {
+    /// Split rule (validation uses the same rule inside train).
+    pub rule: SplitRule,
+    /// Cut-offs.
+    pub ks: Vec<usize>,
+    /// Binary relevance.
+    pub binary: bool,
+    /// Bootstrap settings.
+    pub bootstrap: BootstrapConfig,
+    /// Signal hyper-parameters.
+    pub params: SignalParams,
+    /// The current fusion settings.
+    pub config: FusionConfig,
+    /// Item vectors (text only: no leakage), when available.
+    pub vectors: Option<Arc<ItemVectors>>,
+    /// Item texts for BM25.
+    pub texts: Arc<Vec<String>>,
+}
+
+/// Kind of a result row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// One signal alone.
+    Signal,
+    /// The current fusion weights.
+    Fused,
+    /// Weights tuned on validation, measured on test.
+    Tuned,
+}
+
+/// One row of the results table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    /// Row name (signal id, "fused", "tuned").
+    pub name: String,
+    /// Kind.
+    pub kind: RowKind,
+    /// Weights used (non-zero only).
+    pub weights: std::collections::BTreeMap<String, f32>,
+    /// Metrics.
+    pub metrics: ConfigMetrics,
+}
+
+/// The outcome of an evaluation run.
+pub struct EvalOutcome {
+    /// Split name.
+    pub split: String,
+    /// Temporal cut-off of the test split, when any.
+    pub cut: Option<i64>,
+    /// Events in train / test.
+    pub events: (usize, usize),
+    /// Users evaluated.
+    pub users: usize,
+    /// Result rows.
+    pub rows: Vec<ResultRow>,
+    /// Segment breakdown of the fused configuration's first-K NDCG.
+    pub segments: Vec<SegmentResult>,
+    /// The prepared test context (live re-evaluation, sweeps).
+    pub context: EvalContext,
+    /// The request it answered.
+    pub request: EvalRequest,
+}
+
+/// Settings of weight tuning.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TuneSettings {
+    /// Cut-off of the NDCG objective.
+    pub k: usize,
+    /// Coordinate-ascent rounds per start.
+    pub rounds: usize,
+    /// Random restarts besides the current weights.
+    pub restarts: usize,
+    /// Seed of the restarts.
+    pub seed: u64,
+    /// Also try each signal's normalisation.
+    pub normalisation: bool,
+}
+
+impl Default for TuneSettings {
+    fn default() -> Self {
+        Self { k: 10, rounds: 3, restarts: 2, seed: 7, normalisation: true }
+    }
+}
+
+/// The result of tuning.
+#[derive(Debug, Clone)]
+pub struct TuneOutcome {
+    /// The best configuration found on validation.
+    pub config: FusionConfig,
+    /// Its validation NDCG@k.
+    pub validation_ndcg: f64,
+    /// Validation NDCG@k of the starting configuration.
+    pub start_ndcg: f64,
+    /// Objective evaluations made.
+    pub evaluations: usize,
+}
+
+/// Weight grid tried for each signal by coordinate ascent.
+pub const WEIGHT_GRID: [f32; 9] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0];
+
+fn fit_on(
+    dataset: &Dataset,
+    events: &[usize],
+    req: &EvalRequest,
+    progress: &Progress,
+) -> Result<(Interactions, SignalModels), Cancelled> {
+    let train = Interactions::build(&dataset.behaviour, events, dataset.catalogue.len());
+    let mut models = fit_signals(&train, &dataset.catalogue, &req.texts, &req.params, progress)?;
+    models.set_vectors(req.vectors.clone(), &req.params, "no item embeddings");
+    Ok((train, models))
+}
+
+fn non_zero_weights(config: &FusionConfig, signals: &[SignalId]) -> std::collections::BTreeMap<String, f32> {
+    signals.iter().filter(|s| config.weight(**s) != 0.0).map(|s| (s.id().to_owned(), config.weight(*s))).collect()
+}
+
+/// A configuration that uses one signal alone.
+pub fn single_signal(base: &FusionConfig, signal: SignalId) -> FusionConfig {
+    let mut c = base.clone();
+    for (s, setting) in c.signals.iter_mut() {
+        setting.weight = if *s == signal { 1.0 } else { 0.0 };
+        setting.enabled = true;
+    }
+    c.signals.entry(signal).or_default().weight = 1.0;
+    c.method = crate::fusion::FusionMethod::Weighted;
+    c.mmr_lambda = 1.0;
+    c.category_cap = 0;
+    c
+}
+
+/// Prepares the test context and measures every signal alone and the current fusion.
+pub fn run_evaluation(dataset: &Dataset, req: &EvalRequest, progress: &Progress) -> Result<EvalOutcome, Cancelled> {
+    let split = three_way(&dataset.behaviour, req.rule);
+    progress.start_stage("fitting on train", 1);
+    let (train, models) = fit_on(dataset, &split.train, req, progress)?;
+    let mut context =
+        EvalContext::prepare(dataset, &split.train, &train, &split.test, &models, &req.config, req.binary, progress)?;
+    context.vectors = req.vectors.clone();
+    let mut rows = Vec::new();
+    progress.start_stage("measuring", context.signals.len() as u64 + 1);
+    for &signal in &context.signals.clone() {
+        progress.check()?;
+        let config = single_signal(&req.config, signal);
+        context.prepare_for(&config);
+        let metrics = context.measure(&config, &req.ks, &req.bootstrap);
+        rows.push(ResultRow {
+            name: signal.id().to_owned(),
+            kind: RowKind::Signal,
+            weights: non_zero_weights(&config, &context.signals),
+            metrics,
+        });
+        progress.advance(1);
+    }
+    context.prepare_for(&req.config);
+    let fused = context.measure(&req.config, &req.ks, &req.bootstrap);
+    let first_k = req.ks.first().copied().unwrap_or(10);
+    let segments = fused
+        .per_user
+        .get(&format!("ndcg@{first_k}"))
+        .map(|v| context.segment_breakdown(v, &req.bootstrap))
+        .unwrap_or_default();
+    rows.push(ResultRow {
+        name: "fused".to_owned(),
+        kind: RowKind::Fused,
+        weights: non_zero_weights(&req.config, &context.signals),
+        metrics: fused,
+    });
+    progress.advance(1);
+    Ok(EvalOutcome {
+        split: req.rule.name().to_owned(),
+        cut: split.cuts.1,
+        events: (split.train.len(), split.test.len()),
+        users: context.users.len(),
+        rows,
+        segments,
+        context,
+        request: req.clone(),
+    })
+}
+
+/// Tunes weights (and normalisations) by coordinate ascent with restarts to maximise
+/// NDCG@k on the validation split (fitted on train minus validation). Test events are
+/// never read.
+pub fn tune(
+    dataset: &Dataset,
+    req: &EvalRequest,
+    settings: &TuneSettings,
+    progress: &Progress,
+) -> Result<TuneOutcome, Cancelled> {
+    let split = three_way(&dataset.behaviour, req.rule);
+    progress.start_stage("fitting on train minus validation", 1);
+    let (inner, models) = fit_on(dataset, &split.inner_train, req, progress)?;
+    let mut context = EvalContext::prepare(
+        dataset,
+        &split.inner_train,
+        &inner,
+        &split.validation,
+        &models,
+        &req.config,
+        req.binary,
+        progress,
+    )?;
+    Ok(coordinate_ascent(&mut context, &req.config, settings, progress))
+}
+
+/// Coordinate ascent on a prepared context.
+pub fn coordinate_ascent(
+    context: &mut EvalContext,
+    start: &FusionConfig,
+    settings: &TuneSettings,
+    progress: &Progress,
+) -> TuneOutcome {
+    let signals = context.signals.clone();
+    let k = settings.k.max(1);
+    let mut evaluations = 0usize;
+    let mut evaluate = |ctx: &mut EvalContext, c: &FusionConfig| {
+        evaluations += 1;
+        ctx.prepare_for(c);
+        ctx.mean_ndcg(c, k)
+    };
+    let start_ndcg = evaluate(context, start);
+    let mut starts = vec![start.clone()];
+    let mut rng = fastrand::Rng::with_seed(settings.seed);
+    for _ in 0..settings.restarts {
+        let mut c = start.clone();
+        for &s in &signals {
+            let w = WEIGHT_GRID.get(rng.usize(..WEIGHT_GRID.len())).copied().unwrap_or(0.1);
+            c.set_weight(s, w);
+            c.signals.entry(s).or_default().enabled = true;
+        }
+        starts.push(c);
+    }
+    let per_round = signals.len() * (WEIGHT_GRID.len() + if settings.normalisation { 3 } else { 0 });
+    progress.start_stage("tuning weights", (starts.len() * settings.rounds * per_round) as u64);
+    let mut best = (start.clone(), start_ndcg);
+    for mut current in starts {
+        let mut current_value = evaluate(context, &current);
+        for _ in 0..settings.rounds {
+            let mut improved = false;
+            for &s in &signals {
+                if progress.is_cancelled() {
+                    break;
+                }
+                for &w in &WEIGHT_GRID {
+                    let mut c = current.clone();
+                    c.set_weight(s, w);
+                    c.signals.entry(s).or_default().enabled = true;
+                    let v = evaluate(context, &c);
+                    progress.advance(1);
+                    if v > current_value + 1e-9 {
+                        current = c;
+                        current_value = v;
+                        improved = true;
+                    }
+                }
+                if settings.normalisation && current.weight(s) != 0.0 {
+                    for n in [Normalisation::Minmax, Normalisation::Rank, Normalisation::Zscore] {
+                        let mut c = current.clone();
+                        c.signals.entry(s).or_default().normalisation = n;
+                        let v = evaluate(context, &c);
+                        progress.advance(1);
+                        if v > current_value + 1e-9 {
+                            current = c;
+                            current_value = v;
+                            improved = true;
+                        }
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+        if current_value > best.1 + 1e-9 {
+            best = (current, current_value);
+        }
+    }
+    context.prepare_for(&best.0);
+    TuneOutcome { config: best.0, validation_ndcg: best.1, start_ndcg, evaluations }
+}
+
+/// A metric as a function of one weight.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sweep1 {
+    /// The signal swept.
+    pub signal: SignalId,
+    /// (weight, metric estimate) points.
+    pub points: Vec<(f32, Estimate)>,
+    /// Metric key.
+    pub metric: String,
+}
+
+/// Sweeps one weight over `values` on a prepared context.
+pub fn sweep1(
+    context: &mut EvalContext,
+    base: &FusionConfig,
+    signal: SignalId,
+    values: &[f32],
+    k: usize,
+    boot: &BootstrapConfig,
+) -> Sweep1 {
+    let metric = format!("ndcg@{k}");
+    let mut points = Vec::new();
+    for &w in values {
+        let mut c = base.clone();
+        c.set_weight(signal, w);
+        c.signals.entry(signal).or_default().enabled = true;
+        context.prepare_for(&c);
+        if let Some(e) = context.measure(&c, &[k], boot).metrics.get(&metric) {
+            points.push((w, *e));
+        }
+    }
+    context.prepare_for(base);
+    Sweep1 { signal, points, metric }
+}
+
+/// A metric over a grid of two weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sweep2 {
+    /// First signal (rows).
+    pub a: SignalId,
+    /// Second signal (columns).
+    pub b: SignalId,
+    /// Grid values.
+    pub values: Vec<f32>,
+    /// `grid[i][j]`: mean metric with a = values[i], b = values[j].
+    pub grid: Vec<Vec<f64>>,
+    /// Metric key.
+    pub metric: String,
+}
+
+/// Sweeps two weights over `values × values`.
+pub fn sweep2(
+    context: &mut EvalContext,
+    base: &FusionConfig,
+    a: SignalId,
+    b: SignalId,
+    values: &[f32],
+    k: usize,
+) -> Sweep2 {
+    let mut grid = Vec::new();
+    for &wa in values {
+        let mut row = Vec::new();
+        for &wb in values {
+            let mut c = base.clone();
+            c.set_weight(a, wa);
+            c.set_weight(b, wb);
+            c.signals.entry(a).or_default().enabled = true;
+            c.signals.entry(b).or_default().enabled = true;
+            context.prepare_for(&c);
+            row.push(context.mean_ndcg(&c, k));
+        }
+        grid.push(row);
+    }
+    context.prepare_for(base);
+    Sweep2 { a, b, values: values.to_vec(), grid, metric: format!("ndcg@{k}") }
+}
+
+/// One sampled weight vector on the accuracy-vs-diversity plane.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParetoPoint {
+    /// Weights (non-zero).
+    pub weights: std::collections::BTreeMap<String, f32>,
+    /// Mean NDCG@k.
+    pub ndcg: f64,
+    /// Mean intra-list diversity@k.
+    pub diversity: f64,
+    /// Whether no other point is better on both.
+    pub on_front: bool,
+    /// Whether this is the current configuration.
+    pub current: bool,
+}
+
+/// Samples `n` random weight vectors (seeded) plus the current one and marks the
+/// Pareto front of (NDCG, diversity).
+pub fn pareto(context: &mut EvalContext, base: &FusionConfig, n: usize, k: usize, seed: u64) -> Vec<ParetoPoint> {
+    let boot = BootstrapConfig { resamples: 0, ..BootstrapConfig::default() };
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let signals = context.signals.clone();
+    let mut configs = vec![(base.clone(), true)];
+    for _ in 0..n {
+        let mut c = base.clone();
+        let raw: Vec<f32> = signals.iter().map(|_| -rng.f32().max(1e-6).ln()).collect();
+        let total: f32 = raw.iter().sum();
+        for (&s, w) in signals.iter().zip(raw) {
+            c.set_weight(s, w / total.max(1e-6));
+            c.signals.entry(s).or_default().enabled = true;
+        }
+        configs.push((c, false));
+    }
+    let ndcg_key = format!("ndcg@{k}");
+    let div_key = format!("diversity@{k}");
+    let mut points: Vec<ParetoPoint> = configs
+        .into_iter()
+        .map(|(c, current)| {
+            context.prepare_for(&c);
+            let m = context.measure(&c, &[k], &boot);
+            ParetoPoint {
+                weights: non_zero_weights(&c, &signals),
+                ndcg: m.metrics.get(&ndcg_key).map_or(0.0, |e| e.value),
+                diversity: m.metrics.get(&div_key).map_or(0.0, |e| e.value),
+                on_front: false,
+                current,
+            }
+        })
+        .collect();
+    let snapshot: Vec<(f64, f64)> = points.iter().map(|p| (p.ndcg, p.diversity)).collect();
+    for p in points.iter_mut() {
+        p.on_front = !snapshot.iter().any(|&(n, d)| n >= p.ndcg && d >= p.diversity && (n > p.ndcg || d > p.diversity));
+    }
+    context.prepare_for(base);
+    points
+}

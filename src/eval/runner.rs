@@ -1,0 +1,341 @@
+//! Offline evaluation on cached candidate sets: prepare once (fit on train, score
+//! candidates for every evaluated user), then re-fuse and re-measure in milliseconds
+//! for any weight setting.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::bootstrap::{BootstrapConfig, Estimate, bootstrap_mean, bootstrap_statistic};
+use super::metrics::{
+    AccuracyScores, MetricKey, MetricKind, Relevance, catalogue_coverage, exposure_gini, head_items,
+    intra_list_diversity, long_tail_share, novelty,
+};
+use crate::data::Dataset;
+use crate::fusion::{CandidateSet, FusionConfig, top_k_fused};
+use crate::jobs::{Cancelled, Progress};
+use crate::score::semantic::ItemVectors;
+use crate::score::{Interactions, ScoreContext, SignalId};
+use crate::session::engine::SignalModels;
+
+/// Users with at most this many training events are "cold".
+pub const COLD_MAX_EVENTS: usize = 2;
+
+/// Everything needed to measure any fusion setting on one split.
+pub struct EvalContext {
+    /// Evaluated users (dataset user indices).
+    pub users: Vec<u32>,
+    /// Relevant items per evaluated user.
+    pub relevance: Vec<Relevance>,
+    /// Candidates per evaluated user, with every signal's scores.
+    pub candidates: Vec<CandidateSet>,
+    /// Catalogue size.
+    pub n_items: usize,
+    /// Training interactions per item (novelty).
+    pub popularity: Vec<u32>,
+    /// Users with training interactions (novelty denominator).
+    pub n_train_users: usize,
+    /// Head items (top 20 % of interactions) for the long-tail share.
+    pub head: HashSet<u32>,
+    /// Training events per evaluated user (segments).
+    pub train_events: Vec<usize>,
+    /// Item vectors for intra-list diversity.
+    pub vectors: Option<Arc<ItemVectors>>,
+    /// Segment label per evaluated user, per segment dimension ("activity", "country", …).
+    pub segments: Vec<(String, Vec<String>)>,
+    /// Signals fitted for this context.
+    pub signals: Vec<SignalId>,
+    /// (exclude_seen, candidates_per_signal) the candidates were built with.
+    pub built_with: (bool, usize),
+}
+
+/// Relevance of the `test` events for each user with training history: positive summed
+/// test weight, items known in training only, minus the user's training items when
+/// `exclude_seen`. Gains are the summed weights, or 1 with `binary`.
+pub fn relevance_sets(
+    dataset: &Dataset,
+    train: &Interactions,
+    test: &[usize],
+    exclude_seen: bool,
+    binary: bool,
+) -> BTreeMap<u32, Relevance> {
+    let b = &dataset.behaviour;
+    let mut sums: BTreeMap<u32, HashMap<u32, f64>> = BTreeMap::new();
+    for &e in test {
+        let (Some(&u), Some(&i), Some(&w)) = (b.user.get(e), b.item.get(e), b.weight.get(e)) else { continue };
+        *sums.entry(u).or_default().entry(i).or_insert(0.0) += f64::from(w);
+    }
+    let known_item = |i: u32| !train.by_item.row(i as usize).0.is_empty();
+    let mut out = BTreeMap::new();
+    for (u, items) in sums {
+        let train_items = train.by_user.row(u as usize).0;
+        if train_items.is_empty() {
+            continue;
+        }
+        let pairs: Vec<(u32, f64)> = items
+            .into_iter()
+            .filter(|&(i, w)| w > 0.0 && known_item(i))
+            .filter(|&(i, _)| !exclude_seen || train_items.binary_search(&i).is_err())
+            .map(|(i, w)| (i, if binary { 1.0 } else { w }))
+            .collect();
+        if !pairs.is_empty() {
+            out.insert(u, Relevance::graded(pairs));
+        }
+    }
+    out
+}
+
+impl EvalContext {
+    /// Builds candidate sets for every user with a non-empty relevant set. `train` must
+    /// aggregate exactly the events `train_idx`, and `models` must be fitted on it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare(
+        dataset: &Dataset,
+        train_idx: &[usize],
+        train: &Interactions,
+        test: &[usize],
+        models: &SignalModels,
+        config: &FusionConfig,
+        binary: bool,
+        progress: &Progress,
+    ) -> Result<Self, Cancelled> {
+        let relevance = relevance_sets(dataset, train, test, config.exclude_seen, binary);
+        let users: Vec<u32> = relevance.keys().copied().collect();
+        let relevance: Vec<Relevance> = relevance.into_values().collect();
+        let signals: Vec<SignalId> =
+            SignalId::RECOMMEND.into_iter().filter(|s| models.scorers.contains_key(s)).collect();
+        let scorers = models.scorers_for(&signals);
+        let n_items = dataset.catalogue.len();
+        progress.start_stage("scoring candidates", users.len() as u64);
+        let candidates: Vec<Option<CandidateSet>> = users
+            .par_iter()
+            .map(|&u| {
+                if progress.is_cancelled() {
+                    return None;
+                }
+                let profile = train.profile(u);
+                let ctx = ScoreContext { profile: &profile, query: None };
+                let mut set = CandidateSet::build(&scorers, &ctx, n_items, config, &[], None);
+                set.prepare(config);
+                progress.advance(1);
+                Some(set)
+            })
+            .collect();
+        progress.check()?;
+        let candidates: Vec<CandidateSet> = candidates.into_iter().flatten().collect();
+        let popularity: Vec<u32> = (0..n_items).map(|i| train.by_item.row(i).0.len() as u32).collect();
+        let n_train_users = train.active_users().count();
+        let head = head_items(&popularity, 0.2);
+        let train_events: Vec<usize> = users.iter().map(|&u| train.user_event_count(u)).collect();
+        let segments = segments(dataset, train_idx, &users, &train_events);
+        Ok(Self {
+            users,
+            relevance,
+            candidates,
+            n_items,
+            popularity,
+            n_train_users,
+            head,
+            train_events,
+            vectors: None,
+            segments,
+            signals,
+            built_with: (config.exclude_seen, config.candidates_per_signal),
+        })
+    }
+
+    /// Whether the candidates must be rebuilt for `config`.
+    pub fn needs_rebuild(&self, config: &FusionConfig) -> bool {
+        self.built_with != (config.exclude_seen, config.candidates_per_signal)
+    }
+
+    /// Re-normalises cached candidates for `config` (only signals whose choice changed).
+    pub fn prepare_for(&mut self, config: &FusionConfig) {
+        self.candidates.par_iter_mut().for_each(|c| c.prepare(config));
+    }
+
+    /// Top-`k` lists of every evaluated user under `config` (the set must be prepared).
+    pub fn lists(&self, config: &FusionConfig, k: usize) -> Vec<Vec<u32>> {
+        self.candidates.par_iter().map_init(Vec::new, |scratch, set| top_k_fused(set, config, k, scratch)).collect()
+    }
+
+    /// Mean NDCG@k without intervals: the tuning objective.
+    pub fn mean_ndcg(&self, config: &FusionConfig, k: usize) -> f64 {
+        let lists = self.lists(config, k);
+        let sum: f64 = lists.iter().zip(&self.relevance).map(|(l, r)| AccuracyScores::compute(l, r, k).ndcg).sum();
+        if lists.is_empty() { 0.0 } else { sum / lists.len() as f64 }
+    }
+
+    /// Every metric at every `k`, with bootstrap intervals, for `config`.
+    pub fn measure(&self, config: &FusionConfig, ks: &[usize], boot: &BootstrapConfig) -> ConfigMetrics {
+        let k_max = ks.iter().copied().max().unwrap_or(10).max(1);
+        let lists = self.lists(config, k_max);
+        self.measure_lists(&lists, ks, boot)
+    }
+
+    /// Metrics of given lists (aligned with `self.users`).
+    pub fn measure_lists(&self, lists: &[Vec<u32>], ks: &[usize], boot: &BootstrapConfig) -> ConfigMetrics {
+        let mut metrics = BTreeMap::new();
+        let mut per_user = BTreeMap::new();
+        for &k in ks {
+            let scores: Vec<AccuracyScores> =
+                lists.iter().zip(&self.relevance).map(|(l, r)| AccuracyScores::compute(l, r, k)).collect();
+            for kind in MetricKind::ALL {
+                let key = MetricKey::new(kind, k).to_string();
+                let values: Option<Vec<f64>> = match kind {
+                    MetricKind::Novelty => {
+                        Some(lists.iter().filter_map(|l| novelty(l, k, &self.popularity, self.n_train_users)).collect())
+                    }
+                    MetricKind::Diversity => self.vectors.as_ref().map(|v| {
+                        lists.iter().filter_map(|l| intra_list_diversity(l, k, |a, b| v.cosine(a, b))).collect()
+                    }),
+                    MetricKind::LongTail => {
+                        Some(lists.iter().filter_map(|l| long_tail_share(l, k, &self.head)).collect())
+                    }
+                    MetricKind::Coverage | MetricKind::Gini => None,
+                    accuracy => Some(scores.iter().filter_map(|s| s.get(accuracy)).collect()),
+                };
+                if let Some(values) = values {
+                    if let Some(e) = bootstrap_mean(&values, boot) {
+                        metrics.insert(key.clone(), e);
+                    }
+                    if kind.is_accuracy() {
+                        per_user.insert(key, values);
+                    }
+                    continue;
+                }
+                let n_items = self.n_items;
+                let statistic = |sample: &[usize]| -> Option<f64> {
+                    let chosen = sample.iter().filter_map(|&i| lists.get(i));
+                    match kind {
+                        MetricKind::Coverage => catalogue_coverage(chosen, k, n_items),
+                        _ => exposure_gini(chosen, k, n_items),
+                    }
+                };
+                if let Some(e) = bootstrap_statistic(lists.len(), boot, statistic) {
+                    metrics.insert(key, e);
+                }
+            }
+        }
+        ConfigMetrics { metrics, per_user }
+    }
+
+    /// Per-segment means of one accuracy metric: (dimension, label) → (users, estimate).
+    pub fn segment_breakdown(&self, per_user: &[f64], boot: &BootstrapConfig) -> Vec<SegmentResult> {
+        let mut out = Vec::new();
+        for (dimension, labels) in &self.segments {
+            let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for (label, &v) in labels.iter().zip(per_user) {
+                groups.entry(label.as_str()).or_default().push(v);
+            }
+            let mut rows: Vec<SegmentResult> = groups
+                .into_iter()
+                .filter_map(|(label, values)| {
+                    bootstrap_mean(&values, boot).map(|e| SegmentResult {
+                        dimension: dimension.clone(),
+                        segment: label.to_owned(),
+                        users: values.len(),
+                        estimate: e,
+                    })
+                })
+                .collect();
+            rows.sort_by(|a, b| b.users.cmp(&a.users).then(a.segment.cmp(&b.segment)));
+            rows.truncate(12);
+            out.extend(rows);
+        }
+        out
+    }
+}
+
+/// One row of a segment breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentResult {
+    /// "activity", an event attribute or a users-table column.
+    pub dimension: String,
+    /// The segment's label.
+    pub segment: String,
+    /// Users in the segment.
+    pub users: usize,
+    /// Mean and interval of the metric.
+    pub estimate: Estimate,
+}
+
+/// Metrics of one configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConfigMetrics {
+    /// "ndcg@10" → estimate.
+    pub metrics: BTreeMap<String, Estimate>,
+    /// Per-user values of accuracy metrics ("ndcg@10" → values aligned with the users).
+    #[serde(skip)]
+    pub per_user: BTreeMap<String, Vec<f64>>,
+}
+
+/// Activity segments (cold ≤ 2 training events, heavy ≥ the 90th percentile, regular),
+/// each event attribute (the user's most frequent training value) and each users-table
+/// column.
+fn segments(
+    dataset: &Dataset,
+    train_idx: &[usize],
+    users: &[u32],
+    train_events: &[usize],
+) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut sorted: Vec<usize> = train_events.to_vec();
+    sorted.sort_unstable();
+    let p90 = sorted.get(sorted.len().saturating_mul(9) / 10).copied().unwrap_or(usize::MAX).max(COLD_MAX_EVENTS + 1);
+    let activity = train_events
+        .iter()
+        .map(|&n| {
+            if n <= COLD_MAX_EVENTS {
+                "cold (≤ 2 events)".to_owned()
+            } else if n >= p90 {
+                format!("heavy (≥ {p90} events)")
+            } else {
+                "regular".to_owned()
+            }
+        })
+        .collect();
+    out.push(("activity".to_owned(), activity));
+    let b = &dataset.behaviour;
+    let user_set: HashMap<u32, usize> = users.iter().enumerate().map(|(p, &u)| (u, p)).collect();
+    for attribute in &b.attributes {
+        if attribute.values.len() < 2 || attribute.name == "session_id" {
+            continue;
+        }
+        let mut counts: Vec<HashMap<u32, u32>> = vec![HashMap::new(); users.len()];
+        // Training events of evaluated users only.
+        for &e in train_idx {
+            let (Some(&u), Some(&code)) = (b.user.get(e), attribute.codes.get(e)) else { continue };
+            let Some(&p) = user_set.get(&u) else { continue };
+            if code != u32::MAX
+                && let Some(c) = counts.get_mut(p)
+            {
+                *c.entry(code).or_insert(0) += 1;
+            }
+        }
+        let labels = counts
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                    .map(|(&code, _)| attribute.values.name(code).to_owned())
+                    .unwrap_or_else(|| "(none)".to_owned())
+            })
+            .collect();
+        out.push((attribute.name.clone(), labels));
+    }
+    if let Some(table) = &dataset.users {
+        for column in &table.columns {
+            let labels = users
+                .iter()
+                .map(|&u| {
+                    table.attribute(b.users.name(u), column).map(str::to_owned).unwrap_or_else(|| "(none)".to_owned())
+                })
+                .collect();
+            out.push((column.clone(), labels));
+        }
+    }
+    out
+}

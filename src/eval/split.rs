@@ -1,0 +1,146 @@
+//! Train/test splits of the behaviour log. Validation splits apply the same rule once
+//! more inside the training events.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Behaviour;
+
+/// How events are split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SplitRule {
+    /// Events at or after `tmin + (1 − test_fraction)·(tmax − tmin)` are test.
+    Temporal {
+        /// Fraction of the time span held out.
+        test_fraction: f64,
+    },
+    /// Events at or after a fixed instant (unix seconds) are test.
+    TemporalAt {
+        /// The cut-off.
+        cut: i64,
+    },
+    /// Each user's last `n` positive events are test (users with ≤ n stay in train).
+    LeaveLast {
+        /// Events per user.
+        n: usize,
+    },
+    /// Each event is test with probability `test_fraction` (seeded).
+    Random {
+        /// Fraction held out.
+        test_fraction: f64,
+        /// Seed.
+        seed: u64,
+    },
+}
+
+impl SplitRule {
+    /// Parses the CLI name (`temporal`, `leave-last`, `random`) with its parameters.
+    pub fn from_name(name: &str, test_fraction: f64, n: usize, seed: u64) -> Option<Self> {
+        match name {
+            "temporal" => Some(SplitRule::Temporal { test_fraction }),
+            "leave-last" | "leave_last" | "leave-last-n" => Some(SplitRule::LeaveLast { n: n.max(1) }),
+            "random" => Some(SplitRule::Random { test_fraction, seed }),
+            _ => None,
+        }
+    }
+
+    /// Short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SplitRule::Temporal { .. } | SplitRule::TemporalAt { .. } => "temporal",
+            SplitRule::LeaveLast { .. } => "leave-last",
+            SplitRule::Random { .. } => "random",
+        }
+    }
+}
+
+/// Event indices of each side of a split.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Split {
+    /// Events used for fitting, ascending.
+    pub train: Vec<usize>,
+    /// Held-out events, ascending.
+    pub test: Vec<usize>,
+    /// The temporal cut-off, when the rule has one.
+    pub cut: Option<i64>,
+}
+
+/// Splits the events listed in `events` (ascending indices into `behaviour`).
+pub fn split_events(behaviour: &Behaviour, events: &[usize], rule: SplitRule) -> Split {
+    let time = |e: usize| behaviour.time.get(e).copied().unwrap_or(0);
+    match rule {
+        SplitRule::Temporal { test_fraction } => {
+            let (lo, hi) = events.iter().fold((i64::MAX, i64::MIN), |(l, h), &e| (l.min(time(e)), h.max(time(e))));
+            if lo > hi {
+                return Split::default();
+            }
+            let f = test_fraction.clamp(0.0, 1.0);
+            let cut = lo + ((1.0 - f) * (hi - lo) as f64) as i64;
+            cut_at(events, cut, time)
+        }
+        SplitRule::TemporalAt { cut } => cut_at(events, cut, time),
+        SplitRule::LeaveLast { n } => {
+            let mut per_user: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+            for &e in events {
+                if behaviour.weight.get(e).is_some_and(|&w| w > 0.0)
+                    && let Some(&u) = behaviour.user.get(e)
+                {
+                    per_user.entry(u).or_default().push(e);
+                }
+            }
+            let mut test = std::collections::HashSet::new();
+            for list in per_user.values() {
+                if list.len() > n {
+                    // Events are in time order: the last n are the latest.
+                    test.extend(list.iter().rev().take(n).copied());
+                }
+            }
+            let (test_v, train): (Vec<usize>, Vec<usize>) = events.iter().partition(|e| test.contains(e));
+            Split { train, test: test_v, cut: None }
+        }
+        SplitRule::Random { test_fraction, seed } => {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let (test, train): (Vec<usize>, Vec<usize>) = events.iter().partition(|_| rng.f64() < test_fraction);
+            Split { train, test, cut: None }
+        }
+    }
+}
+
+fn cut_at(events: &[usize], cut: i64, time: impl Fn(usize) -> i64) -> Split {
+    let (test, train): (Vec<usize>, Vec<usize>) = events.iter().partition(|&&e| time(e) >= cut);
+    Split { train, test, cut: Some(cut) }
+}
+
+/// Train / validation / test: the rule applied to all events, then again to train.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ThreeWaySplit {
+    /// Train minus validation: what tuning fits on.
+    pub inner_train: Vec<usize>,
+    /// Validation: what tuning scores on.
+    pub validation: Vec<usize>,
+    /// Train (inner train + validation): what the final model fits on.
+    pub train: Vec<usize>,
+    /// Test: what final metrics are reported on.
+    pub test: Vec<usize>,
+    /// Cut-offs (temporal rules).
+    pub cuts: (Option<i64>, Option<i64>),
+}
+
+/// Applies `rule` twice: test from all events, validation from train.
+pub fn three_way(behaviour: &Behaviour, rule: SplitRule) -> ThreeWaySplit {
+    let all: Vec<usize> = (0..behaviour.len()).collect();
+    let outer = split_events(behaviour, &all, rule);
+    let inner_rule = match rule {
+        SplitRule::Random { test_fraction, seed } => SplitRule::Random { test_fraction, seed: seed.wrapping_add(1) },
+        SplitRule::TemporalAt { .. } => SplitRule::Temporal { test_fraction: 0.1 },
+        other => other,
+    };
+    let inner = split_events(behaviour, &outer.train, inner_rule);
+    ThreeWaySplit {
+        inner_train: inner.train,
+        validation: inner.test,
+        train: outer.train,
+        test: outer.test,
+        cuts: (inner.cut, outer.cut),
+    }
+}

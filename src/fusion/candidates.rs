@@ -1,0 +1,156 @@
+//! Candidate sets: the union of each signal's top-N for one shopper, with every
+//! signal's raw score, rank and normalised score cached so that moving a weight only
+//! re-fuses.
+
+use super::config::{FusionConfig, Normalisation};
+use super::normalise::{competition_ranks, normalise};
+use crate::score::topk::top_k_indices;
+use crate::score::{ScoreContext, Scorer, SignalId};
+
+/// The candidates of one shopper (or query) and their per-signal scores.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateSet {
+    /// Candidate item indices, ascending.
+    pub items: Vec<u32>,
+    /// The signals scored, in order (layout of the arrays below).
+    pub signals: Vec<SignalId>,
+    /// `raw[s·n + j]`: signal `s`'s raw score of candidate `j`.
+    pub raw: Vec<f32>,
+    /// Competition rank of candidate `j` under signal `s` (1 = best), same layout.
+    pub ranks: Vec<u32>,
+    /// Bit `s` set when candidate `j` is in signal `s`'s top-N.
+    pub in_top: Vec<u32>,
+    normalised: Vec<f32>,
+    normalised_as: Vec<Option<Normalisation>>,
+}
+
+impl CandidateSet {
+    /// Scores every item with every scorer, takes the top-N of each signal in `sources`
+    /// (all signals when `None`), skipping items the shopper already has when
+    /// `config.exclude_seen`, and keeps the union plus any `forced` items (pinned by a
+    /// rule).
+    pub fn build(
+        scorers: &[&dyn Scorer],
+        ctx: &ScoreContext<'_>,
+        n_items: usize,
+        config: &FusionConfig,
+        forced: &[u32],
+        sources: Option<&[SignalId]>,
+    ) -> Self {
+        let mut dense: Vec<Vec<f32>> = Vec::with_capacity(scorers.len());
+        let mut in_any = vec![0u32; n_items];
+        let seen = |i: usize| config.exclude_seen && ctx.profile.has_item(i as u32);
+        for (s, scorer) in scorers.iter().enumerate() {
+            let mut scores = vec![0.0f32; n_items];
+            scorer.score_all(ctx, &mut scores);
+            for v in scores.iter_mut() {
+                if !v.is_finite() {
+                    *v = 0.0;
+                }
+            }
+            let is_source = sources.is_none_or(|list| list.contains(&scorer.id()));
+            let n = if is_source { config.candidates_per_signal } else { 0 };
+            let top = top_k_indices(&scores, n, |i| seen(i) || scores.get(i).is_none_or(|&v| v <= 0.0));
+            for i in top {
+                if let Some(b) = in_any.get_mut(i as usize) {
+                    *b |= 1 << s.min(31);
+                }
+            }
+            dense.push(scores);
+        }
+        let mut items: Vec<u32> =
+            (0..n_items as u32).filter(|&i| in_any.get(i as usize).is_some_and(|&b| b != 0)).collect();
+        for &f in forced {
+            if (f as usize) < n_items && !items.contains(&f) {
+                items.push(f);
+            }
+        }
+        items.sort_unstable();
+        let n = items.len();
+        let mut raw = Vec::with_capacity(n * scorers.len());
+        for scores in &dense {
+            raw.extend(items.iter().map(|&i| scores.get(i as usize).copied().unwrap_or(0.0)));
+        }
+        let in_top = items.iter().map(|&i| in_any.get(i as usize).copied().unwrap_or(0)).collect();
+        Self::from_parts(items, scorers.iter().map(|s| s.id()).collect(), raw, in_top)
+    }
+
+    /// Assembles a set from raw scores (signal-major) and top-N membership bits.
+    pub fn from_parts(items: Vec<u32>, signals: Vec<SignalId>, raw: Vec<f32>, in_top: Vec<u32>) -> Self {
+        let n = items.len();
+        let mut ranks = Vec::with_capacity(raw.len());
+        for s in 0..signals.len() {
+            let slice = raw.get(s * n..(s + 1) * n).unwrap_or(&[]);
+            ranks.extend(competition_ranks(slice));
+        }
+        let normalised = vec![0.0; raw.len()];
+        let normalised_as = vec![None; signals.len()];
+        Self { items, signals, raw, ranks, in_top, normalised, normalised_as }
+    }
+
+    /// Number of candidates.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no candidates.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Position of `signal` in the arrays.
+    pub fn signal_index(&self, signal: SignalId) -> Option<usize> {
+        self.signals.iter().position(|&s| s == signal)
+    }
+
+    /// Raw scores of signal index `s`.
+    pub fn raw_of(&self, s: usize) -> &[f32] {
+        let n = self.len();
+        self.raw.get(s * n..(s + 1) * n).unwrap_or(&[])
+    }
+
+    /// Ranks of signal index `s`.
+    pub fn ranks_of(&self, s: usize) -> &[u32] {
+        let n = self.len();
+        self.ranks.get(s * n..(s + 1) * n).unwrap_or(&[])
+    }
+
+    /// Normalised scores of signal index `s` (call [`Self::prepare`] first).
+    pub fn normalised_of(&self, s: usize) -> &[f32] {
+        let n = self.len();
+        self.normalised.get(s * n..(s + 1) * n).unwrap_or(&[])
+    }
+
+    /// Position of item `item` among the candidates.
+    pub fn position(&self, item: u32) -> Option<usize> {
+        self.items.binary_search(&item).ok()
+    }
+
+    /// Recomputes normalised scores for signals whose normalisation changed. Cheap when
+    /// nothing changed: weight moves never need it.
+    pub fn prepare(&mut self, config: &FusionConfig) {
+        let n = self.len();
+        for s in 0..self.signals.len() {
+            let Some(&signal) = self.signals.get(s) else { continue };
+            let kind = config.normalisation(signal);
+            if self.normalised_as.get(s).copied().flatten() == Some(kind) {
+                continue;
+            }
+            let (Some(raw), Some(ranks)) = (self.raw.get(s * n..(s + 1) * n), self.ranks.get(s * n..(s + 1) * n))
+            else {
+                continue;
+            };
+            if let Some(out) = self.normalised.get_mut(s * n..(s + 1) * n) {
+                normalise(raw, ranks, kind, out);
+            }
+            if let Some(slot) = self.normalised_as.get_mut(s) {
+                *slot = Some(kind);
+            }
+        }
+    }
+
+    /// Whether [`Self::prepare`] has run for `config`'s normalisations.
+    pub fn is_prepared_for(&self, config: &FusionConfig) -> bool {
+        self.signals.iter().zip(&self.normalised_as).all(|(&s, &k)| k == Some(config.normalisation(s)))
+    }
+}

@@ -1,0 +1,198 @@
+//! Fusion settings: per-signal weight and normalisation, method, candidates, re-ranking.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::score::SignalId;
+
+/// How a signal's raw scores are put on a common scale over the candidate set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalisation {
+    /// Raw scores.
+    None,
+    /// `(s − min) / (max − min)`; all equal → 0.
+    #[default]
+    Minmax,
+    /// `(s − mean) / std`; zero spread → 0.
+    Zscore,
+    /// `1 − (rank − 1)/(n − 1)` with rank 1 = best (ties share the better rank).
+    Rank,
+    /// Fraction of candidates scoring strictly lower, plus half of those tied.
+    Percentile,
+}
+
+impl Normalisation {
+    /// Every option.
+    pub const ALL: [Normalisation; 5] = [
+        Normalisation::None,
+        Normalisation::Minmax,
+        Normalisation::Zscore,
+        Normalisation::Rank,
+        Normalisation::Percentile,
+    ];
+
+    /// Stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Normalisation::None => "none",
+            Normalisation::Minmax => "minmax",
+            Normalisation::Zscore => "zscore",
+            Normalisation::Rank => "rank",
+            Normalisation::Percentile => "percentile",
+        }
+    }
+
+    /// Parses a stable id.
+    pub fn from_id(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.id() == s)
+    }
+}
+
+/// How normalised signal scores are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FusionMethod {
+    /// `ŷ = Σ wᵢ·ŝᵢ`.
+    #[default]
+    Weighted,
+    /// Weighted reciprocal-rank fusion: `Σ wᵢ / (k + rankᵢ)`.
+    Rrf,
+    /// CombMNZ: `(Σ wᵢ·ŝᵢ) × (number of signals whose top-N holds the item)`.
+    Combmnz,
+    /// Borda count: `Σ wᵢ·(n − rankᵢ)/(n − 1)`.
+    Borda,
+}
+
+impl FusionMethod {
+    /// Every method.
+    pub const ALL: [FusionMethod; 4] =
+        [FusionMethod::Weighted, FusionMethod::Rrf, FusionMethod::Combmnz, FusionMethod::Borda];
+
+    /// Stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            FusionMethod::Weighted => "weighted",
+            FusionMethod::Rrf => "rrf",
+            FusionMethod::Combmnz => "combmnz",
+            FusionMethod::Borda => "borda",
+        }
+    }
+
+    /// Parses a stable id.
+    pub fn from_id(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.id() == s)
+    }
+
+    /// Whether contributions are exact linear terms (`weighted`) or Shapley values.
+    pub fn is_linear(self) -> bool {
+        self == FusionMethod::Weighted
+    }
+}
+
+/// One signal's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignalSetting {
+    /// Whether the signal takes part.
+    pub enabled: bool,
+    /// Its weight.
+    pub weight: f32,
+    /// Its normalisation.
+    pub normalisation: Normalisation,
+}
+
+impl Default for SignalSetting {
+    fn default() -> Self {
+        Self { enabled: true, weight: 0.0, normalisation: Normalisation::Minmax }
+    }
+}
+
+/// Everything that decides how signals become a ranked list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FusionConfig {
+    /// Per-signal settings.
+    pub signals: BTreeMap<SignalId, SignalSetting>,
+    /// Combination method.
+    pub method: FusionMethod,
+    /// The `k` of reciprocal-rank fusion.
+    pub rrf_k: f32,
+    /// Top-N items each signal contributes to the candidate set.
+    pub candidates_per_signal: usize,
+    /// Leave out items the shopper already interacted with (off = allow repeats).
+    pub exclude_seen: bool,
+    /// MMR trade-off: 1 = relevance only, 0 = diversity only.
+    pub mmr_lambda: f32,
+    /// At most this many items per top-level category (0 = no cap).
+    pub category_cap: usize,
+}
+
+/// The default weights: a documented preset (see README "Default weights").
+pub const DEFAULT_WEIGHTS: [(SignalId, f32); 10] = [
+    (SignalId::Semantic, 0.10),
+    (SignalId::ItemCf, 0.20),
+    (SignalId::UserCf, 0.10),
+    (SignalId::Als, 0.30),
+    (SignalId::Popularity, 0.10),
+    (SignalId::Freshness, 0.0),
+    (SignalId::Price, 0.05),
+    (SignalId::Category, 0.05),
+    (SignalId::Sequential, 0.10),
+    (SignalId::Bm25, 0.50),
+];
+
+impl Default for FusionConfig {
+    fn default() -> Self {
+        let signals = DEFAULT_WEIGHTS
+            .iter()
+            .map(|&(s, w)| (s, SignalSetting { enabled: true, weight: w, normalisation: Normalisation::Minmax }))
+            .collect();
+        Self {
+            signals,
+            method: FusionMethod::Weighted,
+            rrf_k: 60.0,
+            candidates_per_signal: 200,
+            exclude_seen: true,
+            mmr_lambda: 1.0,
+            category_cap: 0,
+        }
+    }
+}
+
+impl FusionConfig {
+    /// The effective weight of a signal (0 when disabled or absent).
+    pub fn weight(&self, s: SignalId) -> f32 {
+        self.signals.get(&s).filter(|x| x.enabled).map_or(0.0, |x| if x.weight.is_finite() { x.weight } else { 0.0 })
+    }
+
+    /// The normalisation of a signal.
+    pub fn normalisation(&self, s: SignalId) -> Normalisation {
+        self.signals.get(&s).map_or(Normalisation::Minmax, |x| x.normalisation)
+    }
+
+    /// Sets a weight; 0 keeps the signal enabled but without influence.
+    pub fn set_weight(&mut self, s: SignalId, w: f32) {
+        self.signals.entry(s).or_default().weight = w;
+    }
+
+    /// Parses `name=w,name=w` weight overrides (missing names keep their weight).
+    pub fn apply_weight_args(&mut self, spec: &str) -> Result<(), String> {
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part.split_once('=').ok_or_else(|| format!("weight '{part}': expected name=value"))?;
+            let signal = SignalId::from_id(name).ok_or_else(|| {
+                let ids: Vec<&str> = SignalId::ALL.iter().map(|s| s.id()).collect();
+                format!("weight '{part}': unknown signal '{name}'; expected one of {}", ids.join(", "))
+            })?;
+            let w: f32 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w: &f32| w.is_finite())
+                .ok_or_else(|| format!("weight '{part}': '{value}' is not a number"))?;
+            self.set_weight(signal, w);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Fusion methods over a prepared [`CandidateSet`], and exact attribution.
+
+use super::candidates::CandidateSet;
+use super::config::{FusionConfig, FusionMethod};
+use crate::score::SignalId;
+
+/// Weight of each signal of the set (0 when disabled).
+pub fn weights_of(set: &CandidateSet, config: &FusionConfig) -> Vec<f32> {
+    set.signals.iter().map(|&s| config.weight(s)).collect()
+}
+
+/// The additive term of signal index `s` for candidate `j` (before CombMNZ's multiplier).
+fn term(set: &CandidateSet, config: &FusionConfig, w: f32, s: usize, j: usize) -> f32 {
+    let n = set.len();
+    match config.method {
+        FusionMethod::Weighted | FusionMethod::Combmnz => w * set.normalised_of(s).get(j).copied().unwrap_or(0.0),
+        FusionMethod::Rrf => {
+            let rank = set.ranks_of(s).get(j).copied().unwrap_or(n as u32) as f32;
+            w / (config.rrf_k.max(0.0) + rank)
+        }
+        FusionMethod::Borda => {
+            let rank = set.ranks_of(s).get(j).copied().unwrap_or(n as u32) as f32;
+            if n > 1 { w * (n as f32 - rank) / (n as f32 - 1.0) } else { w }
+        }
+    }
+}
+
+/// Fused score of every candidate (the set must be prepared for `config`).
+pub fn fused_scores(set: &CandidateSet, config: &FusionConfig, out: &mut Vec<f32>) {
+    let n = set.len();
+    out.clear();
+    out.resize(n, 0.0);
+    let weights = weights_of(set, config);
+    let mut active_mask = 0u32;
+    for (s, &w) in weights.iter().enumerate() {
+        if w == 0.0 {
+            continue;
+        }
+        active_mask |= 1 << s.min(31);
+        match config.method {
+            FusionMethod::Weighted | FusionMethod::Combmnz => {
+                for (o, &v) in out.iter_mut().zip(set.normalised_of(s)) {
+                    *o += w * v;
+                }
+            }
+            FusionMethod::Rrf => {
+                let k = config.rrf_k.max(0.0);
+                for (o, &r) in out.iter_mut().zip(set.ranks_of(s)) {
+                    *o += w / (k + r as f32);
+                }
+            }
+            FusionMethod::Borda => {
+                let denom = (n as f32 - 1.0).max(1.0);
+                for (o, &r) in out.iter_mut().zip(set.ranks_of(s)) {
+                    *o += if n > 1 { w * (n as f32 - r as f32) / denom } else { w };
+                }
+            }
+        }
+    }
+    if config.method == FusionMethod::Combmnz {
+        for (o, &bits) in out.iter_mut().zip(&set.in_top) {
+            *o *= (bits & active_mask).count_ones() as f32;
+        }
+    }
+}
+
+/// The fused score of candidate `j` using only the signals in `coalition` (bit mask
+/// over signal indices).
+pub fn coalition_value(set: &CandidateSet, config: &FusionConfig, j: usize, coalition: u32) -> f32 {
+    let weights = weights_of(set, config);
+    let mut sum = 0.0;
+    let mut members = 0u32;
+    for (s, &w) in weights.iter().enumerate() {
+        if coalition & (1 << s.min(31)) == 0 || w == 0.0 {
+            continue;
+        }
+        sum += term(set, config, w, s, j);
+        if set.in_top.get(j).is_some_and(|b| b & (1 << s.min(31)) != 0) {
+            members += 1;
+        }
+    }
+    if config.method == FusionMethod::Combmnz { sum * members as f32 } else { sum }
+}
+
+/// Each signal's contribution to candidate `j`'s fused score; they sum to the score.
+///
+/// `weighted`: the exact linear terms `wᵢ·ŝᵢ`. Rank-based methods: exact Shapley values
+/// over the signals with non-zero weight, by enumerating every coalition.
+pub fn contributions(set: &CandidateSet, config: &FusionConfig, j: usize) -> Vec<(SignalId, f32)> {
+    let weights = weights_of(set, config);
+    if config.method.is_linear() {
+        return set
+            .signals
+            .iter()
+            .enumerate()
+            .map(|(s, &id)| (id, weights.get(s).map_or(0.0, |&w| term(set, config, w, s, j))))
+            .collect();
+    }
+    let players: Vec<usize> = (0..set.signals.len()).filter(|&s| weights.get(s).is_some_and(|&w| w != 0.0)).collect();
+    let phi = shapley(players.len(), |mask| {
+        let coalition = players
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| mask & (1 << p) != 0)
+            .fold(0u32, |acc, (_, &s)| acc | (1 << s.min(31)));
+        f64::from(coalition_value(set, config, j, coalition))
+    });
+    set.signals
+        .iter()
+        .enumerate()
+        .map(|(s, &id)| {
+            let value = players.iter().position(|&p| p == s).and_then(|p| phi.get(p)).copied().unwrap_or(0.0);
+            (id, value as f32)
+        })
+        .collect()
+}
+
+/// Exact Shapley values of an `n`-player game (`n` ≤ 16) with value function `v` over
+/// coalition bit masks (`v(0)` is the empty coalition).
+pub fn shapley(n: usize, v: impl Fn(u32) -> f64) -> Vec<f64> {
+    let n = n.min(16);
+    let full = 1u32 << n;
+    let values: Vec<f64> = (0..full).map(&v).collect();
+    let mut factorial = vec![1.0f64; n + 1];
+    for i in 1..=n {
+        factorial[i] = factorial[i - 1] * i as f64;
+    }
+    let mut phi = vec![0.0f64; n];
+    for (i, p) in phi.iter_mut().enumerate() {
+        let bit = 1u32 << i;
+        for mask in 0..full {
+            if mask & bit != 0 {
+                continue;
+            }
+            let size = mask.count_ones() as usize;
+            let weight = factorial[size] * factorial[n - size - 1] / factorial[n];
+            let with = values.get((mask | bit) as usize).copied().unwrap_or(0.0);
+            let without = values.get(mask as usize).copied().unwrap_or(0.0);
+            *p += weight * (with - without);
+        }
+    }
+    phi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapley_of_a_glove_game() {
+        // Players 0 (left glove) and 1, 2 (right gloves): v = 1 when a pair exists.
+        // Known values: φ0 = 2/3, φ1 = φ2 = 1/6.
+        let phi = shapley(3, |m| if m & 1 != 0 && m & 6 != 0 { 1.0 } else { 0.0 });
+        assert!((phi[0] - 2.0 / 3.0).abs() < 1e-12);
+        assert!((phi[1] - 1.0 / 6.0).abs() < 1e-12);
+        assert!((phi[2] - 1.0 / 6.0).abs() < 1e-12);
+    }
+}

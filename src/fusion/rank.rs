@@ -1,0 +1,201 @@
+//! From fused scores to a ranked list: rules (hide, boost, bury), MMR diversity, a
+//! per-category cap, then pins. Also leave-one-out rank changes.
+
+use super::candidates::CandidateSet;
+use super::config::FusionConfig;
+use super::methods::fused_scores;
+use super::rules::{Rule, RuleAction};
+use crate::data::Catalogue;
+use crate::score::SignalId;
+use crate::score::semantic::ItemVectors;
+
+/// What a rule did to an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleEffect {
+    /// Rule name.
+    pub rule: String,
+    /// The rule's action.
+    pub action: RuleAction,
+    /// Change of the score (0 for pins).
+    pub delta: f32,
+}
+
+/// One ranked item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedItem {
+    /// Item index.
+    pub item: u32,
+    /// Index in the candidate set.
+    pub candidate: usize,
+    /// Fused score before rules.
+    pub fused: f32,
+    /// Score after boosts and buries (`fused + Σ rule deltas`).
+    pub score: f32,
+    /// Rules that touched the item.
+    pub rule_effects: Vec<RuleEffect>,
+}
+
+/// What ranking needs besides the candidate set and the fusion settings.
+#[derive(Clone, Copy)]
+pub struct RankContext<'a> {
+    /// The catalogue (rule matching, category cap).
+    pub catalogue: &'a Catalogue,
+    /// Merchandising rules, applied in order.
+    pub rules: &'a [Rule],
+    /// Item embeddings for MMR (MMR is skipped without them).
+    pub vectors: Option<&'a ItemVectors>,
+}
+
+/// Ranks every candidate (hidden ones left out). The set must be prepared for `config`.
+/// `depth` bounds how many leading positions MMR and the category cap rearrange.
+pub fn rank(set: &CandidateSet, config: &FusionConfig, ctx: &RankContext<'_>, depth: usize) -> Vec<RankedItem> {
+    let mut fused = Vec::new();
+    fused_scores(set, config, &mut fused);
+    let active_rules: Vec<&Rule> = ctx.rules.iter().filter(|r| r.enabled).collect();
+    let mut items: Vec<RankedItem> = Vec::with_capacity(set.len());
+    let mut pinned: Vec<(usize, RankedItem)> = Vec::new();
+    'candidates: for (j, (&item, &f)) in set.items.iter().zip(&fused).enumerate() {
+        let mut entry = RankedItem { item, candidate: j, fused: f, score: f, rule_effects: Vec::new() };
+        let mut pin_at = None;
+        for rule in &active_rules {
+            if !rule.matches(ctx.catalogue, item) {
+                continue;
+            }
+            match rule.action {
+                RuleAction::Hide => continue 'candidates,
+                RuleAction::Pin { position } => {
+                    pin_at = Some(position.max(1));
+                    entry.rule_effects.push(RuleEffect { rule: rule.name.clone(), action: rule.action, delta: 0.0 });
+                }
+                RuleAction::Boost { .. } | RuleAction::Bury { .. } => {
+                    let before = entry.score;
+                    entry.score = rule.adjust(before);
+                    entry.rule_effects.push(RuleEffect {
+                        rule: rule.name.clone(),
+                        action: rule.action,
+                        delta: entry.score - before,
+                    });
+                }
+            }
+        }
+        match pin_at {
+            Some(p) => pinned.push((p, entry)),
+            None => items.push(entry),
+        }
+    }
+    items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+    if config.mmr_lambda < 1.0
+        && let Some(vectors) = ctx.vectors
+    {
+        mmr(&mut items, vectors, config.mmr_lambda.clamp(0.0, 1.0), depth);
+    }
+    if config.category_cap > 0 {
+        category_cap(&mut items, ctx.catalogue, config.category_cap, depth);
+    }
+    pinned.sort_by_key(|(p, e)| (*p, e.item));
+    for (position, entry) in pinned {
+        let at = (position - 1).min(items.len());
+        items.insert(at, entry);
+    }
+    items
+}
+
+/// Greedy maximal marginal relevance over the leading `depth` items (relevance
+/// min-max scaled over that pool): each step picks the item maximising
+/// `λ·rel − (1−λ)·max cosine to the items already picked`.
+fn mmr(items: &mut Vec<RankedItem>, vectors: &ItemVectors, lambda: f32, depth: usize) {
+    let pool_len = items.len().min(depth.max(1) * 3).min(items.len());
+    if pool_len < 2 {
+        return;
+    }
+    let mut pool: Vec<RankedItem> = items.drain(..pool_len).collect();
+    let (lo, hi) = pool.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), e| (l.min(e.score), h.max(e.score)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let mut picked: Vec<RankedItem> = Vec::with_capacity(pool_len);
+    let mut max_sim = vec![f32::NEG_INFINITY; pool.len()];
+    while !pool.is_empty() && picked.len() < depth {
+        let mut best = 0usize;
+        let mut best_value = f32::NEG_INFINITY;
+        for (p, e) in pool.iter().enumerate() {
+            let rel = (e.score - lo) / span;
+            let sim = max_sim.get(p).copied().filter(|s| s.is_finite()).unwrap_or(0.0);
+            let value = lambda * rel - (1.0 - lambda) * sim;
+            if value > best_value {
+                best_value = value;
+                best = p;
+            }
+        }
+        let chosen = pool.remove(best);
+        max_sim.remove(best);
+        for (p, e) in pool.iter().enumerate() {
+            if let (Some(s), Some(m)) = (vectors.cosine(chosen.item, e.item), max_sim.get_mut(p)) {
+                *m = m.max(s);
+            }
+        }
+        picked.push(chosen);
+    }
+    picked.append(&mut pool);
+    picked.append(items);
+    *items = picked;
+}
+
+/// Keeps at most `cap` items per top-level category in the leading `depth` positions;
+/// the surplus moves behind them (items without a category are never capped).
+fn category_cap(items: &mut Vec<RankedItem>, catalogue: &Catalogue, cap: usize, depth: usize) {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut head = Vec::with_capacity(depth);
+    let mut deferred = Vec::new();
+    let mut rest = Vec::new();
+    for e in items.drain(..) {
+        if head.len() >= depth {
+            rest.push(e);
+            continue;
+        }
+        match catalogue.top_category(e.item) {
+            Some(c) => {
+                let n = counts.entry(c.to_owned()).or_insert(0);
+                if *n < cap {
+                    *n += 1;
+                    head.push(e);
+                } else {
+                    deferred.push(e);
+                }
+            }
+            None => head.push(e),
+        }
+    }
+    head.append(&mut deferred);
+    head.append(&mut rest);
+    *items = head;
+}
+
+/// For each signal with a non-zero weight: how many places each of `shown` moves when
+/// that signal is left out (positive = drops). Items that disappear report `None`.
+pub fn leave_one_out(
+    set: &CandidateSet,
+    config: &FusionConfig,
+    ctx: &RankContext<'_>,
+    shown: &[u32],
+    depth: usize,
+) -> Vec<(SignalId, Vec<Option<i64>>)> {
+    let base = rank(set, config, ctx, depth);
+    let position = |list: &[RankedItem], item: u32| list.iter().position(|e| e.item == item);
+    let mut out = Vec::new();
+    for &signal in &set.signals {
+        if config.weight(signal) == 0.0 {
+            continue;
+        }
+        let mut without = config.clone();
+        without.set_weight(signal, 0.0);
+        let list = rank(set, &without, ctx, depth);
+        let changes = shown
+            .iter()
+            .map(|&item| match (position(&base, item), position(&list, item)) {
+                (Some(a), Some(b)) => Some(b as i64 - a as i64),
+                _ => None,
+            })
+            .collect();
+        out.push((signal, changes));
+    }
+    out
+}

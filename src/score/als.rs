@@ -1,0 +1,352 @@
+//! `als`: implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008) solved by
+//! alternating least squares with a few conjugate-gradient steps per row (as in
+//! Takács et al. 2011 and the `implicit` library).
+//!
+//! Confidence `c_ui = 1 + α·t(r_ui)` for observed pairs, 1 otherwise; preference 1 for
+//! observed pairs, 0 otherwise; L2 regularisation λ.
+
+use rayon::prelude::*;
+
+use super::interactions::{Interactions, SparseRows, UserProfile, ValueTransform};
+use super::params::AlsParams;
+use super::semantic::dot;
+use super::topk::top_k_pairs;
+use super::{ScoreContext, Scorer, SignalId, title_list};
+use crate::data::Catalogue;
+use crate::jobs::{Cancelled, Progress};
+
+/// Fitted factors.
+pub struct AlsScorer {
+    /// Latent dimension.
+    pub factors: usize,
+    /// `n_users × factors`.
+    pub user_factors: Vec<f32>,
+    /// `n_items × factors`.
+    pub item_factors: Vec<f32>,
+    /// `YᵀY + λI` of the final item factors (for shoppers outside the training data).
+    gram: Vec<f32>,
+    alpha: f32,
+    transform: ValueTransform,
+}
+
+fn row_of(m: &[f32], r: usize, f: usize) -> &[f32] {
+    m.get(r * f..(r + 1) * f).unwrap_or(&[])
+}
+
+/// `AᵀA + λI` for a row-major `n × f` matrix.
+fn gram_matrix(m: &[f32], f: usize, lambda: f32) -> Vec<f32> {
+    let mut g = m
+        .par_chunks(f * 1024)
+        .map(|block| {
+            let mut g = vec![0.0f32; f * f];
+            for row in block.chunks_exact(f) {
+                for (a, &ra) in row.iter().enumerate() {
+                    if ra == 0.0 {
+                        continue;
+                    }
+                    let g_row = &mut g[a * f..(a + 1) * f];
+                    for (gv, &rb) in g_row.iter_mut().zip(row) {
+                        *gv += ra * rb;
+                    }
+                }
+            }
+            g
+        })
+        .reduce(
+            || vec![0.0f32; f * f],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    for d in 0..f {
+        if let Some(v) = g.get_mut(d * f + d) {
+            *v += lambda;
+        }
+    }
+    g
+}
+
+/// `out = G·x` for a dense `f × f` matrix.
+fn mat_vec(g: &[f32], x: &[f32], out: &mut [f32]) {
+    let f = x.len();
+    for (o, row) in out.iter_mut().zip(g.chunks_exact(f)) {
+        *o = dot(row, x);
+    }
+}
+
+/// One row's least-squares update with `steps` conjugate-gradient iterations, starting
+/// from `x`: solves `(G + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i`.
+fn cg_update(
+    x: &mut [f32],
+    gram: &[f32],
+    other: &[f32],
+    idx: &[u32],
+    conf: &[f32],
+    steps: usize,
+    scratch: &mut CgScratch,
+) {
+    let f = x.len();
+    let CgScratch { r, p, ap } = scratch;
+    // r = b − A x
+    mat_vec(gram, x, r);
+    r.iter_mut().for_each(|v| *v = -*v);
+    for (&i, &c) in idx.iter().zip(conf) {
+        let y = row_of(other, i as usize, f);
+        let coef = c - (c - 1.0) * dot(y, x);
+        for (rv, &yv) in r.iter_mut().zip(y) {
+            *rv += coef * yv;
+        }
+    }
+    p.copy_from_slice(r);
+    let mut rs_old = dot(r, r);
+    if rs_old < 1e-20 {
+        return;
+    }
+    for _ in 0..steps {
+        mat_vec(gram, p, ap);
+        for (&i, &c) in idx.iter().zip(conf) {
+            let y = row_of(other, i as usize, f);
+            let coef = (c - 1.0) * dot(y, p);
+            for (av, &yv) in ap.iter_mut().zip(y) {
+                *av += coef * yv;
+            }
+        }
+        let denom = dot(p, ap);
+        if denom.abs() < 1e-30 {
+            break;
+        }
+        let alpha = rs_old / denom;
+        for ((xv, pv), (rv, av)) in x.iter_mut().zip(p.iter()).zip(r.iter_mut().zip(ap.iter())) {
+            *xv += alpha * pv;
+            *rv -= alpha * av;
+        }
+        let rs_new = dot(r, r);
+        if rs_new < 1e-20 {
+            break;
+        }
+        let beta = rs_new / rs_old;
+        for (pv, &rv) in p.iter_mut().zip(r.iter()) {
+            *pv = rv + beta * *pv;
+        }
+        rs_old = rs_new;
+    }
+}
+
+struct CgScratch {
+    r: Vec<f32>,
+    p: Vec<f32>,
+    ap: Vec<f32>,
+}
+
+impl CgScratch {
+    fn new(f: usize) -> Self {
+        Self { r: vec![0.0; f], p: vec![0.0; f], ap: vec![0.0; f] }
+    }
+}
+
+/// Updates every row of `target` given the fixed `other` factors.
+fn sweep(
+    target: &mut [f32],
+    other: &[f32],
+    rows: &SparseRows,
+    confidence: &[f32],
+    f: usize,
+    lambda: f32,
+    steps: usize,
+) {
+    let gram = gram_matrix(other, f, lambda);
+    target.par_chunks_mut(f).enumerate().for_each_init(
+        || CgScratch::new(f),
+        |scratch, (u, x)| {
+            let (Some(&a), Some(&b)) = (rows.ptr.get(u), rows.ptr.get(u + 1)) else { return };
+            let (Some(idx), Some(conf)) = (rows.idx.get(a..b), confidence.get(a..b)) else { return };
+            if idx.is_empty() {
+                x.iter_mut().for_each(|v| *v = 0.0);
+                return;
+            }
+            cg_update(x, &gram, other, idx, conf, steps, scratch);
+        },
+    );
+}
+
+/// Solves `A z = b` for a symmetric positive-definite `A` (`f × f`, row-major) by
+/// Cholesky decomposition. `None` when `A` is not positive definite.
+pub fn cholesky_solve(a: &[f32], b: &[f32]) -> Option<Vec<f32>> {
+    let f = b.len();
+    if a.len() != f * f {
+        return None;
+    }
+    let mut l = vec![0.0f64; f * f];
+    for i in 0..f {
+        for j in 0..=i {
+            let mut s = f64::from(*a.get(i * f + j)?);
+            for k in 0..j {
+                s -= l.get(i * f + k)? * l.get(j * f + k)?;
+            }
+            if i == j {
+                if s <= 0.0 {
+                    return None;
+                }
+                *l.get_mut(i * f + i)? = s.sqrt();
+            } else {
+                let d = *l.get(j * f + j)?;
+                *l.get_mut(i * f + j)? = s / d;
+            }
+        }
+    }
+    // L y = b
+    let mut y = vec![0.0f64; f];
+    for i in 0..f {
+        let mut s = f64::from(*b.get(i)?);
+        for k in 0..i {
+            s -= l.get(i * f + k)? * y.get(k)?;
+        }
+        *y.get_mut(i)? = s / l.get(i * f + i)?;
+    }
+    // Lᵀ z = y
+    let mut z = vec![0.0f64; f];
+    for i in (0..f).rev() {
+        let mut s = *y.get(i)?;
+        for k in i + 1..f {
+            s -= l.get(k * f + i)? * z.get(k)?;
+        }
+        *z.get_mut(i)? = s / l.get(i * f + i)?;
+    }
+    Some(z.into_iter().map(|v| v as f32).collect())
+}
+
+impl AlsScorer {
+    /// Trains the factors; reports one unit of progress per half-iteration.
+    pub fn fit(data: &Interactions, params: &AlsParams, progress: &Progress) -> Result<Self, Cancelled> {
+        let f = params.factors.max(1);
+        let t = params.transform;
+        let conf_user: Vec<f32> = data.by_user.val.iter().map(|&v| 1.0 + params.alpha * t.apply(v)).collect();
+        let conf_item: Vec<f32> = data.by_item.val.iter().map(|&v| 1.0 + params.alpha * t.apply(v)).collect();
+        let mut rng = fastrand::Rng::with_seed(params.seed);
+        let mut user_factors: Vec<f32> = (0..data.n_users * f).map(|_| rng.f32() * 0.01).collect();
+        let mut item_factors: Vec<f32> = (0..data.n_items * f).map(|_| rng.f32() * 0.01).collect();
+        progress.start_stage(format!("ALS ({f} factors)"), 2 * params.iterations as u64);
+        for _ in 0..params.iterations {
+            progress.check()?;
+            sweep(
+                &mut user_factors,
+                &item_factors,
+                &data.by_user,
+                &conf_user,
+                f,
+                params.regularization,
+                params.cg_steps,
+            );
+            progress.advance(1);
+            progress.check()?;
+            sweep(
+                &mut item_factors,
+                &user_factors,
+                &data.by_item,
+                &conf_item,
+                f,
+                params.regularization,
+                params.cg_steps,
+            );
+            progress.advance(1);
+        }
+        let gram = gram_matrix(&item_factors, f, params.regularization);
+        Ok(Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: t })
+    }
+
+    /// The system matrix `YᵀY + λI + Σ (c−1) y yᵀ` and right-hand side for a profile.
+    fn system(&self, profile: &UserProfile) -> (Vec<f32>, Vec<f32>) {
+        let f = self.factors;
+        let mut a = self.gram.clone();
+        let mut b = vec![0.0f32; f];
+        for &(i, r) in &profile.items {
+            let y = row_of(&self.item_factors, i as usize, f);
+            if y.len() != f {
+                continue;
+            }
+            let c = 1.0 + self.alpha * self.transform.apply(r);
+            for (p, &yp) in y.iter().enumerate() {
+                if let Some(bp) = b.get_mut(p) {
+                    *bp += c * yp;
+                }
+                for (q, &yq) in y.iter().enumerate() {
+                    if let Some(v) = a.get_mut(p * f + q) {
+                        *v += (c - 1.0) * yp * yq;
+                    }
+                }
+            }
+        }
+        (a, b)
+    }
+
+    /// The shopper's factor vector: the trained one, or an exact solve for shoppers
+    /// outside the training data.
+    pub fn user_vector(&self, profile: &UserProfile) -> Option<Vec<f32>> {
+        if let Some(u) = profile.user {
+            let row = row_of(&self.user_factors, u as usize, self.factors);
+            if row.len() == self.factors && row.iter().any(|v| *v != 0.0) {
+                return Some(row.to_vec());
+            }
+        }
+        if profile.items.is_empty() {
+            return None;
+        }
+        let (a, b) = self.system(profile);
+        cholesky_solve(&a, &b)
+    }
+
+    /// Exact contribution of each history item to the score of `item`:
+    /// `c_j · y_jᵀ A⁻¹ y_i` (they sum to the exactly solved score).
+    pub fn contributions(&self, profile: &UserProfile, item: u32) -> Vec<(u32, f32)> {
+        let f = self.factors;
+        let yi = row_of(&self.item_factors, item as usize, f);
+        if yi.len() != f || profile.items.is_empty() {
+            return Vec::new();
+        }
+        let (a, _) = self.system(profile);
+        let Some(z) = cholesky_solve(&a, yi) else { return Vec::new() };
+        let out = profile
+            .items
+            .iter()
+            .map(|&(j, r)| {
+                let c = 1.0 + self.alpha * self.transform.apply(r);
+                (j, c * dot(row_of(&self.item_factors, j as usize, f), &z))
+            })
+            .collect();
+        top_k_pairs(out, usize::MAX)
+    }
+}
+
+impl Scorer for AlsScorer {
+    fn id(&self) -> SignalId {
+        SignalId::Als
+    }
+
+    fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let Some(x) = self.user_vector(ctx.profile) else { return };
+        for (o, y) in out.iter_mut().zip(self.item_factors.chunks_exact(self.factors)) {
+            *o = dot(&x, y);
+        }
+    }
+
+    fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {
+        let contributions = self.contributions(ctx.profile, item);
+        let top: Vec<u32> = contributions.iter().filter(|(_, c)| *c > 0.0).take(2).map(|&(j, _)| j).collect();
+        (!top.is_empty()).then(|| format!("fits your taste for {} (latent factors)", title_list(catalogue, &top)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_known_system() {
+        // A = [[4, 2], [2, 3]], b = [2, 1]  →  z = [0.5, 0]  (4·0.5 + 2·0 = 2, 2·0.5 + 3·0 = 1)
+        let z = cholesky_solve(&[4.0, 2.0, 2.0, 3.0], &[2.0, 1.0]).unwrap_or_default();
+        assert!((z[0] - 0.5).abs() < 1e-6 && z[1].abs() < 1e-6, "{z:?}");
+        assert!(cholesky_solve(&[0.0, 0.0, 0.0, 0.0], &[1.0, 1.0]).is_none());
+    }
+}

@@ -1,0 +1,57 @@
+//! `freshness`: newer items score higher (created_at, else first seen in training).
+
+use super::interactions::{Interactions, decay};
+use super::params::FreshnessParams;
+use super::{ScoreContext, Scorer, SignalId};
+use crate::data::Catalogue;
+
+/// Item age at the reference time, turned into a score by exponential decay.
+pub struct FreshnessScorer {
+    scores: Vec<f32>,
+    age_days: Vec<Option<f32>>,
+    new_arrival_days: f32,
+}
+
+impl FreshnessScorer {
+    /// Uses the catalogue's `created_at` when present (and not after `now`), else the
+    /// first training event of the item. Items with neither score 0.
+    pub fn fit(data: &Interactions, catalogue: &Catalogue, params: &FreshnessParams) -> Self {
+        let mut scores = vec![0.0; data.n_items];
+        let mut age_days = vec![None; data.n_items];
+        for i in 0..data.n_items {
+            let created = catalogue.created_at.get(i).copied().flatten().filter(|&c| c <= data.now);
+            let born = created.or_else(|| data.first_seen.get(i).copied().flatten());
+            if let Some(t) = born {
+                let age = data.now - t;
+                if let Some(s) = scores.get_mut(i) {
+                    *s = decay(age, Some(params.half_life_days));
+                }
+                if let Some(a) = age_days.get_mut(i) {
+                    *a = Some(age.max(0) as f32 / 86_400.0);
+                }
+            }
+        }
+        Self { scores, age_days, new_arrival_days: params.new_arrival_days }
+    }
+}
+
+impl Scorer for FreshnessScorer {
+    fn id(&self) -> SignalId {
+        SignalId::Freshness
+    }
+
+    fn score_all(&self, _ctx: &ScoreContext<'_>, out: &mut [f32]) {
+        for (o, s) in out.iter_mut().zip(&self.scores) {
+            *o = *s;
+        }
+    }
+
+    fn evidence(&self, _ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {
+        let age = self.age_days.get(item as usize).copied().flatten()?;
+        if age <= self.new_arrival_days {
+            Some(format!("new arrival: first seen {age:.0} days ago"))
+        } else {
+            Some(format!("in the range for {age:.0} days"))
+        }
+    }
+}

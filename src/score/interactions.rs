@@ -1,0 +1,249 @@
+//! The training interactions every signal is fitted on: a subset of the behaviour log
+//! (the train split, or everything), aggregated per (user, item) and kept per user in
+//! time order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Behaviour;
+
+/// How aggregated interaction values are turned into matrix entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueTransform {
+    /// 1 for any positive interaction.
+    #[default]
+    Binary,
+    /// ln(1 + value).
+    Log,
+    /// The summed event weights as they are.
+    Raw,
+}
+
+impl ValueTransform {
+    /// Applies the transform to a positive aggregated value.
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            ValueTransform::Binary => 1.0,
+            ValueTransform::Log => (1.0 + v).ln(),
+            ValueTransform::Raw => v,
+        }
+    }
+}
+
+/// One event in a user's history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryEvent {
+    /// Item index.
+    pub item: u32,
+    /// Unix seconds.
+    pub time: i64,
+    /// Event weight (negative for cancellations and returns).
+    pub weight: f32,
+}
+
+/// A sparse matrix in compressed-row form.
+#[derive(Debug, Clone, Default)]
+pub struct SparseRows {
+    /// Row `r` spans `ptr[r]..ptr[r+1]`.
+    pub ptr: Vec<usize>,
+    /// Column indices, sorted within a row.
+    pub idx: Vec<u32>,
+    /// Values.
+    pub val: Vec<f32>,
+}
+
+impl SparseRows {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.ptr.len().saturating_sub(1)
+    }
+
+    /// Column indices and values of row `r` (empty when out of range).
+    pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let (Some(&a), Some(&b)) = (self.ptr.get(r), self.ptr.get(r + 1)) else {
+            return (&[], &[]);
+        };
+        (self.idx.get(a..b).unwrap_or(&[]), self.val.get(a..b).unwrap_or(&[]))
+    }
+
+    /// Builds rows from (row, col, value) triples; duplicates are summed.
+    pub fn from_triples(rows: usize, mut triples: Vec<(u32, u32, f32)>) -> Self {
+        triples.sort_unstable_by_key(|&(r, c, _)| (r, c));
+        let mut out = SparseRows { ptr: vec![0; rows + 1], idx: Vec::new(), val: Vec::new() };
+        let mut last: Option<(u32, u32)> = None;
+        for (r, c, v) in triples {
+            if last == Some((r, c)) {
+                if let Some(x) = out.val.last_mut() {
+                    *x += v;
+                }
+                continue;
+            }
+            last = Some((r, c));
+            out.idx.push(c);
+            out.val.push(v);
+            if let Some(p) = out.ptr.get_mut(r as usize + 1) {
+                *p += 1;
+            }
+        }
+        for r in 0..rows {
+            let prev = out.ptr.get(r).copied().unwrap_or(0);
+            if let Some(p) = out.ptr.get_mut(r + 1) {
+                *p += prev;
+            }
+        }
+        out
+    }
+
+    /// The transpose (columns become rows).
+    pub fn transpose(&self, columns: usize) -> Self {
+        let mut triples = Vec::with_capacity(self.idx.len());
+        for r in 0..self.rows() {
+            let (idx, val) = self.row(r);
+            for (&c, &v) in idx.iter().zip(val) {
+                triples.push((c, r as u32, v));
+            }
+        }
+        Self::from_triples(columns, triples)
+    }
+}
+
+/// Training interactions.
+#[derive(Debug, Clone, Default)]
+pub struct Interactions {
+    /// Number of users (size of the dataset's user index).
+    pub n_users: usize,
+    /// Number of items (size of the catalogue).
+    pub n_items: usize,
+    /// User × item: summed event weights, positive entries only.
+    pub by_user: SparseRows,
+    /// Item × user: the transpose of `by_user`.
+    pub by_item: SparseRows,
+    /// Per user: every event (any sign) in time order.
+    pub history: Vec<Vec<HistoryEvent>>,
+    /// Per item: time of its first positive event (None when never seen).
+    pub first_seen: Vec<Option<i64>>,
+    /// The reference time: the last event time in the training events.
+    pub now: i64,
+    /// Number of events used.
+    pub events: usize,
+}
+
+impl Interactions {
+    /// Aggregates the events `selected` (indices into `behaviour`, any order) for a
+    /// catalogue of `n_items` items.
+    pub fn build(behaviour: &Behaviour, selected: &[usize], n_items: usize) -> Self {
+        let n_users = behaviour.users.len();
+        let mut history: Vec<Vec<HistoryEvent>> = vec![Vec::new(); n_users];
+        let mut first_seen: Vec<Option<i64>> = vec![None; n_items];
+        let mut triples = Vec::with_capacity(selected.len());
+        let mut now = i64::MIN;
+        let mut sorted: Vec<usize> = selected.to_vec();
+        sorted.sort_unstable();
+        for &e in &sorted {
+            let (Some(&u), Some(&i), Some(&t), Some(&w)) =
+                (behaviour.user.get(e), behaviour.item.get(e), behaviour.time.get(e), behaviour.weight.get(e))
+            else {
+                continue;
+            };
+            if (i as usize) >= n_items {
+                continue;
+            }
+            now = now.max(t);
+            if let Some(h) = history.get_mut(u as usize) {
+                h.push(HistoryEvent { item: i, time: t, weight: w });
+            }
+            if w > 0.0
+                && let Some(slot) = first_seen.get_mut(i as usize)
+            {
+                *slot = Some(slot.map_or(t, |s| s.min(t)));
+            }
+            triples.push((u, i, w));
+        }
+        let summed = SparseRows::from_triples(n_users, triples);
+        // Keep positive net values only.
+        let mut positive = Vec::with_capacity(summed.idx.len());
+        for r in 0..summed.rows() {
+            let (idx, val) = summed.row(r);
+            for (&c, &v) in idx.iter().zip(val) {
+                if v > 0.0 {
+                    positive.push((r as u32, c, v));
+                }
+            }
+        }
+        let by_user = SparseRows::from_triples(n_users, positive);
+        let by_item = by_user.transpose(n_items);
+        Interactions {
+            n_users,
+            n_items,
+            by_user,
+            by_item,
+            history,
+            first_seen,
+            now: if now == i64::MIN { 0 } else { now },
+            events: sorted.len(),
+        }
+    }
+
+    /// The profile of a known user.
+    pub fn profile(&self, user: u32) -> UserProfile {
+        let (idx, val) = self.by_user.row(user as usize);
+        UserProfile {
+            user: Some(user),
+            items: idx.iter().copied().zip(val.iter().copied()).collect(),
+            events: self.history.get(user as usize).cloned().unwrap_or_default(),
+            now: self.now,
+        }
+    }
+
+    /// Number of training events of a user (any sign).
+    pub fn user_event_count(&self, user: u32) -> usize {
+        self.history.get(user as usize).map_or(0, Vec::len)
+    }
+
+    /// Users with at least one positive interaction.
+    pub fn active_users(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.by_user.rows()).filter(|&u| !self.by_user.row(u).0.is_empty()).map(|u| u as u32)
+    }
+}
+
+/// What a signal knows about the shopper being scored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserProfile {
+    /// Index of the user in the training data, when known.
+    pub user: Option<u32>,
+    /// Items with a positive net interaction and the summed weight, sorted by item.
+    pub items: Vec<(u32, f32)>,
+    /// Events in time order (any sign).
+    pub events: Vec<HistoryEvent>,
+    /// Reference time for recency.
+    pub now: i64,
+}
+
+impl UserProfile {
+    /// A shopper with no history (cold start).
+    pub fn cold(now: i64) -> Self {
+        UserProfile { user: None, items: Vec::new(), events: Vec::new(), now }
+    }
+
+    /// Whether the shopper has no positive interaction.
+    pub fn is_cold(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether `item` is among the shopper's positive interactions.
+    pub fn has_item(&self, item: u32) -> bool {
+        self.items.binary_search_by_key(&item, |&(i, _)| i).is_ok()
+    }
+}
+
+/// Exponential decay factor for an event `age_s` seconds old with the given half-life.
+/// `None` (infinite half-life) means no decay.
+pub fn decay(age_s: i64, half_life_days: Option<f32>) -> f32 {
+    match half_life_days {
+        Some(h) if h > 0.0 => {
+            let age_days = age_s.max(0) as f32 / 86_400.0;
+            (-(age_days / h) * std::f32::consts::LN_2).exp()
+        }
+        _ => 1.0,
+    }
+}

@@ -1,0 +1,123 @@
+//! `item_cf`: item-to-item cosine similarity over the (transformed) user × item matrix,
+//! top-k neighbours per item.
+
+use rayon::prelude::*;
+
+use super::interactions::{Interactions, SparseRows, ValueTransform};
+use super::params::ItemCfParams;
+use super::topk::top_k_pairs;
+use super::{ScoreContext, Scorer, SignalId, title_list};
+use crate::data::Catalogue;
+use crate::jobs::{Cancelled, Progress};
+
+/// Item-item CF. `score(u, i) = Σ_{j ∈ history(u)} t(r_uj) · sim(j, i)` over the stored
+/// neighbours of each history item `j`.
+pub struct ItemCfScorer {
+    /// Row `j`: the top-k most similar items `i ≠ j` and their cosine.
+    pub neighbours: SparseRows,
+    transform: ValueTransform,
+}
+
+impl ItemCfScorer {
+    /// Computes cosine similarities between item columns and keeps the top-k per item.
+    pub fn fit(data: &Interactions, params: &ItemCfParams, progress: &Progress) -> Result<Self, Cancelled> {
+        let t = params.transform;
+        let n_items = data.n_items;
+        let norms: Vec<f32> = (0..n_items)
+            .map(|i| data.by_item.row(i).1.iter().map(|&v| t.apply(v).powi(2)).sum::<f32>().sqrt())
+            .collect();
+        progress.start_stage("item CF similarities", n_items as u64);
+        let k = params.neighbours.max(1);
+        let rows: Vec<Vec<(u32, f32)>> = (0..n_items)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0f32; n_items], Vec::<u32>::new()),
+                |(acc, touched), j| {
+                    if j % 256 == 0 {
+                        progress.advance(256);
+                    }
+                    if progress.is_cancelled() {
+                        return Vec::new();
+                    }
+                    let (users, values) = data.by_item.row(j);
+                    for (&u, &ruj) in users.iter().zip(values) {
+                        let wj = t.apply(ruj);
+                        let (items, vals) = data.by_user.row(u as usize);
+                        for (&i, &rui) in items.iter().zip(vals) {
+                            if let Some(a) = acc.get_mut(i as usize) {
+                                if *a == 0.0 {
+                                    touched.push(i);
+                                }
+                                *a += wj * t.apply(rui);
+                            }
+                        }
+                    }
+                    let nj = norms.get(j).copied().unwrap_or(0.0);
+                    let mut pairs = Vec::with_capacity(touched.len());
+                    for &i in touched.iter() {
+                        let dot = acc.get(i as usize).copied().unwrap_or(0.0);
+                        if let Some(a) = acc.get_mut(i as usize) {
+                            *a = 0.0;
+                        }
+                        let ni = norms.get(i as usize).copied().unwrap_or(0.0);
+                        if i as usize != j && nj > 0.0 && ni > 0.0 {
+                            pairs.push((i, dot / (nj * ni)));
+                        }
+                    }
+                    touched.clear();
+                    top_k_pairs(pairs, k)
+                },
+            )
+            .collect();
+        progress.check()?;
+        let mut triples = Vec::new();
+        for (j, row) in rows.into_iter().enumerate() {
+            triples.extend(row.into_iter().map(|(i, s)| (j as u32, i, s)));
+        }
+        Ok(Self { neighbours: SparseRows::from_triples(n_items, triples), transform: t })
+    }
+
+    /// Contribution of each history item to `item`'s score, largest first.
+    pub fn contributions(&self, ctx: &ScoreContext<'_>, item: u32) -> Vec<(u32, f32)> {
+        let mut out = Vec::new();
+        for &(j, r) in &ctx.profile.items {
+            let (idx, sims) = self.neighbours.row(j as usize);
+            if let Ok(pos) = idx.binary_search(&item)
+                && let Some(&s) = sims.get(pos)
+            {
+                out.push((j, self.transform.apply(r) * s));
+            }
+        }
+        top_k_pairs(out, usize::MAX)
+    }
+}
+
+impl Scorer for ItemCfScorer {
+    fn id(&self) -> SignalId {
+        SignalId::ItemCf
+    }
+
+    fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for &(j, r) in &ctx.profile.items {
+            let w = self.transform.apply(r);
+            let (idx, sims) = self.neighbours.row(j as usize);
+            for (&i, &s) in idx.iter().zip(sims) {
+                if let Some(o) = out.get_mut(i as usize) {
+                    *o += w * s;
+                }
+            }
+        }
+    }
+
+    fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {
+        let contributions = self.contributions(ctx, item);
+        let top: Vec<u32> = contributions.iter().take(2).map(|&(j, _)| j).collect();
+        if top.is_empty() {
+            return None;
+        }
+        let more = contributions.len().saturating_sub(2);
+        let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+        Some(format!("because you bought {}{tail}", title_list(catalogue, &top)))
+    }
+}

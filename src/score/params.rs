@@ -1,0 +1,190 @@
+//! Signal hyper-parameters (editable, saved with the session).
+
+use serde::{Deserialize, Serialize};
+
+use super::interactions::ValueTransform;
+
+/// Every signal's parameters.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignalParams {
+    /// `semantic`.
+    pub semantic: SemanticParams,
+    /// `item_cf`.
+    pub item_cf: ItemCfParams,
+    /// `user_cf`.
+    pub user_cf: UserCfParams,
+    /// `als`.
+    pub als: AlsParams,
+    /// `popularity`.
+    pub popularity: PopularityParams,
+    /// `freshness`.
+    pub freshness: FreshnessParams,
+    /// `price`.
+    pub price: PriceParams,
+    /// `sequential`.
+    pub sequential: SequentialParams,
+    /// `bm25`.
+    pub bm25: Bm25Params,
+}
+
+/// Parameters of the semantic signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SemanticParams {
+    /// Half-life of history events in the user vector (days); `None` = no decay.
+    pub half_life_days: Option<f32>,
+}
+
+impl Default for SemanticParams {
+    fn default() -> Self {
+        Self { half_life_days: Some(90.0) }
+    }
+}
+
+/// Parameters of item-to-item CF.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ItemCfParams {
+    /// Neighbours kept per item.
+    pub neighbours: usize,
+    /// How repeat interactions count.
+    pub transform: ValueTransform,
+}
+
+impl Default for ItemCfParams {
+    fn default() -> Self {
+        Self { neighbours: 100, transform: ValueTransform::Binary }
+    }
+}
+
+/// Parameters of user-to-user CF.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserCfParams {
+    /// Neighbours per user.
+    pub neighbours: usize,
+    /// How repeat interactions count.
+    pub transform: ValueTransform,
+}
+
+impl Default for UserCfParams {
+    fn default() -> Self {
+        Self { neighbours: 50, transform: ValueTransform::Binary }
+    }
+}
+
+/// Parameters of implicit ALS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlsParams {
+    /// Latent factors.
+    pub factors: usize,
+    /// L2 regularisation λ.
+    pub regularization: f32,
+    /// Confidence scale α: c = 1 + α·value.
+    pub alpha: f32,
+    /// Alternating iterations.
+    pub iterations: usize,
+    /// Conjugate-gradient steps per solve.
+    pub cg_steps: usize,
+    /// Random seed of the initial factors.
+    pub seed: u64,
+    /// How summed event weights become the confidence value.
+    pub transform: ValueTransform,
+}
+
+impl Default for AlsParams {
+    fn default() -> Self {
+        Self {
+            factors: 64,
+            regularization: 0.05,
+            alpha: 1.0,
+            iterations: 15,
+            cg_steps: 3,
+            seed: 42,
+            transform: ValueTransform::Log,
+        }
+    }
+}
+
+/// Parameters of popularity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PopularityParams {
+    /// Half-life in days; `None` = all-time counts.
+    pub half_life_days: Option<f32>,
+}
+
+impl Default for PopularityParams {
+    fn default() -> Self {
+        Self { half_life_days: Some(30.0) }
+    }
+}
+
+/// Parameters of freshness.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FreshnessParams {
+    /// Age (days) at which the score halves.
+    pub half_life_days: f32,
+    /// Items younger than this are called "new arrivals" in evidence.
+    pub new_arrival_days: f32,
+}
+
+impl Default for FreshnessParams {
+    fn default() -> Self {
+        Self { half_life_days: 30.0, new_arrival_days: 30.0 }
+    }
+}
+
+/// Parameters of price affinity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PriceParams {
+    /// Smallest spread of the user's log-price band (avoids a zero-width band).
+    pub min_log_spread: f32,
+}
+
+impl Default for PriceParams {
+    fn default() -> Self {
+        Self { min_log_spread: 0.35 }
+    }
+}
+
+/// Parameters of the sequential signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SequentialParams {
+    /// How many following baskets a basket's items lead to.
+    pub window: usize,
+    /// Weight multiplier per basket further away (in fitting) and per basket further in
+    /// the past (in scoring).
+    pub decay: f32,
+    /// How many of the user's most recent baskets are used when scoring.
+    pub recent_baskets: usize,
+    /// Successors kept per item.
+    pub max_successors: usize,
+}
+
+impl Default for SequentialParams {
+    fn default() -> Self {
+        Self { window: 2, decay: 0.5, recent_baskets: 3, max_successors: 200 }
+    }
+}
+
+/// Parameters of BM25.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Bm25Params {
+    /// Term-frequency saturation.
+    pub k1: f32,
+    /// Length normalisation.
+    pub b: f32,
+}
+
+impl Default for Bm25Params {
+    fn default() -> Self {
+        Self { k1: 1.2, b: 0.75 }
+    }
+}

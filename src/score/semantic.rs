@@ -1,0 +1,135 @@
+//! `semantic`: cosine between item sentence embeddings and the shopper's taste vector
+//! (event-weighted, recency-decayed mean of history item embeddings), or the query's
+//! embedding in search mode.
+
+use std::sync::Arc;
+
+use super::interactions::{UserProfile, decay};
+use super::params::SemanticParams;
+use super::{ScoreContext, Scorer, SignalId, title_list};
+use crate::data::Catalogue;
+
+/// L2-normalised item vectors, row-major, plus which items had text to embed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemVectors {
+    /// Vector length.
+    pub dim: usize,
+    /// `n_items × dim` values.
+    pub data: Vec<f32>,
+    /// Whether item `i` had text (items without text score 0).
+    pub has_text: Vec<bool>,
+}
+
+impl ItemVectors {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.has_text.len()
+    }
+
+    /// Whether there are no vectors.
+    pub fn is_empty(&self) -> bool {
+        self.has_text.is_empty()
+    }
+
+    /// The vector of item `i` (None when out of range or without text).
+    pub fn row(&self, i: u32) -> Option<&[f32]> {
+        if !self.has_text.get(i as usize).copied().unwrap_or(false) {
+            return None;
+        }
+        let start = i as usize * self.dim;
+        self.data.get(start..start + self.dim)
+    }
+
+    /// Cosine similarity of two items (vectors are normalised, so the dot product).
+    pub fn cosine(&self, a: u32, b: u32) -> Option<f32> {
+        Some(dot(self.row(a)?, self.row(b)?))
+    }
+}
+
+/// Dot product.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The semantic signal over precomputed item vectors.
+pub struct SemanticScorer {
+    vectors: Arc<ItemVectors>,
+    params: SemanticParams,
+}
+
+impl SemanticScorer {
+    /// Wraps item vectors (computed by the embedding engine).
+    pub fn new(vectors: Arc<ItemVectors>, params: &SemanticParams) -> Self {
+        Self { vectors, params: params.clone() }
+    }
+
+    /// The item vectors.
+    pub fn vectors(&self) -> &Arc<ItemVectors> {
+        &self.vectors
+    }
+
+    /// The shopper's normalised taste vector, or `None` without usable history.
+    pub fn user_vector(&self, profile: &UserProfile) -> Option<Vec<f32>> {
+        let mut per_item: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
+        for e in &profile.events {
+            *per_item.entry(e.item).or_insert(0.0) +=
+                e.weight * decay(profile.now - e.time, self.params.half_life_days);
+        }
+        let mut items: Vec<(u32, f32)> = per_item.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        items.sort_unstable_by_key(|&(i, _)| i);
+        let mut v = vec![0.0f32; self.vectors.dim];
+        let mut any = false;
+        for (i, w) in items {
+            if let Some(row) = self.vectors.row(i) {
+                any = true;
+                for (a, b) in v.iter_mut().zip(row) {
+                    *a += w * b;
+                }
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        (any && norm > 0.0).then(|| v.into_iter().map(|x| x / norm).collect())
+    }
+
+    fn target(&self, ctx: &ScoreContext<'_>) -> Option<Vec<f32>> {
+        match ctx.query.and_then(|q| q.embedding.clone()) {
+            Some(q) if q.len() == self.vectors.dim => Some(q),
+            _ => self.user_vector(ctx.profile),
+        }
+    }
+}
+
+impl Scorer for SemanticScorer {
+    fn id(&self) -> SignalId {
+        SignalId::Semantic
+    }
+
+    fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let Some(target) = self.target(ctx) else { return };
+        for (i, o) in out.iter_mut().enumerate() {
+            if let Some(row) = self.vectors.row(i as u32) {
+                *o = dot(&target, row);
+            }
+        }
+    }
+
+    fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {
+        if let Some(q) = ctx.query.filter(|q| q.embedding.is_some()) {
+            let row = self.vectors.row(item)?;
+            let sim = q.embedding.as_deref().map(|e| dot(e, row))?;
+            return Some(format!("text matches “{}” (similarity {sim:.2})", q.text));
+        }
+        let mut nearest: Vec<(u32, f32)> = ctx
+            .profile
+            .items
+            .iter()
+            .filter(|&&(j, _)| j != item)
+            .filter_map(|&(j, _)| self.vectors.cosine(j, item).map(|s| (j, s)))
+            .collect();
+        nearest = super::topk::top_k_pairs(nearest, 2);
+        let best = nearest.first()?;
+        let items: Vec<u32> = nearest.iter().filter(|(_, s)| *s >= best.1 * 0.9).map(|&(j, _)| j).collect();
+        Some(format!("similar to {} you bought (similarity {:.2})", title_list(catalogue, &items), best.1))
+    }
+}

@@ -1,0 +1,86 @@
+//! `user_cf`: user-to-user cosine similarity, top-k neighbours found at scoring time.
+
+use super::interactions::{Interactions, UserProfile, ValueTransform};
+use super::params::UserCfParams;
+use super::topk::top_k_pairs;
+use super::{ScoreContext, Scorer, SignalId};
+use crate::data::Catalogue;
+
+/// User-user CF. `score(u, i) = Σ_{v ∈ N_k(u)} cos(u, v) · t(r_vi)`.
+pub struct UserCfScorer {
+    by_user: super::interactions::SparseRows,
+    by_item: super::interactions::SparseRows,
+    user_norms: Vec<f32>,
+    neighbours: usize,
+    transform: ValueTransform,
+}
+
+impl UserCfScorer {
+    /// Stores the matrix and user norms; neighbours are found per shopper when scoring,
+    /// so shoppers outside the training data are handled the same way.
+    pub fn fit(data: &Interactions, params: &UserCfParams) -> Self {
+        let t = params.transform;
+        let user_norms = (0..data.n_users)
+            .map(|u| data.by_user.row(u).1.iter().map(|&v| t.apply(v).powi(2)).sum::<f32>().sqrt())
+            .collect();
+        Self {
+            by_user: data.by_user.clone(),
+            by_item: data.by_item.clone(),
+            user_norms,
+            neighbours: params.neighbours.max(1),
+            transform: t,
+        }
+    }
+
+    /// The shopper's top-k most similar users and their cosine.
+    pub fn neighbours(&self, profile: &UserProfile) -> Vec<(u32, f32)> {
+        let t = self.transform;
+        let norm: f32 = profile.items.iter().map(|&(_, v)| t.apply(v).powi(2)).sum::<f32>().sqrt();
+        if norm <= 0.0 {
+            return Vec::new();
+        }
+        let mut dots: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
+        for &(i, r) in &profile.items {
+            let (users, vals) = self.by_item.row(i as usize);
+            for (&v, &rv) in users.iter().zip(vals) {
+                if Some(v) == profile.user {
+                    continue;
+                }
+                *dots.entry(v).or_insert(0.0) += t.apply(r) * t.apply(rv);
+            }
+        }
+        let sims: Vec<(u32, f32)> = dots
+            .into_iter()
+            .filter_map(|(v, d)| {
+                let nv = self.user_norms.get(v as usize).copied().unwrap_or(0.0);
+                (nv > 0.0).then(|| (v, d / (norm * nv)))
+            })
+            .collect();
+        top_k_pairs(sims, self.neighbours)
+    }
+}
+
+impl Scorer for UserCfScorer {
+    fn id(&self) -> SignalId {
+        SignalId::UserCf
+    }
+
+    fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for (v, sim) in self.neighbours(ctx.profile) {
+            let (items, vals) = self.by_user.row(v as usize);
+            for (&i, &r) in items.iter().zip(vals) {
+                if let Some(o) = out.get_mut(i as usize) {
+                    *o += sim * self.transform.apply(r);
+                }
+            }
+        }
+    }
+
+    fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {
+        let neighbours = self.neighbours(ctx.profile);
+        let with_item =
+            neighbours.iter().filter(|(v, _)| self.by_user.row(*v as usize).0.binary_search(&item).is_ok()).count();
+        (with_item > 0).then(|| format!("chosen by {with_item} of your {} most similar shoppers", neighbours.len()))
+    }
+}

@@ -1,0 +1,109 @@
+//! Commands: everything the GUI can ask the workbench to do. Widgets push commands;
+//! the app drains the queue once per frame (see [`super::workbench::Workbench::handle`]).
+
+use std::path::PathBuf;
+
+use crate::data::{Role, TableKind};
+use crate::fusion::{FusionMethod, Normalisation, Rule};
+use crate::score::SignalId;
+
+use super::Mode;
+
+/// Ready-made fusion settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// The documented default weights.
+    Default,
+    /// The weights found by the last tuning run.
+    Tuned,
+}
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The current list as CSV.
+    ListCsv,
+    /// The last evaluation's metrics as CSV.
+    MetricsCsv,
+    /// The last evaluation's metrics as JSON.
+    MetricsJson,
+    /// A self-contained HTML report.
+    HtmlReport,
+}
+
+/// A request from the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Load (or reload) the data files of the session, then fit and embed.
+    Reload,
+    /// Use another file for a table (None removes the optional catalogue/users file).
+    SetDataFile { table: TableKind, path: Option<PathBuf> },
+    /// Override (or, with None, reset) the column of a role; reloads.
+    SetMapping { table: TableKind, role: Role, column: Option<String> },
+    /// Change an event type's weight; re-weights and refits.
+    SetEventWeight { event_type: String, weight: f32 },
+    /// Turn a signal on or off.
+    SetSignalEnabled(SignalId, bool),
+    /// Move a weight (re-fuses cached scores only).
+    SetWeight(SignalId, f32),
+    /// Change a signal's normalisation.
+    SetNormalisation(SignalId, Normalisation),
+    /// Change the fusion method.
+    SetMethod(FusionMethod),
+    /// Change the RRF constant.
+    SetRrfK(f32),
+    /// Change top-N per signal (re-scores candidates).
+    SetCandidates(usize),
+    /// Exclude already-seen items or allow repeats (re-scores candidates).
+    SetExcludeSeen(bool),
+    /// MMR λ.
+    SetMmrLambda(f32),
+    /// Per-category cap (0 = off).
+    SetCategoryCap(usize),
+    /// Apply a preset.
+    ApplyPreset(Preset),
+    /// Recommend or search.
+    SetMode(Mode),
+    /// Pick a shopper.
+    SelectShopper(String),
+    /// Set the search query.
+    SetQuery(String),
+    /// List length.
+    SetK(usize),
+    /// Open an item in the inspector (None closes it).
+    SelectItem(Option<u32>),
+    /// Add a merchandising rule.
+    AddRule(Rule),
+    /// Remove rule `i`.
+    RemoveRule(usize),
+    /// Enable or disable rule `i`.
+    SetRuleEnabled(usize, bool),
+    /// Embedding model folder (None = bundled); re-embeds.
+    SetModelDir(Option<PathBuf>),
+    /// Embedding device; re-embeds.
+    SetDevice(String),
+    /// Embedding template fields; re-embeds.
+    SetTemplateFields(Vec<String>),
+    /// Run the offline evaluation in the background.
+    RunEvaluation,
+    /// Tune weights on validation, report on test.
+    RunTuning,
+    /// Sweep one weight over a grid.
+    RunSweep1 { signal: SignalId },
+    /// Sweep two weights over a grid.
+    RunSweep2 { a: SignalId, b: SignalId },
+    /// Sample weight vectors for the accuracy-vs-diversity front.
+    RunPareto,
+    /// Cancel a running job by name.
+    CancelJob(String),
+    /// Save the session to a file.
+    SaveSession(PathBuf),
+    /// Load a session file.
+    LoadSession(PathBuf),
+    /// Pseudonymise shopper ids.
+    SetPrivacy(bool),
+    /// Export something to a file.
+    Export { kind: ExportKind, path: PathBuf },
+    /// Dismiss the notice at this index.
+    DismissNotice(usize),
+}

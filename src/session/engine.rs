@@ -1,0 +1,293 @@
+//! The engine: a loaded dataset, its training interactions, the fitted signals and the
+//! item vectors, plus the operations both the GUI and the CLI use (recommend, search,
+//! explain).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::data::{Catalogue, Dataset};
+use crate::fusion::{
+    CandidateSet, FusionConfig, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions, leave_one_out,
+    rank,
+};
+use crate::jobs::{Cancelled, Progress};
+use crate::score::als::AlsScorer;
+use crate::score::bm25::Bm25Scorer;
+use crate::score::category::CategoryScorer;
+use crate::score::freshness::FreshnessScorer;
+use crate::score::item_cf::ItemCfScorer;
+use crate::score::popularity::PopularityScorer;
+use crate::score::price::PriceScorer;
+use crate::score::semantic::{ItemVectors, SemanticScorer};
+use crate::score::sequential::SequentialScorer;
+use crate::score::user_cf::UserCfScorer;
+use crate::score::{Interactions, Query, ScoreContext, Scorer, SignalId, SignalParams, UserProfile};
+
+/// Fitted signals, and why the others are unavailable.
+#[derive(Clone, Default)]
+pub struct SignalModels {
+    /// Fitted scorers by signal.
+    pub scorers: BTreeMap<SignalId, Arc<dyn Scorer>>,
+    /// Signals that could not be fitted, with the reason (shown to the user).
+    pub unavailable: BTreeMap<SignalId, String>,
+}
+
+impl SignalModels {
+    /// Scorers of the given signals that are available, in [`SignalId::ALL`] order.
+    pub fn scorers_for(&self, signals: &[SignalId]) -> Vec<&dyn Scorer> {
+        SignalId::ALL
+            .iter()
+            .filter(|s| signals.contains(s))
+            .filter_map(|s| self.scorers.get(s).map(|a| a.as_ref()))
+            .collect()
+    }
+
+    /// Installs (or replaces) the semantic signal from item vectors.
+    pub fn set_vectors(&mut self, vectors: Option<Arc<ItemVectors>>, params: &SignalParams, reason_if_none: &str) {
+        match vectors {
+            Some(v) => {
+                self.scorers.insert(SignalId::Semantic, Arc::new(SemanticScorer::new(v, &params.semantic)));
+                self.unavailable.remove(&SignalId::Semantic);
+            }
+            None => {
+                self.scorers.remove(&SignalId::Semantic);
+                self.unavailable.insert(SignalId::Semantic, reason_if_none.to_owned());
+            }
+        }
+    }
+}
+
+/// Fits every signal but `semantic` (which needs item vectors, see
+/// [`SignalModels::set_vectors`]). `texts` are the item texts BM25 indexes.
+pub fn fit_signals(
+    data: &Interactions,
+    catalogue: &Catalogue,
+    texts: &[String],
+    params: &SignalParams,
+    progress: &Progress,
+) -> Result<SignalModels, Cancelled> {
+    let mut m = SignalModels::default();
+    let mut put = |s: Arc<dyn Scorer>| {
+        m.scorers.insert(s.id(), s);
+    };
+    put(Arc::new(PopularityScorer::fit(data, &params.popularity)));
+    put(Arc::new(FreshnessScorer::fit(data, catalogue, &params.freshness)));
+    put(Arc::new(PriceScorer::fit(catalogue, &params.price)));
+    put(Arc::new(UserCfScorer::fit(data, &params.user_cf)));
+    put(Arc::new(Bm25Scorer::fit(texts, &params.bm25)));
+    put(Arc::new(ItemCfScorer::fit(data, &params.item_cf, progress)?));
+    put(Arc::new(SequentialScorer::fit(data, &params.sequential, progress)?));
+    put(Arc::new(AlsScorer::fit(data, &params.als, progress)?));
+    let mut models = m;
+    match CategoryScorer::fit(catalogue) {
+        Some(c) => {
+            models.scorers.insert(SignalId::Category, Arc::new(c));
+        }
+        None => {
+            models.unavailable.insert(SignalId::Category, "the catalogue has no category column".to_owned());
+        }
+    }
+    if !catalogue.has_prices() {
+        models.scorers.remove(&SignalId::Price);
+        models.unavailable.insert(SignalId::Price, "the catalogue has no prices".to_owned());
+    }
+    models.unavailable.insert(SignalId::Semantic, "item embeddings are not computed yet".to_owned());
+    Ok(models)
+}
+
+/// Who or what to rank for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A shopper by external id (unknown ids get cold-start recommendations).
+    Shopper(String),
+    /// A search query, optionally personalised for a shopper.
+    Search { query: Query, shopper: Option<String> },
+}
+
+/// The state for one shopper or query: profile and candidate scores, cached so that
+/// weight and rule changes only re-rank.
+#[derive(Clone)]
+pub struct TargetState {
+    /// What this is for.
+    pub target: Target,
+    /// The shopper's profile (cold when unknown).
+    pub profile: UserProfile,
+    /// Whether the shopper id was found in the data.
+    pub known: bool,
+    /// Candidates with every signal's scores.
+    pub candidates: CandidateSet,
+    /// Evidence sentences per (item, signal), filled lazily.
+    evidence: BTreeMap<(u32, SignalId), Option<String>>,
+    /// Things the user should be told ("unknown shopper: cold start").
+    pub notices: Vec<String>,
+}
+
+/// One explained entry of a ranked list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainedItem {
+    /// 1-based position.
+    pub position: usize,
+    /// The ranked entry (item, fused and final score, rule effects).
+    pub ranked: RankedItem,
+    /// Contribution per signal; with the rule deltas they sum to `ranked.score`.
+    pub contributions: Vec<(SignalId, f32)>,
+    /// Raw and normalised score per signal.
+    pub signal_scores: Vec<(SignalId, f32, f32)>,
+    /// Evidence sentences (signals with non-zero contribution, strongest first; rules).
+    pub evidence: Vec<String>,
+    /// Leave-one-out: places the item moves without each signal (positive = drops).
+    pub rank_change_without: Vec<(SignalId, Option<i64>)>,
+}
+
+/// The fitted engine.
+#[derive(Clone)]
+pub struct Engine {
+    /// The loaded data.
+    pub dataset: Arc<Dataset>,
+    /// Interactions the signals were fitted on.
+    pub interactions: Arc<Interactions>,
+    /// The fitted signals.
+    pub models: SignalModels,
+    /// Item texts (the embedding template applied to the catalogue).
+    pub item_texts: Arc<Vec<String>>,
+    /// Item embeddings, when computed.
+    pub vectors: Option<Arc<ItemVectors>>,
+}
+
+/// Signals that generate candidates in search mode.
+pub const SEARCH_SOURCES: [SignalId; 2] = [SignalId::Bm25, SignalId::Semantic];
+
+impl Engine {
+    /// The catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.dataset.catalogue
+    }
+
+    /// The profile of shopper `id`, or a cold profile (and `false`) when unknown.
+    pub fn profile_of(&self, id: &str) -> (UserProfile, bool) {
+        match self.dataset.behaviour.users.get(id) {
+            Some(u) => (self.interactions.profile(u), true),
+            None => (UserProfile::cold(self.interactions.now), false),
+        }
+    }
+
+    /// Scores candidates for a target. Pinned items of enabled item-pin rules are
+    /// always candidates.
+    pub fn prepare_target(&self, target: Target, config: &FusionConfig, rules: &[Rule]) -> TargetState {
+        let mut notices = Vec::new();
+        let (profile, known, query) = match &target {
+            Target::Shopper(id) => {
+                let (p, known) = self.profile_of(id);
+                if !known {
+                    notices.push(format!(
+                        "shopper '{id}' is not in the data: cold-start recommendations (popularity, freshness)"
+                    ));
+                }
+                (p, known, None)
+            }
+            Target::Search { query, shopper } => {
+                let (p, known) = match shopper {
+                    Some(id) => self.profile_of(id),
+                    None => (UserProfile::cold(self.interactions.now), true),
+                };
+                if query.embedding.is_none() {
+                    notices.push("no embedding model: search uses BM25 text matching only".to_owned());
+                }
+                (p, known, Some(query.clone()))
+            }
+        };
+        let signals: Vec<SignalId> = match &target {
+            Target::Shopper(_) => SignalId::RECOMMEND.to_vec(),
+            Target::Search { .. } => SignalId::ALL.to_vec(),
+        };
+        let scorers = self.models.scorers_for(&signals);
+        let forced: Vec<u32> = rules
+            .iter()
+            .filter(|r| r.enabled && matches!(r.action, RuleAction::Pin { .. }))
+            .filter_map(|r| match &r.target {
+                RuleTarget::Item { id } => self.catalogue().ids.get(id),
+                _ => None,
+            })
+            .collect();
+        let ctx = ScoreContext { profile: &profile, query: query.as_ref() };
+        let sources: Option<&[SignalId]> = match &target {
+            Target::Search { .. } => Some(&SEARCH_SOURCES),
+            Target::Shopper(_) => None,
+        };
+        let mut candidates = CandidateSet::build(&scorers, &ctx, self.catalogue().len(), config, &forced, sources);
+        candidates.prepare(config);
+        TargetState { target, profile, known, candidates, evidence: BTreeMap::new(), notices }
+    }
+
+    /// Ranks a prepared target and explains the top `k` (contributions, evidence,
+    /// leave-one-out). Weight and rule changes only need this call.
+    pub fn explain(
+        &self,
+        state: &mut TargetState,
+        config: &FusionConfig,
+        rules: &[Rule],
+        k: usize,
+    ) -> Vec<ExplainedItem> {
+        state.candidates.prepare(config);
+        let ctx = RankContext { catalogue: self.catalogue(), rules, vectors: self.vectors.as_deref() };
+        let ranked = rank(&state.candidates, config, &ctx, k);
+        let top: Vec<RankedItem> = ranked.into_iter().take(k).collect();
+        let shown: Vec<u32> = top.iter().map(|e| e.item).collect();
+        let loo = leave_one_out(&state.candidates, config, &ctx, &shown, k);
+        let query = match &state.target {
+            Target::Search { query, .. } => Some(query.clone()),
+            Target::Shopper(_) => None,
+        };
+        top.into_iter()
+            .enumerate()
+            .map(|(p, ranked)| {
+                let j = ranked.candidate;
+                let contributions = contributions(&state.candidates, config, j);
+                let signal_scores = state
+                    .candidates
+                    .signals
+                    .iter()
+                    .enumerate()
+                    .map(|(s, &id)| {
+                        let raw = state.candidates.raw_of(s).get(j).copied().unwrap_or(0.0);
+                        let norm = state.candidates.normalised_of(s).get(j).copied().unwrap_or(0.0);
+                        (id, raw, norm)
+                    })
+                    .collect();
+                let mut order: Vec<(SignalId, f32)> =
+                    contributions.iter().copied().filter(|(_, c)| *c > 1e-9).collect();
+                order.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let mut evidence = Vec::new();
+                for effect in &ranked.rule_effects {
+                    let verb = match effect.action {
+                        RuleAction::Pin { position } => format!("pinned at #{position}"),
+                        RuleAction::Boost { .. } => "boosted".to_owned(),
+                        RuleAction::Bury { .. } => "buried".to_owned(),
+                        RuleAction::Hide => "hidden".to_owned(),
+                    };
+                    evidence.push(format!("{verb} by rule “{}”", effect.rule));
+                }
+                for (signal, _) in order {
+                    let key = (ranked.item, signal);
+                    let sentence = match state.evidence.get(&key) {
+                        Some(s) => s.clone(),
+                        None => {
+                            let sctx = ScoreContext { profile: &state.profile, query: query.as_ref() };
+                            let s = self
+                                .models
+                                .scorers
+                                .get(&signal)
+                                .and_then(|sc| sc.evidence(&sctx, ranked.item, self.catalogue()));
+                            state.evidence.insert(key, s.clone());
+                            s
+                        }
+                    };
+                    evidence.extend(sentence);
+                }
+                let rank_change_without =
+                    loo.iter().map(|(s, changes)| (*s, changes.get(p).copied().flatten())).collect();
+                ExplainedItem { position: p + 1, ranked, contributions, signal_scores, evidence, rank_change_without }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,407 @@
+//! The eframe application: polls jobs in `logic`, draws panels in `ui`, and applies the
+//! commands the widgets queued, once per frame.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use super::panels;
+use crate::data::TableKind;
+use crate::jobs::{JobHandle, JobStatus, Progress};
+use crate::session::{Command, ExportKind, Session, Workbench};
+
+/// The centre tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Tab {
+    /// Recommendations for a shopper or a query.
+    #[default]
+    Recommendations,
+    /// A vs B.
+    Compare,
+    /// Offline metrics.
+    Evaluate,
+    /// Embedding map.
+    Explore,
+    /// Validation report.
+    Data,
+}
+
+impl Tab {
+    /// Every tab in display order.
+    pub const ALL: [Tab; 5] = [Tab::Recommendations, Tab::Compare, Tab::Evaluate, Tab::Explore, Tab::Data];
+
+    /// Tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Recommendations => "Recommendations",
+            Tab::Compare => "Compare",
+            Tab::Evaluate => "Evaluate",
+            Tab::Explore => "Explore",
+            Tab::Data => "Data",
+        }
+    }
+}
+
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogPurpose {
+    /// Pick a data file for a table.
+    DataFile(TableKind),
+    /// Pick a model folder.
+    ModelDir,
+    /// Save the session.
+    SaveSession,
+    /// Open a session.
+    LoadSession,
+    /// Export something.
+    Export(ExportKind),
+    /// Save a plot as PNG.
+    PlotPng(String),
+}
+
+/// GUI-only settings persisted by eframe between runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiSettings {
+    /// Dark theme.
+    pub dark: bool,
+    /// Recently opened data and session files.
+    pub recent: Vec<PathBuf>,
+    /// Selected tab.
+    pub tab: Tab,
+}
+
+/// Transient UI state shared by the panels.
+#[derive(Default)]
+pub struct UiState {
+    /// Persisted GUI settings.
+    pub settings: UiSettings,
+    /// Text typed in the shopper search box.
+    pub shopper_filter: String,
+    /// Query being typed (applied on Enter or button).
+    pub query_draft: String,
+    /// Path fields of the data panel, before they are applied.
+    pub path_drafts: [String; 3],
+    /// Whether the column-mapping window is open, and for which table.
+    pub mapping_window: Option<TableKind>,
+    /// A dropped file waiting for the user to say which table it is.
+    pub dropped: Option<PathBuf>,
+    /// Compare tab state.
+    pub compare: panels::compare::CompareUi,
+    /// Evaluate tab state.
+    pub evaluate: panels::evaluate::EvaluateUi,
+    /// Explore tab state.
+    pub explore: panels::explore::ExploreUi,
+    /// Rule editor state.
+    pub rule_form: panels::rules::RuleForm,
+    /// Screen rectangles of plots drawn this frame, by name (for PNG export).
+    pub plot_rects: std::collections::HashMap<String, egui::Rect>,
+    /// A plot PNG waiting for the screenshot: (plot name, target file).
+    pub pending_png: Option<(String, PathBuf)>,
+    /// A path typed for the file dialog fallback.
+    pub dialog_fallback: Option<(DialogPurpose, String)>,
+    /// Last frame times in milliseconds (status bar statistic).
+    pub frame_ms: std::collections::VecDeque<f32>,
+    /// Where the screenshot callback leaves the image.
+    pub screenshot: Arc<std::sync::Mutex<Option<Arc<egui::ColorImage>>>>,
+    /// Whether a screenshot was requested for the pending PNG.
+    pub screenshot_requested: bool,
+}
+
+/// Cuts the screen rectangle `rect` (points) out of a screenshot, clamped to the image.
+fn crop(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> Option<image::RgbaImage> {
+    let [w, h] = image.size;
+    let x0 = ((rect.min.x * pixels_per_point).max(0.0) as usize).min(w);
+    let x1 = ((rect.max.x * pixels_per_point).max(0.0) as usize).min(w);
+    let y0 = ((rect.min.y * pixels_per_point).max(0.0) as usize).min(h);
+    let y1 = ((rect.max.y * pixels_per_point).max(0.0) as usize).min(h);
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity((x1 - x0) * (y1 - y0) * 4);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            bytes.extend_from_slice(&image.pixels.get(y * w + x).copied().unwrap_or_default().to_array());
+        }
+    }
+    image::RgbaImage::from_raw((x1 - x0) as u32, (y1 - y0) as u32, bytes)
+}
+
+/// The workbench application.
+pub struct WorkbenchApp {
+    /// Runtime state and command handling.
+    pub wb: Workbench,
+    /// UI state.
+    pub ui: UiState,
+    /// Commands queued by widgets this frame.
+    pub commands: Vec<Command>,
+    dialog: Option<(DialogPurpose, JobHandle<Option<PathBuf>>)>,
+    last_frame: Option<std::time::Instant>,
+}
+
+const SETTINGS_KEY: &str = "recfuse-ui";
+const SESSION_KEY: &str = "recfuse-session";
+
+impl WorkbenchApp {
+    /// Builds the app from eframe's creation context: restores persisted settings and the
+    /// last session (when its data files still exist), then starts loading.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
+        let mut settings = UiSettings::default();
+        let mut session = Session::default();
+        if let Some(storage) = cc.storage {
+            if let Some(s) = eframe::get_value::<UiSettings>(storage, SETTINGS_KEY) {
+                settings = s;
+            }
+            if let Some(s) = eframe::get_value::<Session>(storage, SESSION_KEY)
+                && s.data.behaviour.exists()
+                && s.data.catalogue.as_ref().is_none_or(|c| c.exists())
+            {
+                session = s;
+            }
+        }
+        egui_extras::install_image_loaders(&cc.egui_ctx);
+        let mut app = Self::with_session(cc.egui_ctx.clone(), session, true);
+        app.ui.settings = settings;
+        super::theme::apply(&cc.egui_ctx, app.ui.settings.dark);
+        app
+    }
+
+    /// Builds the app for `session` (tests use this with `embed = false` for speed).
+    pub fn with_session(ctx: egui::Context, session: Session, embed: bool) -> Self {
+        let mut wb = Workbench::new(session);
+        wb.embed_enabled = embed;
+        let repaint_ctx = ctx.clone();
+        wb.set_repaint(Arc::new(move || repaint_ctx.request_repaint()));
+        let mut ui = UiState::default();
+        ui.path_drafts = [
+            wb.session.data.catalogue.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            wb.session.data.behaviour.display().to_string(),
+            wb.session.data.users.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        ];
+        wb.handle(Command::Reload);
+        Self { wb, ui, commands: Vec::new(), dialog: None, last_frame: None }
+    }
+
+    /// Opens a native file dialog off the UI thread.
+    pub fn open_dialog(&mut self, purpose: DialogPurpose) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let save = matches!(purpose, DialogPurpose::SaveSession | DialogPurpose::Export(_) | DialogPurpose::PlotPng(_));
+        let folder = matches!(purpose, DialogPurpose::ModelDir);
+        let (filter_name, extensions): (&str, Vec<&str>) = match &purpose {
+            DialogPurpose::DataFile(_) => (
+                "data",
+                vec!["csv", "tsv", "txt", "gz", "parquet", "jsonl", "ndjson", "json", "inter", "item", "user", "data"],
+            ),
+            DialogPurpose::SaveSession | DialogPurpose::LoadSession => ("session", vec!["json"]),
+            DialogPurpose::Export(ExportKind::ListCsv | ExportKind::MetricsCsv) => ("csv", vec!["csv"]),
+            DialogPurpose::Export(ExportKind::MetricsJson) => ("json", vec!["json"]),
+            DialogPurpose::Export(ExportKind::HtmlReport) => ("html", vec!["html"]),
+            DialogPurpose::PlotPng(_) => ("png", vec!["png"]),
+            DialogPurpose::ModelDir => ("model", vec![]),
+        };
+        let default_name = match &purpose {
+            DialogPurpose::SaveSession => "recfuse-session.json".to_owned(),
+            DialogPurpose::Export(ExportKind::ListCsv) => "recommendations.csv".to_owned(),
+            DialogPurpose::Export(ExportKind::MetricsCsv) => "metrics.csv".to_owned(),
+            DialogPurpose::Export(ExportKind::MetricsJson) => "metrics.json".to_owned(),
+            DialogPurpose::Export(ExportKind::HtmlReport) => "recfuse-report.html".to_owned(),
+            DialogPurpose::PlotPng(name) => format!("{name}.png"),
+            _ => String::new(),
+        };
+        let extensions: Vec<String> = extensions.into_iter().map(str::to_owned).collect();
+        let filter_name = filter_name.to_owned();
+        let handle = JobHandle::spawn("file dialog", Progress::new(), move |_| {
+            let mut d = rfd::FileDialog::new();
+            if !extensions.is_empty() {
+                d = d.add_filter(&filter_name, &extensions);
+            }
+            if folder {
+                d.pick_folder()
+            } else if save {
+                d.set_file_name(&default_name).save_file()
+            } else {
+                d.pick_file()
+            }
+        });
+        match handle {
+            Ok(h) => self.dialog = Some((purpose, h)),
+            Err(_) => self.ui.dialog_fallback = Some((purpose, String::new())),
+        }
+    }
+
+    /// Applies a path chosen in a dialog (or typed in the fallback field).
+    pub fn dialog_result(&mut self, purpose: DialogPurpose, path: PathBuf) {
+        match purpose {
+            DialogPurpose::DataFile(table) => {
+                self.remember(path.clone());
+                let i = match table {
+                    TableKind::Catalogue => 0,
+                    TableKind::Behaviour => 1,
+                    TableKind::Users => 2,
+                };
+                if let Some(d) = self.ui.path_drafts.get_mut(i) {
+                    *d = path.display().to_string();
+                }
+                self.commands.push(Command::SetDataFile { table, path: Some(path) });
+            }
+            DialogPurpose::ModelDir => self.commands.push(Command::SetModelDir(Some(path))),
+            DialogPurpose::SaveSession => {
+                self.remember(path.clone());
+                self.commands.push(Command::SaveSession(path));
+            }
+            DialogPurpose::LoadSession => {
+                self.remember(path.clone());
+                self.commands.push(Command::LoadSession(path));
+            }
+            DialogPurpose::Export(kind) => self.commands.push(Command::Export { kind, path }),
+            DialogPurpose::PlotPng(name) => self.ui.pending_png = Some((name, path)),
+        }
+    }
+
+    fn remember(&mut self, path: PathBuf) {
+        let recent = &mut self.ui.settings.recent;
+        recent.retain(|p| *p != path);
+        recent.insert(0, path);
+        recent.truncate(10);
+    }
+
+    fn poll_dialog(&mut self) {
+        let Some((_, handle)) = &mut self.dialog else { return };
+        match handle.poll() {
+            JobStatus::Running(_) => {}
+            JobStatus::Finished(result) => {
+                let purpose = self.dialog.take().map(|(p, _)| p);
+                match (purpose, result) {
+                    (Some(p), Some(path)) => self.dialog_result(p, path),
+                    (Some(p), None) => {
+                        // Cancelled, or no dialog service (rfd returns None at once then):
+                        // offer a path field instead.
+                        self.ui.dialog_fallback = Some((p, String::new()));
+                    }
+                    _ => {}
+                }
+            }
+            JobStatus::Panicked(_) => {
+                let purpose = self.dialog.take().map(|(p, _)| p);
+                if let Some(p) = purpose {
+                    self.ui.dialog_fallback = Some((p, String::new()));
+                }
+            }
+        }
+    }
+
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(path) = dropped.into_iter().next() {
+            if path.extension().is_some_and(|e| e == "json")
+                && std::fs::read_to_string(&path).is_ok_and(|t| t.contains("\"fusion\""))
+            {
+                self.remember(path.clone());
+                self.commands.push(Command::LoadSession(path));
+            } else {
+                self.ui.dropped = Some(path);
+            }
+        }
+    }
+
+    fn handle_screenshot(&mut self, ctx: &egui::Context) {
+        let image = self.ui.screenshot.lock().ok().and_then(|mut slot| slot.take());
+        let Some(image) = image else { return };
+        let Some((name, path)) = self.ui.pending_png.take() else { return };
+        let Some(rect) = self.ui.plot_rects.get(&name).copied() else { return };
+        let result = crop(&image, rect, ctx.pixels_per_point())
+            .ok_or_else(|| "the plot is not on screen".to_owned())
+            .and_then(|img| {
+                let mut bytes = Vec::new();
+                img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+                    .map_err(|e| e.to_string())?;
+                crate::session::write_atomic(&path, &bytes).map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => self.wb.notify(crate::session::NoticeLevel::Info, format!("plot saved to {}", path.display())),
+            Err(e) => self.wb.notify(crate::session::NoticeLevel::Error, format!("could not save the plot: {e}")),
+        }
+    }
+
+    /// Applies queued commands.
+    pub fn drain_commands(&mut self) {
+        for c in std::mem::take(&mut self.commands) {
+            self.wb.handle(c);
+        }
+    }
+}
+
+impl eframe::App for WorkbenchApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let now = std::time::Instant::now();
+        if let Some(last) = self.last_frame {
+            self.ui.frame_ms.push_back(now.duration_since(last).as_secs_f32() * 1000.0);
+            if self.ui.frame_ms.len() > 120 {
+                self.ui.frame_ms.pop_front();
+            }
+        }
+        self.last_frame = Some(now);
+        self.wb.poll();
+        self.poll_dialog();
+        self.handle_dropped_files(ctx);
+        self.handle_screenshot(ctx);
+        if self.ui.pending_png.is_some() && !self.ui.screenshot_requested {
+            self.ui.screenshot_requested = true;
+            let slot = self.ui.screenshot.clone();
+            let repaint = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(image);
+                }
+                repaint.request_repaint();
+            });
+        }
+        if self.ui.pending_png.is_none() {
+            self.ui.screenshot_requested = false;
+        }
+        if !self.wb.jobs.running().is_empty() || self.dialog.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let guard = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            panels::status::show(ui, self);
+            panels::left::show(ui, self);
+            panels::inspector::show(ui, self);
+            egui::CentralPanel::default().show(ui, |ui| {
+                panels::notices::show(ui, self);
+                ui.horizontal(|ui| {
+                    for tab in Tab::ALL {
+                        if ui.selectable_label(self.ui.settings.tab == tab, tab.title()).clicked() {
+                            self.ui.settings.tab = tab;
+                        }
+                    }
+                });
+                ui.separator();
+                match self.ui.settings.tab {
+                    Tab::Recommendations => panels::recommend::show(ui, self),
+                    Tab::Compare => panels::compare::show(ui, self),
+                    Tab::Evaluate => panels::evaluate::show(ui, self),
+                    Tab::Explore => panels::explore::show(ui, self),
+                    Tab::Data => panels::data::show(ui, self),
+                }
+            });
+            panels::dialogs::show(ui, self);
+        }));
+        if let Err(payload) = guard {
+            let msg = crate::jobs::panic_message(payload.as_ref());
+            self.wb.notify(crate::session::NoticeLevel::Error, format!("internal error while drawing: {msg}"));
+        }
+        self.drain_commands();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.ui.settings);
+        eframe::set_value(storage, SESSION_KEY, &self.wb.session);
+    }
+}

@@ -1,0 +1,372 @@
+//! The Evaluate tab: run (and cancel) an evaluation, metrics with intervals per signal,
+//! fused and tuned; a bar chart with error bars; live metrics that follow the sliders;
+//! one-weight sweep, two-weight heatmap, accuracy-vs-diversity front; segments.
+
+use eframe::egui;
+use egui_plot::{Bar, BarChart, Heatmap, Legend, Line, Plot, PlotPoints, Points};
+
+use crate::eval::experiment::RowKind;
+use crate::score::SignalId;
+use crate::session::workbench::job;
+use crate::session::{Command, Preset};
+use crate::ui::app::WorkbenchApp;
+use crate::ui::theme;
+
+/// Evaluate tab state.
+#[derive(Debug, Clone)]
+pub struct EvaluateUi {
+    /// Signal of the one-weight sweep.
+    pub sweep_signal: SignalId,
+    /// Signals of the heatmap.
+    pub grid_a: SignalId,
+    /// Second heatmap signal.
+    pub grid_b: SignalId,
+    /// Text of the K list.
+    pub ks_text: String,
+}
+
+impl Default for EvaluateUi {
+    fn default() -> Self {
+        Self { sweep_signal: SignalId::Als, grid_a: SignalId::Als, grid_b: SignalId::ItemCf, ks_text: "10".to_owned() }
+    }
+}
+
+/// Draws the tab.
+pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    settings_row(ui, app);
+    ui.separator();
+    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else {
+        if !app.wb.is_running(job::EVAL) && !app.wb.is_running(job::TUNE) {
+            ui.label("Run an evaluation: signals are fitted on the training part only and measured on held-out events, with 95 % bootstrap intervals over shoppers.");
+        }
+        return;
+    };
+    let k = outcome.request.ks.first().copied().unwrap_or(10);
+    ui.label(format!(
+        "{} split{} · {} train / {} test events · {} shoppers evaluated",
+        outcome.split,
+        outcome.cut.map(|c| format!(" at {}", crate::data::timestamp::format_date(c))).unwrap_or_default(),
+        outcome.events.0,
+        outcome.events.1,
+        outcome.users
+    ));
+    egui::ScrollArea::vertical().id_salt("evaluate-scroll").show(ui, |ui| {
+        metrics_table(ui, app, k);
+        ui.separator();
+        bar_chart(ui, app, k);
+        ui.separator();
+        sweeps(ui, app);
+        ui.separator();
+        segments(ui, app);
+    });
+}
+
+fn settings_row(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    ui.horizontal_wrapped(|ui| {
+        let e = &mut app.wb.session.eval;
+        egui::ComboBox::from_label("split").selected_text(e.split.clone()).show_ui(ui, |ui| {
+            for s in ["temporal", "leave-last", "random"] {
+                ui.selectable_value(&mut e.split, s.to_owned(), s);
+            }
+        });
+        if e.split == "leave-last" {
+            ui.add(egui::DragValue::new(&mut e.leave_last_n).range(1..=20).prefix("n = "));
+        } else {
+            ui.add(egui::Slider::new(&mut e.test_fraction, 0.05..=0.5).text("test fraction"));
+        }
+        ui.label("K:");
+        let r = ui.add(egui::TextEdit::singleline(&mut app.ui.evaluate.ks_text).desired_width(60.0));
+        if r.changed() {
+            let ks: Vec<usize> =
+                app.ui.evaluate.ks_text.split(',').filter_map(|s| s.trim().parse().ok()).filter(|&k| k > 0).collect();
+            if !ks.is_empty() {
+                app.wb.session.eval.ks = ks;
+            }
+        }
+        ui.checkbox(&mut app.wb.session.eval.binary_relevance, "binary relevance");
+        let busy = app.wb.is_running(job::EVAL) || app.wb.is_running(job::TUNE);
+        if ui.add_enabled(!busy, egui::Button::new("Run evaluation")).clicked() {
+            app.commands.push(Command::RunEvaluation);
+        }
+        if ui
+            .add_enabled(!busy, egui::Button::new("Tune weights"))
+            .on_hover_text("Coordinate ascent on a validation split inside train; reported on test")
+            .clicked()
+        {
+            app.commands.push(Command::RunTuning);
+        }
+        for name in [job::EVAL, job::TUNE, job::SWEEP] {
+            if app.wb.is_running(name) {
+                if let Some((_, p)) = app.wb.jobs.running().into_iter().find(|(n, _)| n == name) {
+                    let eta = p.eta_s().map(|s| format!(", eta {s:.0} s")).unwrap_or_default();
+                    ui.add(
+                        egui::ProgressBar::new(p.fraction().unwrap_or(0.0))
+                            .desired_width(160.0)
+                            .text(format!("{}{eta}", p.stage)),
+                    );
+                }
+                if ui.button("Cancel").clicked() {
+                    app.commands.push(Command::CancelJob(name.to_owned()));
+                }
+            }
+        }
+        if app.wb.evaluation.tuned.is_some() && ui.button("Apply tuned weights").clicked() {
+            app.commands.push(Command::ApplyPreset(Preset::Tuned));
+        }
+    });
+}
+
+fn metrics_table(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
+    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else { return };
+    let keys = [
+        format!("ndcg@{k}"),
+        format!("recall@{k}"),
+        format!("precision@{k}"),
+        format!("hit_rate@{k}"),
+        format!("mrr@{k}"),
+        format!("coverage@{k}"),
+        format!("novelty@{k}"),
+        format!("diversity@{k}"),
+    ];
+    let mut rows: Vec<(String, String, std::collections::BTreeMap<String, crate::eval::bootstrap::Estimate>)> = outcome
+        .rows
+        .iter()
+        .map(|r| {
+            let kind = match r.kind {
+                RowKind::Signal => "signal",
+                RowKind::Fused => "fused (at run)",
+                RowKind::Tuned => "tuned",
+            };
+            (r.name.clone(), kind.to_owned(), r.metrics.metrics.clone())
+        })
+        .collect();
+    if let Some(live) = &app.wb.evaluation.live {
+        rows.push(("current".to_owned(), "live (current sliders)".to_owned(), live.metrics.clone()));
+    }
+    let best_signal = outcome
+        .rows
+        .iter()
+        .filter(|r| r.kind == RowKind::Signal)
+        .filter_map(|r| r.metrics.metrics.get(&keys[0]).map(|e| (r.name.clone(), e.value)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    egui::ScrollArea::horizontal().id_salt("metrics-scroll").show(ui, |ui| {
+        egui::Grid::new("metrics-table").striped(true).num_columns(keys.len() + 2).show(ui, |ui| {
+            ui.strong("row");
+            ui.strong("kind");
+            for key in &keys {
+                ui.strong(key);
+            }
+            ui.end_row();
+            for (name, kind, metrics) in &rows {
+                let color = match SignalId::from_id(name) {
+                    Some(s) => theme::signal_color(s),
+                    None => ui.visuals().strong_text_color(),
+                };
+                ui.colored_label(color, name);
+                ui.label(kind);
+                for key in &keys {
+                    match metrics.get(key) {
+                        Some(e) => {
+                            ui.label(format!("{:.4}", e.value))
+                                .on_hover_text(format!("95 % interval [{:.4}, {:.4}]", e.ci.0, e.ci.1));
+                        }
+                        None => {
+                            ui.label("–");
+                        }
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    });
+    if let Some((name, v)) = best_signal {
+        ui.label(format!("Best single signal on {}: {name} ({v:.4}). Hover a value for its 95 % interval.", keys[0]));
+    }
+    if let Some(t) = &app.wb.evaluation.tune_summary {
+        ui.label(format!(
+            "Tuning: validation ndcg@{k} {:.4} → {:.4} after {} evaluations.",
+            t.start_ndcg, t.validation_ndcg, t.evaluations
+        ));
+    }
+}
+
+fn bar_chart(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
+    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else { return };
+    let key = format!("ndcg@{k}");
+    let mut bars = Vec::new();
+    let mut whiskers = Vec::new();
+    let mut names = Vec::new();
+    for (i, r) in outcome.rows.iter().enumerate() {
+        let Some(e) = r.metrics.metrics.get(&key) else { continue };
+        let color = SignalId::from_id(&r.name).map_or(theme::MUTED, theme::signal_color);
+        bars.push(Bar::new(i as f64, e.value).width(0.6).fill(color).name(&r.name));
+        whiskers.push(
+            Line::new(format!("ci-{i}"), PlotPoints::from(vec![[i as f64, e.ci.0], [i as f64, e.ci.1]]))
+                .color(ui.visuals().text_color())
+                .width(2.0),
+        );
+        names.push(r.name.clone());
+    }
+    ui.horizontal(|ui| {
+        ui.strong(format!("{key} with 95 % intervals"));
+        super::widgets::png_button(ui, app, "metrics-bars");
+    });
+    let r = Plot::new("metrics-bars")
+        .height(200.0)
+        .allow_scroll(false)
+        .x_axis_formatter(move |m, _| {
+            names
+                .get(m.value.round() as usize)
+                .filter(|_| (m.value - m.value.round()).abs() < 1e-6)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new("ndcg", bars));
+            for w in whiskers {
+                plot.line(w);
+            }
+        });
+    app.ui.plot_rects.insert("metrics-bars".to_owned(), r.response.rect);
+}
+
+fn sweeps(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    let signals: Vec<SignalId> =
+        app.wb.evaluation.outcome.as_ref().map(|o| o.context.signals.clone()).unwrap_or_default();
+    let busy = app.wb.is_running(job::SWEEP);
+    ui.columns(3, |cols| {
+        let [c1, c2, c3] = cols else { return };
+        // One weight.
+        c1.horizontal(|ui| {
+            ui.strong("Weight sweep");
+            egui::ComboBox::from_id_salt("sweep-signal").selected_text(app.ui.evaluate.sweep_signal.label()).show_ui(
+                ui,
+                |ui| {
+                    for &s in &signals {
+                        ui.selectable_value(&mut app.ui.evaluate.sweep_signal, s, s.label());
+                    }
+                },
+            );
+            if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
+                app.commands.push(Command::RunSweep1 { signal: app.ui.evaluate.sweep_signal });
+            }
+        });
+        if let Some(s) = &app.wb.evaluation.sweep1 {
+            let line: Vec<[f64; 2]> = s.points.iter().map(|(w, e)| [f64::from(*w), e.value]).collect();
+            let current = app.wb.session.fusion.weight(s.signal);
+            let r = Plot::new("sweep1")
+                .height(200.0)
+                .allow_scroll(false)
+                .x_axis_label(format!("{} weight", s.signal.label()))
+                .y_axis_label(s.metric.clone())
+                .show(c1, |plot| {
+                    plot.line(Line::new(s.metric.clone(), PlotPoints::from(line)).color(theme::signal_color(s.signal)));
+                    for (w, e) in &s.points {
+                        plot.line(
+                            Line::new("ci", PlotPoints::from(vec![[f64::from(*w), e.ci.0], [f64::from(*w), e.ci.1]]))
+                                .color(theme::MUTED),
+                        );
+                    }
+                    plot.vline(egui_plot::VLine::new("current", f64::from(current)).color(theme::ONLY_B));
+                });
+            app.ui.plot_rects.insert("sweep1".to_owned(), r.response.rect);
+            super::widgets::png_button(c1, app, "sweep1");
+        }
+        // Two weights.
+        c2.horizontal(|ui| {
+            ui.strong("Heatmap");
+            for (salt, slot) in [("grid-a", 0), ("grid-b", 1)] {
+                let current = if slot == 0 { app.ui.evaluate.grid_a } else { app.ui.evaluate.grid_b };
+                let mut choice = current;
+                egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
+                    for &s in &signals {
+                        ui.selectable_value(&mut choice, s, s.label());
+                    }
+                });
+                if slot == 0 {
+                    app.ui.evaluate.grid_a = choice;
+                } else {
+                    app.ui.evaluate.grid_b = choice;
+                }
+            }
+            if ui
+                .add_enabled(!busy && app.ui.evaluate.grid_a != app.ui.evaluate.grid_b, egui::Button::new("Run"))
+                .clicked()
+            {
+                app.commands.push(Command::RunSweep2 { a: app.ui.evaluate.grid_a, b: app.ui.evaluate.grid_b });
+            }
+        });
+        if let Some(s) = &app.wb.evaluation.sweep2 {
+            let cols = s.values.len();
+            let values: Vec<f64> = s.grid.iter().rev().flatten().copied().collect();
+            let vmax = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            c2.label(format!(
+                "rows: {} weight (top = 1) · columns: {} weight · best {:.4}",
+                s.a.label(),
+                s.b.label(),
+                vmax
+            ));
+            let r = Plot::new("sweep2")
+                .height(200.0)
+                .allow_scroll(false)
+                .allow_drag(false)
+                .show_axes([false, false])
+                .show(c2, |plot| plot.add(Heatmap::new(values, cols)));
+            app.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
+            super::widgets::png_button(c2, app, "sweep2");
+        }
+        // Pareto.
+        c3.horizontal(|ui| {
+            ui.strong("Accuracy vs diversity");
+            if ui.add_enabled(!busy, egui::Button::new("Sample")).clicked() {
+                app.commands.push(Command::RunPareto);
+            }
+        });
+        if let Some(points) = &app.wb.evaluation.pareto {
+            let all: Vec<[f64; 2]> =
+                points.iter().filter(|p| !p.on_front && !p.current).map(|p| [p.diversity, p.ndcg]).collect();
+            let mut front: Vec<[f64; 2]> =
+                points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
+            front.sort_by(|a, b| a[0].total_cmp(&b[0]));
+            let current: Vec<[f64; 2]> = points.iter().filter(|p| p.current).map(|p| [p.diversity, p.ndcg]).collect();
+            let r = Plot::new("pareto")
+                .height(200.0)
+                .allow_scroll(false)
+                .legend(Legend::default())
+                .x_axis_label("intra-list diversity")
+                .y_axis_label("ndcg")
+                .show(c3, |plot| {
+                    plot.points(Points::new("sampled weights", PlotPoints::from(all)).color(theme::MUTED).radius(2.0));
+                    plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A));
+                    plot.points(Points::new("front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
+                    plot.points(
+                        Points::new("current weights", PlotPoints::from(current)).color(theme::ONLY_B).radius(6.0),
+                    );
+                });
+            app.ui.plot_rects.insert("pareto".to_owned(), r.response.rect);
+            super::widgets::png_button(c3, app, "pareto");
+        }
+    });
+}
+
+fn segments(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else { return };
+    if outcome.segments.is_empty() {
+        return;
+    }
+    let k = outcome.request.ks.first().copied().unwrap_or(10);
+    ui.strong(format!("Segments (fused ndcg@{k} at run time)"));
+    egui::Grid::new("segments").striped(true).num_columns(4).show(ui, |ui| {
+        for h in ["dimension", "segment", "shoppers", "ndcg [95 % interval]"] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for s in &outcome.segments {
+            ui.label(&s.dimension);
+            ui.label(&s.segment);
+            ui.label(s.users.to_string());
+            ui.label(format!("{:.4} [{:.4}, {:.4}]", s.estimate.value, s.estimate.ci.0, s.estimate.ci.1));
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,181 @@
+//! The right panel: the selected item's details, image, a waterfall of contributions,
+//! leave-one-out rank changes, nearest items by embedding, evidence and rule buttons.
+
+use eframe::egui;
+use egui_plot::{Bar, BarChart, Plot};
+
+use crate::session::Command;
+use crate::ui::app::WorkbenchApp;
+use crate::ui::theme;
+
+/// Draws the inspector.
+pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::Panel::right("inspector").resizable(true).default_size(320.0).min_size(240.0).show(ui, |ui| {
+        egui::ScrollArea::vertical().id_salt("inspector-scroll").show(ui, |ui| {
+            ui.heading("Inspector");
+            let Some(engine) = app.wb.engine.clone() else {
+                ui.label("Loading…");
+                return;
+            };
+            let cat = engine.catalogue();
+            let Some(item) = app.wb.session.selection.item.as_ref().and_then(|id| cat.ids.get(id)) else {
+                ui.label("Select an item in a list or on the map.");
+                return;
+            };
+            let i = item as usize;
+            ui.strong(cat.title(item));
+            egui::Grid::new("item-details").num_columns(2).show(ui, |ui| {
+                ui.label("id");
+                ui.label(cat.ids.name(item));
+                ui.end_row();
+                for (label, value) in [
+                    ("category", cat.categories.get(i).cloned().unwrap_or_default()),
+                    ("brand", cat.brands.get(i).cloned().unwrap_or_default()),
+                    ("price", cat.price(item).map(|p| format!("{p:.2}")).unwrap_or_default()),
+                ] {
+                    if !value.is_empty() {
+                        ui.label(label);
+                        ui.label(value);
+                        ui.end_row();
+                    }
+                }
+                let buyers = engine.interactions.by_item.row(i).0.len();
+                ui.label("shoppers");
+                ui.label(buyers.to_string());
+                ui.end_row();
+            });
+            if let Some(d) = cat.descriptions.get(i).filter(|d| !d.is_empty()) {
+                ui.label(crate::data::report::shorten(d, 400));
+            }
+            image(ui, cat.images.get(i).map(String::as_str).unwrap_or(""));
+            ui.separator();
+            let entry = app.wb.list.iter().find(|e| e.ranked.item == item).cloned();
+            match entry {
+                Some(e) => {
+                    ui.strong(format!("Rank #{} · score {:.4}", e.position, e.ranked.score));
+                    waterfall(ui, app, &e);
+                    ui.label("Why:");
+                    for ev in &e.evidence {
+                        ui.label(format!("• {ev}"));
+                    }
+                    ui.label("Without each signal:");
+                    egui::Grid::new("loo-grid").num_columns(2).show(ui, |ui| {
+                        for (s, d) in &e.rank_change_without {
+                            ui.colored_label(theme::signal_color(*s), s.label());
+                            match d {
+                                Some(0) => ui.label("no change"),
+                                Some(d) if *d > 0 => ui.colored_label(
+                                    theme::DOWN,
+                                    format!("drops {d} place{}", if *d == 1 { "" } else { "s" }),
+                                ),
+                                Some(d) => ui.colored_label(
+                                    theme::UP,
+                                    format!("rises {} place{}", -d, if *d == -1 { "" } else { "s" }),
+                                ),
+                                None => ui.label("leaves the list"),
+                            };
+                            ui.end_row();
+                        }
+                    });
+                }
+                None => {
+                    ui.label("Not in the current list.");
+                }
+            }
+            ui.separator();
+            ui.label("Merchandising:");
+            let id = cat.ids.name(item).to_owned();
+            super::rules::item_rule_buttons(ui, app, &id);
+            ui.separator();
+            nearest(ui, app, item);
+        });
+    });
+}
+
+fn image(ui: &mut egui::Ui, source: &str) {
+    let source = source.trim();
+    if source.is_empty() {
+        return;
+    }
+    if source.starts_with("http://") || source.starts_with("https://") {
+        ui.group(|ui| {
+            ui.label("🖼 remote image (not fetched)");
+            ui.small(crate::data::report::shorten(source, 60));
+        });
+        return;
+    }
+    let path = std::path::Path::new(source);
+    if path.exists() {
+        let uri = format!("file://{}", crate::data::format::absolute(path).display());
+        ui.add(egui::Image::new(uri).max_height(180.0).max_width(280.0));
+    } else {
+        ui.small(format!("image not found: {source}"));
+    }
+}
+
+fn waterfall(ui: &mut egui::Ui, app: &mut WorkbenchApp, e: &crate::session::ExplainedItem) {
+    let mut bars = Vec::new();
+    let mut names = Vec::new();
+    let mut base = 0.0f64;
+    let mut x = 0.0;
+    for (s, v) in e.contributions.iter().filter(|(_, v)| v.abs() > 1e-9) {
+        let v = f64::from(*v);
+        bars.push(Bar::new(x, v).base_offset(base).width(0.7).fill(theme::signal_color(*s)).name(s.label()));
+        names.push(s.label().to_owned());
+        base += v;
+        x += 1.0;
+    }
+    for r in &e.ranked.rule_effects {
+        let v = f64::from(r.delta);
+        bars.push(Bar::new(x, v).base_offset(base).width(0.7).fill(theme::RULE_COLOR).name(format!("rule {}", r.rule)));
+        names.push(format!("rule {}", r.rule));
+        base += v;
+        x += 1.0;
+    }
+    bars.push(Bar::new(x, f64::from(e.ranked.score)).width(0.7).fill(theme::MUTED).name("score"));
+    names.push("score".to_owned());
+    let response = Plot::new("waterfall")
+        .height(170.0)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .show_grid([false, true])
+        .x_axis_formatter(move |mark, _| {
+            names
+                .get(mark.value.round() as usize)
+                .filter(|_| (mark.value - mark.value.round()).abs() < 1e-6)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .show(ui, |plot| plot.bar_chart(BarChart::new("contributions", bars)));
+    app.ui.plot_rects.insert("waterfall".to_owned(), response.response.rect);
+    super::widgets::png_button(ui, app, "waterfall");
+}
+
+fn nearest(ui: &mut egui::Ui, app: &mut WorkbenchApp, item: u32) {
+    let Some(vectors) = app.wb.vectors.clone() else {
+        ui.label("Nearest items appear once embeddings are computed.");
+        return;
+    };
+    let id = egui::Id::unique(("nearest", item, vectors.len()));
+    let cached: Option<Vec<(u32, f32)>> = ui.data(|d| d.get_temp(id));
+    let neighbours = cached.unwrap_or_else(|| {
+        let pairs: Vec<(u32, f32)> = (0..vectors.len() as u32)
+            .filter(|&j| j != item)
+            .filter_map(|j| vectors.cosine(item, j).map(|s| (j, s)))
+            .collect();
+        let top = crate::score::topk::top_k_pairs(pairs, 6);
+        ui.data_mut(|d| d.insert_temp(id, top.clone()));
+        top
+    });
+    ui.label("Nearest by embedding:");
+    let Some(engine) = app.wb.engine.clone() else { return };
+    for (j, s) in neighbours {
+        ui.horizontal(|ui| {
+            ui.label(format!("{s:.2}"));
+            if ui.link(crate::data::report::shorten(engine.catalogue().title(j), 36)).clicked() {
+                app.commands.push(Command::SelectItem(Some(j)));
+            }
+        });
+    }
+}

@@ -1,0 +1,309 @@
+//! The left panel: data files, model and device, signals (enable, weight,
+//! normalisation), fusion settings, presets, rules and the session.
+
+use eframe::egui;
+
+use crate::data::TableKind;
+use crate::fusion::{FusionMethod, Normalisation};
+use crate::score::SignalId;
+use crate::session::{Command, ExportKind, Mode, Preset};
+use crate::ui::app::{DialogPurpose, WorkbenchApp};
+use crate::ui::theme;
+
+/// Draws the left panel.
+pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::Panel::left("config-panel").resizable(true).default_size(330.0).min_size(260.0).show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("RecFuse");
+            data_section(ui, app);
+            model_section(ui, app);
+            signals_section(ui, app);
+            fusion_section(ui, app);
+            super::rules::rules_section(ui, app);
+            session_section(ui, app);
+        });
+    });
+}
+
+fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::CollapsingHeader::new("Data").default_open(true).show(ui, |ui| {
+        for (i, (label, table)) in
+            [("Catalogue", TableKind::Catalogue), ("Behaviour", TableKind::Behaviour), ("Users", TableKind::Users)]
+                .into_iter()
+                .enumerate()
+        {
+            ui.label(label);
+            ui.horizontal(|ui| {
+                let mut text = app.ui.path_drafts.get(i).cloned().unwrap_or_default();
+                let r = ui
+                    .add(egui::TextEdit::singleline(&mut text).desired_width(170.0).hint_text("path (or drop a file)"));
+                if let Some(d) = app.ui.path_drafts.get_mut(i) {
+                    *d = text.clone();
+                }
+                if r.lost_focus() && ui.input(|inp| inp.key_pressed(egui::Key::Enter)) {
+                    let path = (!text.trim().is_empty()).then(|| std::path::PathBuf::from(text.trim()));
+                    app.commands.push(Command::SetDataFile { table, path });
+                }
+                if ui.small_button("Open…").clicked() {
+                    app.open_dialog(DialogPurpose::DataFile(table));
+                }
+                if ui
+                    .small_button("Columns…")
+                    .on_hover_text("Show the first rows and change the column mapping")
+                    .clicked()
+                {
+                    app.ui.mapping_window = Some(table);
+                }
+            });
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Reload").clicked() {
+                app.commands.push(Command::Reload);
+            }
+            if let Some(e) = &app.wb.data_error {
+                ui.colored_label(theme::ERROR, "⛔ load failed").on_hover_text(e);
+            }
+        });
+        if let Some(ds) = app.wb.dataset.clone() {
+            egui::CollapsingHeader::new("Event weights").show(ui, |ui| {
+                egui::Grid::new("event-weights").num_columns(2).show(ui, |ui| {
+                    for (event_type, count) in &ds.report.event_types {
+                        ui.label(format!("{event_type} ({count})"));
+                        let mut w = app.wb.session.event_weights.weight(event_type, None);
+                        if event_type == crate::data::weights::event_type::RATING {
+                            ui.label(format!(
+                                "rating ≥ {} → {}",
+                                app.wb.session.event_weights.rating.threshold,
+                                app.wb.session.event_weights.rating.positive_weight
+                            ));
+                        } else if ui.add(egui::DragValue::new(&mut w).speed(0.1).range(-20.0..=20.0)).changed() {
+                            app.commands.push(Command::SetEventWeight { event_type: event_type.clone(), weight: w });
+                        }
+                        ui.end_row();
+                    }
+                });
+            });
+        }
+    });
+}
+
+fn model_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::CollapsingHeader::new("Model and device").show(ui, |ui| {
+        let dir = app
+            .wb
+            .session
+            .model
+            .model_dir
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "bundled all-MiniLM-L6-v2".to_owned());
+        ui.horizontal(|ui| {
+            ui.label(crate::data::report::shorten(&dir, 34));
+            if ui.small_button("Folder…").clicked() {
+                app.open_dialog(DialogPurpose::ModelDir);
+            }
+            if app.wb.session.model.model_dir.is_some() && ui.small_button("Bundled").clicked() {
+                app.commands.push(Command::SetModelDir(None));
+            }
+        });
+        let mut device = app.wb.session.model.device.clone();
+        egui::ComboBox::from_label("device").selected_text(device.clone()).show_ui(ui, |ui| {
+            for d in ["auto", "cpu", "cuda", "metal"] {
+                ui.selectable_value(&mut device, d.to_owned(), d);
+            }
+        });
+        if device != app.wb.session.model.device {
+            app.commands.push(Command::SetDevice(device));
+        }
+        ui.label("Embedded text (in order):");
+        let available = app.wb.dataset.as_ref().map(|d| d.catalogue.text_field_names()).unwrap_or_default();
+        let mut fields = app.wb.session.model.template.fields.clone();
+        let mut changed = false;
+        ui.horizontal_wrapped(|ui| {
+            for f in &available {
+                let mut on = fields.contains(f);
+                if ui.checkbox(&mut on, f).changed() {
+                    changed = true;
+                    if on {
+                        fields.push(f.clone());
+                    } else {
+                        fields.retain(|x| x != f);
+                    }
+                }
+            }
+        });
+        if changed {
+            app.commands.push(Command::SetTemplateFields(fields));
+        }
+    });
+}
+
+fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    let mode = app.wb.session.selection.mode;
+    let title = match mode {
+        Mode::Recommend => "Signals",
+        Mode::Search => "Signals (search mode)",
+    };
+    egui::CollapsingHeader::new(title).default_open(true).show(ui, |ui| {
+        let config = app.wb.fusion().clone();
+        let unavailable = app.wb.engine.as_ref().map(|e| e.models.unavailable.clone()).unwrap_or_default();
+        let signals: Vec<SignalId> = match mode {
+            Mode::Recommend => SignalId::RECOMMEND.to_vec(),
+            Mode::Search => SignalId::ALL.to_vec(),
+        };
+        egui::Grid::new("signals-grid").num_columns(3).spacing([6.0, 4.0]).show(ui, |ui| {
+            for s in signals {
+                let setting = config.signals.get(&s).copied().unwrap_or_default();
+                let missing = unavailable.get(&s);
+                ui.horizontal(|ui| {
+                    let mut on = setting.enabled;
+                    let r = ui.checkbox(&mut on, "");
+                    if r.changed() {
+                        app.commands.push(Command::SetSignalEnabled(s, on));
+                    }
+                    let (rect, p) = ui.allocate_painter(egui::Vec2::splat(10.0), egui::Sense::hover());
+                    p.rect_filled(rect.rect, 2.0, theme::signal_color(s));
+                    let label = ui.label(s.label());
+                    if let Some(why) = missing {
+                        label.on_hover_text(format!("unavailable: {why}"));
+                    }
+                });
+                let mut w = setting.weight;
+                let slider = ui.add_enabled(
+                    setting.enabled && missing.is_none(),
+                    egui::Slider::new(&mut w, 0.0..=1.0).text(format!("{} weight", s.label())).show_value(true),
+                );
+                if slider.changed() {
+                    app.commands.push(Command::SetWeight(s, w));
+                }
+                let mut n = setting.normalisation;
+                egui::ComboBox::from_id_salt(("norm", s.id())).width(84.0).selected_text(n.id()).show_ui(ui, |ui| {
+                    for option in Normalisation::ALL {
+                        ui.selectable_value(&mut n, option, option.id());
+                    }
+                });
+                if n != setting.normalisation {
+                    app.commands.push(Command::SetNormalisation(s, n));
+                }
+                ui.end_row();
+            }
+        });
+    });
+}
+
+fn fusion_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::CollapsingHeader::new("Fusion").default_open(true).show(ui, |ui| {
+        let config = app.wb.fusion().clone();
+        let mut method = config.method;
+        egui::ComboBox::from_label("method").selected_text(method.id()).show_ui(ui, |ui| {
+            for m in FusionMethod::ALL {
+                ui.selectable_value(&mut method, m, m.id());
+            }
+        });
+        if method != config.method {
+            app.commands.push(Command::SetMethod(method));
+        }
+        if config.method == FusionMethod::Rrf {
+            let mut k = config.rrf_k;
+            if ui.add(egui::Slider::new(&mut k, 1.0..=200.0).text("RRF k")).changed() {
+                app.commands.push(Command::SetRrfK(k));
+            }
+        }
+        let mut n = config.candidates_per_signal;
+        if ui.add(egui::DragValue::new(&mut n).range(10..=5000).prefix("candidates per signal: ")).changed() {
+            app.commands.push(Command::SetCandidates(n));
+        }
+        let mut exclude = config.exclude_seen;
+        if ui
+            .checkbox(&mut exclude, "exclude already-bought items")
+            .on_hover_text("Off = allow repeat purchases (consumables)")
+            .changed()
+        {
+            app.commands.push(Command::SetExcludeSeen(exclude));
+        }
+        let mut lambda = config.mmr_lambda;
+        if ui.add(egui::Slider::new(&mut lambda, 0.0..=1.0).text("MMR λ (1 = off)")).changed() {
+            app.commands.push(Command::SetMmrLambda(lambda));
+        }
+        let mut cap = config.category_cap;
+        if ui
+            .add(egui::DragValue::new(&mut cap).range(0..=50).prefix("per-category cap: "))
+            .on_hover_text("0 = no cap")
+            .changed()
+        {
+            app.commands.push(Command::SetCategoryCap(cap));
+        }
+        let mut k = app.wb.session.selection.k;
+        if ui.add(egui::DragValue::new(&mut k).range(1..=100).prefix("list length K: ")).changed() {
+            app.commands.push(Command::SetK(k));
+        }
+        ui.horizontal(|ui| {
+            ui.label("Preset:");
+            if ui.button("Default").clicked() {
+                app.commands.push(Command::ApplyPreset(Preset::Default));
+            }
+            let tuned = app.wb.evaluation.tuned.is_some();
+            if ui
+                .add_enabled(tuned, egui::Button::new("Tuned"))
+                .on_disabled_hover_text("Run Tune in the Evaluate tab first")
+                .clicked()
+            {
+                app.commands.push(Command::ApplyPreset(Preset::Tuned));
+            }
+            if ui.button("Reset").on_hover_text("Back to the default weights and settings").clicked() {
+                app.commands.push(Command::ApplyPreset(Preset::Default));
+            }
+        });
+    });
+}
+
+fn session_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::CollapsingHeader::new("Session and export").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if ui.button("Save…").clicked() {
+                app.open_dialog(DialogPurpose::SaveSession);
+            }
+            if ui.button("Open…").clicked() {
+                app.open_dialog(DialogPurpose::LoadSession);
+            }
+        });
+        if !app.ui.settings.recent.is_empty() {
+            ui.label("Recent:");
+            for p in app.ui.settings.recent.clone().iter().take(6) {
+                let name = crate::data::format::short_name(p);
+                if ui.link(name).on_hover_text(p.display().to_string()).clicked() {
+                    if p.extension().is_some_and(|e| e == "json") {
+                        app.commands.push(Command::LoadSession(p.clone()));
+                    } else {
+                        app.ui.dropped = Some(p.clone());
+                    }
+                }
+            }
+        }
+        ui.separator();
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("List CSV…").clicked() {
+                app.open_dialog(DialogPurpose::Export(ExportKind::ListCsv));
+            }
+            if ui.button("Metrics CSV…").clicked() {
+                app.open_dialog(DialogPurpose::Export(ExportKind::MetricsCsv));
+            }
+            if ui.button("Metrics JSON…").clicked() {
+                app.open_dialog(DialogPurpose::Export(ExportKind::MetricsJson));
+            }
+            if ui.button("HTML report…").clicked() {
+                app.open_dialog(DialogPurpose::Export(ExportKind::HtmlReport));
+            }
+        });
+        ui.separator();
+        let mut privacy = app.wb.session.privacy;
+        if ui.checkbox(&mut privacy, "Privacy: pseudonymise shopper ids").changed() {
+            app.commands.push(Command::SetPrivacy(privacy));
+        }
+        let mut dark = app.ui.settings.dark;
+        if ui.checkbox(&mut dark, "Dark theme").changed() {
+            app.ui.settings.dark = dark;
+            theme::apply(ui.ctx(), dark);
+        }
+    });
+}

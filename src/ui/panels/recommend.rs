@@ -1,0 +1,280 @@
+//! The Recommendations tab: pick a shopper (or type a query), see their history and the
+//! ranked list with a stacked contribution bar per item.
+
+use eframe::egui;
+use egui_plot::{Plot, PlotPoints, Points};
+
+use crate::score::SignalId;
+use crate::session::{Command, Mode};
+use crate::ui::app::WorkbenchApp;
+use crate::ui::theme;
+
+use super::widgets;
+
+/// Draws the tab.
+pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    if app.wb.engine.is_none() {
+        ui.spinner();
+        ui.label(if app.wb.data_error.is_some() {
+            "The data could not be loaded: see the Data tab."
+        } else {
+            "Loading data and fitting signals…"
+        });
+        return;
+    }
+    target_picker(ui, app);
+    ui.separator();
+    egui::ScrollArea::vertical().id_salt("recommend-scroll").show(ui, |ui| {
+        if app.wb.session.selection.mode == Mode::Recommend {
+            history(ui, app);
+            ui.separator();
+        }
+        ranked_list(ui, app);
+    });
+}
+
+fn target_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    ui.horizontal(|ui| {
+        let mode = app.wb.session.selection.mode;
+        if ui.selectable_label(mode == Mode::Recommend, "Shopper").clicked() && mode != Mode::Recommend {
+            app.commands.push(Command::SetMode(Mode::Recommend));
+        }
+        if ui.selectable_label(mode == Mode::Search, "Search").clicked() && mode != Mode::Search {
+            app.commands.push(Command::SetMode(Mode::Search));
+        }
+        ui.separator();
+        match mode {
+            Mode::Recommend => shopper_picker(ui, app),
+            Mode::Search => {
+                if app.ui.query_draft.is_empty() && !app.wb.session.selection.query.is_empty() {
+                    app.ui.query_draft = app.wb.session.selection.query.clone();
+                }
+                let r = ui.add(
+                    egui::TextEdit::singleline(&mut app.ui.query_draft)
+                        .hint_text("search query, e.g. red heart candle")
+                        .desired_width(280.0),
+                );
+                let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if enter || ui.button("Search").clicked() {
+                    app.commands.push(Command::SetQuery(app.ui.query_draft.clone()));
+                }
+            }
+        }
+    });
+}
+
+fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    let Some(engine) = app.wb.engine.clone() else { return };
+    let users = &engine.dataset.behaviour.users;
+    let current = app.wb.session.selection.shopper.clone().unwrap_or_default();
+    ui.label("Shopper:");
+    ui.add(egui::TextEdit::singleline(&mut app.ui.shopper_filter).hint_text("search id").desired_width(110.0));
+    let filter = app.ui.shopper_filter.trim().to_lowercase();
+    egui::ComboBox::from_id_salt("shopper-combo").selected_text(app.wb.display_user(&current)).height(300.0).show_ui(
+        ui,
+        |ui| {
+            let mut shown = 0;
+            for (u, name) in users.names().iter().enumerate() {
+                if engine.interactions.history.get(u).is_none_or(|h| h.is_empty()) {
+                    continue;
+                }
+                let label = app.wb.display_user(name);
+                if !filter.is_empty() && !label.to_lowercase().contains(&filter) {
+                    continue;
+                }
+                if ui.selectable_label(*name == current, label).clicked() {
+                    app.commands.push(Command::SelectShopper(name.clone()));
+                }
+                shown += 1;
+                if shown >= 300 {
+                    ui.label("… type to narrow down");
+                    break;
+                }
+            }
+        },
+    );
+    if ui.button("Random").clicked() {
+        let active: Vec<&String> = users
+            .names()
+            .iter()
+            .enumerate()
+            .filter(|(u, _)| engine.interactions.history.get(*u).is_some_and(|h| !h.is_empty()))
+            .map(|(_, n)| n)
+            .collect();
+        if !active.is_empty() {
+            let pick = fastrand::usize(..active.len());
+            if let Some(n) = active.get(pick) {
+                app.commands.push(Command::SelectShopper((*n).clone()));
+            }
+        }
+    }
+    if ui.button("Heaviest").clicked()
+        && let Some(s) = app.wb.heaviest_shoppers(1).into_iter().next()
+    {
+        app.commands.push(Command::SelectShopper(s));
+    }
+    if ui.button("Cold").on_hover_text("A shopper with at most 2 events").clicked() {
+        let cold = app.wb.cold_shoppers(2);
+        if !cold.is_empty() {
+            let pick = fastrand::usize(..cold.len());
+            if let Some(s) = cold.get(pick) {
+                app.commands.push(Command::SelectShopper(s.clone()));
+            }
+        }
+    }
+    // From a segment: a random shopper whose events carry the chosen attribute value.
+    let attributes: Vec<&crate::data::EventAttribute> =
+        engine.dataset.behaviour.attributes.iter().filter(|a| a.values.len() > 1 && a.values.len() <= 300).collect();
+    if let Some(attribute) = attributes.first() {
+        egui::ComboBox::from_id_salt("segment-combo").selected_text(format!("from {}…", attribute.name)).show_ui(
+            ui,
+            |ui| {
+                for (code, value) in attribute.values.names().iter().enumerate() {
+                    if ui.selectable_label(false, value).clicked() {
+                        let b = &engine.dataset.behaviour;
+                        let members: Vec<u32> = b
+                            .user
+                            .iter()
+                            .zip(&attribute.codes)
+                            .filter(|(_, c)| **c == code as u32)
+                            .map(|(u, _)| *u)
+                            .collect();
+                        if !members.is_empty() {
+                            let pick = members.get(fastrand::usize(..members.len())).copied().unwrap_or(0);
+                            app.commands.push(Command::SelectShopper(users.name(pick).to_owned()));
+                        }
+                    }
+                }
+            },
+        );
+    }
+}
+
+fn history(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    let (Some(engine), Some(target)) = (&app.wb.engine, &app.wb.target) else { return };
+    let profile = &target.profile;
+    let cat = engine.catalogue();
+    ui.horizontal(|ui| {
+        ui.strong("History");
+        ui.label(format!(
+            "{} events, {} distinct items{}",
+            profile.events.len(),
+            profile.items.len(),
+            if target.known { "" } else { " — unknown shopper, cold start" }
+        ));
+    });
+    if profile.events.is_empty() {
+        return;
+    }
+    let t0 = profile.events.first().map(|e| e.time).unwrap_or(0);
+    let points: Vec<[f64; 2]> =
+        profile.events.iter().map(|e| [(e.time - t0) as f64 / 86_400.0, f64::from(e.weight)]).collect();
+    let events = profile.events.clone();
+    let titles: Vec<String> = events.iter().map(|e| cat.title(e.item).to_owned()).collect();
+    let start = crate::data::timestamp::format_date(t0);
+    let response = Plot::new("history-timeline")
+        .height(110.0)
+        .allow_scroll(false)
+        .x_axis_label(format!("days since {start}"))
+        .y_axis_label("weight")
+        .label_formatter(move |hover| {
+            let v = super::explore::hover_point(hover);
+            let nearest = points_nearest(&events, t0, v.x, v.y);
+            nearest.and_then(|i| titles.get(i)).map(|t| format!("{t}\nday {:.0}", v.x))
+        })
+        .show(ui, |plot| {
+            plot.points(Points::new("events", PlotPoints::from(points)).radius(3.0).color(theme::ONLY_A));
+        });
+    app.ui.plot_rects.insert("history".to_owned(), response.response.rect);
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Recent:");
+        for e in profile.events.iter().rev().take(6) {
+            if ui.link(crate::data::report::shorten(cat.title(e.item), 28)).clicked() {
+                app.commands.push(Command::SelectItem(Some(e.item)));
+            }
+        }
+    });
+}
+
+fn points_nearest(events: &[crate::score::HistoryEvent], t0: i64, x: f64, y: f64) -> Option<usize> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let dx = (e.time - t0) as f64 / 86_400.0 - x;
+            let dy = f64::from(e.weight) - y;
+            (i, dx * dx + dy * dy * 4.0)
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+fn ranked_list(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    let Some(engine) = app.wb.engine.clone() else { return };
+    let cat = engine.catalogue();
+    if let Some(t) = &app.wb.target {
+        for n in &t.notices {
+            ui.colored_label(theme::WARNING, n);
+        }
+    }
+    if app.wb.list.is_empty() {
+        ui.label(match app.wb.session.selection.mode {
+            Mode::Search => "Type a query and press Enter.",
+            Mode::Recommend => "No recommendations (no candidates for this shopper).",
+        });
+        return;
+    }
+    let config = app.wb.fusion().clone();
+    ui.horizontal(|ui| {
+        ui.strong(format!("Top {}", app.wb.list.len()));
+        ui.label(format!("— {} fusion; bar = contribution of each signal to the score", config.method.id()));
+    });
+    let signals: Vec<SignalId> =
+        app.wb.list.first().map(|e| e.contributions.iter().map(|(s, _)| *s).collect()).unwrap_or_default();
+    widgets::signal_legend(ui, &signals);
+    let max_total = app
+        .wb
+        .list
+        .iter()
+        .map(|e| {
+            e.contributions.iter().map(|(_, v)| v.max(0.0)).sum::<f32>()
+                + e.ranked.rule_effects.iter().map(|r| r.delta.max(0.0)).sum::<f32>()
+        })
+        .fold(0.0f32, f32::max);
+    let selected = app.wb.session.selection.item.clone();
+    let had_previous = !app.wb.rank_moves.is_empty();
+    egui::Grid::new("ranked-list").num_columns(6).striped(true).spacing([8.0, 6.0]).show(ui, |ui| {
+        ui.strong("#");
+        ui.strong("");
+        ui.strong("item");
+        ui.strong("contributions");
+        ui.strong("score");
+        ui.strong("why");
+        ui.end_row();
+        for e in &app.wb.list {
+            let item = e.ranked.item;
+            ui.label(e.position.to_string());
+            widgets::rank_move(ui, app.wb.rank_moves.get(&item).copied(), had_previous);
+            let id = cat.ids.name(item);
+            let is_selected = selected.as_deref() == Some(id);
+            let title = crate::data::report::shorten(cat.title(item), 42);
+            if ui.selectable_label(is_selected, title).on_hover_text(format!("{id}\n{}", cat.title(item))).clicked() {
+                app.commands.push(Command::SelectItem(Some(item)));
+            }
+            let mut parts: Vec<(egui::Color32, f32)> =
+                e.contributions.iter().map(|(s, v)| (theme::signal_color(*s), *v)).collect();
+            parts.extend(e.ranked.rule_effects.iter().map(|r| (theme::RULE_COLOR, r.delta)));
+            let hover: Vec<String> = e
+                .contributions
+                .iter()
+                .filter(|(_, v)| v.abs() > 1e-6)
+                .map(|(s, v)| format!("{}: {v:+.4}", s.label()))
+                .chain(e.ranked.rule_effects.iter().map(|r| format!("rule {}: {:+.4}", r.rule, r.delta)))
+                .collect();
+            widgets::contribution_bar(ui, &parts, max_total, 220.0).on_hover_text(hover.join("\n"));
+            ui.label(format!("{:.4}", e.ranked.score));
+            ui.label(e.evidence.first().cloned().unwrap_or_default()).on_hover_text(e.evidence.join("\n"));
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,179 @@
+//! The rules table and the form that adds a rule.
+
+use eframe::egui;
+
+use crate::fusion::{Adjustment, Rule, RuleAction, RuleTarget};
+use crate::session::Command;
+use crate::ui::app::WorkbenchApp;
+
+/// Kind of rule chosen in the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormAction {
+    /// Pin.
+    Pin,
+    /// Boost.
+    #[default]
+    Boost,
+    /// Bury.
+    Bury,
+    /// Hide.
+    Hide,
+}
+
+/// What the rule applies to, in the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormTarget {
+    /// An item id.
+    #[default]
+    Item,
+    /// A category.
+    Category,
+    /// A brand.
+    Brand,
+    /// A price range.
+    Price,
+}
+
+/// State of the add-rule form.
+#[derive(Debug, Clone)]
+pub struct RuleForm {
+    /// Action.
+    pub action: FormAction,
+    /// Target kind.
+    pub target: FormTarget,
+    /// Item id, category or brand.
+    pub value: String,
+    /// Price range.
+    pub min: f32,
+    /// Price range.
+    pub max: f32,
+    /// Multiplier of boost/bury.
+    pub factor: f32,
+    /// Pin position.
+    pub position: usize,
+}
+
+impl Default for RuleForm {
+    fn default() -> Self {
+        Self {
+            action: FormAction::Boost,
+            target: FormTarget::Item,
+            value: String::new(),
+            min: 0.0,
+            max: 10.0,
+            factor: 1.5,
+            position: 1,
+        }
+    }
+}
+
+impl RuleForm {
+    fn build(&self, n: usize) -> Option<Rule> {
+        let target = match self.target {
+            FormTarget::Item => RuleTarget::Item { id: self.value.trim().to_owned() },
+            FormTarget::Category => RuleTarget::Category { name: self.value.trim().to_owned() },
+            FormTarget::Brand => RuleTarget::Brand { name: self.value.trim().to_owned() },
+            FormTarget::Price => RuleTarget::PriceRange { min: Some(self.min), max: Some(self.max) },
+        };
+        if self.target != FormTarget::Price && self.value.trim().is_empty() {
+            return None;
+        }
+        let action = match self.action {
+            FormAction::Pin => RuleAction::Pin { position: self.position.max(1) },
+            FormAction::Boost => RuleAction::Boost { adjustment: Adjustment::Multiply(self.factor.max(1.0)) },
+            FormAction::Bury => RuleAction::Bury { adjustment: Adjustment::Multiply(self.factor.clamp(0.0, 1.0)) },
+            FormAction::Hide => RuleAction::Hide,
+        };
+        Some(Rule { name: format!("R{}", n + 1), enabled: true, target, action })
+    }
+}
+
+/// The rules list with enable checkboxes and remove buttons, and the add form.
+pub fn rules_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+    egui::CollapsingHeader::new(format!("Rules ({})", app.wb.session.rules.len())).show(ui, |ui| {
+        for (i, r) in app.wb.session.rules.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let mut on = r.enabled;
+                if ui.checkbox(&mut on, "").changed() {
+                    app.commands.push(Command::SetRuleEnabled(i, on));
+                }
+                ui.label(format!("{}: {}", r.name, r.describe()));
+                if ui.small_button("✕").on_hover_text("Remove rule").clicked() {
+                    app.commands.push(Command::RemoveRule(i));
+                }
+            });
+        }
+        ui.separator();
+        let form = &mut app.ui.rule_form;
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_id_salt("rule-action").selected_text(format!("{:?}", form.action)).show_ui(ui, |ui| {
+                for a in [FormAction::Pin, FormAction::Boost, FormAction::Bury, FormAction::Hide] {
+                    ui.selectable_value(&mut form.action, a, format!("{a:?}"));
+                }
+            });
+            egui::ComboBox::from_id_salt("rule-target").selected_text(format!("{:?}", form.target)).show_ui(ui, |ui| {
+                for t in [FormTarget::Item, FormTarget::Category, FormTarget::Brand, FormTarget::Price] {
+                    ui.selectable_value(&mut form.target, t, format!("{t:?}"));
+                }
+            });
+        });
+        if form.action == FormAction::Pin {
+            form.target = FormTarget::Item;
+        }
+        match form.target {
+            FormTarget::Price => {
+                ui.horizontal(|ui| {
+                    ui.add(egui::DragValue::new(&mut form.min).speed(0.1).prefix("min "));
+                    ui.add(egui::DragValue::new(&mut form.max).speed(0.1).prefix("max "));
+                });
+            }
+            _ => {
+                ui.add(egui::TextEdit::singleline(&mut form.value).hint_text("item id / category / brand"));
+            }
+        }
+        match form.action {
+            FormAction::Pin => {
+                ui.add(egui::DragValue::new(&mut form.position).range(1..=100).prefix("position "));
+            }
+            FormAction::Boost => {
+                ui.add(egui::Slider::new(&mut form.factor, 1.0..=5.0).text("× factor"));
+            }
+            FormAction::Bury => {
+                ui.add(egui::Slider::new(&mut form.factor, 0.0..=1.0).text("× factor"));
+            }
+            FormAction::Hide => {}
+        }
+        let n = app.wb.session.rules.len();
+        let rule = app.ui.rule_form.build(n);
+        if ui.add_enabled(rule.is_some(), egui::Button::new("Add rule")).clicked()
+            && let Some(rule) = rule
+        {
+            app.commands.push(Command::AddRule(rule));
+        }
+    });
+}
+
+/// Rule buttons for one item (used by the inspector).
+pub fn item_rule_buttons(ui: &mut egui::Ui, app: &mut WorkbenchApp, item_id: &str) {
+    let n = app.wb.session.rules.len();
+    let make = |action: RuleAction| Rule {
+        name: format!("R{}", n + 1),
+        enabled: true,
+        target: RuleTarget::Item { id: item_id.to_owned() },
+        action,
+    };
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("Pin at #1").clicked() {
+            app.commands.push(Command::AddRule(make(RuleAction::Pin { position: 1 })));
+        }
+        if ui.button("Boost ×1.5").clicked() {
+            app.commands.push(Command::AddRule(make(RuleAction::Boost { adjustment: Adjustment::Multiply(1.5) })));
+        }
+        if ui.button("Bury ×0.5").clicked() {
+            app.commands.push(Command::AddRule(make(RuleAction::Bury { adjustment: Adjustment::Multiply(0.5) })));
+        }
+        if ui.button("Hide").clicked() {
+            app.commands.push(Command::AddRule(make(RuleAction::Hide)));
+        }
+    });
+}

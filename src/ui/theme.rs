@@ -1,0 +1,68 @@
+//! Colours and visual constants: every colour the GUI uses comes from here, so a signal
+//! has the same colour in every bar, legend and plot.
+
+use eframe::egui::{self, Color32};
+
+use crate::score::SignalId;
+
+/// The colour of a signal (Tableau 10, readable on light and dark backgrounds).
+pub fn signal_color(signal: SignalId) -> Color32 {
+    match signal {
+        SignalId::Semantic => Color32::from_rgb(0x4e, 0x79, 0xa7),
+        SignalId::ItemCf => Color32::from_rgb(0xf2, 0x8e, 0x2b),
+        SignalId::UserCf => Color32::from_rgb(0xe1, 0x57, 0x59),
+        SignalId::Als => Color32::from_rgb(0x76, 0xb7, 0xb2),
+        SignalId::Popularity => Color32::from_rgb(0x59, 0xa1, 0x4f),
+        SignalId::Freshness => Color32::from_rgb(0xed, 0xc9, 0x48),
+        SignalId::Price => Color32::from_rgb(0xb0, 0x7a, 0xa1),
+        SignalId::Category => Color32::from_rgb(0xff, 0x9d, 0xa7),
+        SignalId::Sequential => Color32::from_rgb(0x9c, 0x75, 0x5f),
+        SignalId::Bm25 => Color32::from_rgb(0xba, 0xb0, 0xac),
+    }
+}
+
+/// Colour of merchandising-rule contributions.
+pub const RULE_COLOR: Color32 = Color32::from_rgb(0x8c, 0x56, 0x4b);
+/// Rank moved up.
+pub const UP: Color32 = Color32::from_rgb(0x3a, 0x9a, 0x3a);
+/// Rank moved down.
+pub const DOWN: Color32 = Color32::from_rgb(0xc0, 0x39, 0x2b);
+/// Highlight of "only in A" / history items.
+pub const ONLY_A: Color32 = Color32::from_rgb(0x4e, 0x79, 0xa7);
+/// Highlight of "only in B" / recommended items.
+pub const ONLY_B: Color32 = Color32::from_rgb(0xe1, 0x57, 0x59);
+/// Neutral points in plots.
+pub const MUTED: Color32 = Color32::from_gray(150);
+/// Warning text.
+pub const WARNING: Color32 = Color32::from_rgb(0xd0, 0x8a, 0x00);
+/// Error text.
+pub const ERROR: Color32 = Color32::from_rgb(0xd0, 0x30, 0x30);
+
+/// A colour on a blue→red ramp for `t` in `[0, 1]` (heatmaps, popularity).
+pub fn ramp(t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    let lerp = |a: u8, b: u8| (f32::from(a) + (f32::from(b) - f32::from(a)) * t) as u8;
+    Color32::from_rgb(lerp(0x31, 0xe1), lerp(0x6b, 0x57), lerp(0xc4, 0x3a))
+}
+
+/// A categorical colour for index `i` (categories, clusters).
+pub fn categorical(i: usize) -> Color32 {
+    const PALETTE: [Color32; 10] = [
+        Color32::from_rgb(0x4e, 0x79, 0xa7),
+        Color32::from_rgb(0xf2, 0x8e, 0x2b),
+        Color32::from_rgb(0xe1, 0x57, 0x59),
+        Color32::from_rgb(0x76, 0xb7, 0xb2),
+        Color32::from_rgb(0x59, 0xa1, 0x4f),
+        Color32::from_rgb(0xed, 0xc9, 0x48),
+        Color32::from_rgb(0xb0, 0x7a, 0xa1),
+        Color32::from_rgb(0xff, 0x9d, 0xa7),
+        Color32::from_rgb(0x9c, 0x75, 0x5f),
+        Color32::from_rgb(0xba, 0xb0, 0xac),
+    ];
+    PALETTE.get(i % PALETTE.len()).copied().unwrap_or(MUTED)
+}
+
+/// Applies the light or dark theme.
+pub fn apply(ctx: &egui::Context, dark: bool) {
+    ctx.set_visuals(if dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+}

@@ -1,0 +1,194 @@
+//! Fusion methods, attribution (linear terms and Shapley values), rules and re-ranking on
+//! hand-made candidate sets.
+
+use recfuse::data::Catalogue;
+use recfuse::fusion::{
+    Adjustment, CandidateSet, FusionConfig, FusionMethod, Normalisation, RankContext, Rule, RuleAction, RuleTarget,
+    contributions, fused_scores, rank, shapley,
+};
+use recfuse::score::SignalId;
+
+/// Three signals over five candidates (items 10..14); raw scores chosen so that
+/// min-max normalisation gives round numbers.
+fn set() -> CandidateSet {
+    let items = vec![10, 11, 12, 13, 14];
+    let signals = vec![SignalId::Als, SignalId::ItemCf, SignalId::Popularity];
+    #[rustfmt::skip]
+    let raw = vec![
+        // als
+        4.0, 3.0, 2.0, 1.0, 0.0,
+        // item_cf
+        0.0, 2.0, 4.0, 2.0, 1.0,
+        // popularity
+        10.0, 10.0, 0.0, 5.0, 0.0,
+    ];
+    // Top-N membership bits (als = bit 0, item_cf = bit 1, popularity = bit 2).
+    let in_top = vec![0b101, 0b111, 0b010, 0b111, 0b010];
+    CandidateSet::from_parts(items, signals, raw, in_top)
+}
+
+fn config(method: FusionMethod) -> FusionConfig {
+    let mut c = FusionConfig::default();
+    for s in SignalId::ALL {
+        c.set_weight(s, 0.0);
+    }
+    c.set_weight(SignalId::Als, 0.5);
+    c.set_weight(SignalId::ItemCf, 0.3);
+    c.set_weight(SignalId::Popularity, 0.2);
+    c.method = method;
+    c
+}
+
+fn catalogue() -> Catalogue {
+    let mut c = Catalogue::default();
+    for i in 0..15 {
+        c.ids.intern(&format!("item{i}"));
+        c.titles.push(format!("t{i}"));
+        c.descriptions.push(String::new());
+        c.categories.push(String::new());
+        c.category_labels.push(Vec::new());
+        c.brands.push(if i % 2 == 0 { "Even".to_owned() } else { "Odd".to_owned() });
+        c.prices.push(i as f32);
+        c.images.push(String::new());
+        c.created_at.push(None);
+        c.stock.push(f32::NAN);
+        c.margin.push(f32::NAN);
+    }
+    c
+}
+
+#[test]
+fn weighted_minmax_by_hand() {
+    let mut s = set();
+    let c = config(FusionMethod::Weighted);
+    s.prepare(&c);
+    let mut out = Vec::new();
+    fused_scores(&s, &c, &mut out);
+    // minmax: als [1, .75, .5, .25, 0]; item_cf [0, .5, 1, .5, .25]; pop [1, 1, 0, .5, 0]
+    let want = [0.5 + 0.2, 0.375 + 0.15 + 0.2, 0.25 + 0.3, 0.125 + 0.15 + 0.1, 0.075];
+    for (o, w) in out.iter().zip(want) {
+        assert!((o - w).abs() < 1e-6, "{out:?}");
+    }
+}
+
+#[test]
+fn contributions_sum_to_the_score_for_every_method() {
+    for method in FusionMethod::ALL {
+        for norm in Normalisation::ALL {
+            let mut c = config(method);
+            for setting in c.signals.values_mut() {
+                setting.normalisation = norm;
+            }
+            let mut s = set();
+            s.prepare(&c);
+            let mut out = Vec::new();
+            fused_scores(&s, &c, &mut out);
+            for (j, score) in out.iter().enumerate() {
+                let total: f32 = contributions(&s, &c, j).iter().map(|(_, v)| v).sum();
+                assert!((total - score).abs() < 1e-5, "{method:?}/{norm:?} candidate {j}: {total} vs {score}");
+            }
+        }
+    }
+}
+
+#[test]
+fn rrf_and_borda_by_hand() {
+    let mut s = set();
+    let mut c = config(FusionMethod::Rrf);
+    c.rrf_k = 60.0;
+    s.prepare(&c);
+    let mut out = Vec::new();
+    fused_scores(&s, &c, &mut out);
+    // Candidate 0: ranks als 1, item_cf 5, pop 1 (tie with candidate 1 → shared rank 1).
+    let want0 = 0.5 / 61.0 + 0.3 / 65.0 + 0.2 / 61.0;
+    assert!((out[0] - want0).abs() < 1e-7, "{out:?}");
+    c.method = FusionMethod::Borda;
+    fused_scores(&s, &c, &mut out);
+    // Borda: w·(n − rank)/(n − 1) with n = 5: 0.5·4/4 + 0.3·0/4 + 0.2·4/4.
+    assert!((out[0] - 0.7).abs() < 1e-6, "{out:?}");
+}
+
+#[test]
+fn combmnz_shapley_is_efficient_and_symmetric() {
+    let mut s = set();
+    let c = config(FusionMethod::Combmnz);
+    s.prepare(&c);
+    let mut out = Vec::new();
+    fused_scores(&s, &c, &mut out);
+    // Candidate 1 is in all three top lists: (0.375 + 0.15 + 0.2)·3.
+    assert!((out[1] - 0.725 * 3.0).abs() < 1e-5);
+    let phi = contributions(&s, &c, 1);
+    let total: f32 = phi.iter().map(|(_, v)| v).sum();
+    assert!((total - out[1]).abs() < 1e-5);
+    // Symmetry: two players with identical marginal contributions get equal values.
+    let v = |m: u32| -> f64 { (if m & 0b011 == 0b011 { 1.0 } else { 0.0 }) + (if m & 0b100 != 0 { 0.5 } else { 0.0 }) };
+    let phi = shapley(3, v);
+    assert!((phi[0] - phi[1]).abs() < 1e-12 && (phi[0] - 0.5).abs() < 1e-12 && (phi[2] - 0.5).abs() < 1e-12);
+}
+
+#[test]
+fn zero_weight_removes_a_signal_and_ranking_is_deterministic() {
+    let cat = catalogue();
+    let mut s = set();
+    let mut c = config(FusionMethod::Weighted);
+    s.prepare(&c);
+    let ctx = RankContext { catalogue: &cat, rules: &[], vectors: None };
+    let a: Vec<u32> = rank(&s, &c, &ctx, 5).iter().map(|e| e.item).collect();
+    let b: Vec<u32> = rank(&s, &c, &ctx, 5).iter().map(|e| e.item).collect();
+    assert_eq!(a, b);
+    assert_eq!(a, vec![11, 10, 12, 13, 14]);
+    c.set_weight(SignalId::Als, 0.0);
+    c.set_weight(SignalId::Popularity, 0.0);
+    let only_cf: Vec<u32> = rank(&s, &c, &ctx, 5).iter().map(|e| e.item).collect();
+    // item_cf alone: 12 (4), 11 and 13 (2, tie → lower id first), 14 (1), 10 (0).
+    assert_eq!(only_cf, vec![12, 11, 13, 14, 10]);
+    let contrib = contributions(&s, &c, 0);
+    assert!(contrib.iter().all(|(sig, v)| *sig == SignalId::ItemCf || *v == 0.0));
+}
+
+#[test]
+fn rules_pin_hide_boost_bury() {
+    let cat = catalogue();
+    let mut s = set();
+    let c = config(FusionMethod::Weighted);
+    s.prepare(&c);
+    let rules = vec![
+        Rule {
+            name: "pin14".to_owned(),
+            enabled: true,
+            target: RuleTarget::Item { id: "item14".to_owned() },
+            action: RuleAction::Pin { position: 2 },
+        },
+        Rule {
+            name: "hide11".to_owned(),
+            enabled: true,
+            target: RuleTarget::Item { id: "item11".to_owned() },
+            action: RuleAction::Hide,
+        },
+        Rule {
+            name: "bury-even".to_owned(),
+            enabled: true,
+            target: RuleTarget::Brand { name: "even".to_owned() },
+            action: RuleAction::Bury { adjustment: Adjustment::Multiply(0.5) },
+        },
+        Rule {
+            name: "off".to_owned(),
+            enabled: false,
+            target: RuleTarget::PriceRange { min: None, max: None },
+            action: RuleAction::Hide,
+        },
+    ];
+    let ctx = RankContext { catalogue: &cat, rules: &rules, vectors: None };
+    let list = rank(&s, &c, &ctx, 5);
+    let items: Vec<u32> = list.iter().map(|e| e.item).collect();
+    // Without rules: 11 (.725), 10 (.7), 12 (.55), 13 (.375), 14 (.075).
+    // Hide 11; bury even ids ×0.5: 10 → .35, 12 → .275, 14 → .0375; 13 stays .375.
+    // Order 13, 10, 12, then 14 pinned at position 2.
+    assert_eq!(items, vec![13, 14, 10, 12]);
+    let ten = list.iter().find(|e| e.item == 10).expect("item 10");
+    assert!((ten.score - 0.35).abs() < 1e-6 && (ten.rule_effects[0].delta + 0.35).abs() < 1e-6);
+    // Contributions + rule deltas sum to the final score.
+    let total: f32 = contributions(&s, &c, ten.candidate).iter().map(|(_, v)| v).sum::<f32>()
+        + ten.rule_effects.iter().map(|r| r.delta).sum::<f32>();
+    assert!((total - ten.score).abs() < 1e-6);
+}
