@@ -34,6 +34,12 @@ pub struct EmbedArgs {
     /// Compute precision: f32, f16 or bf16 (f16/bf16 on GPUs only).
     #[arg(long, default_value = "f32")]
     pub precision: EmbedPrecision,
+    /// Embed this catalogue file into the embedding cache (instead of --input/--output).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["input", "output"])]
+    pub catalogue: Option<PathBuf>,
+    /// Column override `role=column` for --catalogue, repeatable.
+    #[arg(long = "map", value_name = "ROLE=COLUMN")]
+    pub map: Vec<String>,
 }
 
 /// The JSON written by `recfuse embed --output`.
@@ -69,10 +75,61 @@ pub fn load_embedder(args: &EmbedArgs) -> anyhow::Result<SentenceEmbedder> {
     Ok(embedder)
 }
 
-/// Runs `recfuse embed --input F --output G`.
+/// Runs `recfuse embed --catalogue F`: fills the embedding cache with the catalogue's
+/// item texts (default template) and prints the throughput.
+pub fn run_embed_catalogue(args: &EmbedArgs, path: &Path) -> anyhow::Result<()> {
+    let mapping = crate::data::ColumnMapping::from_args(&args.map)?;
+    let (catalogue, _) = crate::data::load_catalogue(path, &mapping)?;
+    let template = crate::embed::ItemTextTemplate::default();
+    let texts = crate::session::pipeline::item_texts(&catalogue, &template);
+    let embedder = load_embedder(args)?;
+    let cache = match crate::embed::EmbeddingCache::open_default() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("note: no embedding cache ({e}); embedding anyway");
+            None
+        }
+    };
+    let progress = Progress::new();
+    let bar = CliProgressBar::attach(&progress, "embedding");
+    let start = Instant::now();
+    let result = crate::embed::embed_with_cache(
+        &embedder,
+        &texts,
+        cache.as_ref(),
+        &template.fingerprint(),
+        args.batch,
+        &progress,
+    );
+    bar.finish();
+    let (_, outcome) = result?;
+    let seconds = start.elapsed().as_secs_f64();
+    let state = match &outcome {
+        crate::embed::CacheOutcome::Hit => "read from the cache".to_owned(),
+        crate::embed::CacheOutcome::Miss => {
+            format!("stored in {}", cache.as_ref().map(|c| c.dir().display().to_string()).unwrap_or_default())
+        }
+        crate::embed::CacheOutcome::Disabled(why) => format!("not cached: {why}"),
+    };
+    eprintln!(
+        "{} items of {} with {} on {} in {:.2} s ({:.1} items/s); {state}",
+        texts.len(),
+        path.display(),
+        embedder.model_name(),
+        embedder.device_label(),
+        seconds,
+        texts.len() as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+/// Runs `recfuse embed --input F --output G` (or `--catalogue F`).
 pub fn run_embed(args: &EmbedArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.catalogue {
+        return run_embed_catalogue(args, path);
+    }
     let (Some(input), Some(output)) = (&args.input, &args.output) else {
-        anyhow::bail!("recfuse embed needs --input texts.json and --output vectors.json");
+        anyhow::bail!("recfuse embed needs --input texts.json and --output vectors.json, or --catalogue FILE");
     };
     let texts = read_texts(input)?;
     let embedder = load_embedder(args)?;

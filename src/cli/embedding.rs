@@ -26,11 +26,10 @@ pub fn attach_vectors(
 ) -> anyhow::Result<Vec<String>> {
     let session = with_overrides(session, model, device);
     let progress = Progress::new();
-    let bar = super::progress_bar(&progress, true);
-    let outcome = pipeline::embed_catalogue(&engine.dataset, &session, &progress).map_err(anyhow::Error::msg)?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let bar = super::embed::CliProgressBar::attach(&progress, "embedding");
+    let outcome = pipeline::embed_catalogue(&engine.dataset, &session, &progress);
+    bar.finish();
+    let outcome = outcome.map_err(anyhow::Error::msg)?;
     engine.models.set_vectors(Some(outcome.vectors.clone()), &session.params, "");
     engine.vectors = Some(outcome.vectors);
     Ok(outcome.notices)

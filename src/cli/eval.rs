@@ -85,7 +85,7 @@ pub fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, std::sy
 pub fn run(args: &EvalArgs) -> anyhow::Result<u8> {
     let (_session, req, dataset) = request(args)?;
     let progress = Progress::new();
-    let bar = super::progress_bar(&progress, !args.rank.json);
+    let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));
     let mut outcome = run_evaluation(&dataset, &req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
     if args.tune {
         let started = std::time::Instant::now();
@@ -115,7 +115,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    drop(bar);
+    if let Some(b) = bar {
+        b.finish();
+    }
     if args.rank.json {
         println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome))?);
     } else {

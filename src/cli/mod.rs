@@ -35,6 +35,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Compare two session files on the same users.
     Compare(compare::CompareArgs),
+    /// Embed texts (JSON in, JSON out) or fill the cache for a catalogue.
+    Embed(embed::EmbedArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -78,6 +80,7 @@ pub fn run(command: Command) -> u8 {
         Command::Search(args) => recommend::run_search(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
     };
     match result {
         Ok(code) => code,
@@ -86,25 +89,4 @@ pub fn run(command: Command) -> u8 {
             if err.downcast_ref::<DataError>().is_some() { EXIT_DATA_ERROR } else { 1 }
         }
     }
-}
-
-/// An indicatif progress bar on stderr that follows a [`Progress`] handle (hidden when
-/// `visible` is false). Dropping it clears the bar.
-pub fn progress_bar(progress: &crate::jobs::Progress, visible: bool) -> Option<indicatif::ProgressBar> {
-    if !visible {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    let style = indicatif::ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    let handle = progress.clone();
-    let b = bar.clone();
-    progress.set_on_change(move || {
-        let s = handle.snapshot();
-        b.set_length(s.total);
-        b.set_position(s.done);
-        b.set_message(s.stage);
-    });
-    Some(bar)
 }

@@ -168,13 +168,27 @@ impl Default for Session {
             params: SignalParams::default(),
             fusion: FusionConfig::default(),
             search_fusion: default_search_fusion(),
-            rules: Vec::new(),
+            rules: sample_rules(),
             selection: Selection::default(),
             eval: EvalSettings::default(),
             privacy: false,
             privacy_salt: format!("{:016x}", fastrand::u64(..)),
         }
     }
+}
+
+/// Rules of the default session: the sample's non-merchandise stock codes (postage,
+/// carriage, discount, manual adjustment) are hidden, as a merchandiser would.
+pub fn sample_rules() -> Vec<Rule> {
+    [("POST", "postage"), ("C2", "carriage"), ("D", "discount"), ("M", "manual")]
+        .into_iter()
+        .map(|(id, what)| Rule {
+            name: format!("sample: hide {what}"),
+            enabled: true,
+            target: crate::fusion::RuleTarget::Item { id: id.to_owned() },
+            action: crate::fusion::RuleAction::Hide,
+        })
+        .collect()
 }
 
 /// Why a session file could not be read or written.

@@ -337,14 +337,7 @@ impl WorkbenchApp {
 
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        let now = std::time::Instant::now();
-        if let Some(last) = self.last_frame {
-            self.ui.frame_ms.push_back(now.duration_since(last).as_secs_f32() * 1000.0);
-            if self.ui.frame_ms.len() > 120 {
-                self.ui.frame_ms.pop_front();
-            }
-        }
-        self.last_frame = Some(now);
+        self.last_frame = Some(std::time::Instant::now());
         self.wb.poll();
         self.poll_dialog();
         self.handle_dropped_files(ctx);
@@ -398,6 +391,13 @@ impl eframe::App for WorkbenchApp {
             self.wb.notify(crate::session::NoticeLevel::Error, format!("internal error while drawing: {msg}"));
         }
         self.drain_commands();
+        // CPU time of this frame (job polling, drawing, command handling).
+        if let Some(start) = self.last_frame {
+            self.ui.frame_ms.push_back(start.elapsed().as_secs_f32() * 1000.0);
+            if self.ui.frame_ms.len() > 120 {
+                self.ui.frame_ms.pop_front();
+            }
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

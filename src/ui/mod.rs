@@ -11,7 +11,7 @@ pub use app::WorkbenchApp;
 /// process exit code.
 pub fn run_workbench() -> u8 {
     let options = eframe::NativeOptions {
-        viewport: eframe::egui::ViewportBuilder::default().with_inner_size([1400.0, 860.0]).with_title("RecFuse"),
+        viewport: eframe::egui::ViewportBuilder::default().with_inner_size([1560.0, 960.0]).with_title("RecFuse"),
         ..Default::default()
     };
     match eframe::run_native("RecFuse", options, Box::new(|cc| Ok(Box::new(WorkbenchApp::new(cc))))) {

@@ -169,10 +169,12 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     }
                 });
                 let mut w = setting.weight;
-                let slider = ui.add_enabled(
-                    setting.enabled && missing.is_none(),
-                    egui::Slider::new(&mut w, 0.0..=1.0).text(format!("{} weight", s.label())).show_value(true),
-                );
+                let slider = ui
+                    .add_enabled(
+                        setting.enabled && missing.is_none(),
+                        egui::Slider::new(&mut w, 0.0..=1.0).show_value(true),
+                    )
+                    .accessible_name(format!("{} weight", s.label()));
                 if slider.changed() {
                     app.commands.push(Command::SetWeight(s, w));
                 }

@@ -34,7 +34,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
 }
 
 fn target_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let mode = app.wb.session.selection.mode;
         if ui.selectable_label(mode == Mode::Recommend, "Shopper").clicked() && mode != Mode::Recommend {
             app.commands.push(Command::SetMode(Mode::Recommend));
@@ -166,24 +166,51 @@ fn history(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     if profile.events.is_empty() {
         return;
     }
+    // One point per order (events sharing a timestamp): x = day, y = items in the order;
+    // cancellations below zero.
     let t0 = profile.events.first().map(|e| e.time).unwrap_or(0);
-    let points: Vec<[f64; 2]> =
-        profile.events.iter().map(|e| [(e.time - t0) as f64 / 86_400.0, f64::from(e.weight)]).collect();
-    let events = profile.events.clone();
-    let titles: Vec<String> = events.iter().map(|e| cat.title(e.item).to_owned()).collect();
+    let mut orders: Vec<(i64, f64, Vec<u32>)> = Vec::new();
+    for e in &profile.events {
+        let sign = if e.weight < 0.0 { -1.0 } else { 1.0 };
+        match orders.last_mut() {
+            Some((t, n, items)) if *t == e.time && (*n >= 0.0) == (sign > 0.0) => {
+                *n += sign;
+                items.push(e.item);
+            }
+            _ => orders.push((e.time, sign, vec![e.item])),
+        }
+    }
+    let points: Vec<[f64; 2]> = orders.iter().map(|(t, n, _)| [(t - t0) as f64 / 86_400.0, *n]).collect();
+    let labels: Vec<(f64, f64, String)> = orders
+        .iter()
+        .map(|(t, n, items)| {
+            let names: Vec<String> =
+                items.iter().take(4).map(|&i| crate::data::report::shorten(cat.title(i), 30)).collect();
+            let more = if items.len() > 4 { format!("\n… +{} more", items.len() - 4) } else { String::new() };
+            (
+                (t - t0) as f64 / 86_400.0,
+                *n,
+                format!("{}\n{}{more}", crate::data::timestamp::format_date(*t), names.join("\n")),
+            )
+        })
+        .collect();
     let start = crate::data::timestamp::format_date(t0);
     let response = Plot::new("history-timeline")
-        .height(110.0)
+        .height(120.0)
         .allow_scroll(false)
         .x_axis_label(format!("days since {start}"))
-        .y_axis_label("weight")
+        .y_axis_label("items")
         .label_formatter(move |hover| {
             let v = super::explore::hover_point(hover);
-            let nearest = points_nearest(&events, t0, v.x, v.y);
-            nearest.and_then(|i| titles.get(i)).map(|t| format!("{t}\nday {:.0}", v.x))
+            labels
+                .iter()
+                .min_by(|a, b| {
+                    ((a.0 - v.x).powi(2) + (a.1 - v.y).powi(2)).total_cmp(&((b.0 - v.x).powi(2) + (b.1 - v.y).powi(2)))
+                })
+                .map(|l| l.2.clone())
         })
         .show(ui, |plot| {
-            plot.points(Points::new("events", PlotPoints::from(points)).radius(3.0).color(theme::ONLY_A));
+            plot.points(Points::new("orders", PlotPoints::from(points)).radius(3.5).color(theme::ONLY_A));
         });
     app.ui.plot_rects.insert("history".to_owned(), response.response.rect);
     ui.horizontal_wrapped(|ui| {
@@ -194,19 +221,6 @@ fn history(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
         }
     });
-}
-
-fn points_nearest(events: &[crate::score::HistoryEvent], t0: i64, x: f64, y: f64) -> Option<usize> {
-    events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let dx = (e.time - t0) as f64 / 86_400.0 - x;
-            let dy = f64::from(e.weight) - y;
-            (i, dx * dx + dy * dy * 4.0)
-        })
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
 }
 
 fn ranked_list(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
@@ -271,7 +285,7 @@ fn ranked_list(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 .map(|(s, v)| format!("{}: {v:+.4}", s.label()))
                 .chain(e.ranked.rule_effects.iter().map(|r| format!("rule {}: {:+.4}", r.rule, r.delta)))
                 .collect();
-            widgets::contribution_bar(ui, &parts, max_total, 220.0).on_hover_text(hover.join("\n"));
+            widgets::contribution_bar(ui, &parts, max_total, 170.0).on_hover_text(hover.join("\n"));
             ui.label(format!("{:.4}", e.ranked.score));
             ui.label(e.evidence.first().cloned().unwrap_or_default()).on_hover_text(e.evidence.join("\n"));
             ui.end_row();

@@ -38,7 +38,8 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 v.sort_by(f32::total_cmp);
                 let median = v.get(v.len() / 2).copied().unwrap_or(0.0);
                 ui.separator();
-                ui.label(format!("frame {median:.1} ms")).on_hover_text("median time between the last 120 frames");
+                ui.label(format!("frame {median:.1} ms"))
+                    .on_hover_text("median CPU time of the last 120 frames (logic + drawing + commands)");
             }
             for (name, p) in app.wb.jobs.running() {
                 ui.separator();
