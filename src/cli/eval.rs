@@ -6,7 +6,7 @@ use clap::Args;
 use super::DataArgs;
 use super::recommend::{RankArgs, build_engine};
 use crate::eval::bootstrap::BootstrapConfig;
-use crate::eval::experiment::{EvalOutcome, EvalRequest, ResultRow, RowKind, TuneSettings, run_evaluation, tune};
+use crate::eval::experiment::{EvalOutcome, EvalRequest, RowKind, TuneSettings, evaluate_and_tune, run_evaluation};
 use crate::eval::split::SplitRule;
 use crate::jobs::Progress;
 use crate::session::Session;
@@ -86,34 +86,24 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<u8> {
     let (_session, req, dataset) = request(args)?;
     let progress = Progress::new();
     let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));
-    let mut outcome = run_evaluation(&dataset, &req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
-    if args.tune {
-        let started = std::time::Instant::now();
+    let started = std::time::Instant::now();
+    let (outcome, tuned) = if args.tune {
         let settings =
             TuneSettings { k: req.ks.first().copied().unwrap_or(10), seed: args.seed, ..TuneSettings::default() };
-        let tuned = tune(&dataset, &req, &settings, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
-        let mut ctx = outcome.context;
-        ctx.prepare_for(&tuned.config);
-        let metrics = ctx.measure(&tuned.config, &req.ks, &req.bootstrap);
-        outcome.context = ctx;
-        let weights = tuned
-            .config
-            .signals
-            .iter()
-            .filter(|(_, s)| s.enabled && s.weight != 0.0)
-            .map(|(id, s)| (id.id().to_owned(), s.weight))
-            .collect();
-        outcome.rows.push(ResultRow { name: "tuned".to_owned(), kind: RowKind::Tuned, weights, metrics });
-        if !args.rank.json {
-            eprintln!(
-                "tuning: validation ndcg@{} {:.4} → {:.4} ({} evaluations, {:.1} s)",
-                settings.k,
-                tuned.start_ndcg,
-                tuned.validation_ndcg,
-                tuned.evaluations,
-                started.elapsed().as_secs_f64()
-            );
-        }
+        let (o, t) =
+            evaluate_and_tune(&dataset, &req, &settings, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+        (o, Some((t, settings.k)))
+    } else {
+        (run_evaluation(&dataset, &req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?, None)
+    };
+    if let (Some((t, k)), false) = (&tuned, args.rank.json) {
+        eprintln!(
+            "tuning: validation ndcg@{k} {:.4} → {:.4} ({} evaluations); whole run {:.1} s",
+            t.start_ndcg,
+            t.validation_ndcg,
+            t.evaluations,
+            started.elapsed().as_secs_f64()
+        );
     }
     if let Some(b) = bar {
         b.finish();

@@ -224,6 +224,28 @@ pub fn tune(
     Ok(coordinate_ascent(&mut context, &req.config, settings, progress))
 }
 
+/// Runs [`run_evaluation`], tunes on validation with [`tune`], and adds a `tuned` row:
+/// the tuned weights measured on the same test context as every other row.
+pub fn evaluate_and_tune(
+    dataset: &Dataset,
+    req: &EvalRequest,
+    settings: &TuneSettings,
+    progress: &Progress,
+) -> Result<(EvalOutcome, TuneOutcome), Cancelled> {
+    let mut outcome = run_evaluation(dataset, req, progress)?;
+    let tuned = tune(dataset, req, settings, progress)?;
+    outcome.context.prepare_for(&tuned.config);
+    let metrics = outcome.context.measure(&tuned.config, &req.ks, &req.bootstrap);
+    outcome.context.prepare_for(&req.config);
+    outcome.rows.push(ResultRow {
+        name: "tuned".to_owned(),
+        kind: RowKind::Tuned,
+        weights: non_zero_weights(&tuned.config, &outcome.context.signals),
+        metrics,
+    });
+    Ok((outcome, tuned))
+}
+
 /// Coordinate ascent on a prepared context.
 pub fn coordinate_ascent(
     context: &mut EvalContext,

@@ -293,9 +293,9 @@ fn segments(
         .iter()
         .map(|&n| {
             if n <= COLD_MAX_EVENTS {
-                "cold (≤ 2 events)".to_owned()
+                "cold (<= 2 events)".to_owned()
             } else if n >= p90 {
-                format!("heavy (≥ {p90} events)")
+                format!("heavy (>= {p90} events)")
             } else {
                 "regular".to_owned()
             }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::workbench::{JobOutput, NoticeLevel, Workbench, job};
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::experiment::{
-    EvalOutcome, EvalRequest, ParetoPoint, Sweep1, Sweep2, TuneOutcome, TuneSettings, pareto, run_evaluation, sweep1,
-    sweep2, tune,
+    EvalOutcome, EvalRequest, ParetoPoint, Sweep1, Sweep2, TuneOutcome, TuneSettings, evaluate_and_tune, pareto,
+    run_evaluation, sweep1, sweep2,
 };
 use crate::eval::runner::ConfigMetrics;
 use crate::eval::split::SplitRule;
@@ -89,13 +89,14 @@ impl Workbench {
             self.notify(NoticeLevel::Info, "load data first");
             return;
         };
-        let settings = TuneSettings { k: req.ks.first().copied().unwrap_or(10), ..TuneSettings::default() };
+        let settings = TuneSettings {
+            k: req.ks.first().copied().unwrap_or(10),
+            seed: self.session.eval.seed,
+            ..TuneSettings::default()
+        };
         let progress = self.progress_handle();
         let started = self.jobs.start(job::TUNE, progress, move |p| {
-            let result = tune(&dataset, &req, &settings, p).and_then(|t| {
-                let test_req = EvalRequest { config: t.config.clone(), ..req.clone() };
-                run_evaluation(&dataset, &test_req, p).map(|o| (t, o))
-            });
+            let result = evaluate_and_tune(&dataset, &req, &settings, p).map(|(o, t)| (t, o));
             JobOutput::Eval(
                 result
                     .map(|(t, o)| Box::new(EvalJobOutput::Tuned(Box::new(t), Box::new(o))))

@@ -31,6 +31,10 @@ pub const DOWN: Color32 = Color32::from_rgb(0xc0, 0x39, 0x2b);
 pub const ONLY_A: Color32 = Color32::from_rgb(0x4e, 0x79, 0xa7);
 /// Highlight of "only in B" / recommended items.
 pub const ONLY_B: Color32 = Color32::from_rgb(0xe1, 0x57, 0x59);
+/// A shopper's history in maps.
+pub const HISTORY: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
+/// Recommended items in maps.
+pub const RECOMMENDED: Color32 = Color32::from_rgb(0xf2, 0x8e, 0x2b);
 /// Neutral points in plots.
 pub const MUTED: Color32 = Color32::from_gray(150);
 /// Warning text.
@@ -38,11 +42,11 @@ pub const WARNING: Color32 = Color32::from_rgb(0xd0, 0x8a, 0x00);
 /// Error text.
 pub const ERROR: Color32 = Color32::from_rgb(0xd0, 0x30, 0x30);
 
-/// A colour on a blue→red ramp for `t` in `[0, 1]` (heatmaps, popularity).
+/// A colour on a light-grey → dark-blue ramp for `t` in `[0, 1]` (popularity).
 pub fn ramp(t: f32) -> Color32 {
     let t = t.clamp(0.0, 1.0);
     let lerp = |a: u8, b: u8| (f32::from(a) + (f32::from(b) - f32::from(a)) * t) as u8;
-    Color32::from_rgb(lerp(0x31, 0xe1), lerp(0x6b, 0x57), lerp(0xc4, 0x3a))
+    Color32::from_rgb(lerp(0xc8, 0x1f), lerp(0xcc, 0x3d), lerp(0xd4, 0x8c))
 }
 
 /// A categorical colour for index `i` (categories, clusters).

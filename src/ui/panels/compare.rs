@@ -2,7 +2,7 @@
 //! tuned weights), or two shoppers, or two queries — side by side with rank-shift lines,
 //! overlap figures, and (after an evaluation) the comparison across all users.
 
-use eframe::egui::{self, Color32, Sense, Stroke, Vec2};
+use eframe::egui::{self, Sense, Stroke, Vec2};
 use egui_plot::{Bar, BarChart, Plot};
 
 use crate::eval::compare::{ConfigComparison, compare_configs};
@@ -113,7 +113,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     let list: Vec<u32> =
                         rank(&target.candidates, &b, &ctx, k).into_iter().take(k).map(|e| e.item).collect();
                     target.candidates.prepare(&config_a);
-                    ("A: current".to_owned(), format!("B: {:?}", app.ui.compare.b_source).to_lowercase(), list)
+                    let b_name = match app.ui.compare.b_source {
+                        BSource::Snapshot => "snapshot",
+                        BSource::Default => "default preset",
+                        BSource::Tuned => "tuned weights",
+                    };
+                    ("A: current settings".to_owned(), format!("B: {b_name}"), list)
                 }
                 (None, _) => {
                     ui.label("Press “Set B = current” (or choose default/tuned) to define B.");
@@ -128,7 +133,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         CompareMode::Shoppers => {
             ui.horizontal(|ui| {
                 ui.label("Shopper B:");
-                ui.add(egui::TextEdit::singleline(&mut app.ui.compare.shopper_b).desired_width(120.0));
+                ui.add(
+                    egui::TextEdit::singleline(&mut app.ui.compare.shopper_b)
+                        .desired_width(120.0)
+                        .hint_text("shopper id"),
+                );
                 if ui.button("Heaviest").clicked()
                     && let Some(s) = app.wb.heaviest_shoppers(2).into_iter().nth(1)
                 {
@@ -147,7 +156,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         CompareMode::Queries => {
             ui.horizontal(|ui| {
                 ui.label("Query B:");
-                ui.add(egui::TextEdit::singleline(&mut app.ui.compare.query_b).desired_width(200.0));
+                ui.add(
+                    egui::TextEdit::singleline(&mut app.ui.compare.query_b)
+                        .desired_width(200.0)
+                        .hint_text("second query"),
+                );
             });
             let b = app.ui.compare.query_b.trim().to_owned();
             if b.is_empty() || app.wb.session.selection.mode != crate::session::Mode::Search {
@@ -263,7 +276,6 @@ fn rank_shift(ui: &mut egui::Ui, app: &mut WorkbenchApp, label_a: &str, label_b:
     if let Some(item) = clicked {
         app.commands.push(crate::session::Command::SelectItem(Some(item)));
     }
-    let _ = Color32::TRANSPARENT;
 }
 
 fn across_users(ui: &mut egui::Ui, app: &mut WorkbenchApp, config_a: &FusionConfig) {
@@ -284,12 +296,12 @@ fn across_users(ui: &mut egui::Ui, app: &mut WorkbenchApp, config_a: &FusionConf
             app.ui.compare.across = Some(result);
         }
         if !ready {
-            ui.label("(needs an evaluation: Evaluate tab → Run)");
+            ui.label("(needs an evaluation: Evaluate tab, Run evaluation)");
         }
     });
     let Some(result) = app.ui.compare.across.clone() else { return };
     egui::Grid::new("deltas").striped(true).num_columns(6).show(ui, |ui| {
-        for h in ["metric", "A", "B", "B − A", "95 % interval", "p (sign-flip)"] {
+        for h in ["metric", "A", "B", "B - A", "95 % interval", "p (sign-flip)"] {
             ui.strong(h);
         }
         ui.end_row();

@@ -10,7 +10,7 @@ use crate::ui::theme;
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     if let Some(e) = &app.wb.data_error {
-        ui.colored_label(theme::ERROR, format!("⛔ {e}"));
+        ui.colored_label(theme::ERROR, format!("Error: {e}"));
         ui.label("Fix the file or choose another one in the Data section on the left; the previous data stay unchanged on disk.");
         ui.separator();
     }
@@ -26,7 +26,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             ui.strong(format!("{} items · {} shoppers · {} events", r.items, r.users, r.events));
             if let Some((a, b)) = r.time_span {
                 ui.label(format!(
-                    "· {} → {} ({:.0} days)",
+                    "· {} to {} ({:.0} days)",
                     crate::data::timestamp::format_date(a),
                     crate::data::timestamp::format_date(b),
                     (b - a) as f64 / 86_400.0

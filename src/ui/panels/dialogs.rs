@@ -106,13 +106,13 @@ fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
         });
     });
     ui.separator();
-    ui.label("Role → column (auto-mapped; change any and the data reloads):");
+    ui.label("Column of each role (auto-mapped; change any and the data reloads):");
     egui::Grid::new("mapping-grid").num_columns(2).show(ui, |ui| {
         for &role in Role::for_table(table) {
             ui.label(role.id());
             let current = resolved.get(role).map(str::to_owned);
             let mut choice = current.clone();
-            egui::ComboBox::from_id_salt(("map", role.id()))
+            let map_combo = egui::ComboBox::from_id_salt(("map", role.id()))
                 .selected_text(choice.clone().unwrap_or_else(|| "—".to_owned()))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut choice, None, "—");
@@ -120,6 +120,7 @@ fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
                         ui.selectable_value(&mut choice, Some(c.clone()), c);
                     }
                 });
+            map_combo.response.accessible_name(format!("column for {}", role.id()));
             if choice != current {
                 app.commands.push(Command::SetMapping { table, role, column: Some(choice.unwrap_or_default()) });
             }

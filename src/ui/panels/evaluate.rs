@@ -75,7 +75,9 @@ fn settings_row(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             ui.add(egui::Slider::new(&mut e.test_fraction, 0.05..=0.5).text("test fraction"));
         }
         ui.label("K:");
-        let r = ui.add(egui::TextEdit::singleline(&mut app.ui.evaluate.ks_text).desired_width(60.0));
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut app.ui.evaluate.ks_text).desired_width(60.0))
+            .accessible_name("cut-offs K (comma-separated)");
         if r.changed() {
             let ks: Vec<usize> =
                 app.ui.evaluate.ks_text.split(',').filter_map(|s| s.trim().parse().ok()).filter(|&k| k > 0).collect();
@@ -184,7 +186,7 @@ fn metrics_table(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
     }
     if let Some(t) = &app.wb.evaluation.tune_summary {
         ui.label(format!(
-            "Tuning: validation ndcg@{k} {:.4} → {:.4} after {} evaluations.",
+            "Tuning: validation ndcg@{k} went from {:.4} to {:.4} after {} evaluations.",
             t.start_ndcg, t.validation_ndcg, t.evaluations
         ));
     }
@@ -239,14 +241,14 @@ fn sweeps(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         // One weight.
         c1.horizontal(|ui| {
             ui.strong("Weight sweep");
-            egui::ComboBox::from_id_salt("sweep-signal").selected_text(app.ui.evaluate.sweep_signal.label()).show_ui(
-                ui,
-                |ui| {
+            let sweep_combo = egui::ComboBox::from_id_salt("sweep-signal")
+                .selected_text(app.ui.evaluate.sweep_signal.label())
+                .show_ui(ui, |ui| {
                     for &s in &signals {
                         ui.selectable_value(&mut app.ui.evaluate.sweep_signal, s, s.label());
                     }
-                },
-            );
+                });
+            sweep_combo.response.accessible_name("Sweep signal");
             if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
                 app.commands.push(Command::RunSweep1 { signal: app.ui.evaluate.sweep_signal });
             }
@@ -278,11 +280,13 @@ fn sweeps(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             for (salt, slot) in [("grid-a", 0), ("grid-b", 1)] {
                 let current = if slot == 0 { app.ui.evaluate.grid_a } else { app.ui.evaluate.grid_b };
                 let mut choice = current;
-                egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
-                    for &s in &signals {
-                        ui.selectable_value(&mut choice, s, s.label());
-                    }
-                });
+                let grid_combo =
+                    egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
+                        for &s in &signals {
+                            ui.selectable_value(&mut choice, s, s.label());
+                        }
+                    });
+                grid_combo.response.accessible_name(if slot == 0 { "Heatmap rows" } else { "Heatmap columns" });
                 if slot == 0 {
                     app.ui.evaluate.grid_a = choice;
                 } else {

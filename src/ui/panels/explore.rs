@@ -82,7 +82,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 let t = (1.0 + n).ln() / (1.0 + max_pop).ln();
                 let bucket = (t * 5.0).floor().min(4.0) as usize;
                 let lo = ((1.0 + max_pop).ln() * bucket as f32 / 5.0).exp() - 1.0;
-                (bucket, format!("≥ {lo:.0} shoppers"), theme::ramp(bucket as f32 / 4.0))
+                (bucket, format!("{}: {lo:.0}+ shoppers", bucket + 1), theme::ramp(0.15 + 0.85 * bucket as f32 / 4.0))
             }
         };
         series.entry(key).or_insert_with(|| (name, color, Vec::new())).2.push([f64::from(p[0]), f64::from(p[1])]);
@@ -111,6 +111,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     let points = projection.points.clone();
     let titles_engine = engine.clone();
     let has_text_hover = has_text.clone();
+    let selected_color = ui.visuals().strong_text_color();
     let response = Plot::new("explore")
         .legend(Legend::default())
         .data_aspect(1.0)
@@ -137,8 +138,8 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             if let Some(p) = selected.and_then(|i| projection.points.get(i as usize)) {
                 plot.points(
                     Points::new("selected", PlotPoints::from(vec![[f64::from(p[0]), f64::from(p[1])]]))
-                        .color(egui::Color32::BLACK)
-                        .radius(8.0)
+                        .color(selected_color)
+                        .radius(9.0)
                         .shape(MarkerShape::Circle)
                         .filled(false),
                 );

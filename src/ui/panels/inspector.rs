@@ -99,7 +99,7 @@ fn image(ui: &mut egui::Ui, source: &str) {
     }
     if source.starts_with("http://") || source.starts_with("https://") {
         ui.group(|ui| {
-            ui.label("🖼 remote image (not fetched)");
+            ui.label("[remote image, not fetched]");
             ui.small(crate::data::report::shorten(source, 60));
         });
         return;

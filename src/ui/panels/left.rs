@@ -26,7 +26,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
 }
 
 fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    egui::CollapsingHeader::new("Data").default_open(true).show(ui, |ui| {
+    egui::CollapsingHeader::new("Data files").default_open(true).show(ui, |ui| {
         for (i, (label, table)) in
             [("Catalogue", TableKind::Catalogue), ("Behaviour", TableKind::Behaviour), ("Users", TableKind::Users)]
                 .into_iter()
@@ -61,7 +61,7 @@ fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 app.commands.push(Command::Reload);
             }
             if let Some(e) = &app.wb.data_error {
-                ui.colored_label(theme::ERROR, "⛔ load failed").on_hover_text(e);
+                ui.colored_label(theme::ERROR, "load failed").on_hover_text(e);
             }
         });
         if let Some(ds) = app.wb.dataset.clone() {
@@ -72,7 +72,7 @@ fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                         let mut w = app.wb.session.event_weights.weight(event_type, None);
                         if event_type == crate::data::weights::event_type::RATING {
                             ui.label(format!(
-                                "rating ≥ {} → {}",
+                                "rating >= {}: weight {}",
                                 app.wb.session.event_weights.rating.threshold,
                                 app.wb.session.event_weights.rating.positive_weight
                             ));
@@ -157,7 +157,7 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 let missing = unavailable.get(&s);
                 ui.horizontal(|ui| {
                     let mut on = setting.enabled;
-                    let r = ui.checkbox(&mut on, "");
+                    let r = ui.checkbox(&mut on, "").accessible_name(format!("{} enabled", s.label()));
                     if r.changed() {
                         app.commands.push(Command::SetSignalEnabled(s, on));
                     }
@@ -179,11 +179,16 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     app.commands.push(Command::SetWeight(s, w));
                 }
                 let mut n = setting.normalisation;
-                egui::ComboBox::from_id_salt(("norm", s.id())).width(84.0).selected_text(n.id()).show_ui(ui, |ui| {
-                    for option in Normalisation::ALL {
-                        ui.selectable_value(&mut n, option, option.id());
-                    }
-                });
+                egui::ComboBox::from_id_salt(("norm", s.id()))
+                    .width(84.0)
+                    .selected_text(n.id())
+                    .show_ui(ui, |ui| {
+                        for option in Normalisation::ALL {
+                            ui.selectable_value(&mut n, option, option.id());
+                        }
+                    })
+                    .response
+                    .accessible_name(format!("{} normalisation", s.label()));
                 if n != setting.normalisation {
                     app.commands.push(Command::SetNormalisation(s, n));
                 }
@@ -262,10 +267,10 @@ fn fusion_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
 fn session_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     egui::CollapsingHeader::new("Session and export").show(ui, |ui| {
         ui.horizontal(|ui| {
-            if ui.button("Save…").clicked() {
+            if ui.button("Save session…").clicked() {
                 app.open_dialog(DialogPurpose::SaveSession);
             }
-            if ui.button("Open…").clicked() {
+            if ui.button("Open session…").clicked() {
                 app.open_dialog(DialogPurpose::LoadSession);
             }
         });

@@ -12,9 +12,9 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     for (i, n) in app.wb.notices.iter().enumerate().rev().take(4) {
         ui.horizontal(|ui| {
             let (icon, color) = match n.level {
-                NoticeLevel::Info => ("ℹ", ui.visuals().text_color()),
-                NoticeLevel::Warning => ("⚠", theme::WARNING),
-                NoticeLevel::Error => ("⛔", theme::ERROR),
+                NoticeLevel::Info => ("Note:", ui.visuals().text_color()),
+                NoticeLevel::Warning => ("Warning:", theme::WARNING),
+                NoticeLevel::Error => ("Error:", theme::ERROR),
             };
             ui.colored_label(color, icon);
             ui.label(&n.text);

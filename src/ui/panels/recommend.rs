@@ -70,9 +70,10 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     ui.label("Shopper:");
     ui.add(egui::TextEdit::singleline(&mut app.ui.shopper_filter).hint_text("search id").desired_width(110.0));
     let filter = app.ui.shopper_filter.trim().to_lowercase();
-    egui::ComboBox::from_id_salt("shopper-combo").selected_text(app.wb.display_user(&current)).height(300.0).show_ui(
-        ui,
-        |ui| {
+    let shopper_combo = egui::ComboBox::from_id_salt("shopper-combo")
+        .selected_text(app.wb.display_user(&current))
+        .height(300.0)
+        .show_ui(ui, |ui| {
             let mut shown = 0;
             for (u, name) in users.names().iter().enumerate() {
                 if engine.interactions.history.get(u).is_none_or(|h| h.is_empty()) {
@@ -91,8 +92,8 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     break;
                 }
             }
-        },
-    );
+        });
+    shopper_combo.response.accessible_name("Shopper");
     if ui.button("Random").clicked() {
         let active: Vec<&String> = users
             .names()
@@ -126,9 +127,9 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     let attributes: Vec<&crate::data::EventAttribute> =
         engine.dataset.behaviour.attributes.iter().filter(|a| a.values.len() > 1 && a.values.len() <= 300).collect();
     if let Some(attribute) = attributes.first() {
-        egui::ComboBox::from_id_salt("segment-combo").selected_text(format!("from {}…", attribute.name)).show_ui(
-            ui,
-            |ui| {
+        let segment_combo = egui::ComboBox::from_id_salt("segment-combo")
+            .selected_text(format!("from {}…", attribute.name))
+            .show_ui(ui, |ui| {
                 for (code, value) in attribute.values.names().iter().enumerate() {
                     if ui.selectable_label(false, value).clicked() {
                         let b = &engine.dataset.behaviour;
@@ -145,8 +146,8 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                         }
                     }
                 }
-            },
-        );
+            });
+        segment_combo.response.accessible_name("Shopper from segment");
     }
 }
 

@@ -94,11 +94,11 @@ pub fn rules_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         for (i, r) in app.wb.session.rules.iter().enumerate() {
             ui.horizontal(|ui| {
                 let mut on = r.enabled;
-                if ui.checkbox(&mut on, "").changed() {
+                if ui.checkbox(&mut on, "").accessible_name(format!("rule {} enabled", r.name)).changed() {
                     app.commands.push(Command::SetRuleEnabled(i, on));
                 }
                 ui.label(format!("{}: {}", r.name, r.describe()));
-                if ui.small_button("✕").on_hover_text("Remove rule").clicked() {
+                if ui.small_button("remove").on_hover_text("Remove rule").clicked() {
                     app.commands.push(Command::RemoveRule(i));
                 }
             });
@@ -106,16 +106,24 @@ pub fn rules_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         ui.separator();
         let form = &mut app.ui.rule_form;
         ui.horizontal(|ui| {
-            egui::ComboBox::from_id_salt("rule-action").selected_text(format!("{:?}", form.action)).show_ui(ui, |ui| {
-                for a in [FormAction::Pin, FormAction::Boost, FormAction::Bury, FormAction::Hide] {
-                    ui.selectable_value(&mut form.action, a, format!("{a:?}"));
-                }
-            });
-            egui::ComboBox::from_id_salt("rule-target").selected_text(format!("{:?}", form.target)).show_ui(ui, |ui| {
-                for t in [FormTarget::Item, FormTarget::Category, FormTarget::Brand, FormTarget::Price] {
-                    ui.selectable_value(&mut form.target, t, format!("{t:?}"));
-                }
-            });
+            egui::ComboBox::from_id_salt("rule-action")
+                .selected_text(format!("{:?}", form.action))
+                .show_ui(ui, |ui| {
+                    for a in [FormAction::Pin, FormAction::Boost, FormAction::Bury, FormAction::Hide] {
+                        ui.selectable_value(&mut form.action, a, format!("{a:?}"));
+                    }
+                })
+                .response
+                .accessible_name("rule action");
+            egui::ComboBox::from_id_salt("rule-target")
+                .selected_text(format!("{:?}", form.target))
+                .show_ui(ui, |ui| {
+                    for t in [FormTarget::Item, FormTarget::Category, FormTarget::Brand, FormTarget::Price] {
+                        ui.selectable_value(&mut form.target, t, format!("{t:?}"));
+                    }
+                })
+                .response
+                .accessible_name("rule target");
         });
         if form.action == FormAction::Pin {
             form.target = FormTarget::Item;

@@ -48,7 +48,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     _ => format!("{name}: {}", p.stage),
                 };
                 ui.add(egui::ProgressBar::new(p.fraction().unwrap_or(0.0)).desired_width(120.0).text(text));
-                if ui.small_button("✕").on_hover_text(format!("Cancel {name}")).clicked() {
+                if ui.small_button("cancel").on_hover_text(format!("Cancel {name}")).clicked() {
                     app.commands.push(Command::CancelJob(name.clone()));
                 }
             }

@@ -65,10 +65,10 @@ pub fn signal_legend(ui: &mut egui::Ui, signals: &[SignalId]) {
 pub fn rank_move(ui: &mut egui::Ui, moved: Option<i64>, had_previous: bool) {
     match moved {
         Some(d) if d > 0 => {
-            ui.colored_label(theme::UP, format!("↑{d}"));
+            ui.colored_label(theme::UP, format!("+{d}"));
         }
         Some(d) if d < 0 => {
-            ui.colored_label(theme::DOWN, format!("↓{}", -d));
+            ui.colored_label(theme::DOWN, format!("-{}", -d));
         }
         Some(_) => {
             ui.label("·");
