@@ -13,4 +13,5 @@ pub mod fusion;
 pub mod jobs;
 pub mod score;
 pub mod session;
+#[cfg(feature = "gui")]
 pub mod ui;

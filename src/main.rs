@@ -6,6 +6,12 @@ fn main() -> std::process::ExitCode {
     let cli = recfuse::cli::Cli::parse();
     match cli.command {
         Some(command) => std::process::ExitCode::from(recfuse::cli::run(command)),
+        #[cfg(feature = "gui")]
         None => std::process::ExitCode::from(recfuse::ui::run_workbench()),
+        #[cfg(not(feature = "gui"))]
+        None => {
+            eprintln!("this build has no window (built without the `gui` feature); see `recfuse --help`");
+            std::process::ExitCode::from(2)
+        }
     }
 }

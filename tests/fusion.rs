@@ -192,3 +192,43 @@ fn rules_pin_hide_boost_bury() {
         + ten.rule_effects.iter().map(|r| r.delta).sum::<f32>();
     assert!((total - ten.score).abs() < 1e-6);
 }
+
+/// A signal that misbehaves: NaN for even items, +inf for item 1.
+struct BrokenScorer;
+
+impl recfuse::score::Scorer for BrokenScorer {
+    fn id(&self) -> SignalId {
+        SignalId::Price
+    }
+    fn score_all(&self, _ctx: &recfuse::score::ScoreContext<'_>, out: &mut [f32]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = if i == 1 {
+                f32::INFINITY
+            } else if i % 2 == 0 {
+                f32::NAN
+            } else {
+                i as f32
+            };
+        }
+    }
+    fn evidence(&self, _: &recfuse::score::ScoreContext<'_>, _: u32, _: &Catalogue) -> Option<String> {
+        None
+    }
+}
+
+#[test]
+fn non_finite_scores_are_guarded_and_reported() {
+    let profile = recfuse::score::UserProfile::cold(0);
+    let ctx = recfuse::score::ScoreContext { profile: &profile, query: None };
+    let scorer = BrokenScorer;
+    let mut config = config(FusionMethod::Weighted);
+    config.set_weight(SignalId::Price, 1.0);
+    let mut set = CandidateSet::build(&[&scorer], &ctx, 6, &config, &[], None);
+    // Items 0, 1, 2, 4 are non-finite → 0; only 3 and 5 are candidates (score > 0).
+    assert_eq!(set.non_finite, vec![(SignalId::Price, 4)]);
+    assert_eq!(set.items, vec![3, 5]);
+    set.prepare(&config);
+    let mut out = Vec::new();
+    fused_scores(&set, &config, &mut out);
+    assert!(out.iter().all(|v| v.is_finite()));
+}

@@ -1,3 +1,4 @@
+#![cfg(feature = "gui")]
 //! GUI behaviour driven through the real widgets with egui_kittest.
 
 use std::time::Duration;

@@ -20,6 +20,8 @@ pub struct CandidateSet {
     pub ranks: Vec<u32>,
     /// Bit `s` set when candidate `j` is in signal `s`'s top-N.
     pub in_top: Vec<u32>,
+    /// Signals that produced NaN or infinite scores, and how many (they were set to 0).
+    pub non_finite: Vec<(SignalId, usize)>,
     normalised: Vec<f32>,
     normalised_as: Vec<Option<Normalisation>>,
 }
@@ -38,15 +40,21 @@ impl CandidateSet {
         sources: Option<&[SignalId]>,
     ) -> Self {
         let mut dense: Vec<Vec<f32>> = Vec::with_capacity(scorers.len());
+        let mut non_finite = Vec::new();
         let mut in_any = vec![0u32; n_items];
         let seen = |i: usize| config.exclude_seen && ctx.profile.has_item(i as u32);
         for (s, scorer) in scorers.iter().enumerate() {
             let mut scores = vec![0.0f32; n_items];
             scorer.score_all(ctx, &mut scores);
+            let mut bad = 0usize;
             for v in scores.iter_mut() {
                 if !v.is_finite() {
                     *v = 0.0;
+                    bad += 1;
                 }
+            }
+            if bad > 0 {
+                non_finite.push((scorer.id(), bad));
             }
             let is_source = sources.is_none_or(|list| list.contains(&scorer.id()));
             let n = if is_source { config.candidates_per_signal } else { 0 };
@@ -72,7 +80,9 @@ impl CandidateSet {
             raw.extend(items.iter().map(|&i| scores.get(i as usize).copied().unwrap_or(0.0)));
         }
         let in_top = items.iter().map(|&i| in_any.get(i as usize).copied().unwrap_or(0)).collect();
-        Self::from_parts(items, scorers.iter().map(|s| s.id()).collect(), raw, in_top)
+        let mut set = Self::from_parts(items, scorers.iter().map(|s| s.id()).collect(), raw, in_top);
+        set.non_finite = non_finite;
+        set
     }
 
     /// Assembles a set from raw scores (signal-major) and top-N membership bits.
@@ -85,7 +95,7 @@ impl CandidateSet {
         }
         let normalised = vec![0.0; raw.len()];
         let normalised_as = vec![None; signals.len()];
-        Self { items, signals, raw, ranks, in_top, normalised, normalised_as }
+        Self { items, signals, raw, ranks, in_top, non_finite: Vec::new(), normalised, normalised_as }
     }
 
     /// Number of candidates.

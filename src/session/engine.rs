@@ -216,6 +216,9 @@ impl Engine {
         };
         let mut candidates = CandidateSet::build(&scorers, &ctx, self.catalogue().len(), config, &forced, sources);
         candidates.prepare(config);
+        for (signal, n) in &candidates.non_finite {
+            notices.push(format!("{} produced {n} NaN or infinite scores; they were treated as 0", signal.label()));
+        }
         TargetState { target, profile, known, candidates, evidence: BTreeMap::new(), notices }
     }
 
