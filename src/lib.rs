@@ -5,6 +5,9 @@
 //! [`session`] ties them together behind commands; [`ui`] draws and sends commands;
 //! [`jobs`] is the only place that starts threads; [`cli`] runs the same engine headless.
 
+// No reachable panics in library code: no unwrap/expect, no unchecked indexing. Tests may.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
 pub mod cli;
 pub mod data;
 pub mod embed;

@@ -159,10 +159,8 @@ pub fn sniff_separator(bytes: &[u8]) -> u8 {
                 }
             }
             _ if !in_quotes => {
-                if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
-                    if let Some(c) = counts.get_mut(i) {
-                        *c += 1;
-                    }
+                if let Some(c) = CANDIDATES.iter().position(|&c| c == b).and_then(|i| counts.get_mut(i)) {
+                    *c += 1;
                 }
                 if !b.is_ascii_whitespace() {
                     line_has_content = true;

@@ -98,7 +98,7 @@ impl Cell<'_> {
             Cell::Null => None,
             Cell::Str(s) => {
                 let t = s.trim();
-                (!t.is_empty()).then(|| std::borrow::Cow::Borrowed(t))
+                (!t.is_empty()).then_some(std::borrow::Cow::Borrowed(t))
             }
             Cell::Int(v) | Cell::Seconds(v) => Some(std::borrow::Cow::Owned(v.to_string())),
             Cell::Float(v) => Some(std::borrow::Cow::Owned(format_float_id(*v))),

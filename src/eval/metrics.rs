@@ -96,7 +96,7 @@ fn discount_log2(pos: usize) -> f64 {
 
 /// Hits in the top `k` of `ranked`: `(0-based position, gain)`, first occurrences only.
 fn hits<'a>(ranked: &'a [u32], rel: &'a Relevance, k: usize) -> impl Iterator<Item = (usize, f64)> + 'a {
-    let top = &ranked[..k.min(ranked.len())];
+    let top = ranked.get(..k.min(ranked.len())).unwrap_or(&[]);
     top.iter().enumerate().filter_map(move |(pos, &item)| {
         let gain = rel.gain(item)?;
         // Only relevant items pay for the duplicate check, so this stays cheap.
@@ -289,7 +289,7 @@ pub fn novelty(ranked: &[u32], k: usize, popularity: &[u32], n_users: usize) -> 
 /// distance. Pairs for which `similarity` returns `None` (e.g. an item with no embedding)
 /// are skipped. `None` when fewer than 2 items or no pair has a similarity.
 pub fn intra_list_diversity(ranked: &[u32], k: usize, similarity: impl Fn(u32, u32) -> Option<f32>) -> Option<f64> {
-    let top = &ranked[..k.min(ranked.len())];
+    let top = ranked.get(..k.min(ranked.len())).unwrap_or(&[]);
     let mut sum = 0.0;
     let mut pairs = 0usize;
     for (pos, &a) in top.iter().enumerate() {

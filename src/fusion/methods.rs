@@ -121,10 +121,14 @@ pub fn shapley(n: usize, v: impl Fn(u32) -> f64) -> Vec<f64> {
     let n = n.min(16);
     let full = 1u32 << n;
     let values: Vec<f64> = (0..full).map(&v).collect();
-    let mut factorial = vec![1.0f64; n + 1];
-    for i in 1..=n {
-        factorial[i] = factorial[i - 1] * i as f64;
-    }
+    // factorial[i] = i!
+    let factorial: Vec<f64> = std::iter::once(1.0)
+        .chain((1..=n).scan(1.0f64, |acc, i| {
+            *acc *= i as f64;
+            Some(*acc)
+        }))
+        .collect();
+    let fact = |i: usize| factorial.get(i).copied().unwrap_or(1.0);
     let mut phi = vec![0.0f64; n];
     for (i, p) in phi.iter_mut().enumerate() {
         let bit = 1u32 << i;
@@ -133,7 +137,7 @@ pub fn shapley(n: usize, v: impl Fn(u32) -> f64) -> Vec<f64> {
                 continue;
             }
             let size = mask.count_ones() as usize;
-            let weight = factorial[size] * factorial[n - size - 1] / factorial[n];
+            let weight = fact(size) * fact(n - size - 1) / fact(n);
             let with = values.get((mask | bit) as usize).copied().unwrap_or(0.0);
             let without = values.get(mask as usize).copied().unwrap_or(0.0);
             *p += weight * (with - without);

@@ -44,9 +44,10 @@ fn gram_matrix(m: &[f32], f: usize, lambda: f32) -> Vec<f32> {
                     if ra == 0.0 {
                         continue;
                     }
-                    let g_row = &mut g[a * f..(a + 1) * f];
-                    for (gv, &rb) in g_row.iter_mut().zip(row) {
-                        *gv += ra * rb;
+                    if let Some(g_row) = g.get_mut(a * f..(a + 1) * f) {
+                        for (gv, &rb) in g_row.iter_mut().zip(row) {
+                            *gv += ra * rb;
+                        }
                     }
                 }
             }

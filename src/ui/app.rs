@@ -174,12 +174,14 @@ impl WorkbenchApp {
         wb.embed_enabled = embed;
         let repaint_ctx = ctx.clone();
         wb.set_repaint(Arc::new(move || repaint_ctx.request_repaint()));
-        let mut ui = UiState::default();
-        ui.path_drafts = [
-            wb.session.data.catalogue.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            wb.session.data.behaviour.display().to_string(),
-            wb.session.data.users.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        ];
+        let ui = UiState {
+            path_drafts: [
+                wb.session.data.catalogue.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                wb.session.data.behaviour.display().to_string(),
+                wb.session.data.users.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            ],
+            ..UiState::default()
+        };
         wb.handle(Command::Reload);
         Self { wb, ui, commands: Vec::new(), dialog: None, last_frame: None }
     }

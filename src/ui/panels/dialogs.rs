@@ -57,6 +57,9 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     }
 }
 
+/// Column names and the first rows of a file, or the error that stopped reading it.
+type PreviewResult = Result<(Vec<String>, Vec<Vec<String>>), String>;
+
 fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
     let path = match table {
         TableKind::Catalogue => app.wb.session.data.catalogue.clone(),
@@ -70,7 +73,7 @@ fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
     // Reading the first rows is cheap for the files this dialog is meant for; the
     // result is cached in egui's temporary memory so it runs once per open.
     let id = egui::Id::unique(("mapping-preview", path.display().to_string()));
-    let cached: Option<std::sync::Arc<Result<(Vec<String>, Vec<Vec<String>>), String>>> = ui.data(|d| d.get_temp(id));
+    let cached: Option<std::sync::Arc<PreviewResult>> = ui.data(|d| d.get_temp(id));
     let preview = cached.unwrap_or_else(|| {
         let r = read_table(&path).map(|t| (t.column_names(), t.preview(5))).map_err(|e| e.to_string());
         let r = std::sync::Arc::new(r);
