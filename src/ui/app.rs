@@ -139,6 +139,8 @@ pub struct WorkbenchApp {
     pub commands: Vec<Command>,
     dialog: Option<(DialogPurpose, JobHandle<Option<PathBuf>>)>,
     last_frame: Option<std::time::Instant>,
+    /// Every frame's CPU time when `RECFUSE_FRAME_STATS` names a file to write them to.
+    frame_log: Option<(PathBuf, Vec<f32>)>,
 }
 
 const SETTINGS_KEY: &str = "recfuse-ui";
@@ -183,7 +185,8 @@ impl WorkbenchApp {
             ..UiState::default()
         };
         wb.handle(Command::Reload);
-        Self { wb, ui, commands: Vec::new(), dialog: None, last_frame: None }
+        let frame_log = std::env::var_os("RECFUSE_FRAME_STATS").map(|p| (PathBuf::from(p), Vec::new()));
+        Self { wb, ui, commands: Vec::new(), dialog: None, last_frame: None, frame_log }
     }
 
     /// Opens a native file dialog off the UI thread.
@@ -395,9 +398,29 @@ impl eframe::App for WorkbenchApp {
         self.drain_commands();
         // CPU time of this frame (job polling, drawing, command handling).
         if let Some(start) = self.last_frame {
-            self.ui.frame_ms.push_back(start.elapsed().as_secs_f32() * 1000.0);
+            let ms = start.elapsed().as_secs_f32() * 1000.0;
+            if let Some((_, log)) = &mut self.frame_log {
+                log.push(ms);
+            }
+            self.ui.frame_ms.push_back(ms);
             if self.ui.frame_ms.len() > 120 {
                 self.ui.frame_ms.pop_front();
+            }
+        }
+    }
+
+    fn on_exit(&mut self) {
+        if let Some((path, log)) = &self.frame_log {
+            let mut sorted = log.clone();
+            sorted.sort_by(f32::total_cmp);
+            let at = |q: f64| sorted.get(((sorted.len().saturating_sub(1)) as f64 * q).round() as usize).copied();
+            let stats = serde_json::json!({
+                "what": "CPU time per frame in WorkbenchApp (job polling + drawing + command handling), ms; excludes tessellation and GPU work",
+                "frames": sorted.len(),
+                "min": at(0.0), "median": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": at(1.0),
+            });
+            if let Ok(text) = serde_json::to_string_pretty(&stats) {
+                let _ = crate::session::write_atomic(path, text.as_bytes());
             }
         }
     }
