@@ -332,6 +332,22 @@ impl WorkbenchApp {
         }
     }
 
+    /// Writes the frame-time statistics (when `RECFUSE_FRAME_STATS` is set).
+    fn write_frame_stats(&self) {
+        let Some((path, log)) = &self.frame_log else { return };
+        let mut sorted = log.clone();
+        sorted.sort_by(f32::total_cmp);
+        let at = |q: f64| sorted.get(((sorted.len().saturating_sub(1)) as f64 * q).round() as usize).copied();
+        let stats = serde_json::json!({
+            "what": "CPU time per frame in WorkbenchApp (job polling + drawing + command handling), ms; excludes tessellation and GPU work",
+            "frames": sorted.len(),
+            "min": at(0.0), "median": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": at(1.0),
+        });
+        if let Ok(text) = serde_json::to_string_pretty(&stats) {
+            let _ = crate::session::write_atomic(path, text.as_bytes());
+        }
+    }
+
     /// Applies queued commands.
     pub fn drain_commands(&mut self) {
         for c in std::mem::take(&mut self.commands) {
@@ -401,6 +417,9 @@ impl eframe::App for WorkbenchApp {
             let ms = start.elapsed().as_secs_f32() * 1000.0;
             if let Some((_, log)) = &mut self.frame_log {
                 log.push(ms);
+                if log.len() % 100 == 0 {
+                    self.write_frame_stats();
+                }
             }
             self.ui.frame_ms.push_back(ms);
             if self.ui.frame_ms.len() > 120 {
@@ -410,19 +429,7 @@ impl eframe::App for WorkbenchApp {
     }
 
     fn on_exit(&mut self) {
-        if let Some((path, log)) = &self.frame_log {
-            let mut sorted = log.clone();
-            sorted.sort_by(f32::total_cmp);
-            let at = |q: f64| sorted.get(((sorted.len().saturating_sub(1)) as f64 * q).round() as usize).copied();
-            let stats = serde_json::json!({
-                "what": "CPU time per frame in WorkbenchApp (job polling + drawing + command handling), ms; excludes tessellation and GPU work",
-                "frames": sorted.len(),
-                "min": at(0.0), "median": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": at(1.0),
-            });
-            if let Ok(text) = serde_json::to_string_pretty(&stats) {
-                let _ = crate::session::write_atomic(path, text.as_bytes());
-            }
-        }
+        self.write_frame_stats();
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
