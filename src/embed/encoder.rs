@@ -5,10 +5,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 use candle_core::{D, DType, Device, Tensor};
-use candle_transformers::models::bert::BertModel;
 use serde::{Deserialize, Serialize};
 use tokenizers::{Encoding, Tokenizer};
 
+use super::bert::BertEncoder;
 use super::device::{DeviceChoice, select_device};
 use super::error::EmbedError;
 use super::model::{self, ModelFiles, Pooling};
@@ -145,7 +145,7 @@ pub fn l2_normalize(x: &Tensor) -> candle_core::Result<Tensor> {
 
 /// A loaded sentence-embedding model on one device.
 pub struct SentenceEmbedder {
-    model: BertModel,
+    model: BertEncoder,
     tokenizer: Tokenizer,
     device: Device,
     dtype: DType,
@@ -333,7 +333,7 @@ impl SentenceEmbedder {
         let ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
         let type_ids = Tensor::from_vec(type_ids, (rows, width), &self.device)?;
         let mask = Tensor::from_vec(mask, (rows, width), &self.device)?;
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?.to_dtype(DType::F32)?;
+        let hidden = self.model.forward(&ids, &type_ids, &mask)?.to_dtype(DType::F32)?;
         let pooled = match self.pooling {
             Pooling::Mean => mean_pool(&hidden, &mask)?,
             Pooling::Cls => cls_pool(&hidden)?,

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_transformers::models::bert::Config as BertConfig;
+
+use super::bert::BertEncoder;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
@@ -316,14 +318,14 @@ pub fn build_bert(
     config: &BertConfig,
     dtype: DType,
     device: &Device,
-) -> Result<BertModel, EmbedError> {
+) -> Result<BertEncoder, EmbedError> {
     let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| {
         EmbedError::InvalidFile {
             file: files.weights.clone(),
             reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
         }
     })?;
-    BertModel::load(vb, config).map_err(|e| EmbedError::InvalidFile {
+    BertEncoder::load(vb, config).map_err(|e| EmbedError::InvalidFile {
         file: files.weights.clone(),
         reason: format!(
             "expected BERT tensors matching {} (hidden_size {}, {} layers): {}",
