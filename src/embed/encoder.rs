@@ -81,7 +81,7 @@ pub struct Embeddings {
 impl Embeddings {
     /// Number of vectors.
     pub fn len(&self) -> usize {
-        if self.dim == 0 { 0 } else { self.data.len() / self.dim }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// Whether there are no vectors.
@@ -347,10 +347,10 @@ impl SentenceEmbedder {
 fn model_name_of(dir: &Path) -> String {
     for component in dir.components().rev() {
         let part = component.as_os_str().to_string_lossy();
-        if let Some(rest) = part.strip_prefix("models--") {
-            if let Some((org, name)) = rest.split_once("--") {
-                return format!("{org}/{name}");
-            }
+        if let Some(rest) = part.strip_prefix("models--")
+            && let Some((org, name)) = rest.split_once("--")
+        {
+            return format!("{org}/{name}");
         }
     }
     dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())

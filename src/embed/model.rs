@@ -187,7 +187,7 @@ fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<T
 pub fn read_bert_config(files: &ModelFiles) -> Result<BertConfig, EmbedError> {
     let config: BertConfig =
         parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
-    if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+    if config.num_attention_heads == 0 || !config.hidden_size.is_multiple_of(config.num_attention_heads) {
         return Err(EmbedError::InvalidFile {
             file: files.config.clone(),
             reason: format!(
