@@ -414,6 +414,13 @@ mod tests {
     }
 
     #[test]
+    fn embedder_can_move_to_a_background_job() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<SentenceEmbedder>();
+        send_sync::<Embeddings>();
+    }
+
+    #[test]
     fn precision_strings() {
         assert_eq!("bf16".parse::<EmbedPrecision>(), Ok(EmbedPrecision::BF16));
         assert_eq!("FP16".parse::<EmbedPrecision>(), Ok(EmbedPrecision::F16));
