@@ -74,3 +74,9 @@ fn cancel_stops_embedding() {
     let err = e.embed(&g.texts, 8, &progress).unwrap_err();
     assert!(matches!(err, recfuse::embed::EmbedError::Cancelled), "{err}");
 }
+
+#[test]
+fn bundled_model_is_found_by_default() {
+    let dir = recfuse::embed::default_model_dir().unwrap();
+    assert!(dir.ends_with("assets/models/all-MiniLM-L6-v2"), "{}", dir.display());
+}

@@ -278,3 +278,51 @@ fn cache_dir_from_environment() {
     assert_eq!(cache.dir(), target.as_path());
     assert!(target.is_dir());
 }
+
+#[test]
+fn cli_embed_writes_vectors_in_input_order() {
+    let model_dir = tempfile::tempdir().unwrap();
+    write_tiny_model(model_dir.path(), 16);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("texts.json");
+    let output = work.path().join("vectors.json");
+    // The same text at positions 0 and 2, a longer one in between.
+    std::fs::write(&input, r#"["red mug", "big blue tea pot set", "red mug"]"#).unwrap();
+    let args = recfuse::cli::embed::EmbedArgs {
+        input: Some(input),
+        output: Some(output.clone()),
+        model: Some(model_dir.path().display().to_string()),
+        device: DeviceChoice::Cpu,
+        batch: 2,
+        precision: EmbedPrecision::F32,
+    };
+    recfuse::cli::embed::run_embed(&args).unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert_eq!(out["device"], "CPU");
+    assert_eq!(out["dim"], 8);
+    let rows: Vec<Vec<f32>> = serde_json::from_value(out["embeddings"].clone()).unwrap();
+    assert_eq!(rows.len(), 3);
+    // Same text, different batches (one padded, one not): equal up to rounding.
+    assert_close(&rows[0], &rows[2]);
+    assert!(rows[0].iter().zip(&rows[1]).any(|(a, b)| (a - b).abs() > 1e-3));
+    for r in &rows {
+        assert!((r.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+    // No temporary files next to the output.
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn cli_embed_without_paths_is_an_error() {
+    let args = recfuse::cli::embed::EmbedArgs {
+        input: None,
+        output: None,
+        model: None,
+        device: DeviceChoice::Cpu,
+        batch: 32,
+        precision: EmbedPrecision::F32,
+    };
+    let err = recfuse::cli::embed::run_embed(&args).unwrap_err().to_string();
+    assert!(err.contains("--input"), "{err}");
+}

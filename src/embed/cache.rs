@@ -160,12 +160,12 @@ pub fn embed_with_cache(
     };
     let key = CacheKey::new(embedder.model_fingerprint(), template_fingerprint, texts);
     // A missing, unreadable or mismatched entry is simply recomputed and overwritten.
-    if let Ok(Some(e)) = cache.load(&key, texts.len()) {
-        if e.dim == embedder.dim() {
-            progress.start_stage("embedding (cached)", texts.len() as u64);
-            progress.set_done(texts.len() as u64);
-            return Ok((e, CacheOutcome::Hit));
-        }
+    if let Ok(Some(e)) = cache.load(&key, texts.len())
+        && e.dim == embedder.dim()
+    {
+        progress.start_stage("embedding (cached)", texts.len() as u64);
+        progress.set_done(texts.len() as u64);
+        return Ok((e, CacheOutcome::Hit));
     }
     let embeddings = embedder.embed(texts, batch_size, progress)?;
     let outcome = match cache.store(&key, &embeddings) {

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 use candle_core::{D, DType, Device, Tensor};
-use candle_transformers::models::bert::BertModel;
 use serde::{Deserialize, Serialize};
 use tokenizers::{Encoding, Tokenizer};
 
+use super::bert::BertEncoder;
 use super::device::{DeviceChoice, select_device};
 use super::error::EmbedError;
 use super::model::{self, ModelFiles, Pooling};
@@ -81,7 +81,7 @@ pub struct Embeddings {
 impl Embeddings {
     /// Number of vectors.
     pub fn len(&self) -> usize {
-        if self.dim == 0 { 0 } else { self.data.len() / self.dim }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// Whether there are no vectors.
@@ -145,7 +145,7 @@ pub fn l2_normalize(x: &Tensor) -> candle_core::Result<Tensor> {
 
 /// A loaded sentence-embedding model on one device.
 pub struct SentenceEmbedder {
-    model: BertModel,
+    model: BertEncoder,
     tokenizer: Tokenizer,
     device: Device,
     dtype: DType,
@@ -320,7 +320,7 @@ impl SentenceEmbedder {
         let ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
         let type_ids = Tensor::from_vec(type_ids, (rows, width), &self.device)?;
         let mask = Tensor::from_vec(mask, (rows, width), &self.device)?;
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?.to_dtype(DType::F32)?;
+        let hidden = self.model.forward(&ids, &type_ids, &mask)?.to_dtype(DType::F32)?;
         let pooled = match self.pooling {
             Pooling::Mean => mean_pool(&hidden, &mask)?,
             Pooling::Cls => cls_pool(&hidden)?,
@@ -334,10 +334,10 @@ impl SentenceEmbedder {
 fn model_name_of(dir: &Path) -> String {
     for component in dir.components().rev() {
         let part = component.as_os_str().to_string_lossy();
-        if let Some(rest) = part.strip_prefix("models--") {
-            if let Some((org, name)) = rest.split_once("--") {
-                return format!("{org}/{name}");
-            }
+        if let Some(rest) = part.strip_prefix("models--")
+            && let Some((org, name)) = rest.split_once("--")
+        {
+            return format!("{org}/{name}");
         }
     }
     dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
@@ -391,6 +391,13 @@ mod tests {
         assert!((e.cosine(0, 2).unwrap() - 0.6).abs() < 1e-6);
         assert_eq!(e.cosine(0, 9), None);
         assert!(Embeddings::default().is_empty());
+    }
+
+    #[test]
+    fn embedder_can_move_to_a_background_job() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<SentenceEmbedder>();
+        send_sync::<Embeddings>();
     }
 
     #[test]

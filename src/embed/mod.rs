@@ -8,12 +8,14 @@
 //!   pooling, L2 normalisation — and the [`Embeddings`] it returns.
 //! - [`template`]: which catalogue columns make an item's text.
 //! - [`cache`]: embeddings on disk keyed by model, template and texts.
+//! - [`bert`]: the BERT encoder itself, tuned for CPU throughput.
 //! - [`bench`]: throughput measurement.
 //! - [`projection`]: a 2-D map and clusters of item vectors (Explore view).
 //!
 //! candle is used only here; nothing in this module knows about the GUI or polars.
 
 pub mod bench;
+pub mod bert;
 pub mod cache;
 pub mod device;
 pub mod encoder;

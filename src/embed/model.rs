@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_transformers::models::bert::Config as BertConfig;
+
+use super::bert::BertEncoder;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
@@ -172,8 +174,9 @@ fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<T
 
 /// The parsed BERT configuration.
 pub fn read_bert_config(files: &ModelFiles) -> Result<BertConfig, EmbedError> {
-    let config: BertConfig = parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
-    if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+    let config: BertConfig =
+        parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
+    if config.num_attention_heads == 0 || !config.hidden_size.is_multiple_of(config.num_attention_heads) {
         return Err(EmbedError::InvalidFile {
             file: files.config.clone(),
             reason: format!(
@@ -292,12 +295,14 @@ pub fn build_bert(
     config: &BertConfig,
     dtype: DType,
     device: &Device,
-) -> Result<BertModel, EmbedError> {
-    let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| EmbedError::InvalidFile {
-        file: files.weights.clone(),
-        reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
+) -> Result<BertEncoder, EmbedError> {
+    let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| {
+        EmbedError::InvalidFile {
+            file: files.weights.clone(),
+            reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
+        }
     })?;
-    BertModel::load(vb, config).map_err(|e| EmbedError::InvalidFile {
+    BertEncoder::load(vb, config).map_err(|e| EmbedError::InvalidFile {
         file: files.weights.clone(),
         reason: format!(
             "expected BERT tensors matching {} (hidden_size {}, {} layers): {}",
