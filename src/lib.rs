@@ -5,6 +5,7 @@
 //! [`session`] ties them together behind commands; [`ui`] draws and sends commands;
 //! [`jobs`] is the only place that starts threads; [`cli`] runs the same engine headless.
 
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod embed;
