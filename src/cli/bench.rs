@@ -1073,7 +1073,7 @@ mod tests {
         assert_eq!(p.als.transform, ValueTransform::Raw);
         assert_eq!(p.als.alpha, 0.125);
         assert_eq!(p.als.iterations, 3);
-        let bad = parse(&["fit", "--als-alpha", "-1"]).expect("parse");
+        let bad = parse(&["fit", "--als-alpha=-1"]).expect("parse");
         assert!(params_from(&bad).is_err());
     }
 
