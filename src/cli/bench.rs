@@ -841,8 +841,8 @@ impl Bench<'_> {
 
 /// Writes ALS factors for the reference scripts: `users.txt`, `items.txt` (external
 /// ids, one per line, row order), `user_factors.f32` and `item_factors.f32` (row-major
-/// little-endian f32), the fitted user × item pairs as CSR (`seen_ptr.u64`,
-/// `seen_idx.u32`) and `meta.json`.
+/// little-endian f32), the fitted user × item matrix as CSR (`seen_ptr.u64`,
+/// `seen_idx.u32`, `seen_val.f32`: summed event weights) and `meta.json`.
 pub fn export_factors(dir: &Path, dataset: &Dataset, data: &Interactions, model: &AlsScorer) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
@@ -862,6 +862,8 @@ pub fn export_factors(dir: &Path, dataset: &Dataset, data: &Interactions, model:
     let idx: Vec<u8> = data.by_user.idx.iter().flat_map(|x| x.to_le_bytes()).collect();
     write("seen_ptr.u64", &ptr)?;
     write("seen_idx.u32", &idx)?;
+    let val: Vec<u8> = data.by_user.val.iter().flat_map(|x| x.to_le_bytes()).collect();
+    write("seen_val.f32", &val)?;
     let meta = serde_json::json!({
         "factors": model.factors,
         "users": users.len(),
