@@ -23,6 +23,11 @@ warm-up and is not reported):
 Accuracy: NDCG@10 etc. of all three factorisations, ranked by the same numpy code.
 Item-KNN: implicit CosineRecommender(K=100) on binary train vs `recfuse bench fit --signal item_cf`
 (binary, 100 neighbours): fit time only (RecFuse's item-CF accuracy is in `recfuse eval`).
+
+Scale mode (`--scale DIR --iterations N`, DIR written by `recfuse bench generate`): RecFuse fits
+ALS on all events of DIR with its defaults (c = 1 + ln(1 + summed event weight)) and exports the
+matrix it fitted on; implicit is then fitted on exactly that matrix (values 1 + ln(1 + v), α = 1)
+with the same factors, λ, CG steps and iterations. Each side runs once per round.
 """
 
 import argparse
@@ -30,8 +35,10 @@ import json
 import os
 import tempfile
 import time
+import warnings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+warnings.filterwarnings("ignore", message="Method expects CSR input")
 
 import implicit  # noqa: E402
 import numpy as np  # noqa: E402
@@ -76,14 +83,68 @@ def evaluate(U, V, split):
     return metrics(rank_top_k(U[split.eval_users], V, split), split)
 
 
+def scale(args, binary):
+    import scipy.sparse as sp
+    from pathlib import Path
+
+    tmp = Path(tempfile.mkdtemp(prefix="recfuse-als-scale-"))
+    rf_times, imp_times, imp_cpu = [], [], []
+    report = None
+    for _ in range(args.reps):
+        report = run_recfuse(
+            binary,
+            ["bench", "fit", "--signal", "als", "--data", args.scale, "--warmup", "0", "--reps", "1",
+             "--als-iterations", str(args.iterations), "--export-factors", str(tmp)],
+        )
+        rf_times.append(row_of(report, "fit", "als")["timing"]["median_s"])
+        meta = json.loads((tmp / "meta.json").read_text())
+        ptr = np.fromfile(tmp / "seen_ptr.u64", dtype="<u8").astype(np.int64)
+        idx = np.fromfile(tmp / "seen_idx.u32", dtype="<u4").astype(np.int32)
+        val = np.fromfile(tmp / "seen_val.f32", dtype="<f4")
+        matrix = sp.csr_matrix((1.0 + np.log1p(val), idx, ptr), shape=(meta["users"], meta["items"]))
+        model = AlternatingLeastSquares(
+            factors=FACTORS, regularization=REG, alpha=ALPHA, iterations=args.iterations, use_cg=True,
+            calculate_training_loss=False, random_state=42, num_threads=0,
+        )
+        model.cg_steps = CG_STEPS
+        wall, cpu = time.perf_counter(), time.process_time()
+        model.fit(matrix, show_progress=False)
+        imp_times.append(time.perf_counter() - wall)
+        imp_cpu.append(time.process_time() - cpu)
+    rf, imp, cpu = summary(rf_times), summary(imp_times), summary(imp_cpu)
+    result = {
+        "machine": machine(),
+        "implicit": implicit.__version__,
+        "scale_data": args.scale,
+        "dataset": report["dataset"] if report else None,
+        "iterations": args.iterations,
+        "recfuse_wall": rf,
+        "implicit_wall": imp,
+        "implicit_cpu": cpu,
+        "ratio_recfuse_over_implicit": rf["median_s"] / imp["median_s"],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    print(f"ALS at scale ({args.scale}, {args.iterations} iterations, {args.reps} round(s)):")
+    print(f"  implicit  wall {fmt(imp)}   (CPU {fmt(cpu)})")
+    print(f"  RecFuse   wall {fmt(rf)}")
+    print(f"  ratio RecFuse / implicit (median wall): {result['ratio_recfuse_over_implicit']:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default=None, help="directory written by `recfuse bench generate`")
+    ap.add_argument("--iterations", type=int, default=3, help="ALS iterations in --scale mode")
     ap.add_argument("--dataset", default="retail", choices=["retail", "sample", "movielens"])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--recfuse", default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     binary = recfuse_binary(args.recfuse)
+    if args.scale:
+        scale(args, binary)
+        return
 
     split = Split(peer_interactions(args.dataset))
     counts = split.counts.astype(np.float32)

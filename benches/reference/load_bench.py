@@ -17,6 +17,8 @@ The Python side does the work RecFuse's loader does, not just a raw read:
   the catalogue (most frequent Description and median UnitPrice per StockCode).
 - completejourney (products.parquet + transactions.parquet): read both; ids as strings; keep
   events whose product is in the catalogue; intern ids; sort by time.
+- a generated directory (catalogue.parquet + events.parquet): the same, timestamps converted
+  from unix seconds.
 A "raw read" row (read + timestamp parse only) is printed too, as the lower bound.
 RecFuse additionally records every dropped row with examples (the validation report).
 """
@@ -118,6 +120,28 @@ def pandas_cj():
     return len(products) + len(tx)
 
 
+def polars_generated(d):
+    catalogue = pl.read_parquet(d / "catalogue.parquet")
+    events = pl.read_parquet(d / "events.parquet").join(catalogue.select("item_id"), on="item_id", how="semi")
+    events = events.with_columns(
+        pl.col("user_id").cast(pl.Categorical).to_physical().alias("user"),
+        pl.col("item_id").cast(pl.Categorical).to_physical().alias("item"),
+        pl.from_epoch("timestamp", time_unit="s").alias("time"),
+    ).sort("time", maintain_order=True)
+    return catalogue.height + events.height
+
+
+def pandas_generated(d):
+    catalogue = pd.read_parquet(d / "catalogue.parquet")
+    events = pd.read_parquet(d / "events.parquet")
+    events = events[events["item_id"].isin(set(catalogue["item_id"]))]
+    events["user"] = events["user_id"].astype("category").cat.codes
+    events["item"] = events["item_id"].astype("category").cat.codes
+    events["time"] = pd.to_datetime(events["timestamp"], unit="s")
+    events = events.sort_values("time", kind="stable")
+    return len(catalogue) + len(events)
+
+
 WORK = {
     "retail": [
         ("polars (equivalent work)", polars_retail),
@@ -136,12 +160,21 @@ WORK = {
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="retail", choices=sorted(WORK))
+    ap.add_argument("--data", default="retail", help="retail, completejourney, or a directory from `recfuse bench generate`")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--recfuse", default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     binary = recfuse_binary(args.recfuse)
+    if args.data not in WORK:
+        from pathlib import Path
+
+        d = Path(args.data).resolve()
+        args.data = str(d)
+        WORK[args.data] = [
+            ("polars (equivalent work)", lambda: polars_generated(d)),
+            ("pandas (equivalent work)", lambda: pandas_generated(d)),
+        ]
     times = {name: [] for name, _ in WORK[args.data]}
     recfuse = []
     report = None

@@ -502,6 +502,22 @@ impl Bench<'_> {
             prep,
             format!("shopper {heavy_id} ({history} events), {n_cand} candidates, {} items", dataset.catalogue.len()),
         ));
+        // Where the candidate-building time goes: each signal scoring every item for this shopper.
+        let profile = state.profile.clone();
+        let sctx = ScoreContext { profile: &profile, query: None };
+        let mut buffer = vec![0.0f32; dataset.catalogue.len()];
+        for scorer in engine.models.scorers_for(&SignalId::RECOMMEND) {
+            let t = time_reps(w, r, || {
+                scorer.score_all(&sctx, &mut buffer);
+                buffer.first().copied()
+            });
+            self.push(BenchRow::new(
+                "fuse",
+                format!("one user: {} scores every item (part of prepare_target)", scorer.id()),
+                t,
+                "",
+            ));
+        }
         let ctx = RankContext { catalogue: engine.catalogue(), rules: &[], vectors: None };
         let mut flip = 0usize;
         let one = time_reps(w, r.max(20), || {
