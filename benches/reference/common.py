@@ -94,7 +94,7 @@ def peer_interactions(dataset):
     if dataset == "sample":
         df = pl.read_csv(
             REPO / "sample_data" / "online_retail" / "events.csv",
-            schema_overrides={"user_id": pl.Utf8, "item_id": pl.Utf8},
+            schema_overrides={"user_id": pl.Utf8, "item_id": pl.Utf8, "invoice_no": pl.Utf8},
         ).filter(pl.col("event_type") == "purchase")
         ts = pl.col("timestamp").str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S").dt.epoch("s")
         return df.select(pl.col("user_id").alias("user"), pl.col("item_id").alias("item"), ts.alias("ts"), pl.lit(True).alias("rel"))
