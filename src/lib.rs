@@ -8,6 +8,7 @@
 // No reachable panics in library code: no unwrap/expect, no unchecked indexing. Tests may.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod embed;

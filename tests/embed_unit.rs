@@ -295,6 +295,8 @@ fn cli_embed_writes_vectors_in_input_order() {
         device: DeviceChoice::Cpu,
         batch: 2,
         precision: EmbedPrecision::F32,
+        catalogue: None,
+        map: Vec::new(),
     };
     recfuse::cli::embed::run_embed(&args).unwrap();
     let out: serde_json::Value =
@@ -322,6 +324,8 @@ fn cli_embed_without_paths_is_an_error() {
         device: DeviceChoice::Cpu,
         batch: 32,
         precision: EmbedPrecision::F32,
+        catalogue: None,
+        map: Vec::new(),
     };
     let err = recfuse::cli::embed::run_embed(&args).unwrap_err().to_string();
     assert!(err.contains("--input"), "{err}");

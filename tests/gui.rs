@@ -228,3 +228,35 @@ fn snapshots_of_the_main_tabs() {
     mask_timings(&mut h);
     h.snapshot("evaluate");
 }
+
+#[test]
+fn exports_the_list_and_an_html_report_with_pseudonyms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("list.csv");
+    let html = dir.path().join("report.html");
+    let mut h = harness(Session::default());
+    loaded(&mut h);
+    let raw = h.state().wb.session.selection.shopper.clone().expect("shopper");
+    h.get_by_label("Session and export").click();
+    h.run();
+    h.get_by_label("Privacy: pseudonymise shopper ids").click();
+    h.run();
+    h.get_by_label("List CSV…").click();
+    wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
+    type_path(&mut h, &csv.display().to_string());
+    h.get_by_label("OK").click();
+    h.run();
+    let text = std::fs::read_to_string(&csv).expect("list csv written");
+    assert!(text.starts_with("for,rank,item_id,title,score,fused_score"));
+    assert_eq!(text.lines().count(), 11, "header + 10 rows");
+    assert!(!text.contains(&raw) && text.contains("shopper-"), "the export must pseudonymise the shopper");
+    h.get_by_label("HTML report…").click();
+    wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
+    type_path(&mut h, &html.display().to_string());
+    h.get_by_label("OK").click();
+    h.run();
+    let report = std::fs::read_to_string(&html).expect("report written");
+    assert!(report.starts_with("<!DOCTYPE html>") && report.contains("Top recommendations"));
+    assert!(!report.contains(&format!("Shopper {raw}<")), "raw id in the report");
+    assert!(!report.contains("src=\"http"), "the report must be self-contained");
+}

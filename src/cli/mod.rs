@@ -1,5 +1,6 @@
 //! Headless sub-commands on the same engine as the GUI.
 
+pub mod bench;
 pub mod compare;
 pub mod embed;
 pub mod embedding;
@@ -37,6 +38,9 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Embed texts (JSON in, JSON out) or fill the cache for a catalogue.
     Embed(embed::EmbedArgs),
+    /// Time loading, fitting, re-fusion, evaluation, tuning or embedding; or write the
+    /// synthetic scale dataset (`bench generate`).
+    Bench(bench::BenchArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -81,6 +85,7 @@ pub fn run(command: Command) -> u8 {
         Command::Eval(args) => eval::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,7 @@ pub mod text;
 pub mod timestamp;
 pub mod users;
 pub mod weights;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,25 +2,40 @@
 
 /// Indices of the `k` largest finite scores, best first; ties go to the lower index.
 /// `skip` marks indices that must not be returned.
+///
+/// One pass with a bounded buffer: candidates are appended until the buffer holds `2k`,
+/// then cut back to the best `k`, whose last score becomes the bar a later index must
+/// beat (a later index never wins a tie). Linear in `scores.len()` with little
+/// allocation — this runs for every signal of every shopper and for every re-fusion.
 pub fn top_k_indices(scores: &[f32], k: usize, skip: impl Fn(usize) -> bool) -> Vec<u32> {
     if k == 0 {
         return Vec::new();
     }
-    let mut candidates: Vec<u32> = (0..scores.len())
-        .filter(|&i| !skip(i) && scores.get(i).is_some_and(|s| s.is_finite()))
-        .map(|i| i as u32)
-        .collect();
     let cmp = |a: &u32, b: &u32| {
         let sa = scores.get(*a as usize).copied().unwrap_or(f32::NEG_INFINITY);
         let sb = scores.get(*b as usize).copied().unwrap_or(f32::NEG_INFINITY);
         sb.total_cmp(&sa).then(a.cmp(b))
     };
-    if candidates.len() > k {
-        candidates.select_nth_unstable_by(k - 1, cmp);
-        candidates.truncate(k);
+    let cap = k.saturating_mul(2).max(k.saturating_add(32)).min(scores.len().max(1));
+    let mut kept: Vec<u32> = Vec::with_capacity(cap);
+    let mut bar: Option<f32> = None;
+    for (i, &s) in scores.iter().enumerate() {
+        if !s.is_finite() || bar.is_some_and(|b| s.total_cmp(&b) != std::cmp::Ordering::Greater) || skip(i) {
+            continue;
+        }
+        kept.push(i as u32);
+        if kept.len() >= cap && kept.len() > k {
+            kept.select_nth_unstable_by(k - 1, cmp);
+            kept.truncate(k);
+            bar = kept.get(k - 1).and_then(|&j| scores.get(j as usize)).copied();
+        }
     }
-    candidates.sort_unstable_by(cmp);
-    candidates
+    if kept.len() > k {
+        kept.select_nth_unstable_by(k - 1, cmp);
+        kept.truncate(k);
+    }
+    kept.sort_unstable_by(cmp);
+    kept
 }
 
 /// The `k` largest (index, value) pairs of a sparse list, best first; ties → lower index.
@@ -47,5 +62,38 @@ mod tests {
         assert_eq!(top_k_indices(&s, 2, |_| false), vec![1, 2]);
         assert_eq!(top_k_indices(&s, 10, |i| i == 1), vec![2, 0, 4]);
         assert_eq!(top_k_pairs(vec![(3, 1.0), (1, 2.0), (2, 2.0)], 2), vec![(1, 2.0), (2, 2.0)]);
+    }
+
+    /// The straightforward definition the bounded-buffer version must reproduce.
+    fn reference(scores: &[f32], k: usize, skip: impl Fn(usize) -> bool) -> Vec<u32> {
+        let mut all: Vec<u32> =
+            (0..scores.len()).filter(|&i| !skip(i) && scores[i].is_finite()).map(|i| i as u32).collect();
+        all.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+        all.truncate(k);
+        all
+    }
+
+    #[test]
+    fn same_as_a_full_sort_on_random_and_tied_scores() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for case in 0..300 {
+            let n = rng.usize(0..400);
+            let levels = if case % 3 == 0 { 4 } else { 1000 };
+            let scores: Vec<f32> = (0..n)
+                .map(|_| match rng.u8(..20) {
+                    0 => f32::NAN,
+                    1 => -0.0,
+                    2 => 0.0,
+                    3 => f32::NEG_INFINITY,
+                    _ => (rng.usize(..levels) as f32 - levels as f32 / 3.0) / 7.0,
+                })
+                .collect();
+            let k = rng.usize(0..60);
+            let skip = |i: usize| i % 7 == 3;
+            assert_eq!(top_k_indices(&scores, k, skip), reference(&scores, k, skip), "case {case}, n {n}, k {k}");
+            // Ascending input: every element beats the bar (worst case for the buffer).
+            let rising: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            assert_eq!(top_k_indices(&rising, k, |_| false), reference(&rising, k, |_| false));
+        }
     }
 }
