@@ -299,8 +299,7 @@ fn cli_embed_writes_vectors_in_input_order() {
         map: Vec::new(),
     };
     recfuse::cli::embed::run_embed(&args).unwrap();
-    let out: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let out: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
     assert_eq!(out["device"], "CPU");
     assert_eq!(out["dim"], 8);
     let rows: Vec<Vec<f32>> = serde_json::from_value(out["embeddings"].clone()).unwrap();

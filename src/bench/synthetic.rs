@@ -56,8 +56,26 @@ impl SyntheticConfig {
 }
 
 const CATEGORIES: [&str; 20] = [
-    "Home", "Kitchen", "Garden", "Toys", "Books", "Electronics", "Fashion", "Beauty", "Sports", "Grocery", "Pets",
-    "Baby", "Office", "Health", "Automotive", "Music", "Crafts", "Tools", "Outdoor", "Jewellery",
+    "Home",
+    "Kitchen",
+    "Garden",
+    "Toys",
+    "Books",
+    "Electronics",
+    "Fashion",
+    "Beauty",
+    "Sports",
+    "Grocery",
+    "Pets",
+    "Baby",
+    "Office",
+    "Health",
+    "Automotive",
+    "Music",
+    "Crafts",
+    "Tools",
+    "Outdoor",
+    "Jewellery",
 ];
 const SUBCATEGORIES: [&str; 10] =
     ["Essentials", "Classics", "Accessories", "Gifts", "Storage", "Care", "Decor", "Kits", "Basics", "Premium"];
@@ -68,8 +86,8 @@ const ADJECTIVES: [&str; 16] = [
 const MATERIALS: [&str; 12] =
     ["Bamboo", "Ceramic", "Cotton", "Glass", "Leather", "Linen", "Metal", "Oak", "Paper", "Silver", "Steel", "Wool"];
 const NOUNS: [&str; 20] = [
-    "Lamp", "Mug", "Basket", "Candle", "Bag", "Box", "Frame", "Clock", "Bowl", "Cushion", "Notebook", "Bottle",
-    "Jar", "Tray", "Set", "Holder", "Sign", "Kit", "Mat", "Tin",
+    "Lamp", "Mug", "Basket", "Candle", "Bag", "Box", "Frame", "Clock", "Bowl", "Cushion", "Notebook", "Bottle", "Jar",
+    "Tray", "Set", "Holder", "Sign", "Kit", "Mat", "Tin",
 ];
 
 /// The catalogue as columns.
@@ -265,8 +283,8 @@ impl Generator {
             weekend * (0.8 + 0.4 * d as f64 / days as f64)
         }));
         const HOURS: [f64; 24] = [
-            0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.6, 0.9, 1.0, 1.1, 1.2, 1.3, 1.2, 1.1, 1.1, 1.2, 1.3, 1.5, 1.7,
-            1.8, 1.5, 1.0, 0.5,
+            0.2, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.6, 0.9, 1.0, 1.1, 1.2, 1.3, 1.2, 1.1, 1.1, 1.2, 1.3, 1.5, 1.7, 1.8,
+            1.5, 1.0, 0.5,
         ];
         let hour_cdf = cdf(HOURS.iter().copied());
         let world = World {

@@ -164,8 +164,7 @@ fn shared_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("RECFUSE_DATA_DIR") {
         return PathBuf::from(d);
     }
-    let candidates =
-        [PathBuf::from("../shared/data"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")];
+    let candidates = [PathBuf::from("../shared/data"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")];
     candidates.iter().find(|p| p.is_dir()).cloned().unwrap_or_else(|| PathBuf::from("../shared/data"))
 }
 
@@ -193,13 +192,7 @@ pub fn resolve_dataset(values: &[String], map: &[String]) -> anyhow::Result<Data
             "retail" => spec("retail", None, shared.join("online_retail/online_retail.csv.gz"), &[]),
             "completejourney" | "complete-journey" | "cj" => {
                 let d = shared.join("completejourney");
-                // The auto-mapping does not know these two spellings (yet).
-                spec(
-                    "completejourney",
-                    Some(d.join("products.parquet")),
-                    d.join("transactions.parquet"),
-                    &["behaviour.user_id=household_id", "behaviour.timestamp=transaction_timestamp"],
-                )
+                spec("completejourney", Some(d.join("products.parquet")), d.join("transactions.parquet"), &[])
             }
             "movielens" => {
                 let d = shared.join("movielens_latest_small");
@@ -427,11 +420,12 @@ impl Bench<'_> {
         let progress = self.progress.clone();
         for signal in wanted {
             let (timing, detail) = match signal {
-                SignalId::Popularity => (time_reps(w, r, || PopularityScorer::fit(&data, &p.popularity)), String::new()),
-                SignalId::Freshness => (
-                    time_reps(w, r, || FreshnessScorer::fit(&data, &dataset.catalogue, &p.freshness)),
-                    String::new(),
-                ),
+                SignalId::Popularity => {
+                    (time_reps(w, r, || PopularityScorer::fit(&data, &p.popularity)), String::new())
+                }
+                SignalId::Freshness => {
+                    (time_reps(w, r, || FreshnessScorer::fit(&data, &dataset.catalogue, &p.freshness)), String::new())
+                }
                 SignalId::Price => (time_reps(w, r, || PriceScorer::fit(&dataset.catalogue, &p.price)), String::new()),
                 SignalId::Category => (time_reps(w, r, || CategoryScorer::fit(&dataset.catalogue)), String::new()),
                 SignalId::UserCf => (
@@ -478,7 +472,8 @@ impl Bench<'_> {
         let (w, r) = (self.args.warmup, self.args.reps);
         let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &crate::embed::ItemTextTemplate::default()));
         let start = Instant::now();
-        let engine = pipeline::fit_all(dataset.clone(), &self.params, texts, &self.progress).map_err(Self::cancelled)?;
+        let engine =
+            pipeline::fit_all(dataset.clone(), &self.params, texts, &self.progress).map_err(Self::cancelled)?;
         self.notes.push(format!(
             "fuse: all signals but semantic fitted once in {:.1} s (semantic needs embeddings: see the Embedding section)",
             start.elapsed().as_secs_f64()
@@ -776,11 +771,7 @@ impl Bench<'_> {
             "tune",
             "tune: coordinate ascent only (prepared validation context)",
             search,
-            format!(
-                "{users} validation users; {} starts × {} rounds",
-                settings.restarts + 1,
-                settings.rounds
-            ),
+            format!("{users} validation users; {} starts × {} rounds", settings.restarts + 1, settings.rounds),
         ));
         Ok(())
     }
@@ -899,8 +890,13 @@ fn generate(args: &BenchArgs) -> anyhow::Result<u8> {
     };
     anyhow::ensure!(args.events > 0 && args.items > 0, "--events and --items must be positive");
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let config =
-        SyntheticConfig { events: args.events, items: args.items, users: args.users, seed: args.seed, ..SyntheticConfig::default() };
+    let config = SyntheticConfig {
+        events: args.events,
+        items: args.items,
+        users: args.users,
+        seed: args.seed,
+        ..SyntheticConfig::default()
+    };
     let start = Instant::now();
     let mut generator = Generator::new(config.clone());
     let cat = generator.catalogue().clone();
@@ -956,15 +952,13 @@ fn generate(args: &BenchArgs) -> anyhow::Result<u8> {
 fn print_human(report: &BenchReport) {
     println!("machine: {}", report.machine.describe());
     if let Some(d) = &report.dataset {
-        let catalogue = d.spec.catalogue.as_ref().map_or("(derived from behaviour)".to_owned(), |p| p.display().to_string());
+        let catalogue =
+            d.spec.catalogue.as_ref().map_or("(derived from behaviour)".to_owned(), |p| p.display().to_string());
         println!("dataset: {} — catalogue {catalogue}, behaviour {}", d.spec.name, d.spec.behaviour.display());
         if !d.spec.map.is_empty() {
             println!("         --map {}", d.spec.map.join(" --map "));
         }
-        println!(
-            "         {} rows read, {} events kept, {} users, {} items",
-            d.rows_read, d.events, d.users, d.items
-        );
+        println!("         {} rows read, {} events kept, {} users, {} items", d.rows_read, d.events, d.users, d.items);
     }
     println!("runs:    {} warm-up, {} timed (min / median / max)", report.warmup, report.reps);
     println!();
@@ -1087,8 +1081,8 @@ mod tests {
 
     #[test]
     fn als_overrides_apply() {
-        let a = parse(&["fit", "--als-transform", "raw", "--als-alpha", "0.125", "--als-iterations", "3"])
-            .expect("parse");
+        let a =
+            parse(&["fit", "--als-transform", "raw", "--als-alpha", "0.125", "--als-iterations", "3"]).expect("parse");
         let p = params_from(&a).expect("params");
         assert_eq!(p.als.transform, ValueTransform::Raw);
         assert_eq!(p.als.alpha, 0.125);
@@ -1128,8 +1122,11 @@ mod tests {
         .expect("parse");
         assert_eq!(run(&args).expect("generate"), 0);
         let spec = resolve_dataset(&[out.display().to_string()], &[]).expect("resolve");
-        let sources =
-            DataSources { catalogue: spec.catalogue.clone(), behaviour: spec.behaviour.clone(), ..DataSources::default() };
+        let sources = DataSources {
+            catalogue: spec.catalogue.clone(),
+            behaviour: spec.behaviour.clone(),
+            ..DataSources::default()
+        };
         let d = load_dataset(&sources, &EventWeights::default(), &Progress::new()).expect("load");
         assert_eq!(d.behaviour.len(), 3000, "every generated event is valid");
         assert_eq!(d.catalogue.len(), 200);

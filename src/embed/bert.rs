@@ -54,11 +54,7 @@ impl BertEncoder {
             vb.pp("bert")
         } else {
             match &config.model_type {
-                Some(t)
-                    if vb.contains_tensor(&format!("{t}.embeddings.word_embeddings.weight")) =>
-                {
-                    vb.pp(t)
-                }
+                Some(t) if vb.contains_tensor(&format!("{t}.embeddings.word_embeddings.weight")) => vb.pp(t),
                 _ => vb,
             }
         };
@@ -84,10 +80,8 @@ impl BertEncoder {
         let mut x = self.norm.forward(&x)?;
         // 0 for real tokens, the most negative float for padding: (batch, 1, 1, tokens).
         let dtype = x.dtype();
-        let additive = ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?
-            .to_dtype(dtype)?
-            .unsqueeze(1)?
-            .unsqueeze(1)?;
+        let additive =
+            ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?.to_dtype(dtype)?.unsqueeze(1)?.unsqueeze(1)?;
         for layer in &self.layers {
             x = layer.forward(&x, &additive)?;
         }
@@ -113,11 +107,7 @@ impl Layer {
         Ok(Self {
             qkv: Dense { weight, bias: b },
             attention_out: linear(&attn.pp("output").pp("dense"), h, h)?,
-            attention_norm: layer_norm(
-                &attn.pp("output").pp("LayerNorm"),
-                h,
-                config.layer_norm_eps,
-            )?,
+            attention_norm: layer_norm(&attn.pp("output").pp("LayerNorm"), h, config.layer_norm_eps)?,
             intermediate: linear(&vb.pp("intermediate").pp("dense"), h, config.intermediate_size)?,
             output: linear(&vb.pp("output").pp("dense"), config.intermediate_size, h)?,
             output_norm: layer_norm(&vb.pp("output").pp("LayerNorm"), h, config.layer_norm_eps)?,
@@ -129,15 +119,13 @@ impl Layer {
 
     fn forward(&self, x: &Tensor, additive_mask: &Tensor) -> Result<Tensor> {
         let (batch, len, hidden) = x.dims3()?;
-        let qkv =
-            self.qkv.forward(x, None, None)?.reshape((batch, len, 3, self.heads, self.head_dim))?;
+        let qkv = self.qkv.forward(x, None, None)?.reshape((batch, len, 3, self.heads, self.head_dim))?;
         let split = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous();
         let (q, k, v) = (split(0)?, split(1)?, split(2)?);
         let scores = q.matmul(&k.t()?)?.broadcast_add(additive_mask)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
-        let attended =
-            self.attention_norm.forward(&self.attention_out.forward(&context, Some(x), None)?)?;
+        let attended = self.attention_norm.forward(&self.attention_out.forward(&context, Some(x), None)?)?;
         let inner = self.intermediate.forward(&attended, None, Some(self.act))?;
         self.output_norm.forward(&self.output.forward(&inner, Some(&attended), None)?)
     }
@@ -152,24 +140,15 @@ struct Dense {
 impl Dense {
     /// `act(x · Wᵀ + b + residual)`. On the CPU in f32 this is one gemm into an output
     /// pre-filled with bias and residual, then GELU in place: no zero-fill, no extra passes.
-    fn forward(
-        &self,
-        x: &Tensor,
-        residual: Option<&Tensor>,
-        act: Option<HiddenAct>,
-    ) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, residual: Option<&Tensor>, act: Option<HiddenAct>) -> Result<Tensor> {
         let fusable = x.device().is_cpu()
             && x.dtype() == DType::F32
             && x.is_contiguous()
             && residual.is_none_or(|r| r.is_contiguous() && r.dtype() == DType::F32)
             && matches!(act, None | Some(HiddenAct::Gelu));
         if fusable {
-            let op = FusedDense {
-                weight: &self.weight,
-                bias: &self.bias,
-                residual,
-                gelu: act == Some(HiddenAct::Gelu),
-            };
+            let op =
+                FusedDense { weight: &self.weight, bias: &self.bias, residual, gelu: act == Some(HiddenAct::Gelu) };
             return x.apply_op1_no_bwd(&op);
         }
         let mut y = Linear::new(self.weight.clone(), Some(self.bias.clone())).forward(x)?;
@@ -186,9 +165,7 @@ impl Dense {
 /// The contiguous f32 values of a CPU storage.
 fn f32_values<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else { candle_core::bail!("expected f32 values") };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("expected a contiguous tensor")
-    };
+    let Some((start, end)) = layout.contiguous_offsets() else { candle_core::bail!("expected a contiguous tensor") };
     data.get(start..end).ok_or_else(|| candle_core::Error::Msg("tensor out of bounds".into()))
 }
 
@@ -227,11 +204,7 @@ impl CustomOp1 for FusedDense<'_> {
                 };
                 let r = f32_values(r_storage, r_layout)?;
                 if r.len() != rows * n {
-                    candle_core::bail!(
-                        "fused-dense: residual has {} values, expected {}",
-                        r.len(),
-                        rows * n
-                    )
+                    candle_core::bail!("fused-dense: residual has {} values, expected {}", r.len(), rows * n)
                 }
                 for row in r.chunks_exact(n) {
                     dst.extend(row.iter().zip(bias).map(|(a, b)| a + b));
@@ -240,8 +213,7 @@ impl CustomOp1 for FusedDense<'_> {
             None => (0..rows).for_each(|_| dst.extend_from_slice(bias)),
         }
         let threads = candle_core::utils::get_num_threads();
-        let parallelism =
-            if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+        let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
         // SAFETY: dst is rows×n (row stride n), x is rows×k (row stride k), and the
         // right-hand side reads w as its transpose: element (i, j) at w[j·k + i], all in
         // bounds as checked above. dst = 1·dst + 1·(x · wᵀ).
@@ -281,9 +253,7 @@ impl CustomOp1 for FusedDense<'_> {
 
 fn activation(x: &Tensor, act: HiddenAct) -> Result<Tensor> {
     match act {
-        HiddenAct::Gelu if x.device().is_cpu() && x.dtype() == DType::F32 => {
-            x.apply_op1_no_bwd(&FastGeluErf)
-        }
+        HiddenAct::Gelu if x.device().is_cpu() && x.dtype() == DType::F32 => x.apply_op1_no_bwd(&FastGeluErf),
         HiddenAct::Gelu => x.gelu_erf(),
         HiddenAct::GeluApproximate => x.gelu(),
         HiddenAct::Relu => x.relu(),
@@ -299,9 +269,7 @@ impl CustomOp1 for FastGeluErf {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("fast-gelu-erf: expected f32")
-        };
+        let CpuStorage::F32(data) = storage else { candle_core::bail!("fast-gelu-erf: expected f32") };
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("fast-gelu-erf: expected a contiguous tensor")
         };

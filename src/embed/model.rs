@@ -174,8 +174,7 @@ fn parse_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<T
 
 /// The parsed BERT configuration.
 pub fn read_bert_config(files: &ModelFiles) -> Result<BertConfig, EmbedError> {
-    let config: BertConfig =
-        parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
+    let config: BertConfig = parse_json(&files.config, "a BERT config (hidden_size, num_attention_heads, …)")?;
     if config.num_attention_heads == 0 || !config.hidden_size.is_multiple_of(config.num_attention_heads) {
         return Err(EmbedError::InvalidFile {
             file: files.config.clone(),
@@ -296,11 +295,9 @@ pub fn build_bert(
     dtype: DType,
     device: &Device,
 ) -> Result<BertEncoder, EmbedError> {
-    let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| {
-        EmbedError::InvalidFile {
-            file: files.weights.clone(),
-            reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
-        }
+    let vb = VarBuilder::from_buffered_safetensors(weights, dtype, device).map_err(|e| EmbedError::InvalidFile {
+        file: files.weights.clone(),
+        reason: format!("expected a complete safetensors file: {}", first_line(&e.to_string())),
     })?;
     BertEncoder::load(vb, config).map_err(|e| EmbedError::InvalidFile {
         file: files.weights.clone(),

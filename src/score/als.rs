@@ -33,9 +33,10 @@ fn row_of(m: &[f32], r: usize, f: usize) -> &[f32] {
     m.get(r * f..(r + 1) * f).unwrap_or(&[])
 }
 
-/// `AᵀA + λI` for a row-major `n × f` matrix.
+/// `AᵀA + λI` for a row-major `n × f` matrix. Blocks are summed in a fixed order so the
+/// result (and therefore the fitted factors) does not depend on thread scheduling.
 fn gram_matrix(m: &[f32], f: usize, lambda: f32) -> Vec<f32> {
-    let mut g = m
+    let blocks: Vec<Vec<f32>> = m
         .par_chunks(f * 1024)
         .map(|block| {
             let mut g = vec![0.0f32; f * f];
@@ -53,13 +54,11 @@ fn gram_matrix(m: &[f32], f: usize, lambda: f32) -> Vec<f32> {
             }
             g
         })
-        .reduce(
-            || vec![0.0f32; f * f],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+        .collect();
+    let mut g = vec![0.0f32; f * f];
+    for b in blocks {
+        g.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+    }
     for d in 0..f {
         if let Some(v) = g.get_mut(d * f + d) {
             *v += lambda;
