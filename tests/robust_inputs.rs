@@ -367,3 +367,125 @@ fn one_instant_gives_a_zero_time_span() {
     assert_eq!(d.report.time_span, Some((1_293_876_000, 1_293_876_000)));
     assert_eq!(d.report.users, 3);
 }
+
+/// Writes the fuzzers' seed inputs to `fuzz/seeds/` (see TESTING.md): each seed is the
+/// selector byte the targets use to pick an extension, then the file's bytes. Run by hand
+/// with `cargo test --test robust_inputs -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "writes fuzz/seeds; run by hand when the loaders change"]
+fn write_fuzz_seeds() {
+    use std::io::Write;
+
+    use polars::prelude::*;
+    // Selector bytes of fuzz/fuzz_targets/common.rs: csv, tsv, jsonl, parquet,
+    // csv.gz (compressed by the target), csv.gz (raw bytes).
+    const CSV: u8 = 0;
+    const TSV: u8 = 1;
+    const JSONL: u8 = 2;
+    const PARQUET: u8 = 3;
+    const GZ_RAW: u8 = 5;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let seed = |target: &str, name: &str, selector: u8, body: &[u8]| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut bytes = vec![selector];
+        bytes.extend_from_slice(body);
+        assert!(bytes.len() <= 4096, "{name}: seeds must fit -max_len=4096");
+        std::fs::write(dir.join(name), bytes).expect("write seed");
+    };
+    let parquet = |df: &mut DataFrame| -> Vec<u8> {
+        let mut out = Vec::new();
+        ParquetWriter::new(&mut out).finish(df).expect("parquet");
+        out
+    };
+    let gzip = |body: &[u8]| -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(body).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let read = |name: &str| std::fs::read(fixture(name)).expect("fixture");
+
+    // Catalogue.
+    for name in ["catalogue.csv", "ragged.csv", "prices.csv", "duplicate_ids.csv", "latin1.csv", "unclosed_quote.csv"] {
+        seed("catalogue", name, CSV, &read(name));
+    }
+    let tsv = String::from_utf8_lossy(&read("catalogue.csv")).replace(',', "\t");
+    seed("catalogue", "catalogue.tsv", TSV, tsv.as_bytes());
+    seed("catalogue", "broken_line.jsonl", JSONL, &read("broken_line.jsonl"));
+    let amazon = concat!(
+        r#"{"asin": "B01", "title": "<b>Mug</b> &amp; saucer", "description": ["Fine", "china"], "#,
+        r#""category": ["Home", "Kitchen", "Mugs"], "brand": "Acme", "price": "$10.00 - $20.00", "#,
+        r#""imageURL": ["http://x/1.jpg"], "feature": ["dishwasher safe"]}"#,
+        "\n",
+        r#"{"asin": "B02", "title": "Plate", "price": "$3.50", "rank": {"Kitchen": 12}, "stock": 4}"#,
+        "\n"
+    );
+    seed("catalogue", "amazon_metadata.jsonl", JSONL, amazon.as_bytes());
+    seed("catalogue", "catalogue.csv.gz", GZ_RAW, &gzip(&read("catalogue.csv")));
+    let mut items = df!(
+        "item_id" => ["A", "B", "C"],
+        "title" => [Some("Mug"), None, Some("Lamp")],
+        "price" => [Some(3.5f64), Some(-4.0), None],
+        "stock" => [1i64, 2, 3],
+    )
+    .expect("frame");
+    seed("catalogue", "items.parquet", PARQUET, &parquet(&mut items));
+    let mut listed = DataFrame::new(
+        2,
+        vec![
+            Column::new("asin".into(), ["X", "Y"]),
+            Column::new(
+                "category".into(),
+                [Series::new("".into(), ["Home", "Lamps"]), Series::new("".into(), ["Toys"])],
+            ),
+        ],
+    )
+    .expect("frame");
+    seed("catalogue", "lists.parquet", PARQUET, &parquet(&mut listed));
+
+    // Behaviour (the target's fixed catalogue has items A, B, C and 1).
+    let events = concat!(
+        "user_id,item_id,timestamp,event_type,quantity\n",
+        "u1,A,2011-01-01 10:00,view,1\n",
+        "u1,B,1293876000,purchase,2\n",
+        "u2,C,2011-01-02T10:00:00Z,cart,x\n",
+        "u3,1,01/02/2011 10:00,cancel,-1\n",
+        "u4,Z,yesterday,click,1\n"
+    );
+    seed("behaviour", "events.csv", CSV, events.as_bytes());
+    let retail = concat!(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n",
+        "536365,A,MUG,6,12/1/2010 8:26,2.55,17850,United Kingdom\n",
+        "C536379,B,PLATE,-1,12/1/2010 9:41,27.50,14527,United Kingdom\n"
+    );
+    seed("behaviour", "retail.csv", CSV, retail.as_bytes());
+    seed("behaviour", "events.tsv", TSV, events.replace(',', "\t").as_bytes());
+    let reviews = concat!(
+        r#"{"reviewerID": "R1", "asin": "A", "overall": 5.0, "unixReviewTime": 1293876000}"#,
+        "\n",
+        r#"{"reviewerID": "R2", "asin": "B", "overall": "bad", "unixReviewTime": 99999999999999}"#,
+        "\n"
+    );
+    seed("behaviour", "reviews.jsonl", JSONL, reviews.as_bytes());
+    for name in ["bad_timestamps_events.csv", "one_instant_events.csv", "unknown_items_events.csv"] {
+        seed("behaviour", name, CSV, &read(name));
+    }
+    seed("behaviour", "events.csv.gz", GZ_RAW, &gzip(events.as_bytes()));
+    let mut typed = df!(
+        "user_id" => [1i64, 2, 3],
+        "item_id" => ["A", "B", "Z"],
+        "timestamp" => [1_293_876_000i64, 1_293_876_000_000, -5],
+        "rating" => [4.0f64, f64::NAN, 1.0],
+    )
+    .expect("frame");
+    seed("behaviour", "typed.parquet", PARQUET, &parquet(&mut typed));
+    let dates = Series::new("when".into(), [1_293_876_000_000i64, 0])
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .expect("datetime");
+    let mut dated = DataFrame::new(
+        2,
+        vec![Column::new("user_id".into(), ["u1", "u2"]), Column::new("item_id".into(), ["A", "C"]), dates.into()],
+    )
+    .expect("frame");
+    seed("behaviour", "datetime.parquet", PARQUET, &parquet(&mut dated));
+}
