@@ -336,9 +336,11 @@ fn read_delimited(path: &Path, bytes: Vec<u8>, sep: u8, has_header: bool) -> Res
                 .with_truncate_ragged_lines(true)
                 .with_missing_is_null(true)
         });
-    let frame = options
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
+    let frame = guard_reader_panics(|| options.into_reader_with_file_handle(Cursor::new(bytes)).finish())
+        .map_err(|panic| DataError::Csv {
+            path: path.to_path_buf(),
+            detail: format!("the CSV reader failed: {}", first_line(&panic)),
+        })?
         .map_err(|e| DataError::Csv { path: path.to_path_buf(), detail: first_line(&e) })?;
     let mut notices = Vec::new();
     if frame.height() != data_rows {
@@ -363,6 +365,43 @@ fn read_delimited(path: &Path, bytes: Vec<u8>, sep: u8, has_header: bool) -> Res
     })
 }
 
+thread_local! {
+    /// Whether this thread is inside [`guard_reader_panics`].
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How many [`guard_reader_panics`] calls are running, on any thread.
+static ACTIVE_GUARDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs a third-party reader that may panic on malformed input (polars' Parquet reader
+/// `expect`s well-formed Thrift, and panics on column types this build leaves out) and
+/// turns such a panic into `Err(message)`.
+///
+/// The panic hook is wrapped once so that a guarded panic is not printed as if the
+/// program had crashed: one on this thread, or on a polars worker thread while a guarded
+/// read runs (rayon hands that panic back to the caller, where it is caught here).
+/// Other panics still reach the previous hook.
+fn guard_reader_panics<T>(read: impl FnOnce() -> T) -> Result<T, String> {
+    use std::sync::atomic::Ordering;
+    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
+    WRAP_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_worker = ACTIVE_GUARDS.load(Ordering::SeqCst) > 0
+                && std::thread::current().name().is_some_and(|n| n.starts_with("polars"));
+            if !GUARDED.with(std::cell::Cell::get) && !on_worker {
+                previous(info);
+            }
+        }));
+    });
+    ACTIVE_GUARDS.fetch_add(1, Ordering::SeqCst);
+    let was_guarded = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    GUARDED.with(|g| g.set(was_guarded));
+    ACTIVE_GUARDS.fetch_sub(1, Ordering::SeqCst);
+    result.map_err(|payload| crate::jobs::panic_message(payload.as_ref()))
+}
+
 fn read_parquet(path: &Path, bytes: Vec<u8>, detected: &DetectedFormat) -> Result<RawTable, DataError> {
     let perr = |e: PolarsError| DataError::Parquet { path: path.to_path_buf(), detail: first_line(&e) };
     if !bytes.starts_with(b"PAR1") || !bytes.ends_with(b"PAR1") {
@@ -371,9 +410,23 @@ fn read_parquet(path: &Path, bytes: Vec<u8>, detected: &DetectedFormat) -> Resul
             detail: "missing the PAR1 magic bytes at the start or end: the file is truncated or not Parquet".to_owned(),
         });
     }
-    let mut reader = ParquetReader::new(Cursor::new(bytes));
-    reader.schema().map_err(perr)?;
-    let frame = reader.finish().map_err(perr)?;
+    let read = guard_reader_panics(|| {
+        let mut reader = ParquetReader::new(Cursor::new(bytes));
+        reader.schema()?;
+        reader.finish()
+    });
+    let frame = match read {
+        Ok(frame) => frame.map_err(perr)?,
+        Err(panic) => {
+            return Err(DataError::Parquet {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "the file is corrupt or uses a feature RecFuse cannot read (the reader stopped: {})",
+                    first_line(&panic)
+                ),
+            });
+        }
+    };
     if frame.height() == 0 {
         return Err(DataError::NoRows { path: path.to_path_buf() });
     }

@@ -87,16 +87,25 @@ pub fn parse_price(text: &str) -> Result<f32, PriceError> {
         return Err(PriceError::NotNumeric);
     }
     if let Some((a, b)) = split_range(t) {
-        let lo = parse_price(a)?;
-        let hi = parse_price(b)?;
-        return Ok((lo + hi) / 2.0);
+        // Each side is a single price: a value with several dashes ("1-2-3") is not a
+        // range, and must not recurse once per dash (a long one overflowed the stack).
+        let lo = parse_single_price(a)?;
+        let hi = parse_single_price(b)?;
+        return Ok(lo / 2.0 + hi / 2.0);
     }
+    parse_single_price(t)
+}
+
+/// One price without a range: currency symbols, thousands separators and unit words
+/// around a number.
+fn parse_single_price(t: &str) -> Result<f32, PriceError> {
     let cleaned: String = t.chars().filter(|c| !matches!(c, '$' | '£' | '€' | '¥' | ',' | ' ' | '\u{a0}')).collect();
     let cleaned = cleaned.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let cleaned = cleaned.trim_start_matches(|c: char| c.is_ascii_alphabetic());
     match cleaned.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v as f32),
-        Ok(v) if v.is_finite() => Err(PriceError::Negative),
+        // Finite in f64 but beyond f32 (1e39) would become infinity: not a usable price.
+        Ok(v) if v.is_finite() && (v as f32).is_finite() && v >= 0.0 => Ok(v as f32),
+        Ok(v) if v.is_finite() && (v as f32).is_finite() => Err(PriceError::Negative),
         _ => Err(PriceError::NotNumeric),
     }
 }
@@ -177,6 +186,10 @@ mod tests {
         assert_eq!(parse_price("N/A"), Err(PriceError::NotNumeric));
         assert_eq!(parse_price("NaN"), Err(PriceError::NotNumeric));
         assert_eq!(parse_price("-4"), Err(PriceError::Negative));
+        assert_eq!(parse_price("1e39"), Err(PriceError::NotNumeric));
+        assert_eq!(parse_price("$1 - $2 - $3"), Err(PriceError::NotNumeric));
+        // A long dashed value used to recurse once per dash and overflow the stack.
+        assert_eq!(parse_price(&"1-".repeat(200_000)), Err(PriceError::NotNumeric));
     }
 
     #[test]

@@ -216,8 +216,18 @@ impl Session {
     }
 
     /// Parses session JSON.
+    ///
+    /// A number too large for its setting (a weight of `1e39` is infinite as `f32`) is
+    /// rejected: it would be saved as `null`, and the saved file would no longer open.
     pub fn from_json(text: &str) -> Result<Session, serde_json::Error> {
-        serde_json::from_str(text)
+        let session: Session = serde_json::from_str(text)?;
+        let round_trip = serde_json::to_string(&session).and_then(|json| serde_json::from_str::<Session>(&json));
+        match round_trip {
+            Ok(_) => Ok(session),
+            Err(_) => Err(<serde_json::Error as serde::de::Error>::custom(
+                "a number is too large for its setting (above 3.4e38, infinite as a 32-bit float)",
+            )),
+        }
     }
 
     /// Writes the session atomically: a temporary file in the same directory, then a

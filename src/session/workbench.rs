@@ -122,6 +122,9 @@ pub struct Workbench {
     repaint: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Whether to embed after loading (tests can turn it off).
     pub embed_enabled: bool,
+    /// Why the last embedding job failed, so that signals fitted after the failure say
+    /// why `semantic` is missing instead of "being computed".
+    embed_failure: Option<String>,
 }
 
 impl Workbench {
@@ -145,6 +148,7 @@ impl Workbench {
             evaluation: super::evaluation::EvaluationState::default(),
             repaint: None,
             embed_enabled: true,
+            embed_failure: None,
         }
     }
 
@@ -414,6 +418,7 @@ impl Workbench {
             return;
         }
         let Some(dataset) = self.dataset.clone() else { return };
+        self.embed_failure = None;
         let session = self.session.clone();
         let progress = self.progress_handle();
         match self
@@ -452,8 +457,11 @@ impl Workbench {
                 }
                 Ok(JobOutput::Fitted(Ok(engine))) => {
                     let mut engine = *engine;
-                    let reason =
-                        if self.embed_enabled { "item embeddings are being computed" } else { "embedding is off" };
+                    let reason = match &self.embed_failure {
+                        Some(why) => why.as_str(),
+                        None if self.embed_enabled => "item embeddings are being computed",
+                        None => "embedding is off",
+                    };
                     engine.models.set_vectors(self.vectors.clone(), &self.session.params, reason);
                     engine.vectors = self.vectors.clone();
                     self.engine = Some(engine);
@@ -486,6 +494,7 @@ impl Workbench {
                     if let Some(engine) = &mut self.engine {
                         engine.models.set_vectors(None, &self.session.params, &e);
                     }
+                    self.embed_failure = Some(e);
                 }
                 Ok(JobOutput::Eval(result)) => self.finish_eval(result),
             }
