@@ -75,3 +75,34 @@ fn a_parquet_footer_that_makes_polars_panic_is_a_corrupt_file_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("parquet_bad_thrift_bool.parquet") && !stderr.contains("panicked"), "{stderr}");
 }
+
+/// A Parquet file (found by the `catalogue` fuzz target, mutated from a seed with a list
+/// column) whose column type this polars build cannot decode: the reader panicked on one
+/// of its worker threads. Loading it is now an error naming the file, and the panic is not
+/// printed as if RecFuse had crashed.
+#[test]
+fn a_parquet_column_polars_cannot_decode_is_an_error_not_a_crash() {
+    let path = regression("parquet_struct_column.parquet");
+    let result = std::thread::spawn(move || {
+        load_catalogue(&path, &ColumnMapping::default()).map(|(c, _)| c.len()).map_err(|e| e.to_string())
+    })
+    .join()
+    .expect("the loader must not panic");
+    match result {
+        // Either polars reads what it can (then the rows are usable) or RecFuse names the file.
+        Ok(rows) => assert!(rows <= 2, "{rows} rows"),
+        Err(message) => assert!(message.contains("parquet_struct_column.parquet"), "{message}"),
+    }
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recfuse"))
+        .arg("validate")
+        .arg("--catalogue")
+        .arg(regression("parquet_struct_column.parquet"))
+        .arg("--behaviour")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/events.csv"))
+        .output()
+        .expect("run recfuse");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
