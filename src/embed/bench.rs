@@ -56,10 +56,11 @@ pub fn bench_embed(
     }
     let mut rates: Vec<f64> = seconds.iter().map(|s| texts.len() as f64 / s.max(1e-9)).collect();
     rates.sort_by(f64::total_cmp);
-    let median = match rates.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => rates[n / 2],
-        n => (rates[n / 2 - 1] + rates[n / 2]) / 2.0,
+    let mid = rates.len() / 2;
+    let median = match (rates.len() % 2, rates.get(mid.wrapping_sub(1)), rates.get(mid)) {
+        (1, _, Some(&m)) => m,
+        (0, Some(&a), Some(&b)) => (a + b) / 2.0,
+        _ => 0.0,
     };
     Ok(EmbedBenchResult {
         model: embedder.model_name().to_owned(),

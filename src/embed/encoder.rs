@@ -280,15 +280,15 @@ impl SentenceEmbedder {
         progress.check()?;
         progress.start_stage("embedding", texts.len() as u64);
 
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].get_ids().len()));
+        let mut order: Vec<(usize, &Encoding)> = encodings.iter().enumerate().collect();
+        order.sort_by_key(|(_, e)| std::cmp::Reverse(e.get_ids().len()));
 
         let dim = self.dim;
         let mut data = vec![0f32; texts.len() * dim];
         for batch in order.chunks(batch_size) {
             progress.check()?;
-            let vectors = self.embed_batch(batch.iter().map(|&i| &encodings[i]))?;
-            for (&i, v) in batch.iter().zip(vectors.chunks_exact(dim)) {
+            let vectors = self.embed_batch(batch.iter().map(|&(_, e)| e))?;
+            for (&(i, _), v) in batch.iter().zip(vectors.chunks_exact(dim)) {
                 if let Some(dst) = data.get_mut(i * dim..(i + 1) * dim) {
                     dst.copy_from_slice(v);
                 }
@@ -308,12 +308,18 @@ impl SentenceEmbedder {
         let mut ids = vec![self.pad_id; rows * width];
         let mut type_ids = vec![0u32; rows * width];
         let mut mask = vec![0u32; rows * width];
-        for (r, enc) in batch.enumerate() {
-            let n = enc.get_ids().len().min(width);
-            let at = r * width;
-            ids[at..at + n].copy_from_slice(&enc.get_ids()[..n]);
-            type_ids[at..at + n].copy_from_slice(&enc.get_type_ids()[..n]);
-            for m in &mut mask[at..at + n] {
+        for (((enc, id_row), type_row), mask_row) in batch
+            .zip(ids.chunks_exact_mut(width))
+            .zip(type_ids.chunks_exact_mut(width))
+            .zip(mask.chunks_exact_mut(width))
+        {
+            for (dst, &src) in id_row.iter_mut().zip(enc.get_ids()) {
+                *dst = src;
+            }
+            for (dst, &src) in type_row.iter_mut().zip(enc.get_type_ids()) {
+                *dst = src;
+            }
+            for m in mask_row.iter_mut().take(enc.get_ids().len()) {
                 *m = 1;
             }
         }
