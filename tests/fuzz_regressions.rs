@@ -106,3 +106,33 @@ fn a_parquet_column_polars_cannot_decode_is_an_error_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
+
+/// A Parquet file whose data page header declares a negative number of values (found by
+/// the `catalogue` fuzz target). polars trusted the count, tried to reserve 2^61 bytes and
+/// the allocation failure aborted the whole process — no panic guard can catch that. The
+/// value counts are now checked before decoding.
+#[test]
+fn a_parquet_page_with_a_negative_value_count_is_a_corrupt_file_error() {
+    let path = regression("parquet_negative_page_values.parquet");
+    let err = match load_catalogue(&path, &ColumnMapping::default()) {
+        Ok(_) => panic!("a corrupt Parquet file must not load"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("parquet_negative_page_values.parquet"), "{err}");
+    assert!(err.contains("corrupt") && err.contains("column `asin`"), "{err}");
+    assert!(err.contains("declares -"), "the negative count is shown: {err}");
+}
+
+/// A Parquet footer whose Thrift list header claims billions of entries (found by the
+/// `behaviour` fuzz target): polars reserved room for all of them, the 76 GB allocation
+/// failed and aborted the process. The footer is now walked and checked first.
+#[test]
+fn a_parquet_footer_claiming_billions_of_entries_is_a_corrupt_file_error() {
+    let path = regression("parquet_footer_huge_list.parquet");
+    let err = match load_catalogue(&path, &ColumnMapping::default()) {
+        Ok(_) => panic!("a corrupt Parquet file must not load"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("parquet_footer_huge_list.parquet"), "{err}");
+    assert!(err.contains("footer is corrupt") && err.contains("bytes left"), "{err}");
+}

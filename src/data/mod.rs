@@ -12,6 +12,7 @@ pub mod format;
 pub mod intern;
 pub mod jsonl;
 pub mod mapping;
+mod parquet_check;
 pub mod report;
 pub mod table;
 pub mod text;

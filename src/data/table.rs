@@ -402,6 +402,50 @@ fn guard_reader_panics<T>(read: impl FnOnce() -> T) -> Result<T, String> {
     result.map_err(|payload| crate::jobs::panic_message(payload.as_ref()))
 }
 
+/// The most values one Parquet row group or column chunk may declare (far beyond what fits in
+/// memory on a desktop anyway).
+const MAX_PARQUET_VALUES: u64 = 500_000_000;
+
+/// Checks the value counts a Parquet file declares — row groups, column chunks and every page
+/// header — before polars decodes it: polars trusts them and reserves memory for that many
+/// values, so a negative or absurd count aborts the whole process with a failed allocation,
+/// which no panic guard can catch (found by the `catalogue` fuzz target).
+fn check_parquet_value_counts(bytes: &[u8]) -> Result<(), String> {
+    use polars_parquet::parquet::page::CompressedPage;
+    use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+    super::parquet_check::check_footer(bytes)?;
+    let corrupt = |what: String| format!("the file is corrupt ({what})");
+    let metadata = read_metadata(&mut Cursor::new(bytes)).map_err(|e| corrupt(first_line(&e)))?;
+    let buffer = polars_buffer::Buffer::from(bytes.to_vec());
+    for (g, group) in metadata.row_groups.iter().enumerate() {
+        let rows = group.num_rows() as u64;
+        if rows > MAX_PARQUET_VALUES {
+            return Err(corrupt(format!("row group {g} declares {} rows", group.num_rows() as i64)));
+        }
+        for column in group.parquet_columns() {
+            let name = column.descriptor().path_in_schema.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(".");
+            let declared = column.num_values();
+            if !(0..=MAX_PARQUET_VALUES as i64).contains(&declared) {
+                return Err(corrupt(format!("column `{name}` in row group {g} declares {declared} values")));
+            }
+            let pages = get_page_iterator(column, Cursor::new(buffer.clone()), Vec::new(), usize::MAX)
+                .map_err(|e| corrupt(first_line(&e)))?;
+            for page in pages {
+                let page = page.map_err(|e| corrupt(format!("column `{name}`: {}", first_line(&e))))?;
+                if let CompressedPage::Data(data) = page
+                    && data.num_values() as u64 > declared as u64
+                {
+                    return Err(corrupt(format!(
+                        "a page of column `{name}` declares {} values, the column {declared}",
+                        data.num_values() as i64 as i32
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read_parquet(path: &Path, bytes: Vec<u8>, detected: &DetectedFormat) -> Result<RawTable, DataError> {
     let perr = |e: PolarsError| DataError::Parquet { path: path.to_path_buf(), detail: first_line(&e) };
     if !bytes.starts_with(b"PAR1") || !bytes.ends_with(b"PAR1") {
@@ -409,6 +453,17 @@ fn read_parquet(path: &Path, bytes: Vec<u8>, detected: &DetectedFormat) -> Resul
             path: path.to_path_buf(),
             detail: "missing the PAR1 magic bytes at the start or end: the file is truncated or not Parquet".to_owned(),
         });
+    }
+    let checked = guard_reader_panics(|| check_parquet_value_counts(&bytes));
+    match checked {
+        Ok(Ok(())) => {}
+        Ok(Err(detail)) => return Err(DataError::Parquet { path: path.to_path_buf(), detail }),
+        Err(panic) => {
+            return Err(DataError::Parquet {
+                path: path.to_path_buf(),
+                detail: format!("the file is corrupt (the reader stopped: {})", first_line(&panic)),
+            });
+        }
     }
     let read = guard_reader_panics(|| {
         let mut reader = ParquetReader::new(Cursor::new(bytes));

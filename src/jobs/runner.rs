@@ -156,3 +156,38 @@ impl<T: Send + 'static> JobRunner<T> {
         finished
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_reports_its_message_and_the_caller_lives_on() {
+        let mut handle = JobHandle::spawn("boom", Progress::new(), |_: &Progress| -> u32 {
+            panic!("the signal produced garbage")
+        })
+        .unwrap();
+        let status = loop {
+            match handle.poll() {
+                JobStatus::Running(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                other => break other,
+            }
+        };
+        match status {
+            JobStatus::Panicked(message) => assert_eq!(message, "the signal produced garbage"),
+            other => panic!("expected a panicked status, got {other:?}"),
+        }
+        // The same runner keeps working afterwards.
+        let ok = JobHandle::spawn("fine", Progress::new(), |_: &Progress| 7u32).unwrap();
+        assert_eq!(ok.wait(), Ok(7));
+    }
+
+    #[test]
+    fn a_second_job_with_a_running_name_is_refused() {
+        let mut runner: JobRunner<u32> = JobRunner::default();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        assert!(runner.start("fit", Progress::new(), move |_| rx.recv().map(|_| 1).unwrap_or(0)).unwrap());
+        assert!(!runner.start("fit", Progress::new(), |_| 2).unwrap());
+        tx.send(()).unwrap();
+    }
+}

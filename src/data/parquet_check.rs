@@ -1,0 +1,187 @@
+//! Structural checks on a Parquet file's footer before polars decodes it.
+//!
+//! polars trusts the element counts written in the footer's Thrift encoding and reserves
+//! memory for that many entries up front; a corrupt count (say two billion row groups in a
+//! 1 kB file) makes that reservation fail, and a failed allocation aborts the process —
+//! no panic guard can catch it (found by the fuzz targets, see TESTING.md). This module walks
+//! the footer with the Thrift compact protocol and refuses any list, set, map or byte string
+//! that claims more entries than there are bytes left, and nesting deeper than real footers use.
+
+/// Nesting deeper than this is refused (real Parquet footers nest a handful of levels).
+const MAX_DEPTH: usize = 64;
+
+/// Checks the Thrift encoding of the footer of `file` (a whole Parquet file, `PAR1` at both
+/// ends). Returns a sentence saying what is wrong.
+pub(crate) fn check_footer(file: &[u8]) -> Result<(), String> {
+    let len = file.len();
+    let length_bytes = file
+        .get(len.saturating_sub(8)..len.saturating_sub(4))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .ok_or_else(|| "the file is too short to hold a footer".to_owned())?;
+    let footer_len = u32::from_le_bytes(length_bytes) as usize;
+    let end = len.saturating_sub(8);
+    let start = end
+        .checked_sub(footer_len)
+        .filter(|&s| s >= 4)
+        .ok_or_else(|| format!("the footer claims {footer_len} bytes, more than the file holds"))?;
+    let footer = file.get(start..end).ok_or_else(|| "the footer is out of range".to_owned())?;
+    let mut walker = Walker { bytes: footer, at: 0 };
+    walker.skip_struct(0).map_err(|what| format!("the footer is corrupt ({what} at footer byte {})", walker.at))
+}
+
+/// A cursor over Thrift compact-protocol bytes that skips values, checking sizes.
+struct Walker<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Walker<'_> {
+    fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.at)
+    }
+
+    fn byte(&mut self) -> Result<u8, String> {
+        let b = self.bytes.get(self.at).copied().ok_or_else(|| "unexpected end".to_owned())?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn advance(&mut self, n: usize) -> Result<(), String> {
+        if n > self.remaining() {
+            return Err(format!("a value of {n} bytes with {} left", self.remaining()));
+        }
+        self.at += n;
+        Ok(())
+    }
+
+    /// An unsigned LEB128 varint (at most 10 bytes).
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a varint longer than 10 bytes".to_owned())
+    }
+
+    /// A count that must fit in the bytes left, `min_bytes` per element.
+    fn count(&mut self, raw: u64, min_bytes: usize) -> Result<usize, String> {
+        let limit = self.remaining() / min_bytes.max(1);
+        usize::try_from(raw)
+            .ok()
+            .filter(|&n| n <= limit)
+            .ok_or_else(|| format!("a count of {raw} with {} bytes left", self.remaining()))
+    }
+
+    fn skip_struct(&mut self, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH}"));
+        }
+        loop {
+            let header = self.byte()?;
+            let kind = header & 0x0f;
+            if kind == 0 {
+                return Ok(());
+            }
+            if header >> 4 == 0 {
+                // The field id follows as a zigzag varint.
+                self.varint()?;
+            }
+            match kind {
+                // Booleans carry their value in the type nibble.
+                1 | 2 => {}
+                _ => self.skip_value(kind, depth)?,
+            }
+        }
+    }
+
+    fn skip_value(&mut self, kind: u8, depth: usize) -> Result<(), String> {
+        match kind {
+            1 | 2 | 3 => self.advance(1),
+            4..=6 => self.varint().map(drop),
+            7 => self.advance(8),
+            8 => {
+                let raw = self.varint()?;
+                let n = self.count(raw, 1)?;
+                self.advance(n)
+            }
+            9 | 10 => {
+                let header = self.byte()?;
+                let element = header & 0x0f;
+                let raw = match header >> 4 {
+                    15 => self.varint()?,
+                    small => u64::from(small),
+                };
+                let n = self.count(raw, 1)?;
+                (0..n).try_for_each(|_| self.skip_value(element, depth + 1))
+            }
+            11 => {
+                let raw = self.varint()?;
+                let n = self.count(raw, 2)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let types = self.byte()?;
+                (0..n).try_for_each(|_| {
+                    self.skip_value(types >> 4, depth + 1)?;
+                    self.skip_value(types & 0x0f, depth + 1)
+                })
+            }
+            12 => self.skip_struct(depth + 1),
+            13 => self.advance(16),
+            other => Err(format!("unknown Thrift type {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PAR1`, then the footer bytes, their length and `PAR1`.
+    fn file_with_footer(footer: &[u8]) -> Vec<u8> {
+        let mut file = b"PAR1".to_vec();
+        file.extend_from_slice(footer);
+        file.extend_from_slice(&(footer.len() as u32).to_le_bytes());
+        file.extend_from_slice(b"PAR1");
+        file
+    }
+
+    #[test]
+    fn a_well_formed_footer_passes() {
+        // Struct: field 1 i32 = 1 (0x15 0x02), field 2 list<binary> of 2 ("a", "bc")
+        // (0x19 0x28 | 1 "a" | 2 "bc"), field 3 bool true (0x11), nested struct field 4 with
+        // field 1 i64 = 3 (0x1c | 0x16 0x06 | stop), stop.
+        let footer = [0x15, 0x02, 0x19, 0x28, 0x01, b'a', 0x02, b'b', b'c', 0x11, 0x1c, 0x16, 0x06, 0x00, 0x00];
+        assert_eq!(check_footer(&file_with_footer(&footer)), Ok(()));
+    }
+
+    #[test]
+    fn a_list_longer_than_the_footer_is_refused() {
+        // Field 4 list<struct> with size 2^31 - 1 written as a varint after the 0xf nibble.
+        let footer = [0x49, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00];
+        let err = check_footer(&file_with_footer(&footer)).unwrap_err();
+        assert!(err.contains("count of 2147483647"), "{err}");
+    }
+
+    #[test]
+    fn a_string_longer_than_the_footer_is_refused_and_truncation_is_caught() {
+        let err = check_footer(&file_with_footer(&[0x18, 0x80, 0x08, b'x', 0x00])).unwrap_err();
+        assert!(err.contains("count of 1024"), "{err}");
+        let err = check_footer(&file_with_footer(&[0x15])).unwrap_err();
+        assert!(err.contains("unexpected end"), "{err}");
+        let err = check_footer(b"PAR1\xff\xff\x00\x00PAR1").unwrap_err();
+        assert!(err.contains("65535 bytes"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let mut footer = vec![0x1c; 10_000];
+        footer.extend(vec![0x00; 10_001]);
+        let err = check_footer(&file_with_footer(&footer)).unwrap_err();
+        assert!(err.contains("nesting deeper than 64"), "{err}");
+    }
+}
