@@ -94,6 +94,8 @@ fn compare_shows_overlap_figures() {
     loaded(&mut h);
     h.get_by_label("Compare").click();
     h.run();
+    // On the first visit B is the default preset, which the current (default) weights equal.
+    h.get_by_label_contains("Jaccard@10: 1.000");
     h.get_by_label("Set B = current").click();
     h.run();
     h.get_by_label_contains("Jaccard@10: 1.000");

@@ -25,13 +25,14 @@ pub enum CompareMode {
     Queries,
 }
 
-/// Where configuration B comes from.
+/// Where configuration B comes from (the default preset at first, so that the tab shows a
+/// comparison as soon as the sliders move away from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BSource {
     /// A snapshot taken with "Set B = current".
-    #[default]
     Snapshot,
     /// The default preset.
+    #[default]
     Default,
     /// The tuned weights.
     Tuned,
