@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Re-computes docs/results/*.json (the numbers in RESULTS.md) with the release build.
+# Needs ../shared/data (the full Online Retail file and MovieLens latest-small).
+# Then: python3 benches/results/render_results.py docs/results/<name>.json  for each table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/recfuse}
+ML=../shared/data/movielens_latest_small
+"$BIN" eval --catalogue sample_data/online_retail/catalogue.csv --behaviour sample_data/online_retail/events.csv \
+  --tune --json > docs/results/sample_eval.json
+"$BIN" eval --behaviour ../shared/data/online_retail/online_retail.csv.gz --tune --json > docs/results/retail_eval.json
+"$BIN" eval --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --split leave-last --leave-last 5 --tune --json \
+  > docs/results/ml_leave5.json
+"$BIN" eval --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --tune --json > docs/results/ml_temporal.json
