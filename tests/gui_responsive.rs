@@ -120,14 +120,18 @@ fn frames_complete_during_embedding_and_cancel_stops_it() {
     // SAFETY: the tests of this binary are serialised by LOCK and no job of another test
     // is alive (each test waits for its jobs), so nothing reads the environment meanwhile.
     unsafe { std::env::set_var(recfuse::embed::cache::CACHE_DIR_ENV, cache.path()) };
-    let mut h = harness(Session::default(), true);
+    // One text per batch: slower than the default, so that the job is still running after
+    // the measurement window on a fast machine.
+    let mut session = Session::default();
+    session.model.batch_size = 1;
+    let mut h = harness(session, true);
     // Let the fit finish first, so that the embedding job runs alone.
     step_until(&mut h, "fitted signals and embedding in progress", Duration::from_secs(180), |app| {
         app.wb.engine.is_some()
             && !app.wb.is_running(job::FIT)
             && stage_of(app, job::EMBED).is_some_and(|(stage, done)| stage == "embedding" && done > 0)
     });
-    let frames = frames_while_running(&mut h, job::EMBED, Duration::from_secs(2));
+    let frames = frames_while_running(&mut h, job::EMBED, Duration::from_secs(1));
     let took = cancel_and_time(&mut h, job::EMBED);
     eprintln!("embed catalogue: cancelled in {took:?}");
     assert!(took <= CANCEL_BUDGET, "cancelling the embedding took {took:?}; frames were {frames:?}");

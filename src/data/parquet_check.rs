@@ -100,7 +100,7 @@ impl Walker<'_> {
 
     fn skip_value(&mut self, kind: u8, depth: usize) -> Result<(), String> {
         match kind {
-            1 | 2 | 3 => self.advance(1),
+            1..=3 => self.advance(1),
             4..=6 => self.varint().map(drop),
             7 => self.advance(8),
             8 => {

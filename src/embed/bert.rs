@@ -11,6 +11,22 @@ use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, S
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
+thread_local! {
+    /// Set while this thread runs one batch of several that run side by side.
+    static SINGLE_THREADED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this module's own matmuls single-threaded on the current thread (used when
+/// several batches are encoded in parallel, one per thread).
+pub(crate) fn single_threaded<T>(f: impl FnOnce() -> T) -> T {
+    SINGLE_THREADED.with(|flag| {
+        let before = flag.replace(true);
+        let out = f();
+        flag.set(before);
+        out
+    })
+}
+
 /// The encoder: embeddings plus transformer layers; `forward` returns token vectors.
 pub struct BertEncoder {
     word: Embedding,
@@ -212,7 +228,8 @@ impl CustomOp1 for FusedDense<'_> {
             }
             None => (0..rows).for_each(|_| dst.extend_from_slice(bias)),
         }
-        let threads = candle_core::utils::get_num_threads();
+        let threads =
+            if SINGLE_THREADED.with(std::cell::Cell::get) { 1 } else { candle_core::utils::get_num_threads() };
         let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
         // SAFETY: dst is rows×n (row stride n), x is rows×k (row stride k), and the
         // right-hand side reads w as its transpose: element (i, j) at w[j·k + i], all in

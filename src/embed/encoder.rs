@@ -285,15 +285,31 @@ impl SentenceEmbedder {
 
         let dim = self.dim;
         let mut data = vec![0f32; texts.len() * dim];
-        for batch in order.chunks(batch_size) {
+        let batches: Vec<&[(usize, &Encoding)]> = order.chunks(batch_size).collect();
+        // On the CPU, neighbouring batches (of similar length, after the sort) run side by
+        // side, one per thread, each with single-threaded matmuls: splitting one batch's
+        // small matmuls across threads wastes much of the second core.
+        let threads = if self.device.is_cpu() { candle_core::utils::get_num_threads().max(1) } else { 1 };
+        for group in batches.chunks(threads) {
             progress.check()?;
-            let vectors = self.embed_batch(batch.iter().map(|&(_, e)| e))?;
-            for (&(i, _), v) in batch.iter().zip(vectors.chunks_exact(dim)) {
-                if let Some(dst) = data.get_mut(i * dim..(i + 1) * dim) {
-                    dst.copy_from_slice(v);
+            let outputs: Vec<Result<Vec<f32>, EmbedError>> = if group.len() > 1 {
+                use rayon::prelude::*;
+                group
+                    .par_iter()
+                    .map(|batch| super::bert::single_threaded(|| self.embed_batch(batch.iter().map(|&(_, e)| e))))
+                    .collect()
+            } else {
+                group.iter().map(|batch| self.embed_batch(batch.iter().map(|&(_, e)| e))).collect()
+            };
+            for (batch, vectors) in group.iter().zip(outputs) {
+                let vectors = vectors?;
+                for (&(i, _), v) in batch.iter().zip(vectors.chunks_exact(dim)) {
+                    if let Some(dst) = data.get_mut(i * dim..(i + 1) * dim) {
+                        dst.copy_from_slice(v);
+                    }
                 }
+                progress.advance(batch.len() as u64);
             }
-            progress.advance(batch.len() as u64);
         }
         Ok(Embeddings { dim, data })
     }

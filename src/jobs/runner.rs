@@ -163,10 +163,9 @@ mod tests {
 
     #[test]
     fn a_panicking_job_reports_its_message_and_the_caller_lives_on() {
-        let mut handle = JobHandle::spawn("boom", Progress::new(), |_: &Progress| -> u32 {
-            panic!("the signal produced garbage")
-        })
-        .unwrap();
+        let mut handle =
+            JobHandle::spawn("boom", Progress::new(), |_: &Progress| -> u32 { panic!("the signal produced garbage") })
+                .unwrap();
         let status = loop {
             match handle.poll() {
                 JobStatus::Running(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
