@@ -161,3 +161,24 @@ fn cli_embed_with_cuda_in_a_cpu_build_uses_the_cpu_and_says_so() {
     assert_eq!(v["dim"], 384);
     assert_eq!(v["embeddings"].as_array().map(Vec::len), Some(2));
 }
+
+/// With `--device auto` (the default) in a build without GPU support, using the CPU is the
+/// expected outcome: the user gets a note, not a warning. (A GPU asked for by name still warns:
+/// see `an_unusable_cache_directory_and_a_missing_gpu_only_cost_speed`.)
+#[test]
+fn the_cpu_chosen_automatically_is_a_note_not_a_warning() {
+    if cfg!(any(feature = "cuda", feature = "metal")) {
+        return;
+    }
+    let _guard = lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    set_cache_dir(dir.path());
+    let session = small_session();
+    assert_eq!(session.model.device, "auto");
+    let wb = run_to_idle(session);
+    assert!(wb.vectors.is_some(), "the catalogue is embedded on the CPU");
+    let notes: Vec<&str> =
+        wb.notices.iter().filter(|n| n.level == NoticeLevel::Info).map(|n| n.text.as_str()).collect();
+    assert!(notes.iter().any(|n| n.contains("no GPU support") && n.contains("using CPU")), "{:?}", wb.notices);
+    assert!(warnings(&wb).is_empty(), "{:?}", wb.notices);
+}

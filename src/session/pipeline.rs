@@ -50,7 +50,14 @@ pub fn load_embedder(session: &Session) -> Result<SentenceEmbedder, String> {
 pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress) -> Result<EmbedOutcome, String> {
     progress.start_stage("loading the embedding model", 0);
     let embedder = load_embedder(session)?;
-    let mut notices: Vec<String> = embedder.notices().to_vec();
+    // `auto` in a build without GPU support is expected to use the CPU: say so as a note.
+    // A GPU that was asked for, or that a GPU build could not find, is a warning.
+    let auto = matches!(session.model.device.parse::<DeviceChoice>(), Ok(DeviceChoice::Auto) | Err(_));
+    let (info, mut notices): (Vec<String>, Vec<String>) = if auto && !cfg!(any(feature = "cuda", feature = "metal")) {
+        (embedder.notices().to_vec(), Vec::new())
+    } else {
+        (Vec::new(), embedder.notices().to_vec())
+    };
     let texts = item_texts(&dataset.catalogue, &session.model.template);
     let cache = match EmbeddingCache::open_default() {
         Ok(c) => Some(c),
@@ -86,6 +93,7 @@ pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress
         projection: Arc::new(projection),
         embedder: Arc::new(embedder),
         notices,
+        info,
     })
 }
 

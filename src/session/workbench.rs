@@ -54,8 +54,10 @@ pub struct EmbedOutcome {
     pub embedder: Arc<crate::embed::SentenceEmbedder>,
     /// Model and device.
     pub model: ModelInfo,
-    /// Fallback or cache notices.
+    /// Fallback or cache notices (shown as warnings).
     pub notices: Vec<String>,
+    /// Expected outcomes worth a note (the CPU chosen automatically in a build without GPU support).
+    pub info: Vec<String>,
 }
 
 /// What a background job hands back.
@@ -476,6 +478,9 @@ impl Workbench {
                     }
                 }
                 Ok(JobOutput::Embedded(Ok(outcome))) => {
+                    for n in &outcome.info {
+                        self.notify(NoticeLevel::Info, n.clone());
+                    }
                     for n in &outcome.notices {
                         self.notify(NoticeLevel::Warning, n.clone());
                     }
