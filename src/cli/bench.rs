@@ -22,7 +22,7 @@ use crate::bench::{MachineInfo, Timing, mib, peak_memory_bytes, time_reps, time_
 use crate::data::write::{OutColumn, ParquetTableWriter};
 use crate::data::{DataSources, Dataset, EventWeights, load_dataset};
 use crate::eval::bootstrap::BootstrapConfig;
-use crate::eval::experiment::{EvalRequest, TuneSettings, coordinate_ascent, tune};
+use crate::eval::experiment::{EvalRequest, TuneSettings, coordinate_ascent, fit_on, tune};
 use crate::eval::runner::EvalContext;
 use crate::eval::split::{SplitRule, three_way};
 use crate::fusion::{CandidateSet, FusionConfig, Normalisation, RankContext, rank, top_k_fused};
@@ -747,9 +747,7 @@ impl Bench<'_> {
         );
         // The search alone, on a freshly prepared validation context each run (untimed).
         let split = three_way(&dataset.behaviour, req.rule);
-        let inner = Interactions::build(&dataset.behaviour, &split.inner_train, dataset.catalogue.len());
-        let models =
-            fit_signals(&inner, &dataset.catalogue, &req.texts, &req.params, &progress).map_err(Self::cancelled)?;
+        let (inner, models) = fit_on(dataset, &split.inner_train, &req, &progress).map_err(Self::cancelled)?;
         let prepare = || {
             EvalContext::prepare(
                 dataset,

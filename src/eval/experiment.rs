@@ -119,7 +119,9 @@ pub struct TuneOutcome {
 /// Weight grid tried for each signal by coordinate ascent.
 pub const WEIGHT_GRID: [f32; 9] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0];
 
-fn fit_on(
+/// Fits every signal on the events `events` of `dataset` (plus the request's item vectors for
+/// `semantic`): what evaluation and tuning fit on, and what the tuning benchmark times.
+pub fn fit_on(
     dataset: &Dataset,
     events: &[usize],
     req: &EvalRequest,
