@@ -42,8 +42,12 @@ pub fn model_dir(session: &Session) -> Result<std::path::PathBuf, String> {
 /// Loads the session's embedding model on its device.
 pub fn load_embedder(session: &Session) -> Result<SentenceEmbedder, String> {
     let dir = model_dir(session)?;
-    let device: DeviceChoice = session.model.device.parse().unwrap_or(DeviceChoice::Auto);
-    SentenceEmbedder::load(&dir, device, EmbedPrecision::F32).map_err(|e| e.to_string())
+    SentenceEmbedder::load(&dir, device_choice(session), EmbedPrecision::F32).map_err(|e| e.to_string())
+}
+
+/// The session's device setting (`auto` when it does not parse).
+fn device_choice(session: &Session) -> DeviceChoice {
+    session.model.device.parse().unwrap_or(DeviceChoice::Auto)
 }
 
 /// Embeds the catalogue (from the cache when possible) and maps it in 2-D.
@@ -52,8 +56,8 @@ pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress
     let embedder = load_embedder(session)?;
     // `auto` in a build without GPU support is expected to use the CPU: say so as a note.
     // A GPU that was asked for, or that a GPU build could not find, is a warning.
-    let auto = matches!(session.model.device.parse::<DeviceChoice>(), Ok(DeviceChoice::Auto) | Err(_));
-    let (info, mut notices): (Vec<String>, Vec<String>) = if auto && !cfg!(any(feature = "cuda", feature = "metal")) {
+    let expected_cpu = device_choice(session) == DeviceChoice::Auto && !cfg!(any(feature = "cuda", feature = "metal"));
+    let (info, mut notices): (Vec<String>, Vec<String>) = if expected_cpu {
         (embedder.notices().to_vec(), Vec::new())
     } else {
         (Vec::new(), embedder.notices().to_vec())
