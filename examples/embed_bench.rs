@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use recfuse::cli::embed::{locate_model, read_texts};
+use recfuse::embed::model::ModelFiles;
 use recfuse::embed::{DeviceChoice, EmbedPrecision, SentenceEmbedder, bench_embed, cosine};
 use recfuse::jobs::Progress;
 
@@ -55,4 +55,21 @@ fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::json!({"cosine_vs_reference": {"n": cosines.len(), "min": min, "mean": mean}}));
     }
     Ok(())
+}
+
+/// The model named on the command line, or the bundled default.
+fn locate_model(spec: Option<&str>) -> anyhow::Result<ModelFiles> {
+    match spec {
+        Some(spec) => Ok(ModelFiles::locate(spec)?),
+        None => {
+            let dir = recfuse::embed::default_model_dir()
+                .ok_or_else(|| anyhow::anyhow!("the bundled model was not found; pass --model DIR"))?;
+            Ok(ModelFiles::from_dir(&dir)?)
+        }
+    }
+}
+
+/// A JSON array of strings.
+fn read_texts(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
 }

@@ -3,13 +3,15 @@
 //! The crate is a library with a thin binary (`src/main.rs`). Engine modules
 //! ([`data`], [`embed`], [`score`], [`fusion`], [`eval`]) never depend on the GUI;
 //! [`session`] ties them together behind commands; [`ui`] draws and sends commands;
-//! [`jobs`] is the only place that starts threads; [`cli`] runs the same engine headless.
+//! [`jobs`] is the only place that starts threads; `cli` runs the same engine headless
+//! (see [`run`]). ARCHITECTURE.md has the layers and which way imports go.
 
 // No reachable panics in library code: no unwrap/expect, no unchecked indexing. Tests may.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+// Functions stay short (clippy.toml: 100 lines); unused or needlessly public code is found.
+#![warn(clippy::too_many_lines, unreachable_pub)]
 
-pub mod bench;
-pub mod cli;
+mod cli;
 pub mod data;
 pub mod embed;
 pub mod eval;
@@ -19,3 +21,19 @@ pub mod score;
 pub mod session;
 #[cfg(feature = "gui")]
 pub mod ui;
+
+/// The `recfuse` program: parses the command line, runs a sub-command headless, or opens
+/// the workbench window when there is none. Returns the process exit code.
+pub fn run() -> u8 {
+    use clap::Parser as _;
+    match cli::Cli::parse().command {
+        Some(command) => cli::run(command),
+        #[cfg(feature = "gui")]
+        None => ui::run_workbench(),
+        #[cfg(not(feature = "gui"))]
+        None => {
+            eprintln!("this build has no window (built without the `gui` feature); see `recfuse --help`");
+            2
+        }
+    }
+}

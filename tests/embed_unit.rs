@@ -288,17 +288,16 @@ fn cli_embed_writes_vectors_in_input_order() {
     let output = work.path().join("vectors.json");
     // The same text at positions 0 and 2, a longer one in between.
     std::fs::write(&input, r#"["red mug", "big blue tea pot set", "red mug"]"#).unwrap();
-    let args = recfuse::cli::embed::EmbedArgs {
-        input: Some(input),
-        output: Some(output.clone()),
-        model: Some(model_dir.path().display().to_string()),
-        device: DeviceChoice::Cpu,
-        batch: 2,
-        precision: EmbedPrecision::F32,
-        catalogue: None,
-        map: Vec::new(),
-    };
-    recfuse::cli::embed::run_embed(&args).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_recfuse"))
+        .args(["embed", "--device", "cpu", "--batch", "2", "--precision", "f32", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .arg("--model")
+        .arg(model_dir.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let out: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
     assert_eq!(out["device"], "CPU");
     assert_eq!(out["dim"], 8);
@@ -316,16 +315,11 @@ fn cli_embed_writes_vectors_in_input_order() {
 
 #[test]
 fn cli_embed_without_paths_is_an_error() {
-    let args = recfuse::cli::embed::EmbedArgs {
-        input: None,
-        output: None,
-        model: None,
-        device: DeviceChoice::Cpu,
-        batch: 32,
-        precision: EmbedPrecision::F32,
-        catalogue: None,
-        map: Vec::new(),
-    };
-    let err = recfuse::cli::embed::run_embed(&args).unwrap_err().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recfuse"))
+        .args(["embed", "--device", "cpu", "--batch", "32"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.contains("--input"), "{err}");
 }

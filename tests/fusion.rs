@@ -12,7 +12,7 @@ use recfuse::score::SignalId;
 /// min-max normalisation gives round numbers.
 fn set() -> CandidateSet {
     let items = vec![10, 11, 12, 13, 14];
-    let signals = vec![SignalId::Als, SignalId::ItemCf, SignalId::Popularity];
+    let signals = vec![SignalId::ALS, SignalId::ITEM_CF, SignalId::POPULARITY];
     #[rustfmt::skip]
     let raw = vec![
         // als
@@ -29,12 +29,12 @@ fn set() -> CandidateSet {
 
 fn config(method: FusionMethod) -> FusionConfig {
     let mut c = FusionConfig::default();
-    for s in SignalId::ALL {
+    for s in SignalId::all() {
         c.set_weight(s, 0.0);
     }
-    c.set_weight(SignalId::Als, 0.5);
-    c.set_weight(SignalId::ItemCf, 0.3);
-    c.set_weight(SignalId::Popularity, 0.2);
+    c.set_weight(SignalId::ALS, 0.5);
+    c.set_weight(SignalId::ITEM_CF, 0.3);
+    c.set_weight(SignalId::POPULARITY, 0.2);
     c.method = method;
     c
 }
@@ -137,13 +137,13 @@ fn zero_weight_removes_a_signal_and_ranking_is_deterministic() {
     let b: Vec<u32> = rank(&s, &c, &ctx, 5).iter().map(|e| e.item).collect();
     assert_eq!(a, b);
     assert_eq!(a, vec![11, 10, 12, 13, 14]);
-    c.set_weight(SignalId::Als, 0.0);
-    c.set_weight(SignalId::Popularity, 0.0);
+    c.set_weight(SignalId::ALS, 0.0);
+    c.set_weight(SignalId::POPULARITY, 0.0);
     let only_cf: Vec<u32> = rank(&s, &c, &ctx, 5).iter().map(|e| e.item).collect();
     // item_cf alone: 12 (4), 11 and 13 (2, tie → lower id first), 14 (1), 10 (0).
     assert_eq!(only_cf, vec![12, 11, 13, 14, 10]);
     let contrib = contributions(&s, &c, 0);
-    assert!(contrib.iter().all(|(sig, v)| *sig == SignalId::ItemCf || *v == 0.0));
+    assert!(contrib.iter().all(|(sig, v)| *sig == SignalId::ITEM_CF || *v == 0.0));
 }
 
 #[test]
@@ -198,7 +198,7 @@ struct BrokenScorer;
 
 impl recfuse::score::Scorer for BrokenScorer {
     fn id(&self) -> SignalId {
-        SignalId::Price
+        SignalId::PRICE
     }
     fn score_all(&self, _ctx: &recfuse::score::ScoreContext<'_>, out: &mut [f32]) {
         for (i, o) in out.iter_mut().enumerate() {
@@ -222,10 +222,10 @@ fn non_finite_scores_are_guarded_and_reported() {
     let ctx = recfuse::score::ScoreContext { profile: &profile, query: None };
     let scorer = BrokenScorer;
     let mut config = config(FusionMethod::Weighted);
-    config.set_weight(SignalId::Price, 1.0);
+    config.set_weight(SignalId::PRICE, 1.0);
     let mut set = CandidateSet::build(&[&scorer], &ctx, 6, &config, &[], None);
     // Items 0, 1, 2, 4 are non-finite → 0; only 3 and 5 are candidates (score > 0).
-    assert_eq!(set.non_finite, vec![(SignalId::Price, 4)]);
+    assert_eq!(set.non_finite, vec![(SignalId::PRICE, 4)]);
     assert_eq!(set.items, vec![3, 5]);
     set.prepare(&config);
     let mut out = Vec::new();

@@ -63,8 +63,8 @@ fn moving_a_weight_slider_changes_the_order() {
     h.run();
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "Popularity weight").set_value_accesskit(1.0);
     h.run();
-    assert_eq!(h.state().wb.session.fusion.weight(SignalId::Als), 0.0);
-    assert_eq!(h.state().wb.session.fusion.weight(SignalId::Popularity), 1.0);
+    assert_eq!(h.state().wb.session.fusion.weight(SignalId::ALS), 0.0);
+    assert_eq!(h.state().wb.session.fusion.weight(SignalId::POPULARITY), 1.0);
     let after = order(h.state());
     assert_ne!(before, after, "the ranking must follow the sliders");
     // Rank moves are shown for the items that stayed.
@@ -130,13 +130,13 @@ fn a_saved_session_restores_the_weights() {
     assert!(path.exists(), "session file not written");
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "Item CF weight").set_value_accesskit(0.1);
     h.run();
-    assert!((h.state().wb.session.fusion.weight(SignalId::ItemCf) - 0.1).abs() < 1e-6);
+    assert!((h.state().wb.session.fusion.weight(SignalId::ITEM_CF) - 0.1).abs() < 1e-6);
     h.get_by_label("Open session…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &path.display().to_string());
     h.get_by_label("OK").click();
     h.run_steps(3);
-    assert!((h.state().wb.session.fusion.weight(SignalId::ItemCf) - 0.9).abs() < 1e-6);
+    assert!((h.state().wb.session.fusion.weight(SignalId::ITEM_CF) - 0.9).abs() < 1e-6);
     loaded(&mut h);
 }
 

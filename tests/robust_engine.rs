@@ -24,7 +24,14 @@ fn dataset(dir: &Path, catalogue: &str, events: &str) -> Dataset {
 
 fn engine(d: Dataset) -> recfuse::session::Engine {
     let texts = Arc::new(d.catalogue.titles.clone());
-    pipeline::fit_all(Arc::new(d), &SignalParams::default(), texts, &Progress::new()).expect("fit")
+    pipeline::fit_all(
+        Arc::new(d),
+        &SignalParams::default(),
+        texts,
+        Err("no embeddings in this test".to_owned()),
+        &Progress::new(),
+    )
+    .expect("fit")
 }
 
 fn request(config: FusionConfig, k: usize) -> EvalRequest {

@@ -65,12 +65,12 @@ fn warnings(wb: &Workbench) -> Vec<String> {
 /// The list is there, made without the semantic signal, and the reason is the model's.
 fn assert_runs_without_semantic(wb: &Workbench, reason_mentions: &str) {
     let engine = wb.engine.as_ref().expect("signals fitted");
-    assert!(!engine.models.scorers.contains_key(&SignalId::Semantic));
-    let reason = engine.models.unavailable.get(&SignalId::Semantic).cloned().unwrap_or_default();
+    assert!(!engine.models.scorers.contains_key(&SignalId::SEMANTIC));
+    let reason = engine.models.unavailable.get(&SignalId::SEMANTIC).cloned().unwrap_or_default();
     assert!(reason.contains(reason_mentions), "semantic unavailable because '{reason}'");
     assert!(!wb.list.is_empty(), "the list must still appear");
     for entry in &wb.list {
-        assert!(entry.contributions.iter().all(|(s, v)| *s != SignalId::Semantic || *v == 0.0));
+        assert!(entry.contributions.iter().all(|(s, v)| *s != SignalId::SEMANTIC || *v == 0.0));
     }
     let warned = warnings(wb);
     assert!(
@@ -129,7 +129,7 @@ fn an_unusable_cache_directory_and_a_missing_gpu_only_cost_speed() {
     assert!(warned.iter().any(|w| w.contains("CUDA:0 unavailable") && w.contains("using CPU")), "{warned:?}");
     assert_eq!(wb.model.as_ref().map(|m| m.device.as_str()), Some("CPU"));
     let engine = wb.engine.as_ref().expect("signals fitted");
-    assert!(engine.models.scorers.contains_key(&SignalId::Semantic), "{:?}", engine.models.unavailable);
+    assert!(engine.models.scorers.contains_key(&SignalId::SEMANTIC), "{:?}", engine.models.unavailable);
     assert_eq!(wb.vectors.as_ref().map(|v| v.data.len()), Some(3 * 384));
     assert_eq!(std::fs::read(&plain_file).expect("read"), b"x");
 }

@@ -11,12 +11,12 @@ use crate::eval::runner::EvalContext;
 use crate::eval::split::{SplitRule, three_way};
 use crate::jobs::Progress;
 use crate::score::Interactions;
+use crate::score::{FitInput, fit_signals};
 use crate::session::Session;
-use crate::session::engine::fit_signals;
 
 /// Arguments of `recfuse compare`.
 #[derive(Debug, Args)]
-pub struct CompareArgs {
+pub(crate) struct CompareArgs {
     /// Session (or configuration) file A.
     #[arg(long, value_name = "FILE")]
     pub a: PathBuf,
@@ -46,7 +46,7 @@ pub struct CompareArgs {
 }
 
 /// Runs `recfuse compare`.
-pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     let a = Session::load(&args.a)?;
     let b = Session::load(&args.b)?;
     let mut session = a.clone();
@@ -71,9 +71,13 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         a.params == b.params,
         "A and B use different signal parameters; compare fusion settings with equal parameters"
     );
-    let mut models = fit_signals(&train, &dataset.catalogue, &engine.item_texts, &a.params, &progress)
-        .map_err(|_| anyhow::anyhow!("cancelled"))?;
-    models.set_vectors(engine.vectors.clone(), &a.params, "no embeddings");
+    let input = FitInput {
+        interactions: &train,
+        catalogue: &dataset.catalogue,
+        texts: &engine.item_texts,
+        vectors: engine.vectors.as_ref().ok_or("no embeddings"),
+    };
+    let models = fit_signals(&input, &a.params, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
     // Candidates must cover both configurations: build with the larger top-N.
     let mut build = a.fusion.clone();
     build.candidates_per_signal = a.fusion.candidates_per_signal.max(b.fusion.candidates_per_signal);

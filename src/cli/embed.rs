@@ -14,7 +14,7 @@ use crate::jobs::Progress;
 
 /// Arguments of `recfuse embed`.
 #[derive(Debug, Clone, Args)]
-pub struct EmbedArgs {
+pub(crate) struct EmbedArgs {
     /// JSON file holding an array of strings to embed.
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
@@ -52,7 +52,7 @@ struct EmbedOutput<'a> {
 }
 
 /// Finds the model the user asked for, or the bundled default.
-pub fn locate_model(spec: Option<&str>) -> anyhow::Result<ModelFiles> {
+pub(crate) fn locate_model(spec: Option<&str>) -> anyhow::Result<ModelFiles> {
     match spec {
         Some(spec) => Ok(ModelFiles::locate(spec)?),
         None => {
@@ -66,7 +66,7 @@ pub fn locate_model(spec: Option<&str>) -> anyhow::Result<ModelFiles> {
 }
 
 /// Loads the model for `args`, printing any device or precision notice to stderr.
-pub fn load_embedder(args: &EmbedArgs) -> anyhow::Result<SentenceEmbedder> {
+pub(crate) fn load_embedder(args: &EmbedArgs) -> anyhow::Result<SentenceEmbedder> {
     let files = locate_model(args.model.as_deref())?;
     let embedder = SentenceEmbedder::load_files(&files, args.device, args.precision)?;
     for notice in embedder.notices() {
@@ -77,7 +77,7 @@ pub fn load_embedder(args: &EmbedArgs) -> anyhow::Result<SentenceEmbedder> {
 
 /// Runs `recfuse embed --catalogue F`: fills the embedding cache with the catalogue's
 /// item texts (default template) and prints the throughput.
-pub fn run_embed_catalogue(args: &EmbedArgs, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn run_embed_catalogue(args: &EmbedArgs, path: &Path) -> anyhow::Result<()> {
     let mapping = crate::data::ColumnMapping::from_args(&args.map)?;
     let (catalogue, _) = crate::data::load_catalogue(path, &mapping)?;
     let template = crate::embed::ItemTextTemplate::default();
@@ -124,7 +124,7 @@ pub fn run_embed_catalogue(args: &EmbedArgs, path: &Path) -> anyhow::Result<()> 
 }
 
 /// Runs `recfuse embed --input F --output G` (or `--catalogue F`).
-pub fn run_embed(args: &EmbedArgs) -> anyhow::Result<()> {
+pub(crate) fn run_embed(args: &EmbedArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.catalogue {
         return run_embed_catalogue(args, path);
     }
@@ -160,7 +160,7 @@ pub fn run_embed(args: &EmbedArgs) -> anyhow::Result<()> {
 }
 
 /// Reads a JSON array of strings.
-pub fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
+pub(crate) fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
     let raw = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&raw).with_context(|| format!("{}: expected a JSON array of strings", path.display()))
 }
@@ -176,14 +176,14 @@ fn write_json_atomically(path: &Path, value: &impl Serialize) -> anyhow::Result<
 
 /// An indicatif progress bar on stderr that follows a [`Progress`] handle. It is driven by
 /// the progress callback on the thread that does the work, so no thread is started.
-pub struct CliProgressBar {
+pub(crate) struct CliProgressBar {
     bar: ProgressBar,
     progress: Progress,
 }
 
 impl CliProgressBar {
     /// Shows a bar labelled `label` that mirrors `progress` (stage, done/total, rate, ETA).
-    pub fn attach(progress: &Progress, label: &str) -> Self {
+    pub(crate) fn attach(progress: &Progress, label: &str) -> Self {
         let bar = ProgressBar::new(0);
         if let Ok(style) = ProgressStyle::with_template("{prefix} {msg:>12} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
         {
@@ -202,7 +202,7 @@ impl CliProgressBar {
     }
 
     /// Removes the bar (and the callback, which would otherwise keep the handle alive).
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         self.progress.set_on_change(|| {});
         self.bar.finish_and_clear();
     }

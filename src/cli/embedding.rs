@@ -18,7 +18,7 @@ fn with_overrides(session: &Session, model: Option<&Path>, device: &str) -> Sess
 
 /// Embeds the catalogue (or reads the cache), installs the semantic signal and prints a
 /// progress bar on stderr. Returns the notices to print (device fallback, cache state).
-pub fn attach_vectors(
+pub(crate) fn attach_vectors(
     engine: &mut Engine,
     session: &Session,
     model: Option<&Path>,
@@ -30,13 +30,17 @@ pub fn attach_vectors(
     let outcome = pipeline::embed_catalogue(&engine.dataset, &session, &progress);
     bar.finish();
     let outcome = outcome.map_err(anyhow::Error::msg)?;
-    engine.models.set_vectors(Some(outcome.vectors.clone()), &session.params, "");
-    engine.vectors = Some(outcome.vectors);
+    engine.attach_vectors(Ok(outcome.vectors.clone()), &session.params);
     Ok(outcome.notices)
 }
 
 /// Embeds a search query with the session's model.
-pub fn embed_query(session: &Session, model: Option<&Path>, device: &str, query: &str) -> anyhow::Result<Vec<f32>> {
+pub(crate) fn embed_query(
+    session: &Session,
+    model: Option<&Path>,
+    device: &str,
+    query: &str,
+) -> anyhow::Result<Vec<f32>> {
     let session = with_overrides(session, model, device);
     let embedder = pipeline::load_embedder(&session).map_err(anyhow::Error::msg)?;
     let e = embedder.embed(&[query.to_owned()], 1, &Progress::new())?;

@@ -1,12 +1,12 @@
 //! Headless sub-commands on the same engine as the GUI.
 
-pub mod bench;
-pub mod compare;
-pub mod embed;
-pub mod embedding;
-pub mod eval;
-pub mod recommend;
-pub mod validate;
+pub(crate) mod bench;
+pub(crate) mod compare;
+pub(crate) mod embed;
+pub(crate) mod embedding;
+pub(crate) mod eval;
+pub(crate) mod recommend;
+pub(crate) mod validate;
 
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ use crate::data::{DataError, DataSources};
 /// RecFuse: explore, tune and explain e-commerce recommendations.
 #[derive(Debug, Parser)]
 #[command(name = "recfuse", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do; with none, the workbench window opens on the sample data.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -25,7 +25,7 @@ pub struct Cli {
 
 /// The sub-commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Load data files and print the validation report.
     Validate(validate::ValidateArgs),
     /// Recommend items for a shopper, with attribution.
@@ -45,7 +45,7 @@ pub enum Command {
 
 /// The data files of a command, shared by every sub-command that loads data.
 #[derive(Debug, Clone, Args)]
-pub struct DataArgs {
+pub(crate) struct DataArgs {
     /// Catalogue file (items). Optional: without it, items come from the behaviour file.
     #[arg(long, value_name = "FILE")]
     pub catalogue: Option<PathBuf>,
@@ -62,7 +62,7 @@ pub struct DataArgs {
 
 impl DataArgs {
     /// The data sources these arguments describe.
-    pub fn sources(&self) -> Result<DataSources, DataError> {
+    pub(crate) fn sources(&self) -> Result<DataSources, DataError> {
         DataSources {
             catalogue: self.catalogue.clone(),
             behaviour: self.behaviour.clone(),
@@ -74,10 +74,10 @@ impl DataArgs {
 }
 
 /// Exit code for a fatal data problem.
-pub const EXIT_DATA_ERROR: u8 = 2;
+pub(crate) const EXIT_DATA_ERROR: u8 = 2;
 
 /// Runs a sub-command; returns the process exit code.
-pub fn run(command: Command) -> u8 {
+pub(crate) fn run(command: Command) -> u8 {
     let result = match command {
         Command::Validate(args) => validate::run(&args),
         Command::Recommend(args) => recommend::run_recommend(&args),

@@ -14,7 +14,7 @@ use crate::session::{Session, pipeline};
 
 /// Options shared by `recommend` and `search`.
 #[derive(Debug, Clone, Args)]
-pub struct RankArgs {
+pub(crate) struct RankArgs {
     /// List length.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -46,7 +46,7 @@ pub struct RankArgs {
 
 /// Arguments of `recfuse recommend`.
 #[derive(Debug, Args)]
-pub struct RecommendArgs {
+pub(crate) struct RecommendArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Shopper id (unknown ids get cold-start recommendations).
@@ -58,7 +58,7 @@ pub struct RecommendArgs {
 
 /// Arguments of `recfuse search`.
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub(crate) struct SearchArgs {
     /// Catalogue file.
     #[arg(long, value_name = "FILE")]
     pub catalogue: PathBuf,
@@ -103,14 +103,20 @@ fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
 }
 
 /// Loads data, fits the signals and (unless disabled) embeds the catalogue.
-pub fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result<Engine> {
+pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result<Engine> {
     let progress = Progress::new();
     let dataset = Arc::new(pipeline::load(session, &progress)?);
     let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &session.model.template));
-    let mut engine =
-        pipeline::fit_all(dataset, &session.params, texts, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    let mut engine = pipeline::fit_all(
+        dataset,
+        &session.params,
+        texts,
+        Err("item embeddings are being computed".to_owned()),
+        &progress,
+    )
+    .map_err(|_| anyhow::anyhow!("cancelled"))?;
     if args.no_semantic {
-        engine.models.set_vectors(None, &session.params, "disabled with --no-semantic");
+        engine.attach_vectors(Err("disabled with --no-semantic".to_owned()), &session.params);
     } else {
         match super::embedding::attach_vectors(&mut engine, session, args.model.as_deref(), &args.device) {
             Ok(notices) => {
@@ -120,7 +126,7 @@ pub fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result<Engine
             }
             Err(e) => {
                 eprintln!("note: semantic signal unavailable: {e:#}");
-                engine.models.set_vectors(None, &session.params, &format!("{e:#}"));
+                engine.attach_vectors(Err(format!("{e:#}")), &session.params);
             }
         }
     }
@@ -128,7 +134,7 @@ pub fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result<Engine
 }
 
 /// Runs `recfuse recommend`.
-pub fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
+pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
     let session = Session { data: args.data.sources()?, ..Session::default() };
     let config = fusion_config(session.fusion.clone(), &args.rank)?;
     let rules = rules(&args.rank)?;
@@ -143,7 +149,7 @@ pub fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
 }
 
 /// Runs `recfuse search`.
-pub fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
+pub(crate) fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
     let behaviour = args.behaviour.clone().unwrap_or_else(|| args.catalogue.clone());
     let data = DataArgs {
         catalogue: Some(args.catalogue.clone()),
@@ -181,7 +187,7 @@ pub fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
 }
 
 /// JSON object for one explained list.
-pub fn list_json(engine: &Engine, user: &str, items: &[ExplainedItem]) -> serde_json::Value {
+pub(crate) fn list_json(engine: &Engine, user: &str, items: &[ExplainedItem]) -> serde_json::Value {
     let cat = engine.catalogue();
     let items: Vec<serde_json::Value> = items
         .iter()

@@ -8,7 +8,7 @@ use crate::jobs::Progress;
 
 /// Arguments of `recfuse validate`.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print a JSON object instead of tables.
@@ -17,7 +17,7 @@ pub struct ValidateArgs {
 }
 
 /// Loads the files and prints the report. Exit code 0 when the data is usable.
-pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
     let sources = args.data.sources()?;
     let dataset = load_dataset(&sources, &EventWeights::default(), &Progress::new())?;
     if args.json {
@@ -29,7 +29,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
 }
 
 /// The report as human-readable text.
-pub fn render_report(report: &ValidationReport) -> String {
+pub(crate) fn render_report(report: &ValidationReport) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     for f in &report.files {

@@ -11,6 +11,7 @@
 //! - [`bert`]: the BERT encoder itself, tuned for CPU throughput.
 //! - [`bench`]: throughput measurement.
 //! - [`projection`]: a 2-D map and clusters of item vectors (Explore view).
+//! - [`vectors`]: [`ItemVectors`], the embedded catalogue every signal and view reads.
 //!
 //! candle is used only here; nothing in this module knows about the GUI or polars.
 
@@ -23,6 +24,7 @@ pub mod error;
 pub mod model;
 pub mod projection;
 pub mod template;
+pub mod vectors;
 
 pub use bench::{EmbedBenchResult, bench_embed};
 pub use cache::{CacheKey, CacheOutcome, EmbeddingCache, embed_with_cache};
@@ -31,3 +33,4 @@ pub use encoder::{DEFAULT_BATCH_SIZE, EmbedPrecision, Embeddings, SentenceEmbedd
 pub use error::EmbedError;
 pub use model::{ModelFiles, default_model_dir};
 pub use template::ItemTextTemplate;
+pub use vectors::{ItemVectors, dot};

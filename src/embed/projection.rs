@@ -1,7 +1,7 @@
 //! A 2-D map of item embeddings (principal components) and a k-means clustering, for
 //! the Explore view.
 
-use crate::score::semantic::ItemVectors;
+use super::vectors::{ItemVectors, dot};
 
 /// Item positions on the map and a cluster per item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,7 +107,7 @@ fn kmeans(vectors: &ItemVectors, rows: &[u32], k: usize, seed: u64) -> Vec<u16> 
             let best = centres
                 .iter()
                 .enumerate()
-                .map(|(c, centre)| (c, crate::score::semantic::dot(x, centre)))
+                .map(|(c, centre)| (c, dot(x, centre)))
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map_or(0, |(c, _)| c);
             if let Some(a) = assignment.get_mut(i as usize) {

@@ -13,8 +13,8 @@ use crate::data::Dataset;
 use crate::fusion::{FusionConfig, Normalisation};
 use crate::jobs::{Cancelled, Progress};
 use crate::score::semantic::ItemVectors;
+use crate::score::{FitInput, SignalModels, fit_signals};
 use crate::score::{Interactions, SignalId, SignalParams};
-use crate::session::engine::{SignalModels, fit_signals};
 
 /// What to evaluate.
 #[derive(Clone)]
@@ -128,8 +128,13 @@ pub fn fit_on(
     progress: &Progress,
 ) -> Result<(Interactions, SignalModels), Cancelled> {
     let train = Interactions::build(&dataset.behaviour, events, dataset.catalogue.len());
-    let mut models = fit_signals(&train, &dataset.catalogue, &req.texts, &req.params, progress)?;
-    models.set_vectors(req.vectors.clone(), &req.params, "no item embeddings");
+    let input = FitInput {
+        interactions: &train,
+        catalogue: &dataset.catalogue,
+        texts: &req.texts,
+        vectors: req.vectors.as_ref().ok_or("no item embeddings"),
+    };
+    let models = fit_signals(&input, &req.params, progress)?;
     Ok((train, models))
 }
 

@@ -5,9 +5,11 @@
 pub mod bootstrap;
 pub mod compare;
 pub mod experiment;
+pub mod metric_names;
 pub mod metrics;
 pub mod overlap;
 pub mod paired;
+pub mod report;
 pub mod runner;
 pub mod split;
 

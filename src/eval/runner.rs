@@ -16,9 +16,9 @@ use super::metrics::{
 use crate::data::Dataset;
 use crate::fusion::{CandidateSet, FusionConfig, top_k_fused};
 use crate::jobs::{Cancelled, Progress};
+use crate::score::SignalModels;
 use crate::score::semantic::ItemVectors;
 use crate::score::{Interactions, ScoreContext, SignalId};
-use crate::session::engine::SignalModels;
 
 /// Users with at most this many training events are "cold".
 pub const COLD_MAX_EVENTS: usize = 2;
@@ -104,8 +104,7 @@ impl EvalContext {
         let relevance = relevance_sets(dataset, train, test, config.exclude_seen, binary);
         let users: Vec<u32> = relevance.keys().copied().collect();
         let relevance: Vec<Relevance> = relevance.into_values().collect();
-        let signals: Vec<SignalId> =
-            SignalId::RECOMMEND.into_iter().filter(|s| models.scorers.contains_key(s)).collect();
+        let signals: Vec<SignalId> = SignalId::recommend().filter(|s| models.scorers.contains_key(s)).collect();
         let scorers = models.scorers_for(&signals);
         let n_items = dataset.catalogue.len();
         progress.start_stage("scoring candidates", users.len() as u64);

@@ -129,25 +129,14 @@ pub struct FusionConfig {
     pub category_cap: usize,
 }
 
-/// The default weights: a documented preset (see README "Default weights").
-pub const DEFAULT_WEIGHTS: [(SignalId, f32); 10] = [
-    (SignalId::Semantic, 0.10),
-    (SignalId::ItemCf, 0.20),
-    (SignalId::UserCf, 0.10),
-    (SignalId::Als, 0.30),
-    (SignalId::Popularity, 0.10),
-    (SignalId::Freshness, 0.0),
-    (SignalId::Price, 0.05),
-    (SignalId::Category, 0.05),
-    (SignalId::Sequential, 0.10),
-    (SignalId::Bm25, 0.50),
-];
-
 impl Default for FusionConfig {
     fn default() -> Self {
-        let signals = DEFAULT_WEIGHTS
+        // The documented default preset (README "Default weights"), from the signal registry.
+        let signals = crate::score::SIGNALS
             .iter()
-            .map(|&(s, w)| (s, SignalSetting { enabled: true, weight: w, normalisation: Normalisation::Minmax }))
+            .map(|s| {
+                (s.id, SignalSetting { enabled: true, weight: s.default_weight, normalisation: Normalisation::Minmax })
+            })
             .collect();
         Self {
             signals,
@@ -182,8 +171,7 @@ impl FusionConfig {
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, value) = part.split_once('=').ok_or_else(|| format!("weight '{part}': expected name=value"))?;
             let signal = SignalId::from_id(name).ok_or_else(|| {
-                let ids: Vec<&str> = SignalId::ALL.iter().map(|s| s.id()).collect();
-                format!("weight '{part}': unknown signal '{name}'; expected one of {}", ids.join(", "))
+                format!("weight '{part}': unknown signal '{name}'; expected one of {}", SignalId::id_list())
             })?;
             let w: f32 = value
                 .trim()

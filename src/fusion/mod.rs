@@ -12,7 +12,7 @@ pub mod rank;
 pub mod rules;
 
 pub use candidates::CandidateSet;
-pub use config::{DEFAULT_WEIGHTS, FusionConfig, FusionMethod, Normalisation, SignalSetting};
+pub use config::{FusionConfig, FusionMethod, Normalisation, SignalSetting};
 pub use methods::{contributions, fused_scores, shapley};
 pub use rank::{RankContext, RankedItem, RuleEffect, leave_one_out, rank};
 pub use rules::{Adjustment, Rule, RuleAction, RuleTarget, load_rules};

@@ -34,6 +34,8 @@ impl<T: Send + 'static> JobHandle<T> {
         let name = name.into();
         let (sender, receiver) = channel();
         let thread_progress = progress.clone();
+        // The one place a thread is started (clippy.toml disallows it elsewhere).
+        #[allow(clippy::disallowed_methods)]
         let thread = std::thread::Builder::new().name(format!("job:{name}")).spawn(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&thread_progress)))
                 .map_err(|payload| panic_message(payload.as_ref()));

@@ -5,6 +5,9 @@
 //! Confidence `c_ui = 1 + α·t(r_ui)` for observed pairs, 1 otherwise; preference 1 for
 //! observed pairs, 0 otherwise; L2 regularisation λ.
 
+use std::sync::Arc;
+
+use super::registry::{Fitted, SignalSpec};
 use rayon::prelude::*;
 
 use super::interactions::{Interactions, SparseRows, UserProfile, ValueTransform};
@@ -320,7 +323,7 @@ impl AlsScorer {
 
 impl Scorer for AlsScorer {
     fn id(&self) -> SignalId {
-        SignalId::Als
+        SignalId::ALS
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -337,6 +340,33 @@ impl Scorer for AlsScorer {
         (!top.is_empty()).then(|| format!("fits your taste for {} (latent factors)", title_list(catalogue, &top)))
     }
 }
+
+impl SignalId {
+    /// The `als` signal.
+    pub const ALS: SignalId = SignalId::new("als");
+}
+
+/// Registry entry of `als`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::ALS,
+    label: "ALS",
+    color: [0x76, 0xb7, 0xb2],
+    default_weight: 0.30,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |p| {
+        let a = &p.als;
+        format!(
+            "{} factors, λ {}, α {}, {} iterations, CG {} steps, {:?}",
+            a.factors, a.regularization, a.alpha, a.iterations, a.cg_steps, a.transform
+        )
+    },
+    needs_vectors: false,
+    fit: |input, params, progress| {
+        Ok(Fitted::Ready(Arc::new(AlsScorer::fit(input.interactions, &params.als, progress)?)))
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,8 @@
 //! `bm25`: Okapi BM25 relevance of item text to a search query.
 
+use std::sync::Arc;
+
+use super::registry::{Fitted, SignalSpec};
 use std::collections::HashMap;
 
 use super::params::Bm25Params;
@@ -70,7 +73,7 @@ impl Bm25Scorer {
 
 impl Scorer for Bm25Scorer {
     fn id(&self) -> SignalId {
-        SignalId::Bm25
+        SignalId::BM25
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -97,3 +100,22 @@ impl Scorer for Bm25Scorer {
         (!terms.is_empty()).then(|| format!("text contains {}", terms.join(", ")))
     }
 }
+
+impl SignalId {
+    /// The `bm25` signal.
+    pub const BM25: SignalId = SignalId::new("bm25");
+}
+
+/// Registry entry of `bm25`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::BM25,
+    label: "BM25",
+    color: [0xba, 0xb0, 0xac],
+    default_weight: 0.50,
+    default_search_weight: 0.5,
+    search_only: true,
+    search_source: true,
+    params_summary: |_| String::new(),
+    needs_vectors: false,
+    fit: |input, params, _| Ok(Fitted::Ready(Arc::new(Bm25Scorer::fit(input.texts, &params.bm25)))),
+};

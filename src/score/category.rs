@@ -1,6 +1,9 @@
 //! `category`: the share of the shopper's interactions in the item's categories.
 
+use std::sync::Arc;
+
 use super::interactions::UserProfile;
+use super::registry::{Fitted, SignalSpec};
 use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
 
@@ -44,7 +47,7 @@ impl CategoryScorer {
 
 impl Scorer for CategoryScorer {
     fn id(&self) -> SignalId {
-        SignalId::Category
+        SignalId::CATEGORY
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -64,3 +67,27 @@ impl Scorer for CategoryScorer {
         })
     }
 }
+
+impl SignalId {
+    /// The `category` signal.
+    pub const CATEGORY: SignalId = SignalId::new("category");
+}
+
+/// Registry entry of `category`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::CATEGORY,
+    label: "Category",
+    color: [0xff, 0x9d, 0xa7],
+    default_weight: 0.05,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |_| String::new(),
+    needs_vectors: false,
+    fit: |input, _, _| {
+        Ok(match CategoryScorer::fit(input.catalogue) {
+            Some(c) => Fitted::Ready(Arc::new(c)),
+            None => Fitted::Unavailable("the catalogue has no category column".to_owned()),
+        })
+    },
+};

@@ -1,7 +1,10 @@
 //! `freshness`: newer items score higher (created_at, else first seen in training).
 
+use std::sync::Arc;
+
 use super::interactions::{Interactions, decay};
 use super::params::FreshnessParams;
+use super::registry::{Fitted, SignalSpec};
 use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
 
@@ -37,7 +40,7 @@ impl FreshnessScorer {
 
 impl Scorer for FreshnessScorer {
     fn id(&self) -> SignalId {
-        SignalId::Freshness
+        SignalId::FRESHNESS
     }
 
     fn score_all(&self, _ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -55,3 +58,24 @@ impl Scorer for FreshnessScorer {
         }
     }
 }
+
+impl SignalId {
+    /// The `freshness` signal.
+    pub const FRESHNESS: SignalId = SignalId::new("freshness");
+}
+
+/// Registry entry of `freshness`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::FRESHNESS,
+    label: "Freshness",
+    color: [0xed, 0xc9, 0x48],
+    default_weight: 0.0,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |_| String::new(),
+    needs_vectors: false,
+    fit: |input, params, _| {
+        Ok(Fitted::Ready(Arc::new(FreshnessScorer::fit(input.interactions, input.catalogue, &params.freshness))))
+    },
+};

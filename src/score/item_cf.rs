@@ -1,6 +1,9 @@
 //! `item_cf`: item-to-item cosine similarity over the (transformed) user × item matrix,
 //! top-k neighbours per item.
 
+use std::sync::Arc;
+
+use super::registry::{Fitted, SignalSpec};
 use rayon::prelude::*;
 
 use super::interactions::{Interactions, SparseRows, ValueTransform};
@@ -94,7 +97,7 @@ impl ItemCfScorer {
 
 impl Scorer for ItemCfScorer {
     fn id(&self) -> SignalId {
-        SignalId::ItemCf
+        SignalId::ITEM_CF
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -121,3 +124,24 @@ impl Scorer for ItemCfScorer {
         Some(format!("because you bought {}{tail}", title_list(catalogue, &top)))
     }
 }
+
+impl SignalId {
+    /// The `item_cf` signal.
+    pub const ITEM_CF: SignalId = SignalId::new("item_cf");
+}
+
+/// Registry entry of `item_cf`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::ITEM_CF,
+    label: "Item CF",
+    color: [0xf2, 0x8e, 0x2b],
+    default_weight: 0.20,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |p| format!("{} neighbours, {:?}", p.item_cf.neighbours, p.item_cf.transform),
+    needs_vectors: false,
+    fit: |input, params, progress| {
+        Ok(Fitted::Ready(Arc::new(ItemCfScorer::fit(input.interactions, &params.item_cf, progress)?)))
+    },
+};

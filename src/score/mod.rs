@@ -12,6 +12,7 @@ pub mod item_cf;
 pub mod params;
 pub mod popularity;
 pub mod price;
+pub mod registry;
 pub mod semantic;
 pub mod sequential;
 pub mod signal;
@@ -20,7 +21,23 @@ pub mod user_cf;
 
 pub use interactions::{HistoryEvent, Interactions, SparseRows, UserProfile, ValueTransform};
 pub use params::SignalParams;
+pub use registry::{FitInput, Fitted, SignalModels, SignalSpec, fit_signals};
 pub use signal::SignalId;
+
+/// Every signal, in display order. Adding a signal: its file, a `pub mod` line above, and
+/// one line here (see [`registry`]).
+pub static SIGNALS: &[&SignalSpec] = &[
+    &semantic::SPEC,
+    &item_cf::SPEC,
+    &user_cf::SPEC,
+    &als::SPEC,
+    &popularity::SPEC,
+    &freshness::SPEC,
+    &price::SPEC,
+    &category::SPEC,
+    &sequential::SPEC,
+    &bm25::SPEC,
+];
 
 use crate::data::Catalogue;
 

@@ -1,7 +1,10 @@
 //! `popularity`: recency-decayed interaction counts.
 
+use std::sync::Arc;
+
 use super::interactions::{Interactions, decay};
 use super::params::PopularityParams;
+use super::registry::{Fitted, SignalSpec};
 use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
 
@@ -61,7 +64,7 @@ impl PopularityScorer {
 
 impl Scorer for PopularityScorer {
     fn id(&self) -> SignalId {
-        SignalId::Popularity
+        SignalId::POPULARITY
     }
 
     fn score_all(&self, _ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -84,3 +87,22 @@ impl Scorer for PopularityScorer {
         }
     }
 }
+
+impl SignalId {
+    /// The `popularity` signal.
+    pub const POPULARITY: SignalId = SignalId::new("popularity");
+}
+
+/// Registry entry of `popularity`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::POPULARITY,
+    label: "Popularity",
+    color: [0x59, 0xa1, 0x4f],
+    default_weight: 0.10,
+    default_search_weight: 0.1,
+    search_only: false,
+    search_source: false,
+    params_summary: |_| String::new(),
+    needs_vectors: false,
+    fit: |input, params, _| Ok(Fitted::Ready(Arc::new(PopularityScorer::fit(input.interactions, &params.popularity)))),
+};

@@ -1,7 +1,10 @@
 //! `price`: how close an item's price is to the prices the shopper usually pays.
 
+use std::sync::Arc;
+
 use super::interactions::UserProfile;
 use super::params::PriceParams;
+use super::registry::{Fitted, SignalSpec};
 use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
 
@@ -53,7 +56,7 @@ impl PriceScorer {
 
 impl Scorer for PriceScorer {
     fn id(&self) -> SignalId {
-        SignalId::Price
+        SignalId::PRICE
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -83,3 +86,28 @@ impl Scorer for PriceScorer {
         ))
     }
 }
+
+impl SignalId {
+    /// The `price` signal.
+    pub const PRICE: SignalId = SignalId::new("price");
+}
+
+/// Registry entry of `price`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::PRICE,
+    label: "Price",
+    color: [0xb0, 0x7a, 0xa1],
+    default_weight: 0.05,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |_| String::new(),
+    needs_vectors: false,
+    fit: |input, params, _| {
+        Ok(if input.catalogue.has_prices() {
+            Fitted::Ready(Arc::new(PriceScorer::fit(input.catalogue, &params.price)))
+        } else {
+            Fitted::Unavailable("the catalogue has no prices".to_owned())
+        })
+    },
+};

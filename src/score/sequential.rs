@@ -4,8 +4,11 @@
 //! from each basket's items to the items of the next `window` baskets (weighted by
 //! `decay^(distance-1)`) and normalises them into successor probabilities.
 
+use std::sync::Arc;
+
 use super::interactions::{HistoryEvent, Interactions, SparseRows, UserProfile};
 use super::params::SequentialParams;
+use super::registry::{Fitted, SignalSpec};
 use super::topk::top_k_pairs;
 use super::{ScoreContext, Scorer, SignalId, title_list};
 use crate::data::Catalogue;
@@ -94,7 +97,7 @@ impl SequentialScorer {
 
 impl Scorer for SequentialScorer {
     fn id(&self) -> SignalId {
-        SignalId::Sequential
+        SignalId::SEQUENTIAL
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -132,3 +135,24 @@ impl Scorer for SequentialScorer {
         None
     }
 }
+
+impl SignalId {
+    /// The `sequential` signal.
+    pub const SEQUENTIAL: SignalId = SignalId::new("sequential");
+}
+
+/// Registry entry of `sequential`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::SEQUENTIAL,
+    label: "Sequential",
+    color: [0x9c, 0x75, 0x5f],
+    default_weight: 0.10,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |_| String::new(),
+    needs_vectors: false,
+    fit: |input, params, progress| {
+        Ok(Fitted::Ready(Arc::new(SequentialScorer::fit(input.interactions, &params.sequential, progress)?)))
+    },
+};

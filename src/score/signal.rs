@@ -1,106 +1,104 @@
 //! Signal identities: the stable ids used by the CLI, sessions and the GUI.
+//!
+//! A [`SignalId`] is the signal's stable text id; everything else about a signal (label,
+//! colour, default weights, how it is fitted) is in its [`SignalSpec`](super::registry::SignalSpec)
+//! in the [registry](super::registry). Order follows the registry (display order).
 
-use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 
-/// One recommender signal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignalId {
-    /// Sentence-embedding similarity between the user's history (or the query) and items.
-    Semantic,
-    /// Item-to-item collaborative filtering.
-    ItemCf,
-    /// User-to-user collaborative filtering.
-    UserCf,
-    /// Implicit-feedback matrix factorisation (ALS).
-    Als,
-    /// Recency-decayed popularity.
-    Popularity,
-    /// Item age.
-    Freshness,
-    /// Closeness to the user's price band.
-    Price,
-    /// The user's category distribution.
-    Category,
-    /// What follows the user's most recent items.
-    Sequential,
-    /// BM25 text relevance to a search query (search mode only).
-    Bm25,
-}
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::registry;
+
+/// One recommender signal, by stable id (`item_cf`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignalId(&'static str);
 
 impl SignalId {
-    /// Every signal, in display order.
-    pub const ALL: [SignalId; 10] = [
-        SignalId::Semantic,
-        SignalId::ItemCf,
-        SignalId::UserCf,
-        SignalId::Als,
-        SignalId::Popularity,
-        SignalId::Freshness,
-        SignalId::Price,
-        SignalId::Category,
-        SignalId::Sequential,
-        SignalId::Bm25,
-    ];
+    /// A signal id; only the registry and signal files create them.
+    pub(crate) const fn new(id: &'static str) -> Self {
+        Self(id)
+    }
 
-    /// Signals used to recommend for a shopper (everything but BM25).
-    pub const RECOMMEND: [SignalId; 9] = [
-        SignalId::Semantic,
-        SignalId::ItemCf,
-        SignalId::UserCf,
-        SignalId::Als,
-        SignalId::Popularity,
-        SignalId::Freshness,
-        SignalId::Price,
-        SignalId::Category,
-        SignalId::Sequential,
-    ];
+    /// Every registered signal, in display order.
+    pub fn all() -> impl Iterator<Item = SignalId> + Clone {
+        registry::SIGNALS.iter().map(|s| s.id)
+    }
+
+    /// Signals used to recommend for a shopper (everything that is not search-only).
+    pub fn recommend() -> impl Iterator<Item = SignalId> + Clone {
+        registry::SIGNALS.iter().filter(|s| !s.search_only).map(|s| s.id)
+    }
+
+    /// Number of registered signals (the length of dense per-signal arrays).
+    pub fn count() -> usize {
+        registry::SIGNALS.len()
+    }
 
     /// Stable id (`item_cf`, …).
     pub fn id(self) -> &'static str {
-        match self {
-            SignalId::Semantic => "semantic",
-            SignalId::ItemCf => "item_cf",
-            SignalId::UserCf => "user_cf",
-            SignalId::Als => "als",
-            SignalId::Popularity => "popularity",
-            SignalId::Freshness => "freshness",
-            SignalId::Price => "price",
-            SignalId::Category => "category",
-            SignalId::Sequential => "sequential",
-            SignalId::Bm25 => "bm25",
-        }
+        self.0
     }
 
     /// Parses a stable id.
     pub fn from_id(id: &str) -> Option<SignalId> {
-        SignalId::ALL.into_iter().find(|s| s.id() == id.trim())
+        let id = id.trim();
+        Self::all().find(|s| s.id() == id)
     }
 
     /// Name for people.
     pub fn label(self) -> &'static str {
-        match self {
-            SignalId::Semantic => "Semantic",
-            SignalId::ItemCf => "Item CF",
-            SignalId::UserCf => "User CF",
-            SignalId::Als => "ALS",
-            SignalId::Popularity => "Popularity",
-            SignalId::Freshness => "Freshness",
-            SignalId::Price => "Price",
-            SignalId::Category => "Category",
-            SignalId::Sequential => "Sequential",
-            SignalId::Bm25 => "BM25",
-        }
+        registry::spec(self).map_or(self.0, |s| s.label)
     }
 
-    /// Position in [`SignalId::ALL`], for dense per-signal arrays.
+    /// Position in the registry, for dense per-signal arrays.
     pub fn index(self) -> usize {
-        SignalId::ALL.iter().position(|s| *s == self).unwrap_or(0)
+        registry::SIGNALS.iter().position(|s| s.id == self).unwrap_or(0)
+    }
+
+    /// The stable ids of every signal, comma-separated (for messages).
+    pub fn id_list() -> String {
+        Self::all().map(|s| s.id()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl PartialOrd for SignalId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SignalId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.index().cmp(&other.index()).then_with(|| self.0.cmp(other.0))
     }
 }
 
 impl std::fmt::Display for SignalId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.id())
+    }
+}
+
+impl Serialize for SignalId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignalId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SignalId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a signal id (one of {})", SignalId::id_list())
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SignalId, E> {
+                SignalId::from_id(v)
+                    .ok_or_else(|| E::custom(format!("unknown signal '{v}' (expected one of {})", SignalId::id_list())))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }

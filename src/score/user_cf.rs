@@ -1,7 +1,10 @@
 //! `user_cf`: user-to-user cosine similarity, top-k neighbours found at scoring time.
 
+use std::sync::Arc;
+
 use super::interactions::{Interactions, UserProfile, ValueTransform};
 use super::params::UserCfParams;
+use super::registry::{Fitted, SignalSpec};
 use super::topk::top_k_pairs;
 use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
@@ -62,7 +65,7 @@ impl UserCfScorer {
 
 impl Scorer for UserCfScorer {
     fn id(&self) -> SignalId {
-        SignalId::UserCf
+        SignalId::USER_CF
     }
 
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -84,3 +87,22 @@ impl Scorer for UserCfScorer {
         (with_item > 0).then(|| format!("chosen by {with_item} of your {} most similar shoppers", neighbours.len()))
     }
 }
+
+impl SignalId {
+    /// The `user_cf` signal.
+    pub const USER_CF: SignalId = SignalId::new("user_cf");
+}
+
+/// Registry entry of `user_cf`.
+pub(crate) const SPEC: SignalSpec = SignalSpec {
+    id: SignalId::USER_CF,
+    label: "User CF",
+    color: [0xe1, 0x57, 0x59],
+    default_weight: 0.10,
+    default_search_weight: 0.0,
+    search_only: false,
+    search_source: false,
+    params_summary: |_| "stores the matrix; neighbours are found when scoring".to_owned(),
+    needs_vectors: false,
+    fit: |input, params, _| Ok(Fitted::Ready(Arc::new(UserCfScorer::fit(input.interactions, &params.user_cf)))),
+};

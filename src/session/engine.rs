@@ -6,94 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::data::{Catalogue, Dataset};
+use crate::embed::ItemVectors;
 use crate::fusion::{
     CandidateSet, FusionConfig, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions, leave_one_out,
     rank,
 };
-use crate::jobs::{Cancelled, Progress};
-use crate::score::als::AlsScorer;
-use crate::score::bm25::Bm25Scorer;
-use crate::score::category::CategoryScorer;
-use crate::score::freshness::FreshnessScorer;
-use crate::score::item_cf::ItemCfScorer;
-use crate::score::popularity::PopularityScorer;
-use crate::score::price::PriceScorer;
-use crate::score::semantic::{ItemVectors, SemanticScorer};
-use crate::score::sequential::SequentialScorer;
-use crate::score::user_cf::UserCfScorer;
-use crate::score::{Interactions, Query, ScoreContext, Scorer, SignalId, SignalParams, UserProfile};
-
-/// Fitted signals, and why the others are unavailable.
-#[derive(Clone, Default)]
-pub struct SignalModels {
-    /// Fitted scorers by signal.
-    pub scorers: BTreeMap<SignalId, Arc<dyn Scorer>>,
-    /// Signals that could not be fitted, with the reason (shown to the user).
-    pub unavailable: BTreeMap<SignalId, String>,
-}
-
-impl SignalModels {
-    /// Scorers of the given signals that are available, in [`SignalId::ALL`] order.
-    pub fn scorers_for(&self, signals: &[SignalId]) -> Vec<&dyn Scorer> {
-        SignalId::ALL
-            .iter()
-            .filter(|s| signals.contains(s))
-            .filter_map(|s| self.scorers.get(s).map(|a| a.as_ref()))
-            .collect()
-    }
-
-    /// Installs (or replaces) the semantic signal from item vectors.
-    pub fn set_vectors(&mut self, vectors: Option<Arc<ItemVectors>>, params: &SignalParams, reason_if_none: &str) {
-        match vectors {
-            Some(v) => {
-                self.scorers.insert(SignalId::Semantic, Arc::new(SemanticScorer::new(v, &params.semantic)));
-                self.unavailable.remove(&SignalId::Semantic);
-            }
-            None => {
-                self.scorers.remove(&SignalId::Semantic);
-                self.unavailable.insert(SignalId::Semantic, reason_if_none.to_owned());
-            }
-        }
-    }
-}
-
-/// Fits every signal but `semantic` (which needs item vectors, see
-/// [`SignalModels::set_vectors`]). `texts` are the item texts BM25 indexes.
-pub fn fit_signals(
-    data: &Interactions,
-    catalogue: &Catalogue,
-    texts: &[String],
-    params: &SignalParams,
-    progress: &Progress,
-) -> Result<SignalModels, Cancelled> {
-    let mut m = SignalModels::default();
-    let mut put = |s: Arc<dyn Scorer>| {
-        m.scorers.insert(s.id(), s);
-    };
-    put(Arc::new(PopularityScorer::fit(data, &params.popularity)));
-    put(Arc::new(FreshnessScorer::fit(data, catalogue, &params.freshness)));
-    put(Arc::new(PriceScorer::fit(catalogue, &params.price)));
-    put(Arc::new(UserCfScorer::fit(data, &params.user_cf)));
-    put(Arc::new(Bm25Scorer::fit(texts, &params.bm25)));
-    put(Arc::new(ItemCfScorer::fit(data, &params.item_cf, progress)?));
-    put(Arc::new(SequentialScorer::fit(data, &params.sequential, progress)?));
-    put(Arc::new(AlsScorer::fit(data, &params.als, progress)?));
-    let mut models = m;
-    match CategoryScorer::fit(catalogue) {
-        Some(c) => {
-            models.scorers.insert(SignalId::Category, Arc::new(c));
-        }
-        None => {
-            models.unavailable.insert(SignalId::Category, "the catalogue has no category column".to_owned());
-        }
-    }
-    if !catalogue.has_prices() {
-        models.scorers.remove(&SignalId::Price);
-        models.unavailable.insert(SignalId::Price, "the catalogue has no prices".to_owned());
-    }
-    models.unavailable.insert(SignalId::Semantic, "item embeddings are not computed yet".to_owned());
-    Ok(models)
-}
+use crate::score::registry::search_sources;
+use crate::score::{FitInput, Interactions, Query, ScoreContext, SignalId, SignalModels, SignalParams, UserProfile};
 
 /// Who or what to rank for.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,10 +73,20 @@ pub struct Engine {
     pub vectors: Option<Arc<ItemVectors>>,
 }
 
-/// Signals that generate candidates in search mode.
-pub const SEARCH_SOURCES: [SignalId; 2] = [SignalId::Bm25, SignalId::Semantic];
-
 impl Engine {
+    /// Installs item vectors (or, with `Err`, says why there are none) and fits again the
+    /// signals that need them. The engine is the one owner of the vectors.
+    pub fn attach_vectors(&mut self, vectors: Result<Arc<ItemVectors>, String>, params: &SignalParams) {
+        let input = FitInput {
+            interactions: &self.interactions,
+            catalogue: &self.dataset.catalogue,
+            texts: &self.item_texts,
+            vectors: vectors.as_ref().map_err(String::as_str),
+        };
+        self.models.refit_vector_signals(&input, params);
+        self.vectors = vectors.ok();
+    }
+
     /// The catalogue.
     pub fn catalogue(&self) -> &Catalogue {
         &self.dataset.catalogue
@@ -197,8 +126,8 @@ impl Engine {
             }
         };
         let signals: Vec<SignalId> = match &target {
-            Target::Shopper(_) => SignalId::RECOMMEND.to_vec(),
-            Target::Search { .. } => SignalId::ALL.to_vec(),
+            Target::Shopper(_) => SignalId::recommend().collect::<Vec<_>>(),
+            Target::Search { .. } => SignalId::all().collect::<Vec<_>>(),
         };
         let scorers = self.models.scorers_for(&signals);
         let forced: Vec<u32> = rules
@@ -210,8 +139,9 @@ impl Engine {
             })
             .collect();
         let ctx = ScoreContext { profile: &profile, query: query.as_ref() };
+        let search_sources = search_sources();
         let sources: Option<&[SignalId]> = match &target {
-            Target::Search { .. } => Some(&SEARCH_SOURCES),
+            Target::Search { .. } => Some(&search_sources),
             Target::Shopper(_) => None,
         };
         let mut candidates = CandidateSet::build(&scorers, &ctx, self.catalogue().len(), config, &forced, sources);

@@ -79,7 +79,7 @@ fn metrics_csv(wb: &Workbench) -> Result<String, String> {
 
 fn metrics_json(wb: &Workbench) -> Result<String, String> {
     let outcome = wb.evaluation.outcome.as_ref().ok_or("run an evaluation first")?;
-    let value = crate::cli::eval::outcome_json(outcome);
+    let value = crate::eval::report::outcome_json(outcome);
     serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
 }
 

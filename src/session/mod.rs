@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{DataSources, EventWeights};
 use crate::fusion::{FusionConfig, Rule, SignalSetting};
-use crate::score::{SignalId, SignalParams};
+use crate::score::SignalParams;
 
 pub use command::{Command, ExportKind, Preset};
-pub use engine::{Engine, ExplainedItem, SignalModels, Target, TargetState, fit_signals};
+pub use engine::{Engine, ExplainedItem, Target, TargetState};
 pub use workbench::{Notice, NoticeLevel, Workbench};
 
 /// Settings of the embedding model.
@@ -146,14 +146,9 @@ pub struct Session {
 /// Default fusion weights for search mode: text relevance first.
 pub fn default_search_fusion() -> FusionConfig {
     let mut f = FusionConfig::default();
-    for s in SignalId::ALL {
-        let w = match s {
-            SignalId::Bm25 => 0.5,
-            SignalId::Semantic => 0.4,
-            SignalId::Popularity => 0.1,
-            _ => 0.0,
-        };
-        f.signals.insert(s, SignalSetting { enabled: true, weight: w, ..SignalSetting::default() });
+    for s in crate::score::SIGNALS {
+        f.signals
+            .insert(s.id, SignalSetting { enabled: true, weight: s.default_search_weight, ..SignalSetting::default() });
     }
     f
 }

@@ -4,15 +4,14 @@
 use std::sync::Arc;
 
 use super::Session;
-use super::engine::{Engine, fit_signals};
-use super::workbench::{EmbedOutcome, ModelInfo};
+use super::engine::Engine;
 use crate::data::{Catalogue, DataError, Dataset, load_dataset};
+use crate::embed::ItemVectors;
 use crate::embed::{
     CacheOutcome, DeviceChoice, EmbedPrecision, EmbeddingCache, ItemTextTemplate, SentenceEmbedder, embed_with_cache,
 };
 use crate::jobs::{Cancelled, Progress};
-use crate::score::semantic::ItemVectors;
-use crate::score::{Interactions, SignalParams};
+use crate::score::{FitInput, Interactions, SignalParams, fit_signals};
 
 /// Why building the engine stopped.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +22,32 @@ pub enum BuildError {
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled(#[from] Cancelled),
+}
+
+/// The embedding model in use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// Model name.
+    pub name: String,
+    /// Device label ("CPU", "CUDA:0").
+    pub device: String,
+}
+
+/// Item vectors and what produced them.
+#[derive(Clone)]
+pub struct EmbedOutcome {
+    /// The vectors.
+    pub vectors: Arc<ItemVectors>,
+    /// The 2-D map of the vectors.
+    pub projection: Arc<crate::embed::projection::Projection>,
+    /// The loaded model, kept to embed search queries.
+    pub embedder: Arc<crate::embed::SentenceEmbedder>,
+    /// Model and device.
+    pub model: ModelInfo,
+    /// Fallback or cache notices (shown as warnings).
+    pub notices: Vec<String>,
+    /// Expected outcomes worth a note (the CPU chosen automatically in a build without GPU support).
+    pub info: Vec<String>,
 }
 
 /// Renders each item's text with the template (empty fields skipped).
@@ -106,15 +131,23 @@ pub fn load(session: &Session, progress: &Progress) -> Result<Dataset, DataError
     load_dataset(&session.data, &session.event_weights, progress)
 }
 
-/// Fits every signal (except `semantic`) on all events of `dataset`.
+/// Fits every signal on all events of `dataset`, with the item vectors when there are
+/// some (`Err` says why not; the signals that need them say so until they arrive).
 pub fn fit_all(
     dataset: Arc<Dataset>,
     params: &SignalParams,
     texts: Arc<Vec<String>>,
+    vectors: Result<Arc<ItemVectors>, String>,
     progress: &Progress,
 ) -> Result<Engine, Cancelled> {
     let all: Vec<usize> = (0..dataset.behaviour.len()).collect();
     let interactions = Arc::new(Interactions::build(&dataset.behaviour, &all, dataset.catalogue.len()));
-    let models = fit_signals(&interactions, &dataset.catalogue, &texts, params, progress)?;
-    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: None })
+    let input = FitInput {
+        interactions: &interactions,
+        catalogue: &dataset.catalogue,
+        texts: &texts,
+        vectors: vectors.as_ref().map_err(String::as_str),
+    };
+    let models = fit_signals(&input, params, progress)?;
+    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: vectors.ok() })
 }

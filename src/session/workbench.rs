@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use super::command::{Command, Preset};
 use super::engine::{Engine, ExplainedItem, Target, TargetState};
+use super::pipeline::{EmbedOutcome, ModelInfo};
 use super::{Mode, Session, pipeline};
 use crate::data::{Dataset, TableKind};
+use crate::embed::ItemVectors;
 use crate::fusion::FusionConfig;
 use crate::jobs::{JobRunner, Progress};
-use crate::score::semantic::ItemVectors;
 use crate::score::{Query, SignalId};
 
 /// How important a notice is.
@@ -32,32 +33,6 @@ pub struct Notice {
     pub level: NoticeLevel,
     /// Text.
     pub text: String,
-}
-
-/// The embedding model in use.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelInfo {
-    /// Model name.
-    pub name: String,
-    /// Device label ("CPU", "CUDA:0").
-    pub device: String,
-}
-
-/// Item vectors and what produced them.
-#[derive(Clone)]
-pub struct EmbedOutcome {
-    /// The vectors.
-    pub vectors: Arc<ItemVectors>,
-    /// The 2-D map of the vectors.
-    pub projection: Arc<crate::embed::projection::Projection>,
-    /// The loaded model, kept to embed search queries.
-    pub embedder: Arc<crate::embed::SentenceEmbedder>,
-    /// Model and device.
-    pub model: ModelInfo,
-    /// Fallback or cache notices (shown as warnings).
-    pub notices: Vec<String>,
-    /// Expected outcomes worth a note (the CPU chosen automatically in a build without GPU support).
-    pub info: Vec<String>,
 }
 
 /// What a background job hands back.
@@ -407,7 +382,11 @@ impl Workbench {
             self.jobs.cancel(job::FIT);
         }
         match self.jobs.start(job::FIT, progress, move |p| {
-            JobOutput::Fitted(pipeline::fit_all(dataset, &params, texts, p).map(Box::new).map_err(|e| e.to_string()))
+            JobOutput::Fitted(
+                pipeline::fit_all(dataset, &params, texts, Err(String::new()), p)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            )
         }) {
             Ok(true) => {}
             Ok(false) => self.notify(NoticeLevel::Info, "signals are already being fitted; try again when done"),
@@ -464,8 +443,7 @@ impl Workbench {
                         None if self.embed_enabled => "item embeddings are being computed",
                         None => "embedding is off",
                     };
-                    engine.models.set_vectors(self.vectors.clone(), &self.session.params, reason);
-                    engine.vectors = self.vectors.clone();
+                    engine.attach_vectors(self.vectors.clone().ok_or_else(|| reason.to_owned()), &self.session.params);
                     self.engine = Some(engine);
                     if self.session.selection.shopper.is_none() {
                         self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
@@ -489,15 +467,14 @@ impl Workbench {
                     self.projection = Some(outcome.projection);
                     self.embedder = Some(outcome.embedder);
                     if let Some(engine) = &mut self.engine {
-                        engine.models.set_vectors(Some(outcome.vectors.clone()), &self.session.params, "");
-                        engine.vectors = Some(outcome.vectors);
+                        engine.attach_vectors(Ok(outcome.vectors), &self.session.params);
                         self.refresh_target();
                     }
                 }
                 Ok(JobOutput::Embedded(Err(e))) => {
                     self.notify(NoticeLevel::Warning, format!("semantic signal unavailable: {e}"));
                     if let Some(engine) = &mut self.engine {
-                        engine.models.set_vectors(None, &self.session.params, &e);
+                        engine.attach_vectors(Err(e.clone()), &self.session.params);
                     }
                     self.embed_failure = Some(e);
                 }
@@ -580,7 +557,7 @@ impl Workbench {
     /// Signals that are fitted and can be used.
     pub fn available_signals(&self) -> Vec<SignalId> {
         match &self.engine {
-            Some(e) => SignalId::ALL.into_iter().filter(|s| e.models.scorers.contains_key(s)).collect(),
+            Some(e) => e.models.available(),
             None => Vec::new(),
         }
     }

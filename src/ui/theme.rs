@@ -5,19 +5,12 @@ use eframe::egui::{self, Color32};
 
 use crate::score::SignalId;
 
-/// The colour of a signal (Tableau 10, readable on light and dark backgrounds).
+/// The colour of a signal, from its registry entry (Tableau 10, readable on light and
+/// dark backgrounds).
 pub fn signal_color(signal: SignalId) -> Color32 {
-    match signal {
-        SignalId::Semantic => Color32::from_rgb(0x4e, 0x79, 0xa7),
-        SignalId::ItemCf => Color32::from_rgb(0xf2, 0x8e, 0x2b),
-        SignalId::UserCf => Color32::from_rgb(0xe1, 0x57, 0x59),
-        SignalId::Als => Color32::from_rgb(0x76, 0xb7, 0xb2),
-        SignalId::Popularity => Color32::from_rgb(0x59, 0xa1, 0x4f),
-        SignalId::Freshness => Color32::from_rgb(0xed, 0xc9, 0x48),
-        SignalId::Price => Color32::from_rgb(0xb0, 0x7a, 0xa1),
-        SignalId::Category => Color32::from_rgb(0xff, 0x9d, 0xa7),
-        SignalId::Sequential => Color32::from_rgb(0x9c, 0x75, 0x5f),
-        SignalId::Bm25 => Color32::from_rgb(0xba, 0xb0, 0xac),
+    match crate::score::registry::spec(signal) {
+        Some(s) => Color32::from_rgb(s.color[0], s.color[1], s.color[2]),
+        None => MUTED,
     }
 }
 

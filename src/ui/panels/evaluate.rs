@@ -27,7 +27,7 @@ pub struct EvaluateUi {
 
 impl Default for EvaluateUi {
     fn default() -> Self {
-        Self { sweep_signal: SignalId::Als, grid_a: SignalId::Als, grid_b: SignalId::ItemCf, ks_text: "10".to_owned() }
+        Self { sweep_signal: SignalId::ALS, grid_a: SignalId::ALS, grid_b: SignalId::ITEM_CF, ks_text: "10".to_owned() }
     }
 }
 

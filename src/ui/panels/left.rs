@@ -148,8 +148,8 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         let config = app.wb.fusion().clone();
         let unavailable = app.wb.engine.as_ref().map(|e| e.models.unavailable.clone()).unwrap_or_default();
         let signals: Vec<SignalId> = match mode {
-            Mode::Recommend => SignalId::RECOMMEND.to_vec(),
-            Mode::Search => SignalId::ALL.to_vec(),
+            Mode::Recommend => SignalId::recommend().collect::<Vec<_>>(),
+            Mode::Search => SignalId::all().collect::<Vec<_>>(),
         };
         egui::Grid::new("signals-grid").num_columns(3).spacing([6.0, 4.0]).show(ui, |ui| {
             for s in signals {

@@ -25,7 +25,7 @@ use fastrand::Rng;
 
 /// Generator settings.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SyntheticConfig {
+pub(super) struct SyntheticConfig {
     /// Number of events.
     pub events: usize,
     /// Number of items.
@@ -50,7 +50,7 @@ impl Default for SyntheticConfig {
 
 impl SyntheticConfig {
     /// The number of users actually generated.
-    pub fn user_count(&self) -> usize {
+    pub(super) fn user_count(&self) -> usize {
         if self.users > 0 { self.users } else { (self.events / 20).max(1) }
     }
 }
@@ -92,7 +92,7 @@ const NOUNS: [&str; 20] = [
 
 /// The catalogue as columns.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SyntheticCatalogue {
+pub(super) struct SyntheticCatalogue {
     /// `item_id`.
     pub item_id: Vec<String>,
     /// `title`.
@@ -109,7 +109,7 @@ pub struct SyntheticCatalogue {
 
 /// A batch of events as columns.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct EventBatch {
+pub(super) struct EventBatch {
     /// `user_id`.
     pub user_id: Vec<String>,
     /// `item_id`.
@@ -126,13 +126,8 @@ pub struct EventBatch {
 
 impl EventBatch {
     /// Number of events.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.user_id.len()
-    }
-
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.user_id.is_empty()
     }
 
     fn push(&mut self, user: &str, item: &str, kind: &str, time: i64, quantity: i64, session: &str) {
@@ -207,7 +202,7 @@ struct World {
 
 /// The seeded generator: build it, take the catalogue, then draw event batches until
 /// [`Generator::next_batch`] returns `None`.
-pub struct Generator {
+pub(super) struct Generator {
     config: SyntheticConfig,
     world: World,
     catalogue: SyntheticCatalogue,
@@ -219,7 +214,7 @@ pub struct Generator {
 
 impl Generator {
     /// Draws the catalogue, item popularity and users for `config`.
-    pub fn new(config: SyntheticConfig) -> Self {
+    pub(super) fn new(config: SyntheticConfig) -> Self {
         let n_items = config.items.max(1);
         let n_users = config.user_count();
         let mut rng = Rng::with_seed(config.seed);
@@ -305,7 +300,7 @@ impl Generator {
     }
 
     /// The catalogue.
-    pub fn catalogue(&self) -> &SyntheticCatalogue {
+    pub(super) fn catalogue(&self) -> &SyntheticCatalogue {
         &self.catalogue
     }
 
@@ -373,7 +368,7 @@ impl Generator {
 
     /// The next batch of at most `max_rows` events (sessions are cut only at the very
     /// end, to hit the exact event count); `None` when all events are out.
-    pub fn next_batch(&mut self, max_rows: usize) -> Option<EventBatch> {
+    pub(super) fn next_batch(&mut self, max_rows: usize) -> Option<EventBatch> {
         let max_rows = max_rows.max(1);
         let remaining = self.config.events.saturating_sub(self.produced);
         if remaining == 0 {

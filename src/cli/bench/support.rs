@@ -4,15 +4,13 @@
 //!
 //! Nothing here knows about the GUI; the sub-command itself lives in `cli::bench`.
 
-pub mod synthetic;
-
 use std::time::Instant;
 
 use serde::Serialize;
 
 /// Seconds of repeated runs of one piece of work, with summary statistics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// Untimed runs before the timed ones.
     pub warmup: usize,
     /// Seconds of each timed run, in run order.
@@ -27,7 +25,7 @@ pub struct Timing {
 
 impl Timing {
     /// Summarises the given run times (an empty list gives zeros).
-    pub fn from_seconds(warmup: usize, seconds: Vec<f64>) -> Self {
+    pub(crate) fn from_seconds(warmup: usize, seconds: Vec<f64>) -> Self {
         let mut sorted = seconds.clone();
         sorted.sort_by(f64::total_cmp);
         Self {
@@ -40,7 +38,7 @@ impl Timing {
     }
 
     /// "min / median / max" in a unit chosen for the median (µs, ms or s).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let (scale, unit) = unit_for(self.median_s);
         format!(
             "{:.prec$} / {:.prec$} / {:.prec$} {unit}",
@@ -53,7 +51,7 @@ impl Timing {
 }
 
 /// Median of an ascending slice (0 when empty).
-pub fn median_sorted(sorted: &[f64]) -> f64 {
+pub(super) fn median_sorted(sorted: &[f64]) -> f64 {
     match sorted.len() {
         0 => 0.0,
         n if n % 2 == 1 => sorted.get(n / 2).copied().unwrap_or(0.0),
@@ -84,7 +82,7 @@ fn precision_for(value: f64) -> usize {
 /// Runs `work` `warmup` times untimed, then `reps` times (at least once) timed. The
 /// result of each run is passed through [`std::hint::black_box`] so the work is not
 /// optimised away.
-pub fn time_reps<T>(warmup: usize, reps: usize, mut work: impl FnMut() -> T) -> Timing {
+pub(super) fn time_reps<T>(warmup: usize, reps: usize, mut work: impl FnMut() -> T) -> Timing {
     for _ in 0..warmup {
         std::hint::black_box(work());
     }
@@ -99,7 +97,7 @@ pub fn time_reps<T>(warmup: usize, reps: usize, mut work: impl FnMut() -> T) -> 
 }
 
 /// Like [`time_reps`], for work that needs fresh state each run: `setup` is not timed.
-pub fn time_reps_with_setup<S, T>(
+pub(super) fn time_reps_with_setup<S, T>(
     warmup: usize,
     reps: usize,
     mut setup: impl FnMut() -> S,
@@ -122,30 +120,24 @@ pub fn time_reps_with_setup<S, T>(
 
 /// Peak resident memory of this process so far (`VmHWM`), in bytes; `None` where
 /// `/proc/self/status` is not available.
-pub fn peak_memory_bytes() -> Option<u64> {
+pub(super) fn peak_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     parse_status_kib(&status, "VmHWM:").map(|kib| kib * 1024)
 }
 
-/// Current resident memory (`VmRSS`), in bytes.
-pub fn current_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_status_kib(&status, "VmRSS:").map(|kib| kib * 1024)
-}
-
 /// The value in kB of a `/proc/self/status` line such as `VmHWM:   123456 kB`.
-pub fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
+pub(super) fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
     status.lines().find_map(|line| line.strip_prefix(key)).and_then(|rest| rest.split_whitespace().next()?.parse().ok())
 }
 
 /// Bytes as MiB for reports.
-pub fn mib(bytes: u64) -> f64 {
+pub(super) fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
 /// What the numbers were measured on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MachineInfo {
+pub(crate) struct MachineInfo {
     /// CPU model name (`/proc/cpuinfo`), "unknown" elsewhere.
     pub cpu: String,
     /// Logical cores available to this process.
@@ -164,7 +156,7 @@ pub struct MachineInfo {
 
 impl MachineInfo {
     /// Describes the current machine.
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         Self {
@@ -179,7 +171,7 @@ impl MachineInfo {
     }
 
     /// One line for reports.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let memory = self.memory_mib.map(|m| format!(", {:.1} GiB RAM", m as f64 / 1024.0)).unwrap_or_default();
         format!(
             "{} × {} cores (rayon {}){memory}, GPU: {}, {}, {} build",
@@ -194,7 +186,7 @@ impl MachineInfo {
 }
 
 /// The first `model name` of a `/proc/cpuinfo` text.
-pub fn cpu_model(cpuinfo: &str) -> Option<String> {
+pub(super) fn cpu_model(cpuinfo: &str) -> Option<String> {
     cpuinfo
         .lines()
         .find(|l| l.starts_with("model name"))
