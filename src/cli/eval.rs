@@ -55,17 +55,7 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
         None => Session::default(),
     };
     session.data = args.data.sources()?;
-    if let Some(spec) = &args.rank.weights {
-        session.fusion.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
-        for s in session.fusion.signals.values_mut() {
-            if s.weight == 0.0 {
-                s.enabled = false;
-            }
-        }
-    }
-    if let Some(m) = &args.rank.fusion {
-        session.fusion.method = crate::fusion::FusionMethod::from_id(m).unwrap_or_default();
-    }
+    args.rank.apply_to(&mut session.fusion)?;
     let engine = build_engine(&session, &args.rank)?;
     let rule = SplitRule::from_name(&args.split, args.test_fraction, args.leave_last, args.seed)
         .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))?;

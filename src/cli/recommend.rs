@@ -21,9 +21,9 @@ pub(crate) struct RankArgs {
     /// Weight overrides `name=w,name=w` (a missing name keeps its default; 0 removes it).
     #[arg(long)]
     pub weights: Option<String>,
-    /// Fusion method.
-    #[arg(long, value_parser = ["weighted", "rrf", "combmnz", "borda"])]
-    pub fusion: Option<String>,
+    /// Fusion method: weighted, rrf, combmnz or borda.
+    #[arg(long, value_parser = parse_fusion_method)]
+    pub fusion: Option<FusionMethod>,
     /// Merchandising rules (JSON array).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
@@ -78,20 +78,36 @@ pub(crate) struct SearchArgs {
     pub rank: RankArgs,
 }
 
-fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
-    let mut config = base;
-    if let Some(spec) = &args.weights {
-        config.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
-        // A weight of 0 on the command line removes the signal.
-        for setting in config.signals.values_mut() {
-            if setting.weight == 0.0 {
-                setting.enabled = false;
+/// Parses `--fusion` by the methods' stable ids.
+fn parse_fusion_method(text: &str) -> Result<FusionMethod, String> {
+    FusionMethod::from_id(text.trim()).ok_or_else(|| {
+        let ids: Vec<&str> = FusionMethod::ALL.iter().map(|m| m.id()).collect();
+        format!("unknown fusion method '{text}'; expected one of {}", ids.join(", "))
+    })
+}
+
+impl RankArgs {
+    /// Applies `--weights` and `--fusion` to `config` (the one place they are read).
+    pub(crate) fn apply_to(&self, config: &mut FusionConfig) -> anyhow::Result<()> {
+        if let Some(spec) = &self.weights {
+            config.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
+            // A weight of 0 on the command line removes the signal.
+            for setting in config.signals.values_mut() {
+                if setting.weight == 0.0 {
+                    setting.enabled = false;
+                }
             }
         }
+        if let Some(m) = self.fusion {
+            config.method = m;
+        }
+        Ok(())
     }
-    if let Some(m) = &args.fusion {
-        config.method = FusionMethod::from_id(m).unwrap_or_default();
-    }
+}
+
+fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
+    let mut config = base;
+    args.apply_to(&mut config)?;
     Ok(config)
 }
 
