@@ -7,6 +7,7 @@
 //! [`read::jsonl`]). Input files are only ever opened for reading.
 
 pub mod behaviour;
+mod behaviour_build;
 pub mod catalogue;
 pub mod error;
 pub mod format;
