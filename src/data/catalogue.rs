@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use super::intern::Interner;
 use super::mapping::{ResolvedMapping, Role};
 use super::report::{FileReport, IssueKind};
-use super::table::{BadRow, Cell, RawTable};
+use super::table::{BadRow, Cell, LIST_SEPARATOR, RawTable};
 use super::text::{PriceError, category_labels, first_of_list, join_list_text, limit_text, parse_price, strip_html};
-use super::timestamp::parse_timestamp;
+use super::timestamp::{from_unix_number, parse_timestamp};
 
 /// Items and their attributes, column by column. Index `i` is the item with id
 /// `ids.name(i)`. Empty strings and NaN mean "unknown".
@@ -119,7 +119,7 @@ impl Catalogue {
     fn push(&mut self, id: &str, f: ItemFields) -> u32 {
         let index = self.ids.intern(id);
         let labels: Vec<u32> = category_labels(&f.category).iter().map(|l| self.category_names.intern(l)).collect();
-        let display = if f.category.contains(super::table::LIST_SEPARATOR) {
+        let display = if f.category.contains(LIST_SEPARATOR) {
             labels.iter().map(|&l| self.category_names.name(l).to_owned()).collect::<Vec<_>>().join(" | ")
         } else {
             f.category.clone()
@@ -143,7 +143,6 @@ impl Catalogue {
     /// Builds the catalogue from a catalogue file, recording every dropped row and
     /// ignored value in `report`.
     pub fn from_table(table: &RawTable, mapping: &ResolvedMapping, report: &mut FileReport) -> Catalogue {
-        let n = table.rows;
         let col = |role: Role| mapping.get(role).and_then(|c| table.cells(c).map(|cells| (c.to_owned(), cells)));
         let ids = col(Role::ItemId);
         let roles = RoleCells {
@@ -157,19 +156,7 @@ impl Catalogue {
             stock: col(Role::Stock),
             margin: col(Role::Margin),
         };
-        // Extra text columns: string columns not used by a role.
-        let used: Vec<&str> = mapping.columns.values().map(String::as_str).collect();
-        let extra_names: Vec<String> = table
-            .column_names()
-            .into_iter()
-            .filter(|c| !used.contains(&c.as_str()))
-            .filter(|c| {
-                table.frame.column(c).map(|s| matches!(s.dtype(), polars::prelude::DataType::String)).unwrap_or(false)
-            })
-            .collect();
-        let extra_cells: Vec<(String, Vec<Cell<'_>>)> =
-            extra_names.iter().filter_map(|c| table.cells(c).map(|cells| (c.clone(), cells))).collect();
-
+        let extra_cells = extra_text_cells(table, mapping);
         let mut cat = Catalogue::default();
         for (name, _) in &extra_cells {
             cat.extra_text.insert(name.clone(), Vec::new());
@@ -177,14 +164,13 @@ impl Catalogue {
         let bad: HashMap<usize, &BadRow> = table.bad_rows.iter().map(|(r, b)| (*r, b)).collect();
         let mut first_fields: HashMap<u32, ItemFields> = HashMap::new();
         let id_column = ids.as_ref().map(|(c, _)| c.clone());
-        for row in 0..n {
+        for row in 0..table.rows {
             let display_row = row + 1;
             if let Some(b) = bad.get(&row) {
                 record_bad_row(report, display_row, b);
                 continue;
             }
-            let id = ids.as_ref().and_then(|(_, cells)| cells.get(row)).and_then(|c| c.as_text());
-            let Some(id) = id else {
+            let Some(id) = cell(&ids, row).and_then(|c| c.as_text()) else {
                 report.record(IssueKind::MissingItemId, display_row, id_column.as_deref(), "");
                 continue;
             };
@@ -200,19 +186,31 @@ impl Catalogue {
             }
             let index = cat.push(&id, fields.clone());
             first_fields.insert(index, fields);
-            for (name, cells) in &extra_cells {
-                let value = cells.get(row).and_then(|c| c.as_text()).map(|t| join_list_text(&t)).unwrap_or_default();
-                let (value, cut) = limit_text(value);
-                if cut {
-                    report.record(IssueKind::TruncatedText, display_row, Some(name), &id);
-                }
-                if let Some(slot) = cat.extra_text.get_mut(name).and_then(|c| c.last_mut()) {
-                    *slot = value;
-                }
-            }
+            cat.set_extra_text(&extra_cells, (row, display_row), &id, report);
             report.rows_kept += 1;
         }
         cat
+    }
+
+    /// Fills the extra text columns of the item just pushed from row `row` (`display_row`
+    /// in the file) of `extra_cells`, recording truncated values.
+    fn set_extra_text(
+        &mut self,
+        extra_cells: &[(String, Vec<Cell<'_>>)],
+        (row, display_row): (usize, usize),
+        id: &str,
+        report: &mut FileReport,
+    ) {
+        for (name, cells) in extra_cells {
+            let value = cells.get(row).and_then(|c| c.as_text()).map(|t| join_list_text(&t)).unwrap_or_default();
+            let (value, cut) = limit_text(value);
+            if cut {
+                report.record(IssueKind::TruncatedText, display_row, Some(name), id);
+            }
+            if let Some(slot) = self.extra_text.get_mut(name).and_then(|c| c.last_mut()) {
+                *slot = value;
+            }
+        }
     }
 
     /// Builds a catalogue from the item columns of a behaviour file (when no catalogue
@@ -259,6 +257,20 @@ pub fn median(values: &[f32]) -> Option<f32> {
     if v.len() % 2 == 1 { v.get(mid).copied() } else { Some((v.get(mid - 1).copied()? + v.get(mid).copied()?) / 2.0) }
 }
 
+/// The extra text columns: string columns no role uses, with their cells.
+fn extra_text_cells<'t>(table: &'t RawTable, mapping: &ResolvedMapping) -> Vec<(String, Vec<Cell<'t>>)> {
+    let used: Vec<&str> = mapping.columns.values().map(String::as_str).collect();
+    table
+        .column_names()
+        .into_iter()
+        .filter(|c| !used.contains(&c.as_str()))
+        .filter(|c| {
+            table.frame.column(c).map(|s| matches!(s.dtype(), polars::prelude::DataType::String)).unwrap_or(false)
+        })
+        .filter_map(|c| table.cells(&c).map(|cells| (c, cells)))
+        .collect()
+}
+
 /// Counts a row the reader could not split or parse.
 pub(crate) fn record_bad_row(report: &mut FileReport, display_row: usize, bad: &BadRow) {
     match bad {
@@ -287,6 +299,10 @@ fn cell<'c, 'a>(c: &'c NamedCells<'a>, row: usize) -> Option<&'c Cell<'a>> {
     c.as_ref().and_then(|(_, cells)| cells.get(row))
 }
 
+fn name_of<'c>(c: &'c NamedCells<'_>) -> Option<&'c str> {
+    c.as_ref().map(|(n, _)| n.as_str())
+}
+
 fn text_of(c: &NamedCells<'_>, row: usize) -> String {
     cell(c, row).and_then(|c| c.as_text()).map(|t| t.into_owned()).unwrap_or_default()
 }
@@ -310,30 +326,35 @@ impl RoleCells<'_> {
         let price = self.number(&self.price, row, display_row, report, true);
         let stock = self.number(&self.stock, row, display_row, report, false);
         let margin = self.number(&self.margin, row, display_row, report, false);
-        let created_at = match cell(&self.created_at, row) {
-            None | Some(Cell::Null) => None,
-            Some(Cell::Seconds(s)) => Some(*s),
-            Some(Cell::Int(v)) => super::timestamp::from_unix_number(*v as f64).ok(),
-            Some(Cell::Float(v)) => super::timestamp::from_unix_number(*v).ok(),
-            Some(c) => {
-                let t = c.as_text().map(|t| t.into_owned()).unwrap_or_default();
-                if t.is_empty() {
-                    None
-                } else {
-                    match parse_timestamp(&t) {
-                        Ok(v) => Some(v),
-                        Err(_) => {
-                            let name = self.created_at.as_ref().map(|(n, _)| n.as_str());
-                            report.record(IssueKind::UnparseableCreatedAt, display_row, name, &t);
-                            None
-                        }
-                    }
-                }
-            }
-        };
+        let created_at = self.created_at(row, display_row, report);
         ItemFields { title, description, category, brand, price, image, created_at, stock, margin }
     }
 
+    /// The creation time in unix seconds, if any; unparseable text is recorded and ignored.
+    fn created_at(&self, row: usize, display_row: usize, report: &mut FileReport) -> Option<i64> {
+        match cell(&self.created_at, row) {
+            None | Some(Cell::Null) => None,
+            Some(Cell::Seconds(s)) => Some(*s),
+            Some(Cell::Int(v)) => from_unix_number(*v as f64).ok(),
+            Some(Cell::Float(v)) => from_unix_number(*v).ok(),
+            Some(c) => {
+                let t = c.as_text().map(|t| t.into_owned()).unwrap_or_default();
+                if t.is_empty() {
+                    return None;
+                }
+                match parse_timestamp(&t) {
+                    Ok(v) => Some(v),
+                    Err(_) => {
+                        report.record(IssueKind::UnparseableCreatedAt, display_row, name_of(&self.created_at), &t);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A number (price, stock, margin), if any. Prices must not be negative; a price that
+    /// is negative or not a number is recorded and ignored.
     fn number(
         &self,
         c: &NamedCells<'_>,

@@ -2,17 +2,19 @@
 //! Lines, RecBole and MovieLens files (optionally gzip-compressed), with column roles
 //! mapped automatically and every dropped row counted in a [`ValidationReport`].
 //!
+//! Files are read in one pass by [`read`] into a [`RawTable`] (the types in [`table`]):
 //! polars reads delimited text and Parquet; JSON Lines are parsed line by line (see
-//! [`jsonl`]). Input files are only ever opened for reading.
+//! [`read::jsonl`]). Input files are only ever opened for reading.
 
 pub mod behaviour;
+mod behaviour_build;
 pub mod catalogue;
 pub mod error;
 pub mod format;
 pub mod intern;
 pub mod jsonl;
 pub mod mapping;
-mod parquet_check;
+pub mod read;
 pub mod report;
 pub mod table;
 pub mod text;
@@ -31,8 +33,9 @@ pub use catalogue::Catalogue;
 pub use error::DataError;
 pub use intern::Interner;
 pub use mapping::{ColumnMapping, ResolvedMapping, Role};
+pub use read::read_table;
 pub use report::{FileReport, IssueCount, IssueExample, IssueKind, TableKind, ValidationReport};
-pub use table::{RawTable, read_table};
+pub use table::RawTable;
 pub use users::UserTable;
 pub use weights::{EventWeights, RatingRule};
 

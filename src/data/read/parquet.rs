@@ -1,18 +1,125 @@
-//! Structural checks on a Parquet file's footer before polars decodes it.
+//! Parquet into a [`RawTable`] with polars, after structural checks that polars itself
+//! does not make: the magic bytes, the footer's Thrift encoding, and the value counts that
+//! row groups, column chunks and page headers declare.
 //!
 //! polars trusts the element counts written in the footer's Thrift encoding and reserves
 //! memory for that many entries up front; a corrupt count (say two billion row groups in a
 //! 1 kB file) makes that reservation fail, and a failed allocation aborts the process —
-//! no panic guard can catch it (found by the fuzz targets, see TESTING.md). This module walks
-//! the footer with the Thrift compact protocol and refuses any list, set, map or byte string
-//! that claims more entries than there are bytes left, and nesting deeper than real footers use.
+//! no panic guard can catch it (found by the fuzz targets, see TESTING.md). The footer is
+//! therefore walked with the Thrift compact protocol first, refusing any list, set, map or
+//! byte string that claims more entries than there are bytes left, and nesting deeper than
+//! real footers use.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::guard::guard_reader_panics;
+use crate::data::error::{DataError, first_line};
+use crate::data::table::RawTable;
+
+/// Reads a whole Parquet file's `bytes` (already decompressed); `label_suffix` (`", gzip"`
+/// or empty) ends the format label.
+pub fn read_parquet(path: &Path, bytes: Vec<u8>, label_suffix: &str) -> Result<RawTable, DataError> {
+    let perr = |e: PolarsError| DataError::Parquet { path: path.to_path_buf(), detail: first_line(&e) };
+    if !bytes.starts_with(b"PAR1") || !bytes.ends_with(b"PAR1") {
+        return Err(DataError::Parquet {
+            path: path.to_path_buf(),
+            detail: "missing the PAR1 magic bytes at the start or end: the file is truncated or not Parquet".to_owned(),
+        });
+    }
+    let checked = guard_reader_panics(|| check_parquet_value_counts(&bytes));
+    match checked {
+        Ok(Ok(())) => {}
+        Ok(Err(detail)) => return Err(DataError::Parquet { path: path.to_path_buf(), detail }),
+        Err(panic) => {
+            return Err(DataError::Parquet {
+                path: path.to_path_buf(),
+                detail: format!("the file is corrupt (the reader stopped: {})", first_line(&panic)),
+            });
+        }
+    }
+    let read = guard_reader_panics(|| {
+        let mut reader = ParquetReader::new(Cursor::new(bytes));
+        reader.schema()?;
+        reader.finish()
+    });
+    let frame = match read {
+        Ok(frame) => frame.map_err(perr)?,
+        Err(panic) => {
+            return Err(DataError::Parquet {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "the file is corrupt or uses a feature RecFuse cannot read (the reader stopped: {})",
+                    first_line(&panic)
+                ),
+            });
+        }
+    };
+    if frame.height() == 0 {
+        return Err(DataError::NoRows { path: path.to_path_buf() });
+    }
+    Ok(RawTable {
+        path: path.to_path_buf(),
+        rows: frame.height(),
+        frame,
+        bad_rows: Vec::new(),
+        format_label: format!("parquet{label_suffix}"),
+        notices: Vec::new(),
+    })
+}
+
+/// The most values one Parquet row group or column chunk may declare (far beyond what fits in
+/// memory on a desktop anyway).
+const MAX_PARQUET_VALUES: u64 = 500_000_000;
+
+/// Checks the value counts a Parquet file declares — row groups, column chunks and every page
+/// header — before polars decodes it: polars trusts them and reserves memory for that many
+/// values, so a negative or absurd count aborts the whole process with a failed allocation,
+/// which no panic guard can catch (found by the `catalogue` fuzz target).
+fn check_parquet_value_counts(bytes: &[u8]) -> Result<(), String> {
+    use polars_parquet::parquet::page::CompressedPage;
+    use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+    check_footer(bytes)?;
+    let corrupt = |what: String| format!("the file is corrupt ({what})");
+    let metadata = read_metadata(&mut Cursor::new(bytes)).map_err(|e| corrupt(first_line(&e)))?;
+    let buffer = polars_buffer::Buffer::from(bytes.to_vec());
+    for (g, group) in metadata.row_groups.iter().enumerate() {
+        let rows = group.num_rows() as u64;
+        if rows > MAX_PARQUET_VALUES {
+            return Err(corrupt(format!("row group {g} declares {} rows", group.num_rows() as i64)));
+        }
+        for column in group.parquet_columns() {
+            let name = column.descriptor().path_in_schema.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(".");
+            let declared = column.num_values();
+            if !(0..=MAX_PARQUET_VALUES as i64).contains(&declared) {
+                return Err(corrupt(format!("column `{name}` in row group {g} declares {declared} values")));
+            }
+            let pages = get_page_iterator(column, Cursor::new(buffer.clone()), Vec::new(), usize::MAX)
+                .map_err(|e| corrupt(first_line(&e)))?;
+            for page in pages {
+                let page = page.map_err(|e| corrupt(format!("column `{name}`: {}", first_line(&e))))?;
+                if let CompressedPage::Data(data) = page
+                    && data.num_values() as u64 > declared as u64
+                {
+                    return Err(corrupt(format!(
+                        "a page of column `{name}` declares {} values, the column {declared}",
+                        data.num_values() as i64 as i32
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Nesting deeper than this is refused (real Parquet footers nest a handful of levels).
 const MAX_DEPTH: usize = 64;
 
 /// Checks the Thrift encoding of the footer of `file` (a whole Parquet file, `PAR1` at both
 /// ends). Returns a sentence saying what is wrong.
-pub(crate) fn check_footer(file: &[u8]) -> Result<(), String> {
+fn check_footer(file: &[u8]) -> Result<(), String> {
     let len = file.len();
     let length_bytes = file
         .get(len.saturating_sub(8)..len.saturating_sub(4))
