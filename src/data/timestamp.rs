@@ -18,10 +18,6 @@ pub enum TimestampError {
     OutOfRange,
 }
 
-/// The layouts RecFuse reads, for error messages.
-pub const ACCEPTED_LAYOUTS: &str = "unix seconds or milliseconds, ISO-8601 (2011-03-01T08:26:00Z), \
-     YYYY-MM-DD HH:MM[:SS], YYYY-MM-DD, MM/DD/YYYY HH:MM[:SS] or MM/DD/YYYY";
-
 /// Parses a timestamp written as text into unix seconds.
 pub fn parse_timestamp(text: &str) -> Result<i64, TimestampError> {
     let s = text.trim();

@@ -13,17 +13,6 @@ use crate::embed::{
 use crate::jobs::{Cancelled, Progress};
 use crate::score::{FitInput, Interactions, SignalParams, fit_signals};
 
-/// Why building the engine stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// The data could not be loaded.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// The user cancelled.
-    #[error("cancelled")]
-    Cancelled(#[from] Cancelled),
-}
-
 /// The embedding model in use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
