@@ -119,8 +119,8 @@ impl Bench<'_> {
             .map(|&u| {
                 let profile = engine.interactions.profile(u);
                 let sctx = ScoreContext { profile: &profile, query: None };
-                let mut set = CandidateSet::build(&scorers, &sctx, n_items, &base, &[], None);
-                set.prepare(&base);
+                let mut set = CandidateSet::build(&scorers, &sctx, n_items, base, &[], None);
+                set.prepare(base);
                 set
             })
             .collect();
@@ -140,7 +140,7 @@ impl Bench<'_> {
         ));
         let all = time_reps(w, r.max(10), || {
             flip += 1;
-            let c = configs.get(flip % 2).unwrap_or(&base);
+            let c = configs.get(flip % 2).unwrap_or(base);
             sets.par_iter()
                 .map_init(Vec::new, |scratch, set| top_k_fused(set, c, 10, scratch))
                 .collect::<Vec<Vec<u32>>>()
@@ -157,7 +157,7 @@ impl Bench<'_> {
         );
         let full = time_reps(w, r, || {
             flip += 1;
-            let c = configs.get(flip % 2).unwrap_or(&base);
+            let c = configs.get(flip % 2).unwrap_or(base);
             sets.par_iter().map(|set| rank(set, c, &ctx, 10).len()).sum::<usize>()
         });
         self.push(BenchRow::new(
@@ -173,7 +173,7 @@ impl Bench<'_> {
         let norm_configs = [renorm, base.clone()];
         let norm = time_reps(w, r, || {
             flip += 1;
-            let c = norm_configs.get(flip % 2).unwrap_or(&base);
+            let c = norm_configs.get(flip % 2).unwrap_or(base);
             sets.par_iter_mut()
                 .map_init(Vec::new, |scratch, set| {
                     set.prepare(c);
