@@ -17,6 +17,7 @@ pub mod embed;
 pub mod eval;
 pub mod fusion;
 pub mod jobs;
+pub mod limits;
 pub mod score;
 pub mod session;
 #[cfg(feature = "gui")]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules by layer: a module may import only modules of a lower layer.
 const LAYERS: &[(&str, u32)] = &[
     ("jobs", 0),
+    ("limits", 0),
     ("data", 1),
     ("embed", 1),
     ("score", 2),

@@ -49,6 +49,15 @@ pub(crate) struct CompareArgs {
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     let a = Session::load(&args.a)?;
     let b = Session::load(&args.b)?;
+    anyhow::ensure!(
+        args.catalogue.is_some() || args.behaviour.is_some() || a.data == b.data,
+        "{} and {} are sessions on different data ({} vs {}); compare sessions of the same data, or give \
+         --behaviour (and --catalogue) to evaluate both on one dataset",
+        args.a.display(),
+        args.b.display(),
+        a.data.behaviour.display(),
+        b.data.behaviour.display()
+    );
     let mut session = a.clone();
     if let Some(c) = &args.catalogue {
         session.data.catalogue = Some(c.clone());

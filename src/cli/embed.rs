@@ -161,17 +161,16 @@ pub(crate) fn run_embed(args: &EmbedArgs) -> anyhow::Result<()> {
 
 /// Reads a JSON array of strings.
 pub(crate) fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
-    let raw = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let raw = crate::data::read::read_regular_text(path, MAX_TEXTS_FILE_BYTES)?;
     serde_json::from_str(&raw).with_context(|| format!("{}: expected a JSON array of strings", path.display()))
 }
 
+/// Largest `--input` file of texts.
+const MAX_TEXTS_FILE_BYTES: u64 = 1 << 30;
+
 fn write_json_atomically(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    serde_json::to_writer(std::io::BufWriter::new(&mut tmp), value)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    let json = serde_json::to_vec(value).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::session::write_atomic(path, &json).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// An indicatif progress bar on stderr that follows a [`Progress`] handle. It is driven by

@@ -48,6 +48,18 @@ pub(crate) struct EvalArgs {
     pub rank: RankArgs,
 }
 
+/// Refuses evaluation options outside their ranges (TESTING.md, "Limits").
+fn check_eval_args(args: &EvalArgs) -> Result<(), crate::limits::OutOfRange> {
+    use crate::limits::{MAX_BOOTSTRAP, MAX_K, check_count, check_real};
+    check_count("--bootstrap", args.bootstrap, 0, MAX_BOOTSTRAP)?;
+    check_count("number of --k values", args.k.len(), 1, 16)?;
+    for k in &args.k {
+        check_count("--k", *k, 1, MAX_K)?;
+    }
+    check_real("--test-fraction", args.test_fraction, 0.001, 0.999)?;
+    check_count("--leave-last", args.leave_last, 1, 1_000)
+}
+
 /// Builds the request from the arguments (and optional session).
 pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, std::sync::Arc<crate::data::Dataset>)> {
     let mut session = match &args.session {
@@ -56,6 +68,8 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
     };
     session.data = args.data.sources()?;
     args.rank.apply_to(&mut session.fusion)?;
+    check_eval_args(args)?;
+    session.check()?;
     let engine = build_engine(&session, &args.rank)?;
     let rule = SplitRule::from_name(&args.split, args.test_fraction, args.leave_last, args.seed)
         .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))?;

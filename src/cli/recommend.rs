@@ -87,8 +87,13 @@ fn parse_fusion_method(text: &str) -> Result<FusionMethod, String> {
 }
 
 impl RankArgs {
-    /// Applies `--weights` and `--fusion` to `config` (the one place they are read).
+    /// Applies `--weights` and `--fusion` to `config` (the one place they are read), and
+    /// refuses out-of-range options (`--top`, weights) and an unknown `--device`.
     pub(crate) fn apply_to(&self, config: &mut FusionConfig) -> anyhow::Result<()> {
+        crate::limits::check_count("--top", self.top, 1, crate::limits::MAX_K)?;
+        self.device
+            .parse::<crate::embed::DeviceChoice>()
+            .map_err(|e| anyhow::anyhow!("--device {}: {e}", self.device))?;
         if let Some(spec) = &self.weights {
             config.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
             // A weight of 0 on the command line removes the signal.
@@ -101,6 +106,7 @@ impl RankArgs {
         if let Some(m) = self.fusion {
             config.method = m;
         }
+        config.check("fusion")?;
         Ok(())
     }
 }

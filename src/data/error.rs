@@ -12,6 +12,12 @@ pub enum DataError {
     /// The path is a directory.
     #[error("{path}: is a directory, expected a data file")]
     IsDirectory { path: PathBuf },
+    /// The path is not a regular file (a FIFO, a device, a socket, a kernel pseudo-file).
+    #[error("{path}: is a {kind}, expected a regular file")]
+    NotRegularFile { path: PathBuf, kind: &'static str },
+    /// The file (or its decompressed content) is larger than RecFuse reads.
+    #[error("{path}: {what} is larger than the limit of {limit_mib} MiB (TESTING.md, \"Limits\")")]
+    TooLarge { path: PathBuf, what: String, limit_mib: u64 },
     /// The file has no bytes (or only whitespace).
     #[error("{path}: the file is empty, expected a header line and data rows")]
     Empty { path: PathBuf },

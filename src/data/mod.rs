@@ -60,6 +60,23 @@ pub struct DataSources {
 }
 
 impl DataSources {
+    /// Makes relative file paths relative to `dir` (the folder of the session file that
+    /// names them), so a session opens the same files from any working directory.
+    pub fn resolve_relative_to(&mut self, dir: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = dir.join(&*p);
+            }
+        };
+        resolve(&mut self.behaviour);
+        if let Some(c) = &mut self.catalogue {
+            resolve(c);
+        }
+        if let Some(u) = &mut self.users {
+            resolve(u);
+        }
+    }
+
     /// Applies `--map role=column` overrides to every table whose file has that column.
     /// `table.role=column` (e.g. `behaviour.timestamp=InvoiceDate`) targets one table.
     pub fn with_cli_mapping(mut self, args: &[String]) -> Result<Self, DataError> {

@@ -26,6 +26,12 @@ impl Default for BootstrapConfig {
 }
 
 impl BootstrapConfig {
+    /// The resample count, at most [`MAX_BOOTSTRAP`](crate::limits::MAX_BOOTSTRAP): options and
+    /// sessions are refused above it; this keeps any other caller bounded too.
+    pub fn bounded_resamples(&self) -> usize {
+        self.resamples.min(crate::limits::MAX_BOOTSTRAP)
+    }
+
     /// The lower and upper quantile levels of the interval, e.g. (0.025, 0.975).
     fn levels(&self) -> (f64, f64) {
         let c = if self.confidence > 0.0 && self.confidence < 1.0 { self.confidence } else { 0.95 };
@@ -50,7 +56,7 @@ pub fn bootstrap_mean(values: &[f64], config: &BootstrapConfig) -> Option<Estima
     let n = finite.len();
     let value = mean(&finite)?;
     let mut rng = fastrand::Rng::with_seed(config.seed);
-    let mut means: Vec<f64> = (0..config.resamples)
+    let mut means: Vec<f64> = (0..config.bounded_resamples())
         .map(|_| {
             let sum: f64 = (0..n).map(|_| finite.get(rng.usize(..n)).copied().unwrap_or(0.0)).sum();
             sum / n as f64
@@ -81,8 +87,8 @@ pub fn bootstrap_statistic(
     let value = statistic(&all).filter(|v| v.is_finite())?;
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let mut sample = vec![0usize; n_users];
-    let mut values = Vec::with_capacity(config.resamples);
-    for _ in 0..config.resamples {
+    let mut values = Vec::with_capacity(config.bounded_resamples());
+    for _ in 0..config.bounded_resamples() {
         for slot in &mut sample {
             *slot = rng.usize(..n_users);
         }

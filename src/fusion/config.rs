@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{MAX_WEIGHT, OutOfRange, check_count, check_real};
 use crate::score::SignalId;
 
 /// How a signal's raw scores are put on a common scale over the candidate set.
@@ -173,14 +174,27 @@ impl FusionConfig {
             let signal = SignalId::from_id(name).ok_or_else(|| {
                 format!("weight '{part}': unknown signal '{name}'; expected one of {}", SignalId::id_list())
             })?;
-            let w: f32 = value
-                .trim()
-                .parse()
-                .ok()
-                .filter(|w: &f32| w.is_finite())
-                .ok_or_else(|| format!("weight '{part}': '{value}' is not a number"))?;
+            let w: f64 = value.trim().parse().map_err(|_| format!("weight '{part}': '{value}' is not a number"))?;
+            check_real(&format!("weight of {}", signal.id()), w, -MAX_WEIGHT, MAX_WEIGHT).map_err(|e| e.to_string())?;
+            let w = w as f32;
             self.set_weight(signal, w);
         }
+        Ok(())
+    }
+}
+
+impl FusionConfig {
+    /// Refuses settings outside their allowed ranges (TESTING.md, "Limits"); `what` names
+    /// the setting group in messages (`fusion`, `search_fusion`).
+    pub fn check(&self, what: &str) -> Result<(), OutOfRange> {
+        for (signal, setting) in &self.signals {
+            let name = format!("{what}.signals.{}.weight", signal.id());
+            check_real(&name, f64::from(setting.weight), -MAX_WEIGHT, MAX_WEIGHT)?;
+        }
+        check_real(&format!("{what}.rrf_k"), f64::from(self.rrf_k), 0.0, 1e6)?;
+        check_count(&format!("{what}.candidates_per_signal"), self.candidates_per_signal, 1, 100_000)?;
+        check_real(&format!("{what}.mmr_lambda"), f64::from(self.mmr_lambda), 0.0, 1.0)?;
+        check_count(&format!("{what}.category_cap"), self.category_cap, 0, 10_000)?;
         Ok(())
     }
 }

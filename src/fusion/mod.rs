@@ -15,7 +15,7 @@ pub use candidates::CandidateSet;
 pub use config::{FusionConfig, FusionMethod, Normalisation, SignalSetting};
 pub use methods::{contributions, fused_scores, shapley};
 pub use rank::{RankContext, RankedItem, RuleEffect, leave_one_out, rank};
-pub use rules::{Adjustment, Rule, RuleAction, RuleTarget, load_rules};
+pub use rules::{Adjustment, Rule, RuleAction, RuleTarget, check_rules, load_rules};
 
 /// The item indices of the top `k` by fused score (no rules, no re-ranking): the fast
 /// path used by evaluation after a weight change. `scratch` is reused between calls.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Catalogue;
+use crate::limits::{MAX_WEIGHT, OutOfRange, check_count, check_optional_real, check_real};
 
 /// Which items a rule applies to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,7 +163,36 @@ impl Rule {
 
 /// Reads rules from a JSON file (an array of rules).
 pub fn load_rules(path: &std::path::Path) -> Result<Vec<Rule>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}: line {}, column {}: not a rules array: {e}", path.display(), e.line(), e.column()))
+    let text = crate::data::read::read_regular_text(path, MAX_RULES_FILE_BYTES).map_err(|e| e.to_string())?;
+    let rules: Vec<Rule> = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: line {}, column {}: not a rules array: {e}", path.display(), e.line(), e.column()))?;
+    check_rules(&rules).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(rules)
+}
+
+/// Largest rules file read (a rules file is a few kilobytes; this bounds a mistaken path).
+pub const MAX_RULES_FILE_BYTES: u64 = 16 << 20;
+
+/// Most rules applied at once.
+pub const MAX_RULES: usize = 10_000;
+
+/// Refuses rules whose numbers are outside their allowed ranges, and too many rules.
+pub fn check_rules(rules: &[Rule]) -> Result<(), OutOfRange> {
+    check_count("number of rules", rules.len(), 0, MAX_RULES)?;
+    for (i, rule) in rules.iter().enumerate() {
+        let at = format!("rule {} (“{}”)", i + 1, rule.name);
+        match rule.action {
+            RuleAction::Pin { position } => check_count(&format!("{at} position"), position, 1, 10_000)?,
+            RuleAction::Boost { adjustment } | RuleAction::Bury { adjustment } => match adjustment {
+                Adjustment::Multiply(f) => check_real(&format!("{at} factor"), f64::from(f), 0.0, MAX_WEIGHT)?,
+                Adjustment::Add(a) => check_real(&format!("{at} adjustment"), f64::from(a), -MAX_WEIGHT, MAX_WEIGHT)?,
+            },
+            RuleAction::Hide => {}
+        }
+        if let RuleTarget::PriceRange { min, max } = rule.target {
+            check_optional_real(&format!("{at} minimum price"), min.map(f64::from), -1e12, 1e12)?;
+            check_optional_real(&format!("{at} maximum price"), max.map(f64::from), -1e12, 1e12)?;
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::interactions::ValueTransform;
+use crate::limits::{OutOfRange, check_count, check_optional_real, check_real};
 
 /// Every signal's parameters.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -186,5 +187,34 @@ pub struct Bm25Params {
 impl Default for Bm25Params {
     fn default() -> Self {
         Self { k1: 1.2, b: 0.75 }
+    }
+}
+
+impl SignalParams {
+    /// Refuses parameters outside their allowed ranges (TESTING.md, "Limits"): each bound
+    /// keeps fitting time and memory finite whatever a session file or option says.
+    pub fn check(&self) -> Result<(), OutOfRange> {
+        const DAYS: f64 = 1e6;
+        check_optional_real("semantic.half_life_days", self.semantic.half_life_days.map(f64::from), 1e-3, DAYS)?;
+        check_count("item_cf.neighbours", self.item_cf.neighbours, 1, 10_000)?;
+        check_count("user_cf.neighbours", self.user_cf.neighbours, 1, 10_000)?;
+        let a = &self.als;
+        check_count("als.factors", a.factors, 1, 1_024)?;
+        check_real("als.regularization", f64::from(a.regularization), 0.0, 1e6)?;
+        check_real("als.alpha", f64::from(a.alpha), 0.0, 1e6)?;
+        check_count("als.iterations", a.iterations, 1, 1_000)?;
+        check_count("als.cg_steps", a.cg_steps, 1, 100)?;
+        check_optional_real("popularity.half_life_days", self.popularity.half_life_days.map(f64::from), 1e-3, DAYS)?;
+        check_real("freshness.half_life_days", f64::from(self.freshness.half_life_days), 1e-3, DAYS)?;
+        check_real("freshness.new_arrival_days", f64::from(self.freshness.new_arrival_days), 0.0, DAYS)?;
+        check_real("price.min_log_spread", f64::from(self.price.min_log_spread), 1e-3, 100.0)?;
+        let s = &self.sequential;
+        check_count("sequential.window", s.window, 1, 100)?;
+        check_real("sequential.decay", f64::from(s.decay), 0.0, 1.0)?;
+        check_count("sequential.recent_baskets", s.recent_baskets, 1, 1_000)?;
+        check_count("sequential.max_successors", s.max_successors, 1, 100_000)?;
+        check_real("bm25.k1", f64::from(self.bm25.k1), 0.0, 100.0)?;
+        check_real("bm25.b", f64::from(self.bm25.b), 0.0, 1.0)?;
+        Ok(())
     }
 }

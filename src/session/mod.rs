@@ -193,36 +193,108 @@ pub enum SessionError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     /// The file is not a valid session.
-    #[error("{path}: not a RecFuse session (line {line}, column {column}): {message}")]
+    #[error("{path}: not a RecFuse session{at}: {message}", at = position(*line, *column))]
     Parse { path: PathBuf, line: usize, column: usize, message: String },
+    /// The file is a session, but a setting is outside its allowed range.
+    #[error("{path}: {source}")]
+    Limit { path: PathBuf, source: crate::limits::OutOfRange },
+    /// The path is not a readable regular file.
+    #[error(transparent)]
+    File(#[from] crate::data::DataError),
 }
 
+/// " (line L, column C)" for a JSON syntax error; nothing for a whole-document problem.
+fn position(line: usize, column: usize) -> String {
+    if line == 0 { String::new() } else { format!(" (line {line}, column {column})") }
+}
+
+/// Largest session file read.
+pub const MAX_SESSION_FILE_BYTES: u64 = 64 << 20;
+
+/// The top-level keys of a session file.
+const SESSION_KEYS: [&str; 12] = [
+    "version",
+    "data",
+    "event_weights",
+    "model",
+    "params",
+    "fusion",
+    "search_fusion",
+    "rules",
+    "selection",
+    "eval",
+    "privacy",
+    "privacy_salt",
+];
+
 impl Session {
-    /// Reads a session file.
+    /// Reads a session file: a regular file, a JSON object with session keys only, every
+    /// setting within its range (TESTING.md, "Limits"); relative data paths are read
+    /// relative to the session file's folder.
     pub fn load(path: &Path) -> Result<Session, SessionError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| SessionError::Io { path: path.to_path_buf(), source: e })?;
-        Self::from_json(&text).map_err(|e| SessionError::Parse {
+        let text = crate::data::read::read_regular_text(path, MAX_SESSION_FILE_BYTES)?;
+        let mut session = Self::from_json(&text).map_err(|e| SessionError::Parse {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
-        })
+        })?;
+        session.check().map_err(|source| SessionError::Limit { path: path.to_path_buf(), source })?;
+        if let Some(dir) = path.parent() {
+            session.data.resolve_relative_to(dir);
+        }
+        Ok(session)
     }
 
     /// Parses session JSON.
     ///
-    /// A number too large for its setting (a weight of `1e39` is infinite as `f32`) is
-    /// rejected: it would be saved as `null`, and the saved file would no longer open.
+    /// Anything but a JSON object, and keys a session does not have, are refused (a `[]` or
+    /// an unrelated JSON file would otherwise read as "all defaults"). A number too large
+    /// for its setting (a weight of `1e39` is infinite as `f32`) is rejected: it would be
+    /// saved as `null`, and the saved file would no longer open.
     pub fn from_json(text: &str) -> Result<Session, serde_json::Error> {
+        use serde::de::Error as _;
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        let serde_json::Value::Object(map) = &value else {
+            return Err(serde_json::Error::custom("expected a JSON object with session settings"));
+        };
+        let unknown: Vec<&str> = map.keys().map(String::as_str).filter(|k| !SESSION_KEYS.contains(k)).collect();
+        if !unknown.is_empty() {
+            return Err(serde_json::Error::custom(format!(
+                "unknown session keys {}; a session has {}",
+                unknown.join(", "),
+                SESSION_KEYS.join(", ")
+            )));
+        }
         let session: Session = serde_json::from_str(text)?;
         let round_trip = serde_json::to_string(&session).and_then(|json| serde_json::from_str::<Session>(&json));
         match round_trip {
             Ok(_) => Ok(session),
-            Err(_) => Err(<serde_json::Error as serde::de::Error>::custom(
+            Err(_) => Err(serde_json::Error::custom(
                 "a number is too large for its setting (above 3.4e38, infinite as a 32-bit float)",
             )),
         }
+    }
+
+    /// Refuses settings outside their allowed ranges (signal parameters, fusion, rules,
+    /// evaluation, list length, batch size), naming the setting, its value and the range.
+    pub fn check(&self) -> Result<(), crate::limits::OutOfRange> {
+        use crate::limits::{MAX_BOOTSTRAP, MAX_K, check_count, check_real};
+        self.params.check()?;
+        self.fusion.check("fusion")?;
+        self.search_fusion.check("search_fusion")?;
+        crate::fusion::check_rules(&self.rules)?;
+        let e = &self.eval;
+        check_count("eval.bootstrap", e.bootstrap, 0, MAX_BOOTSTRAP)?;
+        check_count("number of eval.ks", e.ks.len(), 0, 16)?;
+        for k in &e.ks {
+            check_count("eval.ks", *k, 1, MAX_K)?;
+        }
+        check_real("eval.test_fraction", e.test_fraction, 0.001, 0.999)?;
+        check_count("eval.leave_last_n", e.leave_last_n, 1, 1_000)?;
+        check_count("selection.k", self.selection.k, 1, 200)?;
+        check_count("model.batch_size", self.model.batch_size, 1, 4_096)?;
+        Ok(())
     }
 
     /// Writes the session atomically: a temporary file in the same directory, then a
@@ -251,8 +323,19 @@ impl Session {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// An existing path that is not a regular file (a symlink, FIFO, device or directory) is
+/// refused and left alone.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        let kind = if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {kind}; refusing to replace it (write to a regular file or a new path)", path.display()),
+        ));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

@@ -318,6 +318,8 @@ pub(crate) fn params_from(args: &BenchArgs) -> anyhow::Result<SignalParams> {
     if let Some(s) = args.als_cg_steps {
         p.als.cg_steps = s;
     }
+    crate::limits::check_count("--bootstrap", args.bootstrap, 0, crate::limits::MAX_BOOTSTRAP)?;
+    p.check()?;
     Ok(p)
 }
 

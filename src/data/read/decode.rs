@@ -16,34 +16,127 @@ pub struct DecodedText {
     pub notice: Option<String>,
 }
 
+/// Largest input file read into memory (compressed size for `.gz`).
+pub const MAX_FILE_BYTES: u64 = 8 << 30;
+/// Largest decompressed size of a `.gz` file.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 8 << 30;
+/// Largest ratio of decompressed to compressed size accepted above 64 MiB decompressed
+/// (text compresses 5–20×; a far higher ratio is a decompression bomb).
+pub const MAX_DECOMPRESSION_RATIO: u64 = 200;
+
 /// Checks that `path` is a readable, non-empty regular file, then reads (and, for
 /// gzip, decompresses) its bytes. The file is opened read-only.
 pub fn read_bytes(path: &Path, gzip: bool) -> Result<Vec<u8>, DataError> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    if meta.is_dir() {
-        return Err(DataError::IsDirectory { path: path.to_path_buf() });
-    }
+    check_regular(path, &meta)?;
     read_file_bytes(path, &meta, gzip)
+}
+
+/// Refuses anything but a regular file: a directory, FIFO, socket, device, or a kernel
+/// pseudo-file under `/proc` or `/sys` (they report size 0 and may never end).
+pub fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), DataError> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = meta.file_type();
+    let what = if kind.is_dir() {
+        return Err(DataError::IsDirectory { path: path.to_path_buf() });
+    } else if kind.is_fifo() {
+        "named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else if is_kernel_pseudo_file(path) {
+        "kernel pseudo-file (/proc, /sys)"
+    } else {
+        return Ok(());
+    };
+    Err(DataError::NotRegularFile { path: path.to_path_buf(), kind: what })
+}
+
+fn is_kernel_pseudo_file(path: &Path) -> bool {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute.starts_with("/proc") || absolute.starts_with("/sys")
+}
+
+/// Reads a small UTF-8 text file that must be a regular file of at most `max_bytes`
+/// (rules, sessions, lists of texts): never blocks on a FIFO or reads a device.
+pub fn read_regular_text(path: &Path, max_bytes: u64) -> Result<String, DataError> {
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    check_regular(path, &meta)?;
+    if meta.len() > max_bytes {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            what: format!("the file ({} bytes)", meta.len()),
+            limit_mib: max_bytes >> 20,
+        });
+    }
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(|e| DataError::io(path, e))?;
+    String::from_utf8(bytes)
+        .map_err(|e| DataError::NotText { path: path.to_path_buf(), detail: format!("not valid UTF-8: {e}") })
 }
 
 /// [`read_bytes`] for a path whose metadata the caller already has (and has checked is
 /// not a directory): refuses an empty file, reads (decompresses) the bytes, and refuses
 /// bytes that are only whitespace.
 pub(super) fn read_file_bytes(path: &Path, meta: &std::fs::Metadata, gzip: bool) -> Result<Vec<u8>, DataError> {
+    check_regular(path, meta)?;
     if meta.len() == 0 {
         return Err(DataError::Empty { path: path.to_path_buf() });
     }
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    if gzip {
-        let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-        decoder.read_to_end(&mut bytes).map_err(|e| DataError::Gzip { path: path.to_path_buf(), source: e })?;
-    } else {
-        let mut file = file;
-        file.read_to_end(&mut bytes).map_err(|e| DataError::io(path, e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            what: format!("the file ({} bytes)", meta.len()),
+            limit_mib: MAX_FILE_BYTES >> 20,
+        });
     }
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let bytes = if gzip { decompress(path, file, meta.len())? } else { read_all(path, file, meta.len())? };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(DataError::Empty { path: path.to_path_buf() });
+    }
+    Ok(bytes)
+}
+
+/// Reads a plain file, growing the buffer as bytes arrive (the size reported by the file
+/// system is a hint, never trusted for a reservation beyond the limit).
+fn read_all(path: &Path, file: std::fs::File, size_hint: u64) -> Result<Vec<u8>, DataError> {
+    let mut bytes = Vec::with_capacity(size_hint.min(MAX_FILE_BYTES) as usize);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| DataError::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            what: "the file".to_owned(),
+            limit_mib: MAX_FILE_BYTES >> 20,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Decompresses gzip data up to the size and ratio limits.
+fn decompress(path: &Path, file: std::fs::File, compressed: u64) -> Result<Vec<u8>, DataError> {
+    let ratio_cap = compressed.saturating_mul(MAX_DECOMPRESSION_RATIO).max(64 << 20);
+    let limit = ratio_cap.min(MAX_DECOMPRESSED_BYTES);
+    let decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let mut bytes = Vec::with_capacity(compressed.saturating_mul(4).min(limit) as usize);
+    decoder
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::Gzip { path: path.to_path_buf(), source: e })?;
+    if bytes.len() as u64 > limit {
+        let what = if limit == MAX_DECOMPRESSED_BYTES {
+            "the decompressed content".to_owned()
+        } else {
+            format!(
+                "the decompressed content (more than {MAX_DECOMPRESSION_RATIO}× the {compressed}-byte compressed \
+                 file: a likely decompression bomb)"
+            )
+        };
+        return Err(DataError::TooLarge { path: path.to_path_buf(), what, limit_mib: limit >> 20 });
     }
     Ok(bytes)
 }

@@ -19,6 +19,7 @@ pub mod sniff;
 
 use std::path::Path;
 
+pub use decode::read_regular_text;
 use decode::{DecodedText, decode_text, read_file_bytes};
 use delimited::{read_delimited, separator_name};
 use sniff::{FileFormat, detect_format, sniff_separator};
@@ -30,9 +31,7 @@ use crate::data::table::RawTable;
 /// the returned table's `bad_rows` for the validator to count.
 pub fn read_table(path: &Path) -> Result<RawTable, DataError> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    if meta.is_dir() {
-        return Err(DataError::IsDirectory { path: path.to_path_buf() });
-    }
+    decode::check_regular(path, &meta)?;
     let detected = detect_format(path)?;
     let bytes = read_file_bytes(path, &meta, detected.gzip)?;
     let gz = if detected.gzip { ", gzip" } else { "" };
