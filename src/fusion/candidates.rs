@@ -5,7 +5,15 @@
 use super::config::{FusionConfig, Normalisation};
 use super::normalise::{competition_ranks, normalise};
 use crate::score::topk::top_k_indices;
-use crate::score::{ScoreContext, Scorer, SignalId};
+use crate::score::{ScoreContext, Scorer, SignalId, UserProfile};
+
+/// The items a shopper's list leaves out, sorted: with `exclude_seen`, every item the
+/// shopper interacted with in training — any event type, any rating, any weight (a 2★
+/// rating weighing 0 and a returned item count as seen); none when repeats are allowed.
+/// The one rule for recommendations, search, evaluation and the GUI.
+pub fn excluded_items(exclude_seen: bool, profile: &UserProfile) -> Vec<u32> {
+    if exclude_seen { profile.interacted_items() } else { Vec::new() }
+}
 
 /// The candidates of one shopper (or query) and their per-signal scores.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +37,7 @@ pub struct CandidateSet {
 impl CandidateSet {
     /// Scores every item with every scorer, takes the top-N of each signal in `sources`
     /// (all signals when `None`), skipping items the shopper already has when
-    /// `config.exclude_seen`, and keeps the union plus any `forced` items (pinned by a
+    /// `config.exclude_seen` ([`excluded_items`]), and keeps the union plus any `forced` items (pinned by a
     /// rule).
     pub fn build(
         scorers: &[&dyn Scorer],
@@ -42,7 +50,8 @@ impl CandidateSet {
         let mut dense: Vec<Vec<f32>> = Vec::with_capacity(scorers.len());
         let mut non_finite = Vec::new();
         let mut in_any = vec![0u32; n_items];
-        let seen = |i: usize| config.exclude_seen && ctx.profile.has_item(i as u32);
+        let excluded = excluded_items(config.exclude_seen, ctx.profile);
+        let seen = |i: usize| excluded.binary_search(&(i as u32)).is_ok();
         for (s, scorer) in scorers.iter().enumerate() {
             let mut scores = vec![0.0f32; n_items];
             scorer.score_all(ctx, &mut scores);
