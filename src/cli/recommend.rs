@@ -42,6 +42,10 @@ pub(crate) struct RankArgs {
     /// Skip the semantic signal (no embedding).
     #[arg(long)]
     pub no_semantic: bool,
+    /// Keep every item of a duplicate group (same cleaned title and brand) in the list
+    /// instead of collapsing them into the best-scoring one.
+    #[arg(long)]
+    pub keep_duplicates: bool,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -87,7 +91,8 @@ fn parse_fusion_method(text: &str) -> Result<FusionMethod, String> {
 }
 
 impl RankArgs {
-    /// Applies `--weights` and `--fusion` to `config` (the one place they are read).
+    /// Applies `--weights`, `--fusion` and `--keep-duplicates` to `config` (the one place
+    /// they are read).
     pub(crate) fn apply_to(&self, config: &mut FusionConfig) -> anyhow::Result<()> {
         if let Some(spec) = &self.weights {
             config.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
@@ -100,6 +105,9 @@ impl RankArgs {
         }
         if let Some(m) = self.fusion {
             config.method = m;
+        }
+        if self.keep_duplicates {
+            config.collapse_duplicates = false;
         }
         Ok(())
     }

@@ -118,6 +118,7 @@ impl EvalContext {
                 let profile = train.profile(u);
                 let ctx = ScoreContext { profile: &profile, query: None };
                 let mut set = CandidateSet::build(&scorers, &ctx, n_items, config, &[], None);
+                set.attach_catalogue(&dataset.catalogue);
                 set.prepare(config);
                 progress.advance(1);
                 Some(set)
