@@ -73,12 +73,14 @@ fn every_training_interaction_is_excluded_and_repeats_bring_them_back() {
     let owned = plain_items(5);
     let items: Vec<(&str, &str, &str, &str)> = owned.iter().map(|(i, t)| (i.as_str(), t.as_str(), "", "")).collect();
     let rows = [
-        // u: 2★ on i0 (weight 0), 5★ on i1, bought and returned i2; v bought i0 (makes it known).
+        // u: 2★ on i0 (weight 0), 5★ on i1, bought and returned i2; v bought i0 and i3
+        // (items must be known in training to count as relevant).
         format!("u,i0,{},rating,2", at(0)),
         format!("u,i1,{},rating,5", at(1)),
         format!("u,i2,{},purchase,", at(2)),
         format!("u,i2,{},return,", at(3)),
         format!("v,i0,{},purchase,", at(3)),
+        format!("v,i3,{},purchase,", at(3)),
         // Test period: u rates i0 and i3 5★.
         format!("u,i0,{},rating,5", at(10)),
         format!("u,i3,{},rating,5", at(10)),
@@ -207,12 +209,13 @@ fn duplicate_titles_take_one_slot() {
     let mut config = only(SignalId::ALS, 1.0);
     set.prepare(&config);
     let ctx = RankContext { catalogue: &d.catalogue, rules: &[], vectors: None };
-    let items_of = |c: &FusionConfig| rank(&set, c, &ctx, 10).iter().map(|e| e.item).collect::<Vec<_>>();
-    assert_eq!(items_of(&config), vec![1, 2, 3]);
+    let items_of =
+        |set: &CandidateSet, c: &FusionConfig| rank(set, c, &ctx, 10).iter().map(|e| e.item).collect::<Vec<_>>();
+    assert_eq!(items_of(&set, &config), vec![1, 2, 3]);
     set.attach_catalogue(&d.catalogue);
     assert_eq!(top_k_fused(&set, &config, 3, &mut Vec::new()), vec![1, 2, 3]);
     config.collapse_duplicates = false;
-    assert_eq!(items_of(&config), vec![1, 0, 2, 3]);
+    assert_eq!(items_of(&set, &config), vec![1, 0, 2, 3]);
     assert_eq!(top_k_fused(&set, &config, 3, &mut Vec::new()), vec![1, 0, 2]);
 }
 
@@ -230,8 +233,8 @@ fn item_cf_evidence(event: &str, rating: &str) -> String {
     let d = dataset(dir.path(), &items, &rows);
     let all: Vec<usize> = (0..d.behaviour.len()).collect();
     let data = Interactions::build(&d.behaviour, &all, d.catalogue.len());
-    let scorer = recfuse::score::item_cf::ItemCfScorer::fit(&data, &ItemCfParams::default(), &Progress::new())
-        .expect("fit");
+    let scorer =
+        recfuse::score::item_cf::ItemCfScorer::fit(&data, &ItemCfParams::default(), &Progress::new()).expect("fit");
     let profile = data.profile(d.behaviour.users.get("u").expect("u"));
     let b = d.catalogue.ids.get("b").expect("b");
     scorer.evidence(&ScoreContext { profile: &profile, query: None }, b, &d.catalogue).expect("evidence")
