@@ -12,7 +12,9 @@ The protocol is the one of ../shared/reference/PEER-BASELINES.md:
 - Users and items indexed from train; weight of (user, item) = number of train rows (1 on MovieLens).
 - Relevant = the user's test items (MovieLens: rating >= 4) that are train items and not in the
   user's train history; users evaluated: train history and a non-empty relevant set.
-- Every train item scored, the user's train items set to -inf, ties to the lower item index;
+- Every train item scored, the user's train items (every train row: any event type, any rating —
+  RecFuse's "exclude already-seen" rule, fusion::candidates::excluded_items) set to -inf, ties to
+  the lower item index;
   metrics @10 averaged over users (binary NDCG with ideal over min(|R|, 10)).
 """
 

@@ -34,8 +34,11 @@ def load(directory):
     f, n_users, n_items = meta["factors"], meta["users"], meta["items"]
     U = np.fromfile(d / "user_factors.f32", dtype="<f4").reshape(n_users, f)
     V = np.fromfile(d / "item_factors.f32", dtype="<f4").reshape(n_items, f)
-    ptr = np.fromfile(d / "seen_ptr.u64", dtype="<u8").astype(np.int64)
-    idx = np.fromfile(d / "seen_idx.u32", dtype="<u4").astype(np.int64)
+    # The items each user interacted with in any way (any event type, any rating): what
+    # RecFuse's "exclude already-seen" leaves out. Older exports only have the positive matrix.
+    prefix = "excluded" if (d / "excluded_ptr.u64").exists() else "seen"
+    ptr = np.fromfile(d / f"{prefix}_ptr.u64", dtype="<u8").astype(np.int64)
+    idx = np.fromfile(d / f"{prefix}_idx.u32", dtype="<u4").astype(np.int64)
     return U, V, ptr, idx
 
 

@@ -42,6 +42,10 @@ pub(crate) struct RankArgs {
     /// Skip the semantic signal (no embedding).
     #[arg(long)]
     pub no_semantic: bool,
+    /// Keep every item of a duplicate group (same cleaned title and brand) in the list
+    /// instead of collapsing them into the best-scoring one.
+    #[arg(long)]
+    pub keep_duplicates: bool,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -87,8 +91,9 @@ fn parse_fusion_method(text: &str) -> Result<FusionMethod, String> {
 }
 
 impl RankArgs {
-    /// Applies `--weights` and `--fusion` to `config` (the one place they are read), and
-    /// refuses out-of-range options (`--top`, weights) and an unknown `--device`.
+    /// Applies `--weights`, `--fusion` and `--keep-duplicates` to `config` (the one place
+    /// they are read), and refuses out-of-range options (`--top`, weights) and an unknown
+    /// `--device`.
     pub(crate) fn apply_to(&self, config: &mut FusionConfig) -> anyhow::Result<()> {
         crate::limits::check_count("--top", self.top, 1, crate::limits::MAX_K)?;
         self.device
@@ -105,6 +110,9 @@ impl RankArgs {
         }
         if let Some(m) = self.fusion {
             config.method = m;
+        }
+        if self.keep_duplicates {
+            config.collapse_duplicates = false;
         }
         config.check("fusion")?;
         Ok(())

@@ -6,7 +6,10 @@ use super::intern::Interner;
 use super::mapping::{ResolvedMapping, Role};
 use super::report::{FileReport, IssueKind};
 use super::table::{BadRow, Cell, LIST_SEPARATOR, RawTable};
-use super::text::{PriceError, category_labels, first_of_list, join_list_text, limit_text, parse_price, strip_html};
+use super::text::{
+    PriceError, category_labels, first_of_list, join_list_text, limit_text, parse_price, strip_html,
+    title_from_description,
+};
 use super::timestamp::{from_unix_number, parse_timestamp};
 
 /// Items and their attributes, column by column. Index `i` is the item with id
@@ -39,6 +42,9 @@ pub struct Catalogue {
     pub margin: Vec<f32>,
     /// Other text columns of the catalogue file, by column name (for the text template).
     pub extra_text: BTreeMap<String, Vec<String>>,
+    /// Per item: the lowest index of its duplicate group (same cleaned title and brand),
+    /// set by [`Catalogue::mark_duplicates`]; empty until then.
+    pub duplicate_of: Vec<u32>,
 }
 
 /// The fields of one catalogue row, for duplicate detection.
@@ -53,6 +59,27 @@ struct ItemFields {
     created_at: Option<i64>,
     stock: Option<f32>,
     margin: Option<f32>,
+}
+
+/// How many titles the loader changed, for the catalogue file's notices.
+#[derive(Debug, Default)]
+struct TitleCleaning {
+    /// Titles whose text changed (HTML tags or entities, extra whitespace).
+    cleaned: usize,
+    /// Empty titles replaced by the start of the description.
+    replaced: usize,
+}
+
+impl TitleCleaning {
+    fn notice(&self) -> Option<String> {
+        (self.cleaned + self.replaced > 0).then(|| {
+            format!(
+                "titles: {} cleaned (HTML tags and entities removed, whitespace collapsed), {} empty replaced by \
+                 the start of the description",
+                self.cleaned, self.replaced
+            )
+        })
+    }
 }
 
 impl Catalogue {
@@ -163,6 +190,7 @@ impl Catalogue {
         }
         let bad: HashMap<usize, &BadRow> = table.bad_rows.iter().map(|(r, b)| (*r, b)).collect();
         let mut first_fields: HashMap<u32, ItemFields> = HashMap::new();
+        let mut titles = TitleCleaning::default();
         let id_column = ids.as_ref().map(|(c, _)| c.clone());
         for row in 0..table.rows {
             let display_row = row + 1;
@@ -174,7 +202,7 @@ impl Catalogue {
                 report.record(IssueKind::MissingItemId, display_row, id_column.as_deref(), "");
                 continue;
             };
-            let fields = roles.fields(row, display_row, report);
+            let mut fields = roles.fields(row, display_row, report, &mut titles);
             if let Some(existing) = cat.ids.get(&id) {
                 let same = first_fields.get(&existing).is_some_and(|f| *f == fields);
                 let kind = if same { IssueKind::DuplicateItemIdentical } else { IssueKind::DuplicateItemConflicting };
@@ -183,12 +211,17 @@ impl Catalogue {
             }
             if fields.title.is_empty() {
                 report.record(IssueKind::MissingTitle, display_row, mapping.get(Role::Title), &id);
+                if !fields.description.is_empty() {
+                    fields.title = title_from_description(&fields.description);
+                    titles.replaced += 1;
+                }
             }
             let index = cat.push(&id, fields.clone());
             first_fields.insert(index, fields);
             cat.set_extra_text(&extra_cells, (row, display_row), &id, report);
             report.rows_kept += 1;
         }
+        report.notices.extend(titles.notice());
         cat
     }
 
@@ -202,7 +235,8 @@ impl Catalogue {
         report: &mut FileReport,
     ) {
         for (name, cells) in extra_cells {
-            let value = cells.get(row).and_then(|c| c.as_text()).map(|t| join_list_text(&t)).unwrap_or_default();
+            let value =
+                cells.get(row).and_then(|c| c.as_text()).map(|t| strip_html(&join_list_text(&t))).unwrap_or_default();
             let (value, cut) = limit_text(value);
             if cut {
                 report.record(IssueKind::TruncatedText, display_row, Some(name), id);
@@ -308,7 +342,14 @@ fn text_of(c: &NamedCells<'_>, row: usize) -> String {
 }
 
 impl RoleCells<'_> {
-    fn fields(&self, row: usize, display_row: usize, report: &mut FileReport) -> ItemFields {
+    fn fields(
+        &self,
+        row: usize,
+        display_row: usize,
+        report: &mut FileReport,
+        titles: &mut TitleCleaning,
+    ) -> ItemFields {
+        let raw_title = join_list_text(&text_of(&self.title, row));
         let mut text = |c: &NamedCells<'_>, clean: fn(&str) -> String| -> String {
             let raw = text_of(c, row);
             let (value, cut) = limit_text(clean(&raw));
@@ -319,6 +360,9 @@ impl RoleCells<'_> {
             value
         };
         let title = text(&self.title, |s| strip_html(&join_list_text(s)));
+        if !title.is_empty() && title != raw_title.trim() {
+            titles.cleaned += 1;
+        }
         let description = text(&self.description, |s| strip_html(&join_list_text(s)));
         let brand = text(&self.brand, |s| strip_html(&join_list_text(s)));
         let category = text_of(&self.category, row);

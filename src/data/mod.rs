@@ -9,6 +9,7 @@
 pub mod behaviour;
 mod behaviour_build;
 pub mod catalogue;
+mod duplicates;
 pub mod error;
 pub mod format;
 pub mod intern;
@@ -185,10 +186,11 @@ pub fn load_catalogue(path: &Path, mapping: &ColumnMapping) -> Result<(Catalogue
     if resolved.get(Role::Title).is_none() {
         report.notices.push("no title column: items have no text for the semantic signal".to_owned());
     }
-    let catalogue = Catalogue::from_table(&table, &resolved, &mut report);
+    let mut catalogue = Catalogue::from_table(&table, &resolved, &mut report);
     if catalogue.is_empty() {
         return Err(DataError::NothingUsable { path: path.to_path_buf(), summary: report.drop_summary() });
     }
+    report.notices.extend(catalogue.mark_duplicates());
     Ok((catalogue, report))
 }
 
@@ -228,13 +230,14 @@ pub fn load_dataset(sources: &DataSources, weights: &EventWeights, progress: &Pr
                 "no catalogue file: {} items derived from the behaviour file (most frequent title, median price)",
                 derived.ids.len()
             ));
-            let cat = Catalogue::from_behaviour_items(
+            let mut cat = Catalogue::from_behaviour_items(
                 &derived.ids,
                 &derived.titles,
                 &derived.prices,
                 &derived.categories,
                 &derived.brands,
             );
+            report.notices.extend(cat.mark_duplicates());
             (cat, b)
         }
     };

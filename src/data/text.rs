@@ -5,69 +5,53 @@ use super::table::LIST_SEPARATOR;
 /// Longest text value kept (characters); longer values are truncated and reported.
 pub const MAX_TEXT_CHARS: usize = 100_000;
 
-/// Removes HTML tags and decodes the common entities; collapses whitespace.
-/// Text without `<` or `&` is returned unchanged.
+/// Removes HTML tags, decodes HTML entities (every named and numeric entity, through
+/// `html-escape`) and collapses runs of whitespace into one space.
 pub fn strip_html(s: &str) -> String {
-    if !s.contains('<') && !s.contains('&') {
-        return s.trim().to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    let decoded = decode_entities(&out);
+    let untagged = if s.contains('<') { remove_tags(s) } else { s.to_owned() };
+    let decoded =
+        if untagged.contains('&') { html_escape::decode_html_entities(&untagged).into_owned() } else { untagged };
+    // A decoded `&nbsp;` is U+00A0, which `split_whitespace` treats as whitespace too.
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
+/// Replaces each `<…>` tag by a space (a tag separates words); a `<` that opens no tag
+/// (`"< 5 kg"`, `"a<b"`) is kept.
+fn remove_tags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(pos) = rest.find('&') {
+    while let Some(pos) = rest.find('<') {
         out.push_str(rest.get(..pos).unwrap_or(""));
         let tail = rest.get(pos..).unwrap_or("");
-        let end = tail.find(';').filter(|&e| e <= 10);
-        let decoded = end.and_then(|e| {
-            let entity = tail.get(1..e)?;
-            let c = match entity {
-                "amp" => '&',
-                "lt" => '<',
-                "gt" => '>',
-                "quot" => '"',
-                "apos" | "#39" => '\'',
-                "nbsp" => ' ',
-                _ if entity.starts_with("#x") || entity.starts_with("#X") => {
-                    char::from_u32(u32::from_str_radix(entity.get(2..)?, 16).ok()?)?
-                }
-                _ if entity.starts_with('#') => char::from_u32(entity.get(1..)?.parse().ok()?)?,
-                _ => return None,
-            };
-            Some((c, e))
-        });
-        match decoded {
-            Some((c, e)) => {
-                out.push(c);
-                rest = tail.get(e + 1..).unwrap_or("");
+        let opens_tag = tail.chars().nth(1).is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+        match tail.find('>').filter(|_| opens_tag) {
+            Some(end) => {
+                out.push(' ');
+                rest = tail.get(end + 1..).unwrap_or("");
             }
             None => {
-                out.push('&');
+                out.push('<');
                 rest = tail.get(1..).unwrap_or("");
             }
         }
     }
     out.push_str(rest);
     out
+}
+
+/// Longest title taken from the start of a description when the title is empty.
+pub const TITLE_FROM_DESCRIPTION_CHARS: usize = 80;
+
+/// The start of a (cleaned) description as a title: at most
+/// [`TITLE_FROM_DESCRIPTION_CHARS`] characters, cut at a word boundary, with "…" when cut.
+pub fn title_from_description(description: &str) -> String {
+    let d = description.trim();
+    if d.chars().count() <= TITLE_FROM_DESCRIPTION_CHARS {
+        return d.to_owned();
+    }
+    let head: String = d.chars().take(TITLE_FROM_DESCRIPTION_CHARS).collect();
+    let cut = head.rfind(' ').filter(|&p| p > 0).map_or(head.as_str(), |p| head.get(..p).unwrap_or(&head));
+    format!("{}…", cut.trim_end())
 }
 
 /// Why a price value was not used.
@@ -175,6 +159,14 @@ mod tests {
     fn html() {
         assert_eq!(strip_html("<span class=\"a\">Tom &amp; Jerry</span> &#39;Box&#39;"), "Tom & Jerry 'Box'");
         assert_eq!(strip_html("AT&T phone"), "AT&T phone");
+        assert_eq!(strip_html("<b>Red&amp;Blue</b>  mug"), "Red&Blue mug");
+        assert_eq!(strip_html("Caf&eacute; &mdash; 2 &lt; 3"), "Café — 2 < 3");
+        assert_eq!(strip_html("  plain \t text\n "), "plain text");
+        assert_eq!(strip_html("weight < 5 kg"), "weight < 5 kg");
+        assert_eq!(title_from_description("short one"), "short one");
+        let long = "word ".repeat(30);
+        let t = title_from_description(&long);
+        assert!(t.ends_with("word…") && t.chars().count() <= TITLE_FROM_DESCRIPTION_CHARS + 1, "{t}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::metrics::{
     intra_list_diversity, long_tail_share, novelty,
 };
 use crate::data::Dataset;
+use crate::fusion::candidates::excluded_items;
 use crate::fusion::{CandidateSet, FusionConfig, top_k_fused};
 use crate::jobs::{Cancelled, Progress};
 use crate::score::SignalModels;
@@ -52,8 +53,8 @@ pub struct EvalContext {
 }
 
 /// Relevance of the `test` events for each user with training history: positive summed
-/// test weight, items known in training only, minus the user's training items when
-/// `exclude_seen`. Gains are the summed weights, or 1 with `binary`.
+/// test weight, items known in training only, minus the items the user interacted with
+/// in training when `exclude_seen` (the rule of [`crate::fusion::candidates::excluded_items`]). Gains are the summed weights, or 1 with `binary`.
 pub fn relevance_sets(
     dataset: &Dataset,
     train: &Interactions,
@@ -70,14 +71,14 @@ pub fn relevance_sets(
     let known_item = |i: u32| !train.by_item.row(i as usize).0.is_empty();
     let mut out = BTreeMap::new();
     for (u, items) in sums {
-        let train_items = train.by_user.row(u as usize).0;
-        if train_items.is_empty() {
+        if train.by_user.row(u as usize).0.is_empty() {
             continue;
         }
+        let excluded = excluded_items(exclude_seen, &train.profile(u));
         let pairs: Vec<(u32, f64)> = items
             .into_iter()
             .filter(|&(i, w)| w > 0.0 && known_item(i))
-            .filter(|&(i, _)| !exclude_seen || train_items.binary_search(&i).is_err())
+            .filter(|&(i, _)| excluded.binary_search(&i).is_err())
             .map(|(i, w)| (i, if binary { 1.0 } else { w }))
             .collect();
         if !pairs.is_empty() {
@@ -117,6 +118,7 @@ impl EvalContext {
                 let profile = train.profile(u);
                 let ctx = ScoreContext { profile: &profile, query: None };
                 let mut set = CandidateSet::build(&scorers, &ctx, n_items, config, &[], None);
+                set.attach_catalogue(&dataset.catalogue);
                 set.prepare(config);
                 progress.advance(1);
                 Some(set)

@@ -2,10 +2,37 @@
 //! signal's raw score, rank and normalised score cached so that moving a weight only
 //! re-fuses.
 
+use std::cmp::Ordering;
+
 use super::config::{FusionConfig, Normalisation};
 use super::normalise::{competition_ranks, normalise};
+use crate::data::Catalogue;
 use crate::score::topk::top_k_indices;
-use crate::score::{ScoreContext, Scorer, SignalId};
+use crate::score::{ScoreContext, Scorer, SignalId, UserProfile};
+
+/// A signal whose scores spread (max − min) by at most this fraction of their largest
+/// magnitude cannot separate the items: it is left out ([`CandidateSet::degenerate`]).
+pub const DEGENERATE_RELATIVE_SPREAD: f32 = 1e-6;
+
+/// Whether `scores` are constant or nearly so (all equal up to
+/// [`DEGENERATE_RELATIVE_SPREAD`]); fewer than two scores separate nothing to begin with
+/// and are not called degenerate.
+pub fn is_degenerate(scores: &[f32]) -> bool {
+    if scores.len() < 2 {
+        return false;
+    }
+    let (lo, hi) = scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    let largest = lo.abs().max(hi.abs());
+    hi - lo <= DEGENERATE_RELATIVE_SPREAD * largest
+}
+
+/// The items a shopper's list leaves out, sorted: with `exclude_seen`, every item the
+/// shopper interacted with in training — any event type, any rating, any weight (a 2★
+/// rating weighing 0 and a returned item count as seen); none when repeats are allowed.
+/// The one rule for recommendations, search, evaluation and the GUI.
+pub fn excluded_items(exclude_seen: bool, profile: &UserProfile) -> Vec<u32> {
+    if exclude_seen { profile.interacted_items() } else { Vec::new() }
+}
 
 /// The candidates of one shopper (or query) and their per-signal scores.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +49,15 @@ pub struct CandidateSet {
     pub in_top: Vec<u32>,
     /// Signals that produced NaN or infinite scores, and how many (they were set to 0).
     pub non_finite: Vec<(SignalId, usize)>,
+    /// Signals that cannot separate the candidates (constant or near-constant scores over
+    /// them, [`is_degenerate`]): left out of the fusion of this set whatever their weight.
+    pub degenerate: Vec<SignalId>,
+    /// Position of each candidate in the tie order (0 = first): the `popularity` signal's
+    /// score, highest first, then the item id ([`CandidateSet::secondary_order`]).
+    pub tie_rank: Vec<u32>,
+    /// Duplicate group of each candidate (see [`Catalogue::duplicate_group`]); empty when
+    /// the catalogue was not attached ([`CandidateSet::attach_catalogue`]).
+    pub groups: Vec<u32>,
     normalised: Vec<f32>,
     normalised_as: Vec<Option<Normalisation>>,
 }
@@ -29,7 +65,7 @@ pub struct CandidateSet {
 impl CandidateSet {
     /// Scores every item with every scorer, takes the top-N of each signal in `sources`
     /// (all signals when `None`), skipping items the shopper already has when
-    /// `config.exclude_seen`, and keeps the union plus any `forced` items (pinned by a
+    /// `config.exclude_seen` ([`excluded_items`]), and keeps the union plus any `forced` items (pinned by a
     /// rule).
     pub fn build(
         scorers: &[&dyn Scorer],
@@ -42,7 +78,8 @@ impl CandidateSet {
         let mut dense: Vec<Vec<f32>> = Vec::with_capacity(scorers.len());
         let mut non_finite = Vec::new();
         let mut in_any = vec![0u32; n_items];
-        let seen = |i: usize| config.exclude_seen && ctx.profile.has_item(i as u32);
+        let excluded = excluded_items(config.exclude_seen, ctx.profile);
+        let seen = |i: usize| excluded.binary_search(&(i as u32)).is_ok();
         for (s, scorer) in scorers.iter().enumerate() {
             let mut scores = vec![0.0f32; n_items];
             scorer.score_all(ctx, &mut scores);
@@ -57,7 +94,8 @@ impl CandidateSet {
                 non_finite.push((scorer.id(), bad));
             }
             let is_source = sources.is_none_or(|list| list.contains(&scorer.id()));
-            let n = if is_source { config.candidates_per_signal } else { 0 };
+            // A signal constant over the whole catalogue would bring in candidates in file order.
+            let n = if is_source && !is_degenerate(&scores) { config.candidates_per_signal } else { 0 };
             let top = top_k_indices(&scores, n, |i| seen(i) || scores.get(i).is_none_or(|&v| v <= 0.0));
             for i in top {
                 if let Some(b) = in_any.get_mut(i as usize) {
@@ -93,9 +131,79 @@ impl CandidateSet {
             let slice = raw.get(s * n..(s + 1) * n).unwrap_or(&[]);
             ranks.extend(competition_ranks(slice));
         }
+        let degenerate = signals
+            .iter()
+            .enumerate()
+            .filter(|&(s, _)| is_degenerate(raw.get(s * n..(s + 1) * n).unwrap_or(&[])))
+            .map(|(_, &id)| id)
+            .collect();
         let normalised = vec![0.0; raw.len()];
         let normalised_as = vec![None; signals.len()];
-        Self { items, signals, raw, ranks, in_top, non_finite: Vec::new(), normalised, normalised_as }
+        let mut set = Self {
+            items,
+            signals,
+            raw,
+            ranks,
+            in_top,
+            non_finite: Vec::new(),
+            degenerate,
+            tie_rank: Vec::new(),
+            groups: Vec::new(),
+            normalised,
+            normalised_as,
+        };
+        set.tie_rank = set.tie_ranks(None);
+        set
+    }
+
+    /// Orders ties by item id and records duplicate groups, from the catalogue the items
+    /// belong to (until then ties fall back to the item index after popularity).
+    pub fn attach_catalogue(&mut self, catalogue: &Catalogue) {
+        self.tie_rank = self.tie_ranks(Some(catalogue));
+        self.groups = self.items.iter().map(|&i| catalogue.duplicate_group(i)).collect();
+    }
+
+    /// The order of candidates `a` and `b` when their fused scores tie: higher
+    /// `popularity` score first, then the lower item id (as text; the item index without
+    /// a catalogue). Never the order of the file.
+    pub fn secondary_order(&self, catalogue: Option<&Catalogue>, a: usize, b: usize) -> Ordering {
+        let popularity = self.signal_index(SignalId::POPULARITY).map(|s| self.raw_of(s));
+        let pop = |j: usize| popularity.and_then(|p| p.get(j)).copied().unwrap_or(0.0);
+        let item = |j: usize| self.items.get(j).copied().unwrap_or(u32::MAX);
+        pop(b).total_cmp(&pop(a)).then_with(|| match catalogue {
+            Some(c) => c.ids.name(item(a)).cmp(c.ids.name(item(b))).then(item(a).cmp(&item(b))),
+            None => item(a).cmp(&item(b)),
+        })
+    }
+
+    fn tie_ranks(&self, catalogue: Option<&Catalogue>) -> Vec<u32> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by(|&a, &b| self.secondary_order(catalogue, a, b));
+        let mut ranks = vec![0u32; self.len()];
+        for (r, &j) in order.iter().enumerate() {
+            if let Some(slot) = ranks.get_mut(j) {
+                *slot = r as u32;
+            }
+        }
+        ranks
+    }
+
+    /// Whether signal index `s` is left out as degenerate.
+    pub fn is_degenerate_signal(&self, s: usize) -> bool {
+        self.signals.get(s).is_some_and(|id| self.degenerate.contains(id))
+    }
+
+    /// The notice for the shopper: which weighted signals were left out because they
+    /// cannot separate the candidates.
+    pub fn degenerate_notice(&self, config: &FusionConfig) -> Option<String> {
+        let names: Vec<&str> =
+            self.degenerate.iter().filter(|&&s| config.weight(s) != 0.0).map(|s| s.label()).collect();
+        (!names.is_empty()).then(|| {
+            format!(
+                "left out of the fusion: {} (the same score for every candidate, so it cannot order them)",
+                names.join(", ")
+            )
+        })
     }
 
     /// Number of candidates.

@@ -128,6 +128,9 @@ pub struct FusionConfig {
     pub mmr_lambda: f32,
     /// At most this many items per top-level category (0 = no cap).
     pub category_cap: usize,
+    /// Keep only the best-scoring item of each duplicate group (same cleaned title and
+    /// brand, [`crate::data::Catalogue::duplicate_groups`]) in ranked lists.
+    pub collapse_duplicates: bool,
 }
 
 impl Default for FusionConfig {
@@ -147,6 +150,7 @@ impl Default for FusionConfig {
             exclude_seen: true,
             mmr_lambda: 1.0,
             category_cap: 0,
+            collapse_duplicates: true,
         }
     }
 }

@@ -4,9 +4,13 @@ use super::candidates::CandidateSet;
 use super::config::{FusionConfig, FusionMethod};
 use crate::score::SignalId;
 
-/// Weight of each signal of the set (0 when disabled).
+/// Weight of each signal of the set (0 when disabled, or degenerate over this set).
 pub fn weights_of(set: &CandidateSet, config: &FusionConfig) -> Vec<f32> {
-    set.signals.iter().map(|&s| config.weight(s)).collect()
+    set.signals
+        .iter()
+        .enumerate()
+        .map(|(s, &id)| if set.is_degenerate_signal(s) { 0.0 } else { config.weight(id) })
+        .collect()
 }
 
 /// The additive term of signal index `s` for candidate `j` (before CombMNZ's multiplier).

@@ -83,7 +83,14 @@ pub fn rank(set: &CandidateSet, config: &FusionConfig, ctx: &RankContext<'_>, de
             None => items.push(entry),
         }
     }
-    items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+    // Ties: higher popularity, then lower item id — never the order of the file.
+    items.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| set.secondary_order(Some(ctx.catalogue), a.candidate, b.candidate))
+    });
+    if config.collapse_duplicates {
+        let mut taken = std::collections::HashSet::new();
+        items.retain(|e| taken.insert(ctx.catalogue.duplicate_group(e.item)));
+    }
     if config.mmr_lambda < 1.0
         && let Some(vectors) = ctx.vectors
     {
@@ -181,8 +188,9 @@ pub fn leave_one_out(
     let base = rank(set, config, ctx, depth);
     let position = |list: &[RankedItem], item: u32| list.iter().position(|e| e.item == item);
     let mut out = Vec::new();
-    for &signal in &set.signals {
-        if config.weight(signal) == 0.0 {
+    let weights = super::methods::weights_of(set, config);
+    for (s, &signal) in set.signals.iter().enumerate() {
+        if weights.get(s).is_none_or(|&w| w == 0.0) {
             continue;
         }
         let mut without = config.clone();

@@ -39,6 +39,62 @@ pub struct HistoryEvent {
     pub time: i64,
     /// Event weight (negative for cancellations and returns).
     pub weight: f32,
+    /// What the shopper did (from the event type), for evidence sentences.
+    pub kind: EventKind,
+    /// The rating given, for rating events.
+    pub rating: Option<f32>,
+}
+
+/// What a shopper did with an item, as evidence sentences name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventKind {
+    /// Bought it.
+    Purchase,
+    /// Rated it (the rating is on the event).
+    Rating,
+    /// Put it in the cart.
+    Cart,
+    /// Clicked it.
+    Click,
+    /// Looked at it.
+    View,
+    /// Returned it.
+    Return,
+    /// Cancelled the order line.
+    Cancel,
+    /// Any other event type ("interaction", free-text types).
+    Other,
+}
+
+impl EventKind {
+    /// The kind of an event type name (canonical names of [`crate::data::event_type`]).
+    pub fn from_event_type(name: &str) -> Self {
+        use crate::data::weights::event_type as t;
+        match name {
+            t::PURCHASE => EventKind::Purchase,
+            t::RATING => EventKind::Rating,
+            t::CART => EventKind::Cart,
+            t::CLICK => EventKind::Click,
+            t::VIEW => EventKind::View,
+            t::RETURN => EventKind::Return,
+            t::CANCEL => EventKind::Cancel,
+            _ => EventKind::Other,
+        }
+    }
+
+    /// The past-tense verb of an evidence sentence ("bought", "viewed", …).
+    pub fn verb(self) -> &'static str {
+        match self {
+            EventKind::Purchase => "bought",
+            EventKind::Rating => "rated",
+            EventKind::Cart => "added to your cart",
+            EventKind::Click => "clicked",
+            EventKind::View => "viewed",
+            EventKind::Return => "returned",
+            EventKind::Cancel => "cancelled",
+            EventKind::Other => "interacted with",
+        }
+    }
 }
 
 /// A sparse matrix in compressed-row form.
@@ -139,6 +195,8 @@ impl Interactions {
         let mut now = i64::MIN;
         let mut sorted: Vec<usize> = selected.to_vec();
         sorted.sort_unstable();
+        let kinds: Vec<EventKind> =
+            behaviour.event_type_names.iter().map(|name| EventKind::from_event_type(name)).collect();
         for &e in &sorted {
             let (Some(&u), Some(&i), Some(&t), Some(&w)) =
                 (behaviour.user.get(e), behaviour.item.get(e), behaviour.time.get(e), behaviour.weight.get(e))
@@ -150,7 +208,10 @@ impl Interactions {
             }
             now = now.max(t);
             if let Some(h) = history.get_mut(u as usize) {
-                h.push(HistoryEvent { item: i, time: t, weight: w });
+                let kind = behaviour.event_type.get(e).and_then(|&k| kinds.get(k as usize)).copied();
+                let kind = kind.unwrap_or(EventKind::Other);
+                let rating = if kind == EventKind::Rating { behaviour.rating_of(e) } else { None };
+                h.push(HistoryEvent { item: i, time: t, weight: w, kind, rating });
             }
             if w > 0.0
                 && let Some(slot) = first_seen.get_mut(i as usize)
@@ -233,6 +294,22 @@ impl UserProfile {
     /// Whether `item` is among the shopper's positive interactions.
     pub fn has_item(&self, item: u32) -> bool {
         self.items.binary_search_by_key(&item, |&(i, _)| i).is_ok()
+    }
+
+    /// Every item the shopper interacted with, in any way (any event type, any rating,
+    /// any weight sign), sorted and without repeats: what "already seen" means.
+    pub fn interacted_items(&self) -> Vec<u32> {
+        let mut items: Vec<u32> = self.events.iter().map(|e| e.item).collect();
+        items.extend(self.items.iter().map(|&(i, _)| i));
+        items.sort_unstable();
+        items.dedup();
+        items
+    }
+
+    /// The event that best says what the shopper did with `item`: a purchase before a
+    /// rating, cart, click or view (the order of [`EventKind`]); the latest of that kind.
+    pub fn strongest_event(&self, item: u32) -> Option<&HistoryEvent> {
+        self.events.iter().filter(|e| e.item == item).min_by(|a, b| a.kind.cmp(&b.kind).then(b.time.cmp(&a.time)))
     }
 }
 

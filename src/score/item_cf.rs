@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::interactions::{Interactions, SparseRows, ValueTransform};
 use super::params::ItemCfParams;
 use super::topk::top_k_pairs;
-use super::{ScoreContext, Scorer, SignalId, title_list};
+use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
 use crate::jobs::{Cancelled, Progress};
 
@@ -121,7 +121,7 @@ impl Scorer for ItemCfScorer {
         }
         let more = contributions.len().saturating_sub(2);
         let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
-        Some(format!("because you bought {}{tail}", title_list(catalogue, &top)))
+        Some(format!("because {}{tail}", super::actions_on(ctx.profile, catalogue, &top)))
     }
 }
 

@@ -19,7 +19,7 @@ pub mod signal;
 pub mod topk;
 pub mod user_cf;
 
-pub use interactions::{HistoryEvent, Interactions, SparseRows, UserProfile, ValueTransform};
+pub use interactions::{EventKind, HistoryEvent, Interactions, SparseRows, UserProfile, ValueTransform};
 pub use params::SignalParams;
 pub use registry::{FitInput, Fitted, SignalModels, SignalSpec, fit_signals};
 pub use signal::SignalId;
@@ -86,4 +86,43 @@ pub fn title_list(catalogue: &Catalogue, items: &[u32]) -> String {
 /// A title cut to 48 characters for evidence sentences.
 pub fn short_title(t: &str) -> String {
     crate::data::report::shorten(t, 48)
+}
+
+/// What the shopper did with `items`, grouped by action: "you bought “A” and “B”",
+/// "you rated “C” 5★", "you viewed “D”" (joined with "; "). Each item is named by its
+/// strongest event ([`UserProfile::strongest_event`]); items without an event count as
+/// bought only when the profile has no events at all (hand-built profiles).
+pub fn actions_on(profile: &UserProfile, catalogue: &Catalogue, items: &[u32]) -> String {
+    let mut groups: Vec<(EventKind, Vec<String>)> = Vec::new();
+    for &item in items {
+        let event = profile.strongest_event(item);
+        let kind = event.map_or(EventKind::Other, |e| e.kind);
+        let kind = if event.is_none() && profile.events.is_empty() { EventKind::Purchase } else { kind };
+        let title = format!("“{}”", short_title(catalogue.title(item)));
+        let named = match event.and_then(|e| e.rating) {
+            Some(r) => format!("{title} {}★", format_rating(r)),
+            None => title,
+        };
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, names)) => names.push(named),
+            None => groups.push((kind, vec![named])),
+        }
+    }
+    groups.sort_by_key(|(k, _)| *k);
+    let phrases: Vec<String> = groups
+        .into_iter()
+        .map(|(kind, names)| {
+            let list = match names.as_slice() {
+                [rest @ .., last] if !rest.is_empty() => format!("{} and {}", rest.join(", "), last),
+                _ => names.concat(),
+            };
+            format!("you {} {list}", kind.verb())
+        })
+        .collect();
+    phrases.join("; ")
+}
+
+/// A rating as shown in evidence: "5", "4.5".
+fn format_rating(r: f32) -> String {
+    if (r - r.round()).abs() < 1e-6 { format!("{:.0}", r) } else { format!("{r:.1}") }
 }

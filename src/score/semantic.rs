@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::interactions::{UserProfile, decay};
 use super::params::SemanticParams;
-use super::{ScoreContext, Scorer, SignalId, title_list};
+use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
 pub use crate::embed::{ItemVectors, dot};
 
@@ -90,7 +90,11 @@ impl Scorer for SemanticScorer {
         nearest = super::topk::top_k_pairs(nearest, 2);
         let best = nearest.first()?;
         let items: Vec<u32> = nearest.iter().filter(|(_, s)| *s >= best.1 * 0.9).map(|&(j, _)| j).collect();
-        Some(format!("similar to {} you bought (similarity {:.2})", title_list(catalogue, &items), best.1))
+        Some(format!(
+            "similar to what {} (similarity {:.2})",
+            super::actions_on(ctx.profile, catalogue, &items),
+            best.1
+        ))
     }
 }
 

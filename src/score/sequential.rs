@@ -10,7 +10,7 @@ use super::interactions::{HistoryEvent, Interactions, SparseRows, UserProfile};
 use super::params::SequentialParams;
 use super::registry::{Fitted, SignalSpec};
 use super::topk::top_k_pairs;
-use super::{ScoreContext, Scorer, SignalId, title_list};
+use super::{ScoreContext, Scorer, SignalId, actions_on};
 use crate::data::Catalogue;
 use crate::jobs::{Cancelled, Progress};
 
@@ -129,8 +129,8 @@ impl Scorer for SequentialScorer {
             }
             from = top_k_pairs(from, 2);
             let items: Vec<u32> = from.iter().map(|&(a, _)| a).collect();
-            let when = if k == 0 { "your last order" } else { "a recent order" };
-            return Some(format!("often bought after {} ({when})", title_list(catalogue, &items)));
+            let when = if k == 0 { "your latest activity" } else { "a recent visit" };
+            return Some(format!("often chosen after {} ({when})", actions_on(ctx.profile, catalogue, &items)));
         }
         None
     }

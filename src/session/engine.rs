@@ -149,6 +149,7 @@ impl Engine {
         for (signal, n) in &candidates.non_finite {
             notices.push(format!("{} produced {n} NaN or infinite scores; they were treated as 0", signal.label()));
         }
+        notices.extend(candidates.degenerate_notice(config));
         TargetState { target, profile, known, candidates, evidence: BTreeMap::new(), notices }
     }
 

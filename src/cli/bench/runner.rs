@@ -256,7 +256,8 @@ impl Bench<'_> {
                     |scores, profile| {
                         let ctx = ScoreContext { profile, query: None };
                         model.score_all(&ctx, scores);
-                        crate::score::topk::top_k_indices(scores, 10, |i| profile.has_item(i as u32))
+                        let excluded = crate::fusion::candidates::excluded_items(true, profile);
+                        crate::score::topk::top_k_indices(scores, 10, |i| excluded.binary_search(&(i as u32)).is_ok())
                     },
                 )
                 .collect::<Vec<Vec<u32>>>()
@@ -309,7 +310,9 @@ impl Bench<'_> {
 /// Writes ALS factors for the reference scripts: `users.txt`, `items.txt` (external
 /// ids, one per line, row order), `user_factors.f32` and `item_factors.f32` (row-major
 /// little-endian f32), the fitted user × item matrix as CSR (`seen_ptr.u64`,
-/// `seen_idx.u32`, `seen_val.f32`: summed event weights) and `meta.json`.
+/// `seen_idx.u32`, `seen_val.f32`: summed event weights), the items each user interacted
+/// with in any way — what "exclude already-seen" leaves out — as CSR without values
+/// (`excluded_ptr.u64`, `excluded_idx.u32`) and `meta.json`.
 pub(super) fn export_factors(
     dir: &Path,
     dataset: &Dataset,
@@ -336,6 +339,17 @@ pub(super) fn export_factors(
     write("seen_idx.u32", &idx)?;
     let val: Vec<u8> = data.by_user.val.iter().flat_map(|x| x.to_le_bytes()).collect();
     write("seen_val.f32", &val)?;
+    let mut excluded_ptr: Vec<u8> = 0u64.to_le_bytes().to_vec();
+    let mut excluded_idx: Vec<u8> = Vec::new();
+    let mut total = 0u64;
+    for u in 0..data.n_users as u32 {
+        let items = crate::fusion::candidates::excluded_items(true, &data.profile(u));
+        total += items.len() as u64;
+        excluded_idx.extend(items.iter().flat_map(|x| x.to_le_bytes()));
+        excluded_ptr.extend(total.to_le_bytes());
+    }
+    write("excluded_ptr.u64", &excluded_ptr)?;
+    write("excluded_idx.u32", &excluded_idx)?;
     let meta = serde_json::json!({
         "factors": model.factors,
         "users": users.len(),
