@@ -6,38 +6,20 @@ use eframe::egui;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::session::Command;
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
+use crate::ui::state::ColourBy;
 use crate::ui::theme;
 
-/// Colouring of the map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ColourBy {
-    /// Top-level category.
-    Category,
-    /// Interactions (log scale).
-    #[default]
-    Popularity,
-    /// k-means cluster of the embeddings.
-    Cluster,
-}
-
-/// Explore tab state.
-#[derive(Debug, Clone, Default)]
-pub struct ExploreUi {
-    /// Colouring.
-    pub colour_by: ColourBy,
-}
-
 /// Draws the tab.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let (Some(engine), Some(projection)) = (app.wb.engine.clone(), app.wb.projection.clone()) else {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let (Some(engine), Some(projection)) = (cx.wb.engine(), cx.wb.embedding().projection()) else {
         ui.label("The map appears once item embeddings are computed (see the status bar).");
         return;
     };
     let cat = engine.catalogue();
     ui.horizontal(|ui| {
         ui.label("Colour by:");
-        let c = &mut app.ui.explore.colour_by;
+        let c = &mut cx.ui.explore.colour_by;
         if cat.has_categories() {
             ui.selectable_value(c, ColourBy::Category, "category");
         }
@@ -50,13 +32,13 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             projection.explained[0] * 100.0,
             projection.explained[1] * 100.0
         ));
-        super::widgets::png_button(ui, app, "explore");
+        super::widgets::png_button(ui, cx, "explore");
     });
     let has_text: Vec<bool> = engine.vectors.as_ref().map(|v| v.has_text.clone()).unwrap_or_default();
-    let colour_by = if app.ui.explore.colour_by == ColourBy::Category && !cat.has_categories() {
+    let colour_by = if cx.ui.explore.colour_by == ColourBy::Category && !cat.has_categories() {
         ColourBy::Popularity
     } else {
-        app.ui.explore.colour_by
+        cx.ui.explore.colour_by
     };
     // Bucket items into series by colour.
     let mut series: std::collections::BTreeMap<usize, (String, egui::Color32, Vec<[f64; 2]>)> = Default::default();
@@ -87,10 +69,9 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         };
         series.entry(key).or_insert_with(|| (name, color, Vec::new())).2.push([f64::from(p[0]), f64::from(p[1])]);
     }
-    let history: Vec<[f64; 2]> = app
+    let history: Vec<[f64; 2]> = cx
         .wb
-        .target
-        .as_ref()
+        .target()
         .map(|t| {
             t.profile
                 .items
@@ -100,14 +81,14 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 .collect()
         })
         .unwrap_or_default();
-    let recommended: Vec<[f64; 2]> = app
+    let recommended: Vec<[f64; 2]> = cx
         .wb
-        .list
+        .list()
         .iter()
         .filter_map(|e| projection.points.get(e.ranked.item as usize))
         .map(|p| [f64::from(p[0]), f64::from(p[1])])
         .collect();
-    let selected = app.wb.session.selection.item.as_ref().and_then(|id| cat.ids.get(id));
+    let selected = cx.wb.session().selection.item.as_ref().and_then(|id| cat.ids.get(id));
     let points = projection.points.clone();
     let titles_engine = engine.clone();
     let has_text_hover = has_text.clone();
@@ -146,12 +127,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
             plot.pointer_coordinate()
         });
-    app.ui.plot_rects.insert("explore".to_owned(), response.response.rect);
+    cx.ui.plot_rects.insert("explore".to_owned(), response.response.rect);
     if response.response.clicked()
         && let Some(pos) = response.inner
         && let Some(i) = nearest(&projection.points, &has_text, pos.x, pos.y)
     {
-        app.commands.push(Command::SelectItem(Some(i as u32)));
+        cx.commands.push(Command::SelectItem(Some(i as u32)));
     }
 }
 
