@@ -33,7 +33,29 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let k = wb.session().selection.k;
     let list_a: Vec<u32> = wb.list().iter().map(|e| e.ranked.item).collect();
     let list_b = compare.list_b();
-    let (label_a, label_b): (String, String) = match compare.mode() {
+    let Some((label_a, label_b)) = labels(ui, cx) else { return };
+    let p = cx.ui.compare.rbo_p;
+    ui.horizontal(|ui| {
+        let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.3}"));
+        ui.strong(format!("Jaccard@{k}: {}", f(jaccard_at_k(&list_a, list_b, k))));
+        ui.separator();
+        ui.strong(format!("RBO (p={p:.2}): {}", f(rbo_ext(&list_a, list_b, p, k))));
+        ui.separator();
+        ui.strong(format!("Kendall τ (shared items): {}", f(kendall_tau_shared(&list_a, list_b, k))));
+    });
+    rank_shift(ui, cx, &label_a, &label_b, &list_a, list_b);
+    ui.separator();
+    if compare.mode() == CompareMode::Configurations {
+        across_users(ui, cx);
+    }
+}
+
+/// The controls that define B, and the labels of both sides (None while B is undefined:
+/// a hint is shown instead).
+fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, String)> {
+    let wb = cx.wb;
+    let compare = wb.compare();
+    match compare.mode() {
         CompareMode::Configurations => {
             ui.horizontal(|ui| {
                 ui.label("A = current settings;  B =");
@@ -54,13 +76,13 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             });
             if wb.config_b().is_none() {
                 ui.label("Press “Set B = current” (or choose default/tuned) to define B.");
-                return;
+                return None;
             }
             if wb.target().is_none() {
                 ui.label("Pick a shopper first.");
-                return;
+                return None;
             }
-            ("A: current settings".to_owned(), format!("B: {}", compare.source().label()))
+            Some(("A: current settings".to_owned(), format!("B: {}", compare.source().label())))
         }
         CompareMode::Shoppers => {
             ui.horizontal(|ui| {
@@ -79,10 +101,10 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             let b = compare.shopper_b().trim();
             if b.is_empty() {
                 ui.label("Type shopper B's id.");
-                return;
+                return None;
             }
             let a = wb.session().selection.shopper.clone().unwrap_or_default();
-            (format!("A: shopper {}", wb.display_user(&a)), format!("B: shopper {}", wb.display_user(b)))
+            Some((format!("A: shopper {}", wb.display_user(&a)), format!("B: shopper {}", wb.display_user(b))))
         }
         CompareMode::Queries => {
             ui.horizontal(|ui| {
@@ -96,24 +118,10 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             let b = compare.query_b().trim();
             if b.is_empty() || wb.session().selection.mode != Mode::Search {
                 ui.label("Run a search in the Recommendations tab (query A), then type query B.");
-                return;
+                return None;
             }
-            (format!("A: “{}”", wb.session().selection.query), format!("B: “{b}”"))
+            Some((format!("A: “{}”", wb.session().selection.query), format!("B: “{b}”")))
         }
-    };
-    let p = cx.ui.compare.rbo_p;
-    ui.horizontal(|ui| {
-        let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.3}"));
-        ui.strong(format!("Jaccard@{k}: {}", f(jaccard_at_k(&list_a, list_b, k))));
-        ui.separator();
-        ui.strong(format!("RBO (p={p:.2}): {}", f(rbo_ext(&list_a, list_b, p, k))));
-        ui.separator();
-        ui.strong(format!("Kendall τ (shared items): {}", f(kendall_tau_shared(&list_a, list_b, k))));
-    });
-    rank_shift(ui, cx, &label_a, &label_b, &list_a, list_b);
-    ui.separator();
-    if compare.mode() == CompareMode::Configurations {
-        across_users(ui, cx);
     }
 }
 

@@ -223,119 +223,125 @@ fn sweeps(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let busy = cx.wb.is_running(job::SWEEP);
     ui.columns(3, |cols| {
         let [c1, c2, c3] = cols else { return };
-        // One weight.
-        c1.horizontal(|ui| {
-            ui.strong("Weight sweep");
-            let sweep_combo = egui::ComboBox::from_id_salt("sweep-signal")
-                .selected_text(cx.ui.evaluate.sweep_signal.label())
-                .show_ui(ui, |ui| {
-                    for &s in &signals {
-                        ui.selectable_value(&mut cx.ui.evaluate.sweep_signal, s, s.label());
-                    }
-                });
-            sweep_combo.response.accessible_name("Sweep signal");
-            if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
-                cx.commands.push(Command::RunSweep1 { signal: cx.ui.evaluate.sweep_signal });
-            }
-        });
-        if let Some(s) = cx.wb.evaluation().sweep1() {
-            let line: Vec<[f64; 2]> = s.points.iter().map(|(w, e)| [f64::from(*w), e.value]).collect();
-            let current = cx.wb.session().fusion.weight(s.signal);
-            let r = Plot::new("sweep1")
-                .height(200.0)
-                .allow_scroll(false)
-                .x_axis_label(format!("{} weight", s.signal.label()))
-                .y_axis_label(s.metric.clone())
-                .show(c1, |plot| {
-                    plot.line(Line::new(s.metric.clone(), PlotPoints::from(line)).color(theme::signal_color(s.signal)));
-                    for (w, e) in &s.points {
-                        plot.line(
-                            Line::new("ci", PlotPoints::from(vec![[f64::from(*w), e.ci.0], [f64::from(*w), e.ci.1]]))
-                                .color(theme::MUTED),
-                        );
-                    }
-                    plot.vline(egui_plot::VLine::new("current", f64::from(current)).color(theme::ONLY_B));
-                });
-            cx.ui.plot_rects.insert("sweep1".to_owned(), r.response.rect);
-            super::widgets::png_button(c1, cx, "sweep1");
-        }
-        // Two weights.
-        c2.horizontal(|ui| {
-            ui.strong("Heatmap");
-            for (salt, slot) in [("grid-a", 0), ("grid-b", 1)] {
-                let current = if slot == 0 { cx.ui.evaluate.grid_a } else { cx.ui.evaluate.grid_b };
-                let mut choice = current;
-                let grid_combo =
-                    egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
-                        for &s in &signals {
-                            ui.selectable_value(&mut choice, s, s.label());
-                        }
-                    });
-                grid_combo.response.accessible_name(if slot == 0 { "Heatmap rows" } else { "Heatmap columns" });
-                if slot == 0 {
-                    cx.ui.evaluate.grid_a = choice;
-                } else {
-                    cx.ui.evaluate.grid_b = choice;
+        sweep_column(c1, cx, &signals, busy);
+        heatmap_column(c2, cx, &signals, busy);
+        pareto_column(c3, cx, busy);
+    });
+}
+
+/// The one-weight sweep: signal choice, run button and the curve with intervals.
+fn sweep_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[SignalId], busy: bool) {
+    ui.horizontal(|ui| {
+        ui.strong("Weight sweep");
+        let sweep_combo = egui::ComboBox::from_id_salt("sweep-signal")
+            .selected_text(cx.ui.evaluate.sweep_signal.label())
+            .show_ui(ui, |ui| {
+                for &s in signals {
+                    ui.selectable_value(&mut cx.ui.evaluate.sweep_signal, s, s.label());
                 }
-            }
-            if ui
-                .add_enabled(!busy && cx.ui.evaluate.grid_a != cx.ui.evaluate.grid_b, egui::Button::new("Run"))
-                .clicked()
-            {
-                cx.commands.push(Command::RunSweep2 { a: cx.ui.evaluate.grid_a, b: cx.ui.evaluate.grid_b });
-            }
-        });
-        if let Some(s) = cx.wb.evaluation().sweep2() {
-            let cols = s.values.len();
-            let values: Vec<f64> = s.grid.iter().rev().flatten().copied().collect();
-            let vmax = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            c2.label(format!(
-                "rows: {} weight (top = 1) · columns: {} weight · best {:.4}",
-                s.a.label(),
-                s.b.label(),
-                vmax
-            ));
-            let r = Plot::new("sweep2")
-                .height(200.0)
-                .allow_scroll(false)
-                .allow_drag(false)
-                .show_axes([false, false])
-                .show(c2, |plot| plot.add(Heatmap::new(values, cols)));
-            cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
-            super::widgets::png_button(c2, cx, "sweep2");
-        }
-        // Pareto.
-        c3.horizontal(|ui| {
-            ui.strong("Accuracy vs diversity");
-            if ui.add_enabled(!busy, egui::Button::new("Sample")).clicked() {
-                cx.commands.push(Command::RunPareto);
-            }
-        });
-        if let Some(points) = cx.wb.evaluation().pareto() {
-            let all: Vec<[f64; 2]> =
-                points.iter().filter(|p| !p.on_front && !p.current).map(|p| [p.diversity, p.ndcg]).collect();
-            let mut front: Vec<[f64; 2]> =
-                points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
-            front.sort_by(|a, b| a[0].total_cmp(&b[0]));
-            let current: Vec<[f64; 2]> = points.iter().filter(|p| p.current).map(|p| [p.diversity, p.ndcg]).collect();
-            let r = Plot::new("pareto")
-                .height(200.0)
-                .allow_scroll(false)
-                .legend(Legend::default())
-                .x_axis_label("intra-list diversity")
-                .y_axis_label("ndcg")
-                .show(c3, |plot| {
-                    plot.points(Points::new("sampled weights", PlotPoints::from(all)).color(theme::MUTED).radius(2.0));
-                    plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A));
-                    plot.points(Points::new("front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
-                    plot.points(
-                        Points::new("current weights", PlotPoints::from(current)).color(theme::ONLY_B).radius(6.0),
-                    );
-                });
-            cx.ui.plot_rects.insert("pareto".to_owned(), r.response.rect);
-            super::widgets::png_button(c3, cx, "pareto");
+            });
+        sweep_combo.response.accessible_name("Sweep signal");
+        if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
+            cx.commands.push(Command::RunSweep1 { signal: cx.ui.evaluate.sweep_signal });
         }
     });
+    if let Some(s) = cx.wb.evaluation().sweep1() {
+        let line: Vec<[f64; 2]> = s.points.iter().map(|(w, e)| [f64::from(*w), e.value]).collect();
+        let current = cx.wb.session().fusion.weight(s.signal);
+        let r = Plot::new("sweep1")
+            .height(200.0)
+            .allow_scroll(false)
+            .x_axis_label(format!("{} weight", s.signal.label()))
+            .y_axis_label(s.metric.clone())
+            .show(ui, |plot| {
+                plot.line(Line::new(s.metric.clone(), PlotPoints::from(line)).color(theme::signal_color(s.signal)));
+                for (w, e) in &s.points {
+                    plot.line(
+                        Line::new("ci", PlotPoints::from(vec![[f64::from(*w), e.ci.0], [f64::from(*w), e.ci.1]]))
+                            .color(theme::MUTED),
+                    );
+                }
+                plot.vline(egui_plot::VLine::new("current", f64::from(current)).color(theme::ONLY_B));
+            });
+        cx.ui.plot_rects.insert("sweep1".to_owned(), r.response.rect);
+        super::widgets::png_button(ui, cx, "sweep1");
+    }
+}
+
+/// The two-weight grid: two signal choices, run button and the heatmap.
+fn heatmap_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[SignalId], busy: bool) {
+    ui.horizontal(|ui| {
+        ui.strong("Heatmap");
+        for (salt, slot) in [("grid-a", 0), ("grid-b", 1)] {
+            let current = if slot == 0 { cx.ui.evaluate.grid_a } else { cx.ui.evaluate.grid_b };
+            let mut choice = current;
+            let grid_combo =
+                egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
+                    for &s in signals {
+                        ui.selectable_value(&mut choice, s, s.label());
+                    }
+                });
+            grid_combo.response.accessible_name(if slot == 0 { "Heatmap rows" } else { "Heatmap columns" });
+            if slot == 0 {
+                cx.ui.evaluate.grid_a = choice;
+            } else {
+                cx.ui.evaluate.grid_b = choice;
+            }
+        }
+        if ui.add_enabled(!busy && cx.ui.evaluate.grid_a != cx.ui.evaluate.grid_b, egui::Button::new("Run")).clicked() {
+            cx.commands.push(Command::RunSweep2 { a: cx.ui.evaluate.grid_a, b: cx.ui.evaluate.grid_b });
+        }
+    });
+    if let Some(s) = cx.wb.evaluation().sweep2() {
+        let cols = s.values.len();
+        let values: Vec<f64> = s.grid.iter().rev().flatten().copied().collect();
+        let vmax = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        ui.label(format!(
+            "rows: {} weight (top = 1) · columns: {} weight · best {:.4}",
+            s.a.label(),
+            s.b.label(),
+            vmax
+        ));
+        let r = Plot::new("sweep2")
+            .height(200.0)
+            .allow_scroll(false)
+            .allow_drag(false)
+            .show_axes([false, false])
+            .show(ui, |plot| plot.add(Heatmap::new(values, cols)));
+        cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
+        super::widgets::png_button(ui, cx, "sweep2");
+    }
+}
+
+/// The accuracy-vs-diversity samples and their front.
+fn pareto_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, busy: bool) {
+    ui.horizontal(|ui| {
+        ui.strong("Accuracy vs diversity");
+        if ui.add_enabled(!busy, egui::Button::new("Sample")).clicked() {
+            cx.commands.push(Command::RunPareto);
+        }
+    });
+    if let Some(points) = cx.wb.evaluation().pareto() {
+        let all: Vec<[f64; 2]> =
+            points.iter().filter(|p| !p.on_front && !p.current).map(|p| [p.diversity, p.ndcg]).collect();
+        let mut front: Vec<[f64; 2]> = points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
+        front.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let current: Vec<[f64; 2]> = points.iter().filter(|p| p.current).map(|p| [p.diversity, p.ndcg]).collect();
+        let r = Plot::new("pareto")
+            .height(200.0)
+            .allow_scroll(false)
+            .legend(Legend::default())
+            .x_axis_label("intra-list diversity")
+            .y_axis_label("ndcg")
+            .show(ui, |plot| {
+                plot.points(Points::new("sampled weights", PlotPoints::from(all)).color(theme::MUTED).radius(2.0));
+                plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A));
+                plot.points(Points::new("front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
+                plot.points(Points::new("current weights", PlotPoints::from(current)).color(theme::ONLY_B).radius(6.0));
+            });
+        cx.ui.plot_rects.insert("pareto".to_owned(), r.response.rect);
+        super::widgets::png_button(ui, cx, "pareto");
+    }
 }
 
 fn segments(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {

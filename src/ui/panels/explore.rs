@@ -40,35 +40,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     } else {
         cx.ui.explore.colour_by
     };
-    // Bucket items into series by colour.
-    let mut series: std::collections::BTreeMap<usize, (String, egui::Color32, Vec<[f64; 2]>)> = Default::default();
-    let max_pop = (0..cat.len()).map(|i| engine.interactions.by_item.row(i).0.len()).max().unwrap_or(1).max(1) as f32;
-    let mut category_index: std::collections::HashMap<String, usize> = Default::default();
-    for (i, p) in projection.points.iter().enumerate() {
-        if !has_text.get(i).copied().unwrap_or(false) {
-            continue;
-        }
-        let (key, name, color) = match colour_by {
-            ColourBy::Cluster => {
-                let c = projection.clusters.get(i).copied().unwrap_or(0) as usize;
-                (c, format!("cluster {}", c + 1), theme::categorical(c))
-            }
-            ColourBy::Category => {
-                let top = cat.top_category(i as u32).unwrap_or("(none)").to_owned();
-                let next = category_index.len();
-                let c = *category_index.entry(top.clone()).or_insert(next);
-                if c < 9 { (c, top, theme::categorical(c)) } else { (9, "other".to_owned(), theme::MUTED) }
-            }
-            ColourBy::Popularity => {
-                let n = engine.interactions.by_item.row(i).0.len() as f32;
-                let t = (1.0 + n).ln() / (1.0 + max_pop).ln();
-                let bucket = (t * 5.0).floor().min(4.0) as usize;
-                let lo = ((1.0 + max_pop).ln() * bucket as f32 / 5.0).exp() - 1.0;
-                (bucket, format!("{}: {lo:.0}+ shoppers", bucket + 1), theme::ramp(0.15 + 0.85 * bucket as f32 / 4.0))
-            }
-        };
-        series.entry(key).or_insert_with(|| (name, color, Vec::new())).2.push([f64::from(p[0]), f64::from(p[1])]);
-    }
+    let series = series(engine, projection, &has_text, colour_by);
     let history: Vec<[f64; 2]> = cx
         .wb
         .target()
@@ -134,6 +106,48 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     {
         cx.commands.push(Command::SelectItem(Some(i as u32)));
     }
+}
+
+/// One series of map points per colour.
+type Series = std::collections::BTreeMap<usize, (String, egui::Color32, Vec<[f64; 2]>)>;
+
+/// Buckets the items with text into series by colour.
+fn series(
+    engine: &crate::session::Engine,
+    projection: &crate::embed::projection::Projection,
+    has_text: &[bool],
+    colour_by: ColourBy,
+) -> Series {
+    let cat = engine.catalogue();
+    let mut series = Series::new();
+    let max_pop = (0..cat.len()).map(|i| engine.interactions.by_item.row(i).0.len()).max().unwrap_or(1).max(1) as f32;
+    let mut category_index: std::collections::HashMap<String, usize> = Default::default();
+    for (i, p) in projection.points.iter().enumerate() {
+        if !has_text.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let (key, name, color) = match colour_by {
+            ColourBy::Cluster => {
+                let c = projection.clusters.get(i).copied().unwrap_or(0) as usize;
+                (c, format!("cluster {}", c + 1), theme::categorical(c))
+            }
+            ColourBy::Category => {
+                let top = cat.top_category(i as u32).unwrap_or("(none)").to_owned();
+                let next = category_index.len();
+                let c = *category_index.entry(top.clone()).or_insert(next);
+                if c < 9 { (c, top, theme::categorical(c)) } else { (9, "other".to_owned(), theme::MUTED) }
+            }
+            ColourBy::Popularity => {
+                let n = engine.interactions.by_item.row(i).0.len() as f32;
+                let t = (1.0 + n).ln() / (1.0 + max_pop).ln();
+                let bucket = (t * 5.0).floor().min(4.0) as usize;
+                let lo = ((1.0 + max_pop).ln() * bucket as f32 / 5.0).exp() - 1.0;
+                (bucket, format!("{}: {lo:.0}+ shoppers", bucket + 1), theme::ramp(0.15 + 0.85 * bucket as f32 / 4.0))
+            }
+        };
+        series.entry(key).or_insert_with(|| (name, color, Vec::new())).2.push([f64::from(p[0]), f64::from(p[1])]);
+    }
+    series
 }
 
 fn nearest(points: &[[f32; 2]], has_text: &[bool], x: f64, y: f64) -> Option<usize> {
