@@ -30,16 +30,16 @@ fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(
 }
 
 fn loaded(h: &mut Harness<'static, WorkbenchApp>) {
-    wait_until(h, "the list", |app| !app.wb.list.is_empty());
+    wait_until(h, "the list", |app| !app.wb.list().is_empty());
 }
 
 fn order(app: &WorkbenchApp) -> Vec<u32> {
-    app.wb.list.iter().map(|e| e.ranked.item).collect()
+    app.wb.list().iter().map(|e| e.ranked.item).collect()
 }
 
 fn title_of(app: &WorkbenchApp, position: usize) -> String {
-    let engine = app.wb.engine.as_ref().expect("engine");
-    let item = app.wb.list.get(position).expect("list entry").ranked.item;
+    let engine = app.wb.engine().expect("engine");
+    let item = app.wb.list().get(position).expect("list entry").ranked.item;
     recfuse::data::report::shorten(engine.catalogue().title(item), 42)
 }
 
@@ -47,7 +47,7 @@ fn title_of(app: &WorkbenchApp, position: usize) -> String {
 fn starts_on_the_sample_and_shows_a_list() {
     let mut h = harness(Session::default());
     loaded(&mut h);
-    assert_eq!(h.state().wb.list.len(), 10);
+    assert_eq!(h.state().wb.list().len(), 10);
     let first = title_of(h.state(), 0);
     h.get_by_label(&first);
     // The status bar shows the sample's size.
@@ -63,12 +63,12 @@ fn moving_a_weight_slider_changes_the_order() {
     h.run();
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "Popularity weight").set_value_accesskit(1.0);
     h.run();
-    assert_eq!(h.state().wb.session.fusion.weight(SignalId::ALS), 0.0);
-    assert_eq!(h.state().wb.session.fusion.weight(SignalId::POPULARITY), 1.0);
+    assert_eq!(h.state().wb.session().fusion.weight(SignalId::ALS), 0.0);
+    assert_eq!(h.state().wb.session().fusion.weight(SignalId::POPULARITY), 1.0);
     let after = order(h.state());
     assert_ne!(before, after, "the ranking must follow the sliders");
     // Rank moves are shown for the items that stayed.
-    assert!(!h.state().wb.rank_moves.is_empty());
+    assert!(!h.state().wb.rank_moves().is_empty());
 }
 
 #[test]
@@ -76,16 +76,16 @@ fn selecting_an_item_fills_the_inspector_and_a_hide_rule_removes_it() {
     let mut h = harness(Session::default());
     loaded(&mut h);
     let first = title_of(h.state(), 0);
-    let item = h.state().wb.list[0].ranked.item;
+    let item = h.state().wb.list()[0].ranked.item;
     h.get_by_label(&first).click();
     h.run();
     h.get_by_label_contains("Rank #1");
     h.get_by_label("Without each signal:");
     h.get_by_label("Hide").click();
     h.run();
-    assert!(h.state().wb.list.iter().all(|e| e.ranked.item != item), "hidden item still listed");
-    assert_eq!(h.state().wb.list.len(), 10);
-    assert!(h.state().wb.session.rules.iter().any(|r| matches!(r.action, recfuse::fusion::RuleAction::Hide)));
+    assert!(h.state().wb.list().iter().all(|e| e.ranked.item != item), "hidden item still listed");
+    assert_eq!(h.state().wb.list().len(), 10);
+    assert!(h.state().wb.session().rules.iter().any(|r| matches!(r.action, recfuse::fusion::RuleAction::Hide)));
 }
 
 #[test]
@@ -130,13 +130,13 @@ fn a_saved_session_restores_the_weights() {
     assert!(path.exists(), "session file not written");
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "Item CF weight").set_value_accesskit(0.1);
     h.run();
-    assert!((h.state().wb.session.fusion.weight(SignalId::ITEM_CF) - 0.1).abs() < 1e-6);
+    assert!((h.state().wb.session().fusion.weight(SignalId::ITEM_CF) - 0.1).abs() < 1e-6);
     h.get_by_label("Open session…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &path.display().to_string());
     h.get_by_label("OK").click();
     h.run_steps(3);
-    assert!((h.state().wb.session.fusion.weight(SignalId::ITEM_CF) - 0.9).abs() < 1e-6);
+    assert!((h.state().wb.session().fusion.weight(SignalId::ITEM_CF) - 0.9).abs() < 1e-6);
     loaded(&mut h);
 }
 
@@ -144,7 +144,7 @@ fn a_saved_session_restores_the_weights() {
 fn the_privacy_switch_hides_raw_ids() {
     let mut h = harness(Session::default());
     loaded(&mut h);
-    let raw = h.state().wb.session.selection.shopper.clone().expect("a shopper is selected");
+    let raw = h.state().wb.session().selection.shopper.clone().expect("a shopper is selected");
     let shows = |h: &Harness<'static, WorkbenchApp>, text: &str| {
         h.query_all_by(|n| n.label().is_some_and(|l| l.contains(text)) || n.value().is_some_and(|v| v.contains(text)))
             .count()
@@ -169,7 +169,7 @@ fn a_broken_file_shows_an_error_not_a_crash() {
     let mut session = Session::default();
     session.data.behaviour = bad;
     let mut h = harness(session);
-    wait_until(&mut h, "the error", |app| app.wb.data_error.is_some());
+    wait_until(&mut h, "the error", |app| app.wb.data_error().is_some());
     h.get_by_label("Data").click();
     h.run();
     let errors = h
@@ -231,7 +231,9 @@ fn snapshots_of_the_main_tabs() {
     h.get_by_label("Evaluate").click();
     h.run();
     h.get_by_label("Run evaluation").click();
-    wait_until(&mut h, "the evaluation", |app| app.wb.evaluation.outcome.is_some() && app.wb.jobs.running().is_empty());
+    wait_until(&mut h, "the evaluation", |app| {
+        app.wb.evaluation().outcome().is_some() && app.wb.jobs().running().is_empty()
+    });
     mask_timings(&mut h);
     h.snapshot("evaluate");
 }
@@ -243,7 +245,7 @@ fn exports_the_list_and_an_html_report_with_pseudonyms() {
     let html = dir.path().join("report.html");
     let mut h = harness(Session::default());
     loaded(&mut h);
-    let raw = h.state().wb.session.selection.shopper.clone().expect("shopper");
+    let raw = h.state().wb.session().selection.shopper.clone().expect("shopper");
     h.get_by_label("Session and export").click();
     h.run();
     h.get_by_label("Privacy: pseudonymise shopper ids").click();

@@ -29,7 +29,7 @@ fn harness(session: Session, embed: bool) -> Harness<'static, WorkbenchApp> {
 }
 
 fn stage_of(app: &WorkbenchApp, name: &str) -> Option<(String, u64)> {
-    app.wb.jobs.running().into_iter().find(|(n, _)| n == name).map(|(_, p)| (p.stage, p.done))
+    app.wb.jobs().running().into_iter().find(|(n, _)| n == name).map(|(_, p)| (p.stage, p.done))
 }
 
 /// Steps until `done` holds, failing after `limit`.
@@ -41,7 +41,7 @@ fn step_until(
 ) {
     let start = Instant::now();
     while !done(h.state()) {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}; jobs: {:?}", h.state().wb.jobs.running());
+        assert!(start.elapsed() < limit, "timed out waiting for {what}; jobs: {:?}", h.state().wb.jobs().running());
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -83,7 +83,7 @@ fn frames_while_running(h: &mut Harness<'static, WorkbenchApp>, job_name: &str, 
 
 /// Clicks the status bar's only "cancel" button and returns how long the job took to go.
 fn cancel_and_time(h: &mut Harness<'static, WorkbenchApp>, job_name: &str) -> Duration {
-    assert_eq!(h.state().wb.jobs.running().len(), 1, "exactly one job must be running");
+    assert_eq!(h.state().wb.jobs().running().len(), 1, "exactly one job must be running");
     h.get_by_label("cancel").click();
     let start = Instant::now();
     while h.state().wb.is_running(job_name) {
@@ -108,8 +108,8 @@ fn frames_complete_during_a_long_als_fit_and_cancel_stops_it() {
     let took = cancel_and_time(&mut h, job::FIT);
     eprintln!("fit signals: cancelled in {took:?}");
     assert!(took <= CANCEL_BUDGET, "cancelling the ALS fit took {took:?}; frames were {frames:?}");
-    assert!(h.state().wb.engine.is_none(), "a cancelled fit must not install an engine");
-    assert!(!h.state().wb.notices.iter().any(|n| n.text.contains("failed")), "{:?}", h.state().wb.notices);
+    assert!(h.state().wb.engine().is_none(), "a cancelled fit must not install an engine");
+    assert!(!h.state().wb.notices().iter().any(|n| n.text.contains("failed")), "{:?}", h.state().wb.notices());
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn frames_complete_during_embedding_and_cancel_stops_it() {
     let mut h = harness(session, true);
     // Let the fit finish first, so that the embedding job runs alone.
     step_until(&mut h, "fitted signals and embedding in progress", Duration::from_secs(180), |app| {
-        app.wb.engine.is_some()
+        app.wb.engine().is_some()
             && !app.wb.is_running(job::FIT)
             && stage_of(app, job::EMBED).is_some_and(|(stage, done)| stage == "embedding" && done > 0)
     });
@@ -135,9 +135,9 @@ fn frames_complete_during_embedding_and_cancel_stops_it() {
     let took = cancel_and_time(&mut h, job::EMBED);
     eprintln!("embed catalogue: cancelled in {took:?}");
     assert!(took <= CANCEL_BUDGET, "cancelling the embedding took {took:?}; frames were {frames:?}");
-    assert!(h.state().wb.vectors.is_none(), "a cancelled embedding must not install vectors");
+    assert!(h.state().wb.vectors().is_none(), "a cancelled embedding must not install vectors");
     // The list stays usable without the semantic signal.
-    assert!(!h.state().wb.list.is_empty());
+    assert!(!h.state().wb.list().is_empty());
     let entries: Vec<_> = std::fs::read_dir(cache.path()).expect("ls").collect();
     assert!(entries.is_empty(), "a cancelled embedding must not write a cache entry");
 }

@@ -93,14 +93,14 @@ fn saving_onto_a_directory_fails_and_changes_nothing() {
 
     // The same through the workbench: an error notice, nothing else changes.
     let mut wb = Workbench::new(other_session());
-    wb.session_path = Some(existing.clone());
+    wb.set_session_path(Some(existing.clone()));
     wb.handle(Command::SaveSession(target.clone()));
     assert!(
-        wb.notices.iter().any(|n| n.level == NoticeLevel::Error && n.text.contains("could not save the session")),
+        wb.notices().iter().any(|n| n.level == NoticeLevel::Error && n.text.contains("could not save the session")),
         "{:?}",
-        wb.notices
+        wb.notices()
     );
-    assert_eq!(wb.session_path, Some(existing.clone()), "a failed save must not switch the session file");
+    assert_eq!(wb.session_path(), Some(existing.as_path()), "a failed save must not switch the session file");
     assert_eq!(entries(dir.path()), vec!["looks_like_a_session.json", "session.json"]);
 }
 
@@ -214,16 +214,16 @@ fn a_read_only_copy_of_the_sample_loads_and_stays_untouched() {
     session.data.catalogue = Some(catalogue);
     session.data.behaviour = behaviour;
     let mut wb = Workbench::new(session);
-    wb.embed_enabled = false;
+    wb.set_embedding_enabled(false);
     wb.handle(Command::Reload);
     let start = Instant::now();
-    while wb.engine.is_none() {
-        assert!(wb.data_error.is_none(), "{:?}", wb.data_error);
+    while wb.engine().is_none() {
+        assert!(wb.data_error().is_none(), "{:?}", wb.data_error());
         assert!(start.elapsed() < Duration::from_secs(120), "loading and fitting hung");
         std::thread::sleep(Duration::from_millis(20));
         wb.poll();
     }
-    assert!(!wb.list.is_empty());
+    assert!(!wb.list().is_empty());
     assert!(!wb.is_running(job::LOAD));
 
     let after: Vec<_> = files.iter().map(|p| state(p)).collect();

@@ -45,31 +45,31 @@ fn small_session() -> Session {
 /// Starts the workbench with embedding on and steps it until no job runs.
 fn run_to_idle(session: Session) -> Workbench {
     let mut wb = Workbench::new(session);
-    wb.embed_enabled = true;
+    wb.set_embedding_enabled(true);
     wb.handle(Command::Reload);
     let start = Instant::now();
     loop {
         wb.poll();
-        if wb.jobs.running().is_empty() && (wb.engine.is_some() || wb.data_error.is_some()) {
+        if wb.jobs().running().is_empty() && (wb.engine().is_some() || wb.data_error().is_some()) {
             return wb;
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "jobs still running: {:?}", wb.jobs.running());
+        assert!(start.elapsed() < Duration::from_secs(180), "jobs still running: {:?}", wb.jobs().running());
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 fn warnings(wb: &Workbench) -> Vec<String> {
-    wb.notices.iter().filter(|n| n.level == NoticeLevel::Warning).map(|n| n.text.clone()).collect()
+    wb.notices().iter().filter(|n| n.level == NoticeLevel::Warning).map(|n| n.text.clone()).collect()
 }
 
 /// The list is there, made without the semantic signal, and the reason is the model's.
 fn assert_runs_without_semantic(wb: &Workbench, reason_mentions: &str) {
-    let engine = wb.engine.as_ref().expect("signals fitted");
+    let engine = wb.engine().expect("signals fitted");
     assert!(!engine.models.scorers.contains_key(&SignalId::SEMANTIC));
     let reason = engine.models.unavailable.get(&SignalId::SEMANTIC).cloned().unwrap_or_default();
     assert!(reason.contains(reason_mentions), "semantic unavailable because '{reason}'");
-    assert!(!wb.list.is_empty(), "the list must still appear");
-    for entry in &wb.list {
+    assert!(!wb.list().is_empty(), "the list must still appear");
+    for entry in wb.list() {
         assert!(entry.contributions.iter().all(|(s, v)| *s != SignalId::SEMANTIC || *v == 0.0));
     }
     let warned = warnings(wb);
@@ -77,7 +77,7 @@ fn assert_runs_without_semantic(wb: &Workbench, reason_mentions: &str) {
         warned.iter().any(|w| w.contains("semantic signal unavailable") && w.contains(reason_mentions)),
         "{warned:?}"
     );
-    assert!(wb.data_error.is_none());
+    assert!(wb.data_error().is_none());
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn a_missing_model_folder_leaves_the_app_without_semantic() {
     session.model.model_dir = Some(cache.path().join("no-such-model"));
     let wb = run_to_idle(session);
     assert_runs_without_semantic(&wb, "no-such-model");
-    assert!(wb.model.is_none());
+    assert!(wb.model().is_none());
 }
 
 #[test]
@@ -127,10 +127,10 @@ fn an_unusable_cache_directory_and_a_missing_gpu_only_cost_speed() {
         "{warned:?}"
     );
     assert!(warned.iter().any(|w| w.contains("CUDA:0 unavailable") && w.contains("using CPU")), "{warned:?}");
-    assert_eq!(wb.model.as_ref().map(|m| m.device.as_str()), Some("CPU"));
-    let engine = wb.engine.as_ref().expect("signals fitted");
+    assert_eq!(wb.model().map(|m| m.device.as_str()), Some("CPU"));
+    let engine = wb.engine().expect("signals fitted");
     assert!(engine.models.scorers.contains_key(&SignalId::SEMANTIC), "{:?}", engine.models.unavailable);
-    assert_eq!(wb.vectors.as_ref().map(|v| v.data.len()), Some(3 * 384));
+    assert_eq!(wb.vectors().map(|v| v.data.len()), Some(3 * 384));
     assert_eq!(std::fs::read(&plain_file).expect("read"), b"x");
 }
 
@@ -176,9 +176,9 @@ fn the_cpu_chosen_automatically_is_a_note_not_a_warning() {
     let session = small_session();
     assert_eq!(session.model.device, "auto");
     let wb = run_to_idle(session);
-    assert!(wb.vectors.is_some(), "the catalogue is embedded on the CPU");
+    assert!(wb.vectors().is_some(), "the catalogue is embedded on the CPU");
     let notes: Vec<&str> =
-        wb.notices.iter().filter(|n| n.level == NoticeLevel::Info).map(|n| n.text.as_str()).collect();
-    assert!(notes.iter().any(|n| n.contains("no GPU support") && n.contains("using CPU")), "{:?}", wb.notices);
-    assert!(warnings(&wb).is_empty(), "{:?}", wb.notices);
+        wb.notices().iter().filter(|n| n.level == NoticeLevel::Info).map(|n| n.text.as_str()).collect();
+    assert!(notes.iter().any(|n| n.contains("no GPU support") && n.contains("using CPU")), "{:?}", wb.notices());
+    assert!(warnings(&wb).is_empty(), "{:?}", wb.notices());
 }

@@ -256,7 +256,7 @@ fn load_in_workbench(catalogue: PathBuf, behaviour: PathBuf) -> Workbench {
     session.data.catalogue = Some(catalogue);
     session.data.behaviour = behaviour;
     let mut wb = Workbench::new(session);
-    wb.embed_enabled = false;
+    wb.set_embedding_enabled(false);
     wb.handle(recfuse::session::Command::Reload);
     let start = Instant::now();
     while wb.is_running(job::LOAD) {
@@ -298,20 +298,20 @@ fn check_workbench(case: &Case) {
     assert!(crashed.is_empty(), "{name}: a job panicked: {crashed:?}");
     match &case.expect {
         Expect::Fatal(parts) => {
-            let err = wb.data_error.clone().unwrap_or_else(|| panic!("{name}: no error shown"));
-            assert!(wb.dataset.is_none(), "{name}: a dataset was loaded from a fatal file");
+            let err = wb.data_error().map(str::to_owned).unwrap_or_else(|| panic!("{name}: no error shown"));
+            assert!(wb.dataset().is_none(), "{name}: a dataset was loaded from a fatal file");
             assert!(err.contains(&name), "{name}: the error must name the file: {err}");
             for part in parts {
                 assert!(err.contains(part), "{name}: the error must contain '{part}': {err}");
             }
             assert!(
-                wb.notices.iter().any(|n| n.level == NoticeLevel::Error && n.text == err),
+                wb.notices().iter().any(|n| n.level == NoticeLevel::Error && n.text == err),
                 "{name}: the error must also be a notice"
             );
         }
         Expect::Usable { .. } => {
-            assert_eq!(wb.data_error, None, "{name}");
-            let dataset = wb.dataset.as_ref().unwrap_or_else(|| panic!("{name}: not loaded"));
+            assert_eq!(wb.data_error(), None, "{name}");
+            let dataset = wb.dataset().unwrap_or_else(|| panic!("{name}: not loaded"));
             check_report(case, &dataset.report);
         }
     }
@@ -335,7 +335,7 @@ fn every_broken_input_through_validate_and_the_workbench() {
 fn latin1_text_is_decoded_not_mangled() {
     let (catalogue, behaviour) = (fixture("latin1.csv"), fixture("events.csv"));
     let wb = load_in_workbench(catalogue, behaviour);
-    let d = wb.dataset.as_ref().expect("loaded");
+    let d = wb.dataset().expect("loaded");
     let a = d.catalogue.ids.get("A").expect("item A");
     assert_eq!(d.catalogue.title(a), "Café crème mug");
 }
@@ -343,7 +343,7 @@ fn latin1_text_is_decoded_not_mangled() {
 #[test]
 fn the_first_of_conflicting_duplicates_is_kept_and_located() {
     let wb = load_in_workbench(fixture("duplicate_ids.csv"), fixture("events.csv"));
-    let d = wb.dataset.as_ref().expect("loaded");
+    let d = wb.dataset().expect("loaded");
     let a = d.catalogue.ids.get("A").expect("item A");
     assert_eq!(d.catalogue.title(a), "Mug");
     assert_eq!(d.catalogue.price(a), Some(3.5));
@@ -355,7 +355,7 @@ fn the_first_of_conflicting_duplicates_is_kept_and_located() {
 #[test]
 fn bad_prices_are_ignored_and_the_items_kept() {
     let wb = load_in_workbench(fixture("prices.csv"), fixture("events.csv"));
-    let d = wb.dataset.as_ref().expect("loaded");
+    let d = wb.dataset().expect("loaded");
     let price = |id: &str| d.catalogue.ids.get(id).and_then(|i| d.catalogue.price(i));
     assert_eq!([price("A"), price("B"), price("C"), price("D")], [None, None, None, Some(4.0)]);
 }
@@ -363,7 +363,7 @@ fn bad_prices_are_ignored_and_the_items_kept() {
 #[test]
 fn one_instant_gives_a_zero_time_span() {
     let wb = load_in_workbench(fixture("catalogue.csv"), fixture("one_instant_events.csv"));
-    let d = wb.dataset.as_ref().expect("loaded");
+    let d = wb.dataset().expect("loaded");
     assert_eq!(d.report.time_span, Some((1_293_876_000, 1_293_876_000)));
     assert_eq!(d.report.users, 3);
 }

@@ -7,7 +7,7 @@ use crate::data::{Role, TableKind};
 use crate::fusion::{FusionMethod, Normalisation, Rule};
 use crate::score::SignalId;
 
-use super::Mode;
+use super::{EvalSettings, Mode};
 
 /// Ready-made fusion settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,42 @@ pub enum ExportKind {
     MetricsJson,
     /// A self-contained HTML report.
     HtmlReport,
+}
+
+/// What the Compare tab compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompareMode {
+    /// Two fusion configurations for the current shopper.
+    #[default]
+    Configurations,
+    /// Two shoppers under the current configuration.
+    Shoppers,
+    /// Two queries under the current search configuration.
+    Queries,
+}
+
+/// Where configuration B of the Compare tab comes from (the default preset at first, so
+/// that the tab shows a comparison as soon as the sliders move away from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BSource {
+    /// A snapshot taken with "Set B = current".
+    Snapshot,
+    /// The default preset.
+    #[default]
+    Default,
+    /// The tuned weights.
+    Tuned,
+}
+
+impl BSource {
+    /// How the Compare tab names B.
+    pub fn label(self) -> &'static str {
+        match self {
+            BSource::Snapshot => "snapshot",
+            BSource::Default => "default preset",
+            BSource::Tuned => "tuned weights",
+        }
+    }
 }
 
 /// A request from the UI.
@@ -106,4 +142,21 @@ pub enum Command {
     Export { kind: ExportKind, path: PathBuf },
     /// Dismiss the notice at this index.
     DismissNotice(usize),
+    /// Change the evaluation settings (split, test share, K, relevance).
+    SetEvalSettings(EvalSettings),
+    /// What the Compare tab compares.
+    SetCompareMode(CompareMode),
+    /// Where configuration B comes from.
+    SetCompareSource(BSource),
+    /// Snapshot the current settings as configuration B.
+    SnapshotCompareB,
+    /// Shopper B of the Compare tab (scored once per change).
+    SetShopperB(String),
+    /// Query B of the Compare tab (embedded and scored once per change).
+    SetQueryB(String),
+    /// Compare A and B over every evaluated user, in the background.
+    CompareAcrossUsers {
+        /// RBO persistence.
+        rbo_p: f64,
+    },
 }

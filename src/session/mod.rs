@@ -1,13 +1,15 @@
 //! Sessions: the persisted settings (files, mapping, weights, rules, selections) as
-//! JSON, saved atomically; and the [`engine`] that both the GUI and the CLI drive.
+//! JSON, saved atomically; the [`engine`] that both the GUI and the CLI drive; and the
+//! GUI's runtime state, the [`workbench`].
 
 pub mod command;
 pub mod engine;
-pub mod evaluation;
-pub mod export;
+pub mod impact;
 pub mod paths;
 pub mod pipeline;
 pub mod workbench;
+
+pub use workbench::{evaluation, export};
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +19,9 @@ use crate::data::{DataSources, EventWeights};
 use crate::fusion::{FusionConfig, Rule, SignalSetting};
 use crate::score::SignalParams;
 
-pub use command::{Command, ExportKind, Preset};
+pub use command::{BSource, Command, CompareMode, ExportKind, Preset};
 pub use engine::{Engine, ExplainedItem, Target, TargetState};
+pub use impact::{Impact, change_impact};
 pub use workbench::{Notice, NoticeLevel, Workbench};
 
 /// Settings of the embedding model.

@@ -1,114 +1,19 @@
-//! The eframe application: polls jobs in `logic`, draws panels in `ui`, and applies the
-//! commands the widgets queued, once per frame.
+//! The eframe application: polls jobs in `logic`, draws panels in `ui` (each with a
+//! [`PanelContext`]: the workbench read-only, the UI state, a command sender), and then
+//! applies the commands and UI requests the widgets queued, once per frame.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use eframe::egui;
-use serde::{Deserialize, Serialize};
 
+use super::context::{CommandSender, PanelContext, UiRequest};
 use super::panels;
 use crate::data::TableKind;
 use crate::jobs::{JobHandle, JobStatus, Progress};
-use crate::session::{Command, ExportKind, Session, Workbench};
+use crate::session::{Command, ExportKind, NoticeLevel, Session, Workbench};
 
-/// The centre tabs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Tab {
-    /// Recommendations for a shopper or a query.
-    #[default]
-    Recommendations,
-    /// A vs B.
-    Compare,
-    /// Offline metrics.
-    Evaluate,
-    /// Embedding map.
-    Explore,
-    /// Validation report.
-    Data,
-}
-
-impl Tab {
-    /// Every tab in display order.
-    pub const ALL: [Tab; 5] = [Tab::Recommendations, Tab::Compare, Tab::Evaluate, Tab::Explore, Tab::Data];
-
-    /// Tab title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Recommendations => "Recommendations",
-            Tab::Compare => "Compare",
-            Tab::Evaluate => "Evaluate",
-            Tab::Explore => "Explore",
-            Tab::Data => "Data",
-        }
-    }
-}
-
-/// What a file dialog was opened for.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DialogPurpose {
-    /// Pick a data file for a table.
-    DataFile(TableKind),
-    /// Pick a model folder.
-    ModelDir,
-    /// Save the session.
-    SaveSession,
-    /// Open a session.
-    LoadSession,
-    /// Export something.
-    Export(ExportKind),
-    /// Save a plot as PNG.
-    PlotPng(String),
-}
-
-/// GUI-only settings persisted by eframe between runs.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UiSettings {
-    /// Dark theme.
-    pub dark: bool,
-    /// Recently opened data and session files.
-    pub recent: Vec<PathBuf>,
-    /// Selected tab.
-    pub tab: Tab,
-}
-
-/// Transient UI state shared by the panels.
-#[derive(Default)]
-pub struct UiState {
-    /// Persisted GUI settings.
-    pub settings: UiSettings,
-    /// Text typed in the shopper search box.
-    pub shopper_filter: String,
-    /// Query being typed (applied on Enter or button).
-    pub query_draft: String,
-    /// Path fields of the data panel, before they are applied.
-    pub path_drafts: [String; 3],
-    /// Whether the column-mapping window is open, and for which table.
-    pub mapping_window: Option<TableKind>,
-    /// A dropped file waiting for the user to say which table it is.
-    pub dropped: Option<PathBuf>,
-    /// Compare tab state.
-    pub compare: panels::compare::CompareUi,
-    /// Evaluate tab state.
-    pub evaluate: panels::evaluate::EvaluateUi,
-    /// Explore tab state.
-    pub explore: panels::explore::ExploreUi,
-    /// Rule editor state.
-    pub rule_form: panels::rules::RuleForm,
-    /// Screen rectangles of plots drawn this frame, by name (for PNG export).
-    pub plot_rects: std::collections::HashMap<String, egui::Rect>,
-    /// A plot PNG waiting for the screenshot: (plot name, target file).
-    pub pending_png: Option<(String, PathBuf)>,
-    /// A path typed for the file dialog fallback.
-    pub dialog_fallback: Option<(DialogPurpose, String)>,
-    /// Last frame times in milliseconds (status bar statistic).
-    pub frame_ms: std::collections::VecDeque<f32>,
-    /// Where the screenshot callback leaves the image.
-    pub screenshot: Arc<std::sync::Mutex<Option<Arc<egui::ColorImage>>>>,
-    /// Whether a screenshot was requested for the pending PNG.
-    pub screenshot_requested: bool,
-}
+pub use super::state::{DialogPurpose, Tab, UiSettings, UiState};
 
 /// Cuts the screen rectangle `rect` (points) out of a screenshot, clamped to the image.
 fn crop(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> Option<image::RgbaImage> {
@@ -136,7 +41,7 @@ pub struct WorkbenchApp {
     /// UI state.
     pub ui: UiState,
     /// Commands queued by widgets this frame.
-    pub commands: Vec<Command>,
+    pub commands: CommandSender,
     dialog: Option<(DialogPurpose, JobHandle<Option<PathBuf>>)>,
     last_frame: Option<std::time::Instant>,
     /// Every frame's CPU time when `RECFUSE_FRAME_STATS` names a file to write them to.
@@ -173,20 +78,20 @@ impl WorkbenchApp {
     /// Builds the app for `session` (tests use this with `embed = false` for speed).
     pub fn with_session(ctx: egui::Context, session: Session, embed: bool) -> Self {
         let mut wb = Workbench::new(session);
-        wb.embed_enabled = embed;
+        wb.set_embedding_enabled(embed);
         let repaint_ctx = ctx.clone();
         wb.set_repaint(Arc::new(move || repaint_ctx.request_repaint()));
         let ui = UiState {
             path_drafts: [
-                wb.session.data.catalogue.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-                wb.session.data.behaviour.display().to_string(),
-                wb.session.data.users.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                wb.session().data.catalogue.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                wb.session().data.behaviour.display().to_string(),
+                wb.session().data.users.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             ],
             ..UiState::default()
         };
         wb.handle(Command::Reload);
         let frame_log = std::env::var_os("RECFUSE_FRAME_STATS").map(|p| (PathBuf::from(p), Vec::new()));
-        Self { wb, ui, commands: Vec::new(), dialog: None, last_frame: None, frame_log }
+        Self { wb, ui, commands: CommandSender::default(), dialog: None, last_frame: None, frame_log }
     }
 
     /// Opens a native file dialog off the UI thread.
@@ -327,8 +232,8 @@ impl WorkbenchApp {
                 crate::session::write_atomic(&path, &bytes).map_err(|e| e.to_string())
             });
         match result {
-            Ok(()) => self.wb.notify(crate::session::NoticeLevel::Info, format!("plot saved to {}", path.display())),
-            Err(e) => self.wb.notify(crate::session::NoticeLevel::Error, format!("could not save the plot: {e}")),
+            Ok(()) => self.wb.notify(NoticeLevel::Info, format!("plot saved to {}", path.display())),
+            Err(e) => self.wb.notify(NoticeLevel::Error, format!("could not save the plot: {e}")),
         }
     }
 
@@ -348,11 +253,50 @@ impl WorkbenchApp {
         }
     }
 
-    /// Applies queued commands.
+    /// Carries out the UI requests queued this frame, then applies the queued commands.
     pub fn drain_commands(&mut self) {
-        for c in std::mem::take(&mut self.commands) {
+        let (requests, commands) = self.commands.drain();
+        for c in commands {
             self.wb.handle(c);
         }
+        for r in requests {
+            match r {
+                UiRequest::OpenDialog(purpose) => self.open_dialog(purpose),
+                UiRequest::UsePath(purpose, path) => self.dialog_result(purpose, path),
+            }
+        }
+        let (_, commands) = self.commands.drain();
+        for c in commands {
+            self.wb.handle(c);
+        }
+    }
+
+    /// Draws every panel with a context of the workbench (read-only), the UI state and
+    /// the command sender.
+    fn draw(&mut self, ui: &mut egui::Ui) {
+        let mut cx = PanelContext { wb: &self.wb, ui: &mut self.ui, commands: &mut self.commands };
+        panels::status::show(ui, &mut cx);
+        panels::left::show(ui, &mut cx);
+        panels::inspector::show(ui, &mut cx);
+        egui::CentralPanel::default().show(ui, |ui| {
+            panels::notices::show(ui, &mut cx);
+            ui.horizontal(|ui| {
+                for tab in Tab::ALL {
+                    if ui.selectable_label(cx.ui.settings.tab == tab, tab.title()).clicked() {
+                        cx.ui.settings.tab = tab;
+                    }
+                }
+            });
+            ui.separator();
+            match cx.ui.settings.tab {
+                Tab::Recommendations => panels::recommend::show(ui, &mut cx),
+                Tab::Compare => panels::compare::show(ui, &mut cx),
+                Tab::Evaluate => panels::evaluate::show(ui, &mut cx),
+                Tab::Explore => panels::explore::show(ui, &mut cx),
+                Tab::Data => panels::data::show(ui, &mut cx),
+            }
+        });
+        panels::dialogs::show(ui, &mut cx);
     }
 }
 
@@ -377,39 +321,16 @@ impl eframe::App for WorkbenchApp {
         if self.ui.pending_png.is_none() {
             self.ui.screenshot_requested = false;
         }
-        if !self.wb.jobs.running().is_empty() || self.dialog.is_some() {
+        if !self.wb.jobs().running().is_empty() || self.dialog.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let guard = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            panels::status::show(ui, self);
-            panels::left::show(ui, self);
-            panels::inspector::show(ui, self);
-            egui::CentralPanel::default().show(ui, |ui| {
-                panels::notices::show(ui, self);
-                ui.horizontal(|ui| {
-                    for tab in Tab::ALL {
-                        if ui.selectable_label(self.ui.settings.tab == tab, tab.title()).clicked() {
-                            self.ui.settings.tab = tab;
-                        }
-                    }
-                });
-                ui.separator();
-                match self.ui.settings.tab {
-                    Tab::Recommendations => panels::recommend::show(ui, self),
-                    Tab::Compare => panels::compare::show(ui, self),
-                    Tab::Evaluate => panels::evaluate::show(ui, self),
-                    Tab::Explore => panels::explore::show(ui, self),
-                    Tab::Data => panels::data::show(ui, self),
-                }
-            });
-            panels::dialogs::show(ui, self);
-        }));
+        let guard = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.draw(ui)));
         if let Err(payload) = guard {
             let msg = crate::jobs::panic_message(payload.as_ref());
-            self.wb.notify(crate::session::NoticeLevel::Error, format!("internal error while drawing: {msg}"));
+            self.wb.notify(NoticeLevel::Error, format!("internal error while drawing: {msg}"));
         }
         self.drain_commands();
         // CPU time of this frame (job polling, drawing, command handling).
@@ -434,6 +355,6 @@ impl eframe::App for WorkbenchApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, SETTINGS_KEY, &self.ui.settings);
-        eframe::set_value(storage, SESSION_KEY, &self.wb.session);
+        eframe::set_value(storage, SESSION_KEY, self.wb.session());
     }
 }

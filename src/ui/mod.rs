@@ -2,7 +2,9 @@
 //! and sends it commands; never loads files or runs models itself.
 
 pub mod app;
+pub mod context;
 pub mod panels;
+pub mod state;
 pub mod theme;
 
 pub use app::WorkbenchApp;

@@ -5,219 +5,128 @@
 use eframe::egui::{self, Sense, Stroke, Vec2};
 use egui_plot::{Bar, BarChart, Plot};
 
-use crate::eval::compare::{ConfigComparison, compare_configs};
 use crate::eval::overlap::{jaccard_at_k, kendall_tau_shared, rbo_ext};
-use crate::fusion::{FusionConfig, RankContext, rank};
-use crate::score::Query;
-use crate::session::Target;
-use crate::ui::app::WorkbenchApp;
+use crate::session::{BSource, Command, CompareMode, Mode};
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
-/// What is compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CompareMode {
-    /// Two fusion configurations for the current shopper.
-    #[default]
-    Configurations,
-    /// Two shoppers under the current configuration.
-    Shoppers,
-    /// Two queries under the current search configuration.
-    Queries,
-}
-
-/// Where configuration B comes from (the default preset at first, so that the tab shows a
-/// comparison as soon as the sliders move away from it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BSource {
-    /// A snapshot taken with "Set B = current".
-    Snapshot,
-    /// The default preset.
-    #[default]
-    Default,
-    /// The tuned weights.
-    Tuned,
-}
-
-/// Compare tab state.
-#[derive(Default)]
-pub struct CompareUi {
-    /// What is compared.
-    pub mode: CompareMode,
-    /// Source of configuration B.
-    pub b_source: BSource,
-    /// Snapshot of B.
-    pub snapshot: Option<FusionConfig>,
-    /// Shopper B.
-    pub shopper_b: String,
-    /// Query B.
-    pub query_b: String,
-    /// RBO persistence.
-    pub rbo_p: f64,
-    /// Comparison across users (after an evaluation).
-    pub across: Option<ConfigComparison>,
-    cached_b: Option<(String, crate::session::TargetState)>,
-}
-
-impl CompareUi {
-    fn config_b(&self, app_default: &FusionConfig, tuned: Option<&FusionConfig>) -> Option<FusionConfig> {
-        match self.b_source {
-            BSource::Snapshot => self.snapshot.clone(),
-            BSource::Default => Some(app_default.clone()),
-            BSource::Tuned => tuned.cloned(),
-        }
-    }
-}
-
-/// Draws the tab.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let Some(engine) = app.wb.engine.clone() else {
+/// Draws the tab. B's list is computed by the workbench once per change; this only draws
+/// it and the overlap of two ten-item lists.
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let wb = cx.wb;
+    if wb.engine().is_none() {
         ui.label("Loading…");
         return;
-    };
-    if app.ui.compare.rbo_p == 0.0 {
-        app.ui.compare.rbo_p = 0.9;
     }
+    let compare = wb.compare();
     ui.horizontal(|ui| {
-        let c = &mut app.ui.compare;
-        ui.selectable_value(&mut c.mode, CompareMode::Configurations, "Two configurations");
-        ui.selectable_value(&mut c.mode, CompareMode::Shoppers, "Two shoppers");
-        ui.selectable_value(&mut c.mode, CompareMode::Queries, "Two queries");
+        let mut mode = compare.mode();
+        ui.selectable_value(&mut mode, CompareMode::Configurations, "Two configurations");
+        ui.selectable_value(&mut mode, CompareMode::Shoppers, "Two shoppers");
+        ui.selectable_value(&mut mode, CompareMode::Queries, "Two queries");
+        if mode != compare.mode() {
+            cx.commands.push(Command::SetCompareMode(mode));
+        }
         ui.separator();
-        ui.add(egui::Slider::new(&mut c.rbo_p, 0.5..=0.99).text("RBO p"));
+        ui.add(egui::Slider::new(&mut cx.ui.compare.rbo_p, 0.5..=0.99).text("RBO p"));
     });
-    let k = app.wb.session.selection.k;
-    let config_a = app.wb.fusion().clone();
-    let rules = app.wb.session.rules.clone();
-    let ctx = RankContext { catalogue: engine.catalogue(), rules: &rules, vectors: engine.vectors.as_deref() };
-    let list_a: Vec<u32> = app.wb.list.iter().map(|e| e.ranked.item).collect();
-    let (label_a, label_b, list_b): (String, String, Vec<u32>) = match app.ui.compare.mode {
+    let k = wb.session().selection.k;
+    let list_a: Vec<u32> = wb.list().iter().map(|e| e.ranked.item).collect();
+    let list_b = compare.list_b();
+    let Some((label_a, label_b)) = labels(ui, cx) else { return };
+    let p = cx.ui.compare.rbo_p;
+    ui.horizontal(|ui| {
+        let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.3}"));
+        ui.strong(format!("Jaccard@{k}: {}", f(jaccard_at_k(&list_a, list_b, k))));
+        ui.separator();
+        ui.strong(format!("RBO (p={p:.2}): {}", f(rbo_ext(&list_a, list_b, p, k))));
+        ui.separator();
+        ui.strong(format!("Kendall τ (shared items): {}", f(kendall_tau_shared(&list_a, list_b, k))));
+    });
+    rank_shift(ui, cx, &label_a, &label_b, &list_a, list_b);
+    ui.separator();
+    if compare.mode() == CompareMode::Configurations {
+        across_users(ui, cx);
+    }
+}
+
+/// The controls that define B, and the labels of both sides (None while B is undefined:
+/// a hint is shown instead).
+fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, String)> {
+    let wb = cx.wb;
+    let compare = wb.compare();
+    match compare.mode() {
         CompareMode::Configurations => {
             ui.horizontal(|ui| {
                 ui.label("A = current settings;  B =");
-                let c = &mut app.ui.compare;
-                ui.selectable_value(&mut c.b_source, BSource::Snapshot, "snapshot");
-                ui.selectable_value(&mut c.b_source, BSource::Default, "default preset");
-                ui.selectable_value(&mut c.b_source, BSource::Tuned, "tuned weights");
+                let mut source = compare.source();
+                ui.selectable_value(&mut source, BSource::Snapshot, "snapshot");
+                ui.selectable_value(&mut source, BSource::Default, "default preset");
+                ui.selectable_value(&mut source, BSource::Tuned, "tuned weights");
+                if source != compare.source() {
+                    cx.commands.push(Command::SetCompareSource(source));
+                }
                 if ui
                     .button("Set B = current")
                     .on_hover_text("Snapshot the current settings as B, then move sliders to change A")
                     .clicked()
                 {
-                    c.snapshot = Some(config_a.clone());
-                    c.b_source = BSource::Snapshot;
+                    cx.commands.push(Command::SnapshotCompareB);
                 }
             });
-            let b = app.ui.compare.config_b(&FusionConfig::default(), app.wb.evaluation.tuned.as_ref());
-            match (b, app.wb.target.as_mut()) {
-                (Some(b), Some(target)) => {
-                    target.candidates.prepare(&b);
-                    let list: Vec<u32> =
-                        rank(&target.candidates, &b, &ctx, k).into_iter().take(k).map(|e| e.item).collect();
-                    target.candidates.prepare(&config_a);
-                    let b_name = match app.ui.compare.b_source {
-                        BSource::Snapshot => "snapshot",
-                        BSource::Default => "default preset",
-                        BSource::Tuned => "tuned weights",
-                    };
-                    ("A: current settings".to_owned(), format!("B: {b_name}"), list)
-                }
-                (None, _) => {
-                    ui.label("Press “Set B = current” (or choose default/tuned) to define B.");
-                    return;
-                }
-                (_, None) => {
-                    ui.label("Pick a shopper first.");
-                    return;
-                }
+            if wb.config_b().is_none() {
+                ui.label("Press “Set B = current” (or choose default/tuned) to define B.");
+                return None;
             }
+            if wb.target().is_none() {
+                ui.label("Pick a shopper first.");
+                return None;
+            }
+            Some(("A: current settings".to_owned(), format!("B: {}", compare.source().label())))
         }
         CompareMode::Shoppers => {
             ui.horizontal(|ui| {
                 ui.label("Shopper B:");
-                ui.add(
-                    egui::TextEdit::singleline(&mut app.ui.compare.shopper_b)
-                        .desired_width(120.0)
-                        .hint_text("shopper id"),
-                );
+                let mut b = compare.shopper_b().to_owned();
+                let r = ui.add(egui::TextEdit::singleline(&mut b).desired_width(120.0).hint_text("shopper id"));
+                if r.changed() {
+                    cx.commands.push(Command::SetShopperB(b));
+                }
                 if ui.button("Heaviest").clicked()
-                    && let Some(s) = app.wb.heaviest_shoppers(2).into_iter().nth(1)
+                    && let Some(s) = wb.heaviest_shoppers(2).into_iter().nth(1)
                 {
-                    app.ui.compare.shopper_b = s;
+                    cx.commands.push(Command::SetShopperB(s));
                 }
             });
-            let b = app.ui.compare.shopper_b.trim().to_owned();
+            let b = compare.shopper_b().trim();
             if b.is_empty() {
                 ui.label("Type shopper B's id.");
-                return;
+                return None;
             }
-            let list = list_for(app, &engine, Target::Shopper(b.clone()), &config_a, k);
-            let a = app.wb.session.selection.shopper.clone().unwrap_or_default();
-            (format!("A: shopper {}", app.wb.display_user(&a)), format!("B: shopper {}", app.wb.display_user(&b)), list)
+            let a = wb.session().selection.shopper.clone().unwrap_or_default();
+            Some((format!("A: shopper {}", wb.display_user(&a)), format!("B: shopper {}", wb.display_user(b))))
         }
         CompareMode::Queries => {
             ui.horizontal(|ui| {
                 ui.label("Query B:");
-                ui.add(
-                    egui::TextEdit::singleline(&mut app.ui.compare.query_b)
-                        .desired_width(200.0)
-                        .hint_text("second query"),
-                );
+                let mut b = compare.query_b().to_owned();
+                let r = ui.add(egui::TextEdit::singleline(&mut b).desired_width(200.0).hint_text("second query"));
+                if r.changed() {
+                    cx.commands.push(Command::SetQueryB(b));
+                }
             });
-            let b = app.ui.compare.query_b.trim().to_owned();
-            if b.is_empty() || app.wb.session.selection.mode != crate::session::Mode::Search {
+            let b = compare.query_b().trim();
+            if b.is_empty() || wb.session().selection.mode != Mode::Search {
                 ui.label("Run a search in the Recommendations tab (query A), then type query B.");
-                return;
+                return None;
             }
-            let embedding = app.wb.embed_query(&b);
-            let config = app.wb.session.search_fusion.clone();
-            let list = list_for(
-                app,
-                &engine,
-                Target::Search { query: Query { text: b.clone(), embedding }, shopper: None },
-                &config,
-                k,
-            );
-            (format!("A: “{}”", app.wb.session.selection.query), format!("B: “{b}”"), list)
+            Some((format!("A: “{}”", wb.session().selection.query), format!("B: “{b}”")))
         }
-    };
-    let p = app.ui.compare.rbo_p;
-    ui.horizontal(|ui| {
-        let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.3}"));
-        ui.strong(format!("Jaccard@{k}: {}", f(jaccard_at_k(&list_a, &list_b, k))));
-        ui.separator();
-        ui.strong(format!("RBO (p={p:.2}): {}", f(rbo_ext(&list_a, &list_b, p, k))));
-        ui.separator();
-        ui.strong(format!("Kendall τ (shared items): {}", f(kendall_tau_shared(&list_a, &list_b, k))));
-    });
-    rank_shift(ui, app, &label_a, &label_b, &list_a, &list_b);
-    ui.separator();
-    if app.ui.compare.mode == CompareMode::Configurations {
-        across_users(ui, app, &config_a);
     }
 }
 
-fn list_for(
-    app: &mut WorkbenchApp,
-    engine: &crate::session::Engine,
-    target: Target,
-    config: &FusionConfig,
-    k: usize,
-) -> Vec<u32> {
-    let key = format!("{target:?}|{}|{}", config.candidates_per_signal, config.exclude_seen);
-    let rules = app.wb.session.rules.clone();
-    let needs = app.ui.compare.cached_b.as_ref().is_none_or(|(cached, _)| *cached != key);
-    if needs {
-        let state = engine.prepare_target(target, config, &rules);
-        app.ui.compare.cached_b = Some((key, state));
-    }
-    let Some((_, state)) = app.ui.compare.cached_b.as_mut() else { return Vec::new() };
-    state.candidates.prepare(config);
-    let ctx = RankContext { catalogue: engine.catalogue(), rules: &rules, vectors: engine.vectors.as_deref() };
-    rank(&state.candidates, config, &ctx, k).into_iter().take(k).map(|e| e.item).collect()
-}
-
-fn rank_shift(ui: &mut egui::Ui, app: &mut WorkbenchApp, label_a: &str, label_b: &str, a: &[u32], b: &[u32]) {
-    let Some(engine) = app.wb.engine.clone() else { return };
+fn rank_shift(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, label_a: &str, label_b: &str, a: &[u32], b: &[u32]) {
+    let Some(engine) = cx.wb.engine() else { return };
     let cat = engine.catalogue();
     let rows = a.len().max(b.len()).max(1);
     let row_h = 22.0;
@@ -275,32 +184,30 @@ fn rank_shift(ui: &mut egui::Ui, app: &mut WorkbenchApp, label_a: &str, label_b:
         super::widgets::swatch(ui, theme::DOWN, "lower in B");
     });
     if let Some(item) = clicked {
-        app.commands.push(crate::session::Command::SelectItem(Some(item)));
+        cx.commands.push(crate::session::Command::SelectItem(Some(item)));
     }
 }
 
-fn across_users(ui: &mut egui::Ui, app: &mut WorkbenchApp, config_a: &FusionConfig) {
+fn across_users(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let wb = cx.wb;
     ui.strong("Across all evaluated users");
-    let b = app.ui.compare.config_b(&FusionConfig::default(), app.wb.evaluation.tuned.as_ref());
-    let ready = app.wb.evaluation.outcome.is_some();
+    let ready = wb.evaluation().outcome().is_some();
+    let running = wb.is_running(crate::session::workbench::job::COMPARE);
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(ready && b.is_some(), egui::Button::new("Compare A and B across users"))
+            .add_enabled(ready && wb.config_b().is_some(), egui::Button::new("Compare A and B across users"))
             .on_disabled_hover_text("Run an evaluation (Evaluate tab) and define B first")
             .clicked()
-            && let (Some(b), Some(outcome)) = (b.clone(), app.wb.evaluation.outcome.as_mut())
         {
-            let k = outcome.request.ks.first().copied().unwrap_or(10);
-            let seed = outcome.request.bootstrap.seed;
-            let result = compare_configs(&mut outcome.context, config_a, &b, k, app.ui.compare.rbo_p, seed);
-            outcome.context.prepare_for(config_a);
-            app.ui.compare.across = Some(result);
+            cx.commands.push(Command::CompareAcrossUsers { rbo_p: cx.ui.compare.rbo_p });
         }
-        if !ready {
+        if running {
+            ui.spinner();
+        } else if !ready {
             ui.label("(needs an evaluation: Evaluate tab, Run evaluation)");
         }
     });
-    let Some(result) = app.ui.compare.across.clone() else { return };
+    let Some(result) = wb.compare().across() else { return };
     egui::Grid::new("deltas").striped(true).num_columns(6).show(ui, |ui| {
         for h in ["metric", "A", "B", "B - A", "95 % interval", "p (sign-flip)"] {
             ui.strong(h);
@@ -340,8 +247,8 @@ fn across_users(ui: &mut egui::Ui, app: &mut WorkbenchApp, config_a: &FusionConf
                     .width(240.0)
                     .allow_scroll(false)
                     .show(ui, |plot| plot.bar_chart(BarChart::new(name, bars).color(theme::ONLY_A)));
-                app.ui.plot_rects.insert(plot_name.clone(), r.response.rect);
-                super::widgets::png_button(ui, app, &plot_name);
+                cx.ui.plot_rects.insert(plot_name.clone(), r.response.rect);
+                super::widgets::png_button(ui, cx, &plot_name);
             });
         }
     });

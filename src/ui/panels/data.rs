@@ -4,18 +4,18 @@
 use eframe::egui;
 use egui_plot::{Bar, BarChart, Plot};
 
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
 /// Draws the tab.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    if let Some(e) = &app.wb.data_error {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    if let Some(e) = cx.wb.data_error() {
         ui.colored_label(theme::ERROR, format!("Error: {e}"));
         ui.label("Fix the file or choose another one in the Data section on the left; the previous data stay unchanged on disk.");
         ui.separator();
     }
-    let Some(ds) = app.wb.dataset.clone() else {
-        if app.wb.data_error.is_none() {
+    let Some(ds) = cx.wb.dataset() else {
+        if cx.wb.data_error().is_none() {
             ui.spinner();
         }
         return;
@@ -72,7 +72,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                         .unwrap_or_default()
                 })
                 .show(left, |p| p.bar_chart(BarChart::new("events", bars).color(theme::ONLY_A)));
-            app.ui.plot_rects.insert("event-types".to_owned(), resp.response.rect);
+            cx.ui.plot_rects.insert("event-types".to_owned(), resp.response.rect);
             right.strong("Activity per month");
             let months: Vec<String> = r.events_per_month.keys().cloned().collect();
             let bars: Vec<Bar> = r
@@ -92,11 +92,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                         .unwrap_or_default()
                 })
                 .show(right, |p| p.bar_chart(BarChart::new("events", bars).color(theme::ONLY_B)));
-            app.ui.plot_rects.insert("activity".to_owned(), resp.response.rect);
+            cx.ui.plot_rects.insert("activity".to_owned(), resp.response.rect);
         });
         ui.horizontal(|ui| {
-            super::widgets::png_button(ui, app, "event-types");
-            super::widgets::png_button(ui, app, "activity");
+            super::widgets::png_button(ui, cx, "event-types");
+            super::widgets::png_button(ui, cx, "activity");
         });
     });
 }

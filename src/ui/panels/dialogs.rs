@@ -5,12 +5,13 @@ use eframe::egui;
 
 use crate::data::{Role, TableKind, read_table};
 use crate::session::Command;
-use crate::ui::app::{DialogPurpose, WorkbenchApp};
+use crate::ui::context::PanelContext;
+use crate::ui::state::DialogPurpose;
 
 /// Draws whichever dialogs are open.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let ctx = ui.ctx().clone();
-    if let Some(path) = app.ui.dropped.clone() {
+    if let Some(path) = cx.ui.dropped.clone() {
         let mut open = true;
         egui::Window::new("Use dropped file as…").collapsible(false).open(&mut open).show(&ctx, |ui| {
             ui.label(path.display().to_string());
@@ -21,17 +22,17 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     ("Users", TableKind::Users),
                 ] {
                     if ui.button(label).clicked() {
-                        app.dialog_result(DialogPurpose::DataFile(table), path.clone());
-                        app.ui.dropped = None;
+                        cx.commands.use_path(DialogPurpose::DataFile(table), path.clone());
+                        cx.ui.dropped = None;
                     }
                 }
             });
         });
         if !open {
-            app.ui.dropped = None;
+            cx.ui.dropped = None;
         }
     }
-    if let Some((purpose, mut text)) = app.ui.dialog_fallback.clone() {
+    if let Some((purpose, mut text)) = cx.ui.dialog_fallback.clone() {
         let mut open = true;
         let mut done = false;
         egui::Window::new("Enter a path").collapsible(false).open(&mut open).show(&ctx, |ui| {
@@ -39,20 +40,20 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             let r = ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0).hint_text("/path/to/file"));
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.button("OK").clicked() || enter) && !text.trim().is_empty() {
-                app.dialog_result(purpose.clone(), std::path::PathBuf::from(text.trim()));
+                cx.commands.use_path(purpose.clone(), std::path::PathBuf::from(text.trim()));
                 done = true;
             }
         });
-        app.ui.dialog_fallback = if open && !done { Some((purpose, text)) } else { None };
+        cx.ui.dialog_fallback = if open && !done { Some((purpose, text)) } else { None };
     }
-    if let Some(table) = app.ui.mapping_window {
+    if let Some(table) = cx.ui.mapping_window {
         let mut open = true;
         egui::Window::new(format!("Columns of the {} file", table.id()))
             .open(&mut open)
             .default_width(720.0)
-            .show(&ctx, |ui| mapping_dialog(ui, app, table));
+            .show(&ctx, |ui| mapping_dialog(ui, cx, table));
         if !open {
-            app.ui.mapping_window = None;
+            cx.ui.mapping_window = None;
         }
     }
 }
@@ -60,11 +61,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
 /// Column names and the first rows of a file, or the error that stopped reading it.
 type PreviewResult = Result<(Vec<String>, Vec<Vec<String>>), String>;
 
-fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
+fn mapping_dialog(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, table: TableKind) {
     let path = match table {
-        TableKind::Catalogue => app.wb.session.data.catalogue.clone(),
-        TableKind::Behaviour => Some(app.wb.session.data.behaviour.clone()),
-        TableKind::Users => app.wb.session.data.users.clone(),
+        TableKind::Catalogue => cx.wb.session().data.catalogue.clone(),
+        TableKind::Behaviour => Some(cx.wb.session().data.behaviour.clone()),
+        TableKind::Users => cx.wb.session().data.users.clone(),
     };
     let Some(path) = path else {
         ui.label("No file for this table.");
@@ -88,9 +89,9 @@ fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
         }
     };
     let mapping = match table {
-        TableKind::Catalogue => &app.wb.session.data.catalogue_mapping,
-        TableKind::Behaviour => &app.wb.session.data.behaviour_mapping,
-        TableKind::Users => &app.wb.session.data.users_mapping,
+        TableKind::Catalogue => &cx.wb.session().data.catalogue_mapping,
+        TableKind::Behaviour => &cx.wb.session().data.behaviour_mapping,
+        TableKind::Users => &cx.wb.session().data.users_mapping,
     };
     let resolved = mapping.resolve(table, columns);
     ui.label("First rows:");
@@ -125,7 +126,7 @@ fn mapping_dialog(ui: &mut egui::Ui, app: &mut WorkbenchApp, table: TableKind) {
                 });
             map_combo.response.accessible_name(format!("column for {}", role.id()));
             if choice != current {
-                app.commands.push(Command::SetMapping { table, role, column: Some(choice.unwrap_or_default()) });
+                cx.commands.push(Command::SetMapping { table, role, column: Some(choice.unwrap_or_default()) });
             }
             ui.end_row();
         }

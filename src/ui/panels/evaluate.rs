@@ -9,34 +9,15 @@ use crate::eval::experiment::RowKind;
 use crate::score::SignalId;
 use crate::session::workbench::job;
 use crate::session::{Command, Preset};
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
-/// Evaluate tab state.
-#[derive(Debug, Clone)]
-pub struct EvaluateUi {
-    /// Signal of the one-weight sweep.
-    pub sweep_signal: SignalId,
-    /// Signals of the heatmap.
-    pub grid_a: SignalId,
-    /// Second heatmap signal.
-    pub grid_b: SignalId,
-    /// Text of the K list.
-    pub ks_text: String,
-}
-
-impl Default for EvaluateUi {
-    fn default() -> Self {
-        Self { sweep_signal: SignalId::ALS, grid_a: SignalId::ALS, grid_b: SignalId::ITEM_CF, ks_text: "10".to_owned() }
-    }
-}
-
 /// Draws the tab.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    settings_row(ui, app);
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    settings_row(ui, cx);
     ui.separator();
-    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else {
-        if !app.wb.is_running(job::EVAL) && !app.wb.is_running(job::TUNE) {
+    let Some(outcome) = cx.wb.evaluation().outcome() else {
+        if !cx.wb.is_running(job::EVAL) && !cx.wb.is_running(job::TUNE) {
             ui.label("Run an evaluation: signals are fitted on the training part only and measured on held-out events, with 95 % bootstrap intervals over shoppers.");
         }
         return;
@@ -51,19 +32,21 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         outcome.users
     ));
     egui::ScrollArea::vertical().id_salt("evaluate-scroll").show(ui, |ui| {
-        metrics_table(ui, app, k);
+        metrics_table(ui, cx, k);
         ui.separator();
-        bar_chart(ui, app, k);
+        bar_chart(ui, cx, k);
         ui.separator();
-        sweeps(ui, app);
+        sweeps(ui, cx);
         ui.separator();
-        segments(ui, app);
+        segments(ui, cx);
     });
 }
 
-fn settings_row(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+fn settings_row(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let wb = cx.wb;
     ui.horizontal_wrapped(|ui| {
-        let e = &mut app.wb.session.eval;
+        let current = &wb.session().eval;
+        let mut e = current.clone();
         egui::ComboBox::from_label("split").selected_text(e.split.clone()).show_ui(ui, |ui| {
             for s in ["temporal", "leave-last", "random"] {
                 ui.selectable_value(&mut e.split, s.to_owned(), s);
@@ -76,30 +59,33 @@ fn settings_row(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         }
         ui.label("K:");
         let r = ui
-            .add(egui::TextEdit::singleline(&mut app.ui.evaluate.ks_text).desired_width(60.0))
+            .add(egui::TextEdit::singleline(&mut cx.ui.evaluate.ks_text).desired_width(60.0))
             .accessible_name("cut-offs K (comma-separated)");
         if r.changed() {
             let ks: Vec<usize> =
-                app.ui.evaluate.ks_text.split(',').filter_map(|s| s.trim().parse().ok()).filter(|&k| k > 0).collect();
+                cx.ui.evaluate.ks_text.split(',').filter_map(|s| s.trim().parse().ok()).filter(|&k| k > 0).collect();
             if !ks.is_empty() {
-                app.wb.session.eval.ks = ks;
+                e.ks = ks;
             }
         }
-        ui.checkbox(&mut app.wb.session.eval.binary_relevance, "binary relevance");
-        let busy = app.wb.is_running(job::EVAL) || app.wb.is_running(job::TUNE);
+        ui.checkbox(&mut e.binary_relevance, "binary relevance");
+        if e != *current {
+            cx.commands.push(Command::SetEvalSettings(e));
+        }
+        let busy = cx.wb.is_running(job::EVAL) || cx.wb.is_running(job::TUNE);
         if ui.add_enabled(!busy, egui::Button::new("Run evaluation")).clicked() {
-            app.commands.push(Command::RunEvaluation);
+            cx.commands.push(Command::RunEvaluation);
         }
         if ui
             .add_enabled(!busy, egui::Button::new("Tune weights"))
             .on_hover_text("Coordinate ascent on a validation split inside train; reported on test")
             .clicked()
         {
-            app.commands.push(Command::RunTuning);
+            cx.commands.push(Command::RunTuning);
         }
         for name in [job::EVAL, job::TUNE, job::SWEEP] {
-            if app.wb.is_running(name) {
-                if let Some((_, p)) = app.wb.jobs.running().into_iter().find(|(n, _)| n == name) {
+            if cx.wb.is_running(name) {
+                if let Some((_, p)) = cx.wb.jobs().running().into_iter().find(|(n, _)| n == name) {
                     let eta = p.eta_s().map(|s| format!(", eta {s:.0} s")).unwrap_or_default();
                     ui.add(
                         egui::ProgressBar::new(p.fraction().unwrap_or(0.0))
@@ -108,18 +94,18 @@ fn settings_row(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     );
                 }
                 if ui.button("Cancel").clicked() {
-                    app.commands.push(Command::CancelJob(name.to_owned()));
+                    cx.commands.push(Command::CancelJob(name.to_owned()));
                 }
             }
         }
-        if app.wb.evaluation.tuned.is_some() && ui.button("Apply tuned weights").clicked() {
-            app.commands.push(Command::ApplyPreset(Preset::Tuned));
+        if cx.wb.evaluation().tuned().is_some() && ui.button("Apply tuned weights").clicked() {
+            cx.commands.push(Command::ApplyPreset(Preset::Tuned));
         }
     });
 }
 
-fn metrics_table(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
-    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else { return };
+fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
+    let Some(outcome) = cx.wb.evaluation().outcome() else { return };
     let keys = [
         format!("ndcg@{k}"),
         format!("recall@{k}"),
@@ -142,7 +128,7 @@ fn metrics_table(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
             (r.name.clone(), kind.to_owned(), r.metrics.metrics.clone())
         })
         .collect();
-    if let Some(live) = &app.wb.evaluation.live {
+    if let Some(live) = cx.wb.evaluation().live() {
         rows.push(("current".to_owned(), "live (current sliders)".to_owned(), live.metrics.clone()));
     }
     let best_signal = outcome
@@ -184,7 +170,7 @@ fn metrics_table(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
     if let Some((name, v)) = best_signal {
         ui.label(format!("Best single signal on {}: {name} ({v:.4}). Hover a value for its 95 % interval.", keys[0]));
     }
-    if let Some(t) = &app.wb.evaluation.tune_summary {
+    if let Some(t) = cx.wb.evaluation().tune_summary() {
         ui.label(format!(
             "Tuning: validation ndcg@{k} went from {:.4} to {:.4} after {} evaluations.",
             t.start_ndcg, t.validation_ndcg, t.evaluations
@@ -192,8 +178,8 @@ fn metrics_table(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
     }
 }
 
-fn bar_chart(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
-    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else { return };
+fn bar_chart(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
+    let Some(outcome) = cx.wb.evaluation().outcome() else { return };
     let key = format!("ndcg@{k}");
     let mut bars = Vec::new();
     let mut whiskers = Vec::new();
@@ -211,7 +197,7 @@ fn bar_chart(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
     }
     ui.horizontal(|ui| {
         ui.strong(format!("{key} with 95 % intervals"));
-        super::widgets::png_button(ui, app, "metrics-bars");
+        super::widgets::png_button(ui, cx, "metrics-bars");
     });
     let r = Plot::new("metrics-bars")
         .height(200.0)
@@ -229,132 +215,137 @@ fn bar_chart(ui: &mut egui::Ui, app: &mut WorkbenchApp, k: usize) {
                 plot.line(w);
             }
         });
-    app.ui.plot_rects.insert("metrics-bars".to_owned(), r.response.rect);
+    cx.ui.plot_rects.insert("metrics-bars".to_owned(), r.response.rect);
 }
 
-fn sweeps(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let signals: Vec<SignalId> =
-        app.wb.evaluation.outcome.as_ref().map(|o| o.context.signals.clone()).unwrap_or_default();
-    let busy = app.wb.is_running(job::SWEEP);
+fn sweeps(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let signals: Vec<SignalId> = cx.wb.evaluation().outcome().map(|o| o.context.signals.clone()).unwrap_or_default();
+    let busy = cx.wb.is_running(job::SWEEP);
     ui.columns(3, |cols| {
         let [c1, c2, c3] = cols else { return };
-        // One weight.
-        c1.horizontal(|ui| {
-            ui.strong("Weight sweep");
-            let sweep_combo = egui::ComboBox::from_id_salt("sweep-signal")
-                .selected_text(app.ui.evaluate.sweep_signal.label())
-                .show_ui(ui, |ui| {
-                    for &s in &signals {
-                        ui.selectable_value(&mut app.ui.evaluate.sweep_signal, s, s.label());
-                    }
-                });
-            sweep_combo.response.accessible_name("Sweep signal");
-            if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
-                app.commands.push(Command::RunSweep1 { signal: app.ui.evaluate.sweep_signal });
-            }
-        });
-        if let Some(s) = &app.wb.evaluation.sweep1 {
-            let line: Vec<[f64; 2]> = s.points.iter().map(|(w, e)| [f64::from(*w), e.value]).collect();
-            let current = app.wb.session.fusion.weight(s.signal);
-            let r = Plot::new("sweep1")
-                .height(200.0)
-                .allow_scroll(false)
-                .x_axis_label(format!("{} weight", s.signal.label()))
-                .y_axis_label(s.metric.clone())
-                .show(c1, |plot| {
-                    plot.line(Line::new(s.metric.clone(), PlotPoints::from(line)).color(theme::signal_color(s.signal)));
-                    for (w, e) in &s.points {
-                        plot.line(
-                            Line::new("ci", PlotPoints::from(vec![[f64::from(*w), e.ci.0], [f64::from(*w), e.ci.1]]))
-                                .color(theme::MUTED),
-                        );
-                    }
-                    plot.vline(egui_plot::VLine::new("current", f64::from(current)).color(theme::ONLY_B));
-                });
-            app.ui.plot_rects.insert("sweep1".to_owned(), r.response.rect);
-            super::widgets::png_button(c1, app, "sweep1");
-        }
-        // Two weights.
-        c2.horizontal(|ui| {
-            ui.strong("Heatmap");
-            for (salt, slot) in [("grid-a", 0), ("grid-b", 1)] {
-                let current = if slot == 0 { app.ui.evaluate.grid_a } else { app.ui.evaluate.grid_b };
-                let mut choice = current;
-                let grid_combo =
-                    egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
-                        for &s in &signals {
-                            ui.selectable_value(&mut choice, s, s.label());
-                        }
-                    });
-                grid_combo.response.accessible_name(if slot == 0 { "Heatmap rows" } else { "Heatmap columns" });
-                if slot == 0 {
-                    app.ui.evaluate.grid_a = choice;
-                } else {
-                    app.ui.evaluate.grid_b = choice;
-                }
-            }
-            if ui
-                .add_enabled(!busy && app.ui.evaluate.grid_a != app.ui.evaluate.grid_b, egui::Button::new("Run"))
-                .clicked()
-            {
-                app.commands.push(Command::RunSweep2 { a: app.ui.evaluate.grid_a, b: app.ui.evaluate.grid_b });
-            }
-        });
-        if let Some(s) = &app.wb.evaluation.sweep2 {
-            let cols = s.values.len();
-            let values: Vec<f64> = s.grid.iter().rev().flatten().copied().collect();
-            let vmax = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            c2.label(format!(
-                "rows: {} weight (top = 1) · columns: {} weight · best {:.4}",
-                s.a.label(),
-                s.b.label(),
-                vmax
-            ));
-            let r = Plot::new("sweep2")
-                .height(200.0)
-                .allow_scroll(false)
-                .allow_drag(false)
-                .show_axes([false, false])
-                .show(c2, |plot| plot.add(Heatmap::new(values, cols)));
-            app.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
-            super::widgets::png_button(c2, app, "sweep2");
-        }
-        // Pareto.
-        c3.horizontal(|ui| {
-            ui.strong("Accuracy vs diversity");
-            if ui.add_enabled(!busy, egui::Button::new("Sample")).clicked() {
-                app.commands.push(Command::RunPareto);
-            }
-        });
-        if let Some(points) = &app.wb.evaluation.pareto {
-            let all: Vec<[f64; 2]> =
-                points.iter().filter(|p| !p.on_front && !p.current).map(|p| [p.diversity, p.ndcg]).collect();
-            let mut front: Vec<[f64; 2]> =
-                points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
-            front.sort_by(|a, b| a[0].total_cmp(&b[0]));
-            let current: Vec<[f64; 2]> = points.iter().filter(|p| p.current).map(|p| [p.diversity, p.ndcg]).collect();
-            let r = Plot::new("pareto")
-                .height(200.0)
-                .allow_scroll(false)
-                .legend(Legend::default())
-                .x_axis_label("intra-list diversity")
-                .y_axis_label("ndcg")
-                .show(c3, |plot| {
-                    plot.points(Points::new("sampled weights", PlotPoints::from(all)).color(theme::MUTED).radius(2.0));
-                    plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A));
-                    plot.points(Points::new("front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
-                    plot.points(
-                        Points::new("current weights", PlotPoints::from(current)).color(theme::ONLY_B).radius(6.0),
-                    );
-                });
-            app.ui.plot_rects.insert("pareto".to_owned(), r.response.rect);
-            super::widgets::png_button(c3, app, "pareto");
-        }
+        sweep_column(c1, cx, &signals, busy);
+        heatmap_column(c2, cx, &signals, busy);
+        pareto_column(c3, cx, busy);
     });
 }
 
-fn segments(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let Some(outcome) = app.wb.evaluation.outcome.as_ref() else { return };
+/// The one-weight sweep: signal choice, run button and the curve with intervals.
+fn sweep_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[SignalId], busy: bool) {
+    ui.horizontal(|ui| {
+        ui.strong("Weight sweep");
+        let sweep_combo = egui::ComboBox::from_id_salt("sweep-signal")
+            .selected_text(cx.ui.evaluate.sweep_signal.label())
+            .show_ui(ui, |ui| {
+                for &s in signals {
+                    ui.selectable_value(&mut cx.ui.evaluate.sweep_signal, s, s.label());
+                }
+            });
+        sweep_combo.response.accessible_name("Sweep signal");
+        if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
+            cx.commands.push(Command::RunSweep1 { signal: cx.ui.evaluate.sweep_signal });
+        }
+    });
+    if let Some(s) = cx.wb.evaluation().sweep1() {
+        let line: Vec<[f64; 2]> = s.points.iter().map(|(w, e)| [f64::from(*w), e.value]).collect();
+        let current = cx.wb.session().fusion.weight(s.signal);
+        let r = Plot::new("sweep1")
+            .height(200.0)
+            .allow_scroll(false)
+            .x_axis_label(format!("{} weight", s.signal.label()))
+            .y_axis_label(s.metric.clone())
+            .show(ui, |plot| {
+                plot.line(Line::new(s.metric.clone(), PlotPoints::from(line)).color(theme::signal_color(s.signal)));
+                for (w, e) in &s.points {
+                    plot.line(
+                        Line::new("ci", PlotPoints::from(vec![[f64::from(*w), e.ci.0], [f64::from(*w), e.ci.1]]))
+                            .color(theme::MUTED),
+                    );
+                }
+                plot.vline(egui_plot::VLine::new("current", f64::from(current)).color(theme::ONLY_B));
+            });
+        cx.ui.plot_rects.insert("sweep1".to_owned(), r.response.rect);
+        super::widgets::png_button(ui, cx, "sweep1");
+    }
+}
+
+/// The two-weight grid: two signal choices, run button and the heatmap.
+fn heatmap_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[SignalId], busy: bool) {
+    ui.horizontal(|ui| {
+        ui.strong("Heatmap");
+        for (salt, slot) in [("grid-a", 0), ("grid-b", 1)] {
+            let current = if slot == 0 { cx.ui.evaluate.grid_a } else { cx.ui.evaluate.grid_b };
+            let mut choice = current;
+            let grid_combo =
+                egui::ComboBox::from_id_salt(salt).selected_text(choice.label()).width(80.0).show_ui(ui, |ui| {
+                    for &s in signals {
+                        ui.selectable_value(&mut choice, s, s.label());
+                    }
+                });
+            grid_combo.response.accessible_name(if slot == 0 { "Heatmap rows" } else { "Heatmap columns" });
+            if slot == 0 {
+                cx.ui.evaluate.grid_a = choice;
+            } else {
+                cx.ui.evaluate.grid_b = choice;
+            }
+        }
+        if ui.add_enabled(!busy && cx.ui.evaluate.grid_a != cx.ui.evaluate.grid_b, egui::Button::new("Run")).clicked() {
+            cx.commands.push(Command::RunSweep2 { a: cx.ui.evaluate.grid_a, b: cx.ui.evaluate.grid_b });
+        }
+    });
+    if let Some(s) = cx.wb.evaluation().sweep2() {
+        let cols = s.values.len();
+        let values: Vec<f64> = s.grid.iter().rev().flatten().copied().collect();
+        let vmax = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        ui.label(format!(
+            "rows: {} weight (top = 1) · columns: {} weight · best {:.4}",
+            s.a.label(),
+            s.b.label(),
+            vmax
+        ));
+        let r = Plot::new("sweep2")
+            .height(200.0)
+            .allow_scroll(false)
+            .allow_drag(false)
+            .show_axes([false, false])
+            .show(ui, |plot| plot.add(Heatmap::new(values, cols)));
+        cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
+        super::widgets::png_button(ui, cx, "sweep2");
+    }
+}
+
+/// The accuracy-vs-diversity samples and their front.
+fn pareto_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, busy: bool) {
+    ui.horizontal(|ui| {
+        ui.strong("Accuracy vs diversity");
+        if ui.add_enabled(!busy, egui::Button::new("Sample")).clicked() {
+            cx.commands.push(Command::RunPareto);
+        }
+    });
+    if let Some(points) = cx.wb.evaluation().pareto() {
+        let all: Vec<[f64; 2]> =
+            points.iter().filter(|p| !p.on_front && !p.current).map(|p| [p.diversity, p.ndcg]).collect();
+        let mut front: Vec<[f64; 2]> = points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
+        front.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let current: Vec<[f64; 2]> = points.iter().filter(|p| p.current).map(|p| [p.diversity, p.ndcg]).collect();
+        let r = Plot::new("pareto")
+            .height(200.0)
+            .allow_scroll(false)
+            .legend(Legend::default())
+            .x_axis_label("intra-list diversity")
+            .y_axis_label("ndcg")
+            .show(ui, |plot| {
+                plot.points(Points::new("sampled weights", PlotPoints::from(all)).color(theme::MUTED).radius(2.0));
+                plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A));
+                plot.points(Points::new("front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
+                plot.points(Points::new("current weights", PlotPoints::from(current)).color(theme::ONLY_B).radius(6.0));
+            });
+        cx.ui.plot_rects.insert("pareto".to_owned(), r.response.rect);
+        super::widgets::png_button(ui, cx, "pareto");
+    }
+}
+
+fn segments(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let Some(outcome) = cx.wb.evaluation().outcome() else { return };
     if outcome.segments.is_empty() {
         return;
     }

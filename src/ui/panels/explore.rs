@@ -6,38 +6,20 @@ use eframe::egui;
 use egui_plot::{Legend, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::session::Command;
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
+use crate::ui::state::ColourBy;
 use crate::ui::theme;
 
-/// Colouring of the map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ColourBy {
-    /// Top-level category.
-    Category,
-    /// Interactions (log scale).
-    #[default]
-    Popularity,
-    /// k-means cluster of the embeddings.
-    Cluster,
-}
-
-/// Explore tab state.
-#[derive(Debug, Clone, Default)]
-pub struct ExploreUi {
-    /// Colouring.
-    pub colour_by: ColourBy,
-}
-
 /// Draws the tab.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let (Some(engine), Some(projection)) = (app.wb.engine.clone(), app.wb.projection.clone()) else {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let (Some(engine), Some(projection)) = (cx.wb.engine(), cx.wb.embedding().projection()) else {
         ui.label("The map appears once item embeddings are computed (see the status bar).");
         return;
     };
     let cat = engine.catalogue();
     ui.horizontal(|ui| {
         ui.label("Colour by:");
-        let c = &mut app.ui.explore.colour_by;
+        let c = &mut cx.ui.explore.colour_by;
         if cat.has_categories() {
             ui.selectable_value(c, ColourBy::Category, "category");
         }
@@ -50,47 +32,18 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             projection.explained[0] * 100.0,
             projection.explained[1] * 100.0
         ));
-        super::widgets::png_button(ui, app, "explore");
+        super::widgets::png_button(ui, cx, "explore");
     });
     let has_text: Vec<bool> = engine.vectors.as_ref().map(|v| v.has_text.clone()).unwrap_or_default();
-    let colour_by = if app.ui.explore.colour_by == ColourBy::Category && !cat.has_categories() {
+    let colour_by = if cx.ui.explore.colour_by == ColourBy::Category && !cat.has_categories() {
         ColourBy::Popularity
     } else {
-        app.ui.explore.colour_by
+        cx.ui.explore.colour_by
     };
-    // Bucket items into series by colour.
-    let mut series: std::collections::BTreeMap<usize, (String, egui::Color32, Vec<[f64; 2]>)> = Default::default();
-    let max_pop = (0..cat.len()).map(|i| engine.interactions.by_item.row(i).0.len()).max().unwrap_or(1).max(1) as f32;
-    let mut category_index: std::collections::HashMap<String, usize> = Default::default();
-    for (i, p) in projection.points.iter().enumerate() {
-        if !has_text.get(i).copied().unwrap_or(false) {
-            continue;
-        }
-        let (key, name, color) = match colour_by {
-            ColourBy::Cluster => {
-                let c = projection.clusters.get(i).copied().unwrap_or(0) as usize;
-                (c, format!("cluster {}", c + 1), theme::categorical(c))
-            }
-            ColourBy::Category => {
-                let top = cat.top_category(i as u32).unwrap_or("(none)").to_owned();
-                let next = category_index.len();
-                let c = *category_index.entry(top.clone()).or_insert(next);
-                if c < 9 { (c, top, theme::categorical(c)) } else { (9, "other".to_owned(), theme::MUTED) }
-            }
-            ColourBy::Popularity => {
-                let n = engine.interactions.by_item.row(i).0.len() as f32;
-                let t = (1.0 + n).ln() / (1.0 + max_pop).ln();
-                let bucket = (t * 5.0).floor().min(4.0) as usize;
-                let lo = ((1.0 + max_pop).ln() * bucket as f32 / 5.0).exp() - 1.0;
-                (bucket, format!("{}: {lo:.0}+ shoppers", bucket + 1), theme::ramp(0.15 + 0.85 * bucket as f32 / 4.0))
-            }
-        };
-        series.entry(key).or_insert_with(|| (name, color, Vec::new())).2.push([f64::from(p[0]), f64::from(p[1])]);
-    }
-    let history: Vec<[f64; 2]> = app
+    let series = series(engine, projection, &has_text, colour_by);
+    let history: Vec<[f64; 2]> = cx
         .wb
-        .target
-        .as_ref()
+        .target()
         .map(|t| {
             t.profile
                 .items
@@ -100,14 +53,14 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 .collect()
         })
         .unwrap_or_default();
-    let recommended: Vec<[f64; 2]> = app
+    let recommended: Vec<[f64; 2]> = cx
         .wb
-        .list
+        .list()
         .iter()
         .filter_map(|e| projection.points.get(e.ranked.item as usize))
         .map(|p| [f64::from(p[0]), f64::from(p[1])])
         .collect();
-    let selected = app.wb.session.selection.item.as_ref().and_then(|id| cat.ids.get(id));
+    let selected = cx.wb.session().selection.item.as_ref().and_then(|id| cat.ids.get(id));
     let points = projection.points.clone();
     let titles_engine = engine.clone();
     let has_text_hover = has_text.clone();
@@ -146,13 +99,55 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
             plot.pointer_coordinate()
         });
-    app.ui.plot_rects.insert("explore".to_owned(), response.response.rect);
+    cx.ui.plot_rects.insert("explore".to_owned(), response.response.rect);
     if response.response.clicked()
         && let Some(pos) = response.inner
         && let Some(i) = nearest(&projection.points, &has_text, pos.x, pos.y)
     {
-        app.commands.push(Command::SelectItem(Some(i as u32)));
+        cx.commands.push(Command::SelectItem(Some(i as u32)));
     }
+}
+
+/// One series of map points per colour.
+type Series = std::collections::BTreeMap<usize, (String, egui::Color32, Vec<[f64; 2]>)>;
+
+/// Buckets the items with text into series by colour.
+fn series(
+    engine: &crate::session::Engine,
+    projection: &crate::embed::projection::Projection,
+    has_text: &[bool],
+    colour_by: ColourBy,
+) -> Series {
+    let cat = engine.catalogue();
+    let mut series = Series::new();
+    let max_pop = (0..cat.len()).map(|i| engine.interactions.by_item.row(i).0.len()).max().unwrap_or(1).max(1) as f32;
+    let mut category_index: std::collections::HashMap<String, usize> = Default::default();
+    for (i, p) in projection.points.iter().enumerate() {
+        if !has_text.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let (key, name, color) = match colour_by {
+            ColourBy::Cluster => {
+                let c = projection.clusters.get(i).copied().unwrap_or(0) as usize;
+                (c, format!("cluster {}", c + 1), theme::categorical(c))
+            }
+            ColourBy::Category => {
+                let top = cat.top_category(i as u32).unwrap_or("(none)").to_owned();
+                let next = category_index.len();
+                let c = *category_index.entry(top.clone()).or_insert(next);
+                if c < 9 { (c, top, theme::categorical(c)) } else { (9, "other".to_owned(), theme::MUTED) }
+            }
+            ColourBy::Popularity => {
+                let n = engine.interactions.by_item.row(i).0.len() as f32;
+                let t = (1.0 + n).ln() / (1.0 + max_pop).ln();
+                let bucket = (t * 5.0).floor().min(4.0) as usize;
+                let lo = ((1.0 + max_pop).ln() * bucket as f32 / 5.0).exp() - 1.0;
+                (bucket, format!("{}: {lo:.0}+ shoppers", bucket + 1), theme::ramp(0.15 + 0.85 * bucket as f32 / 4.0))
+            }
+        };
+        series.entry(key).or_insert_with(|| (name, color, Vec::new())).2.push([f64::from(p[0]), f64::from(p[1])]);
+    }
+    series
 }
 
 fn nearest(points: &[[f32; 2]], has_text: &[bool], x: f64, y: f64) -> Option<usize> {

@@ -5,20 +5,20 @@ use eframe::egui;
 use egui_plot::{Bar, BarChart, Plot};
 
 use crate::session::Command;
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
 /// Draws the inspector.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::Panel::right("inspector").resizable(true).default_size(320.0).min_size(240.0).show(ui, |ui| {
         egui::ScrollArea::vertical().id_salt("inspector-scroll").show(ui, |ui| {
             ui.heading("Inspector");
-            let Some(engine) = app.wb.engine.clone() else {
+            let Some(engine) = cx.wb.engine() else {
                 ui.label("Loading…");
                 return;
             };
             let cat = engine.catalogue();
-            let Some(item) = app.wb.session.selection.item.as_ref().and_then(|id| cat.ids.get(id)) else {
+            let Some(item) = cx.wb.session().selection.item.as_ref().and_then(|id| cat.ids.get(id)) else {
                 ui.label("Select an item in a list or on the map.");
                 return;
             };
@@ -49,11 +49,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
             image(ui, cat.images.get(i).map(String::as_str).unwrap_or(""));
             ui.separator();
-            let entry = app.wb.list.iter().find(|e| e.ranked.item == item).cloned();
+            let entry = cx.wb.list().iter().find(|e| e.ranked.item == item).cloned();
             match entry {
                 Some(e) => {
                     ui.strong(format!("Rank #{} · score {:.4}", e.position, e.ranked.score));
-                    waterfall(ui, app, &e);
+                    waterfall(ui, cx, &e);
                     ui.label("Why:");
                     for ev in &e.evidence {
                         ui.label(format!("• {ev}"));
@@ -85,9 +85,9 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             ui.separator();
             ui.label("Merchandising:");
             let id = cat.ids.name(item).to_owned();
-            super::rules::item_rule_buttons(ui, app, &id);
+            super::rules::item_rule_buttons(ui, cx, &id);
             ui.separator();
-            nearest(ui, app, item);
+            nearest(ui, cx, item);
         });
     });
 }
@@ -113,7 +113,7 @@ fn image(ui: &mut egui::Ui, source: &str) {
     }
 }
 
-fn waterfall(ui: &mut egui::Ui, app: &mut WorkbenchApp, e: &crate::session::ExplainedItem) {
+fn waterfall(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, e: &crate::session::ExplainedItem) {
     let mut bars = Vec::new();
     let mut names = Vec::new();
     let mut base = 0.0f64;
@@ -148,12 +148,12 @@ fn waterfall(ui: &mut egui::Ui, app: &mut WorkbenchApp, e: &crate::session::Expl
                 .unwrap_or_default()
         })
         .show(ui, |plot| plot.bar_chart(BarChart::new("contributions", bars)));
-    app.ui.plot_rects.insert("waterfall".to_owned(), response.response.rect);
-    super::widgets::png_button(ui, app, "waterfall");
+    cx.ui.plot_rects.insert("waterfall".to_owned(), response.response.rect);
+    super::widgets::png_button(ui, cx, "waterfall");
 }
 
-fn nearest(ui: &mut egui::Ui, app: &mut WorkbenchApp, item: u32) {
-    let Some(vectors) = app.wb.vectors.clone() else {
+fn nearest(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, item: u32) {
+    let Some(vectors) = cx.wb.vectors() else {
         ui.label("Nearest items appear once embeddings are computed.");
         return;
     };
@@ -169,12 +169,12 @@ fn nearest(ui: &mut egui::Ui, app: &mut WorkbenchApp, item: u32) {
         top
     });
     ui.label("Nearest by embedding:");
-    let Some(engine) = app.wb.engine.clone() else { return };
+    let Some(engine) = cx.wb.engine() else { return };
     for (j, s) in neighbours {
         ui.horizontal(|ui| {
             ui.label(format!("{s:.2}"));
             if ui.link(crate::data::report::shorten(engine.catalogue().title(j), 36)).clicked() {
-                app.commands.push(Command::SelectItem(Some(j)));
+                cx.commands.push(Command::SelectItem(Some(j)));
             }
         });
     }

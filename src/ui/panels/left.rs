@@ -7,25 +7,26 @@ use crate::data::TableKind;
 use crate::fusion::{FusionMethod, Normalisation};
 use crate::score::SignalId;
 use crate::session::{Command, ExportKind, Mode, Preset};
-use crate::ui::app::{DialogPurpose, WorkbenchApp};
+use crate::ui::context::PanelContext;
+use crate::ui::state::DialogPurpose;
 use crate::ui::theme;
 
 /// Draws the left panel.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::Panel::left("config-panel").resizable(true).default_size(330.0).min_size(260.0).show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("RecFuse");
-            data_section(ui, app);
-            model_section(ui, app);
-            signals_section(ui, app);
-            fusion_section(ui, app);
-            super::rules::rules_section(ui, app);
-            session_section(ui, app);
+            data_section(ui, cx);
+            model_section(ui, cx);
+            signals_section(ui, cx);
+            fusion_section(ui, cx);
+            super::rules::rules_section(ui, cx);
+            session_section(ui, cx);
         });
     });
 }
 
-fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+fn data_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::CollapsingHeader::new("Data files").default_open(true).show(ui, |ui| {
         for (i, (label, table)) in
             [("Catalogue", TableKind::Catalogue), ("Behaviour", TableKind::Behaviour), ("Users", TableKind::Users)]
@@ -34,50 +35,50 @@ fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         {
             ui.label(label);
             ui.horizontal(|ui| {
-                let mut text = app.ui.path_drafts.get(i).cloned().unwrap_or_default();
+                let mut text = cx.ui.path_drafts.get(i).cloned().unwrap_or_default();
                 let r = ui
                     .add(egui::TextEdit::singleline(&mut text).desired_width(170.0).hint_text("path (or drop a file)"));
-                if let Some(d) = app.ui.path_drafts.get_mut(i) {
+                if let Some(d) = cx.ui.path_drafts.get_mut(i) {
                     *d = text.clone();
                 }
                 if r.lost_focus() && ui.input(|inp| inp.key_pressed(egui::Key::Enter)) {
                     let path = (!text.trim().is_empty()).then(|| std::path::PathBuf::from(text.trim()));
-                    app.commands.push(Command::SetDataFile { table, path });
+                    cx.commands.push(Command::SetDataFile { table, path });
                 }
                 if ui.small_button("Open…").clicked() {
-                    app.open_dialog(DialogPurpose::DataFile(table));
+                    cx.commands.open_dialog(DialogPurpose::DataFile(table));
                 }
                 if ui
                     .small_button("Columns…")
                     .on_hover_text("Show the first rows and change the column mapping")
                     .clicked()
                 {
-                    app.ui.mapping_window = Some(table);
+                    cx.ui.mapping_window = Some(table);
                 }
             });
         }
         ui.horizontal(|ui| {
             if ui.button("Reload").clicked() {
-                app.commands.push(Command::Reload);
+                cx.commands.push(Command::Reload);
             }
-            if let Some(e) = &app.wb.data_error {
+            if let Some(e) = cx.wb.data_error() {
                 ui.colored_label(theme::ERROR, "load failed").on_hover_text(e);
             }
         });
-        if let Some(ds) = app.wb.dataset.clone() {
+        if let Some(ds) = cx.wb.dataset() {
             egui::CollapsingHeader::new("Event weights").show(ui, |ui| {
                 egui::Grid::new("event-weights").num_columns(2).show(ui, |ui| {
                     for (event_type, count) in &ds.report.event_types {
                         ui.label(format!("{event_type} ({count})"));
-                        let mut w = app.wb.session.event_weights.weight(event_type, None);
+                        let mut w = cx.wb.session().event_weights.weight(event_type, None);
                         if event_type == crate::data::weights::event_type::RATING {
                             ui.label(format!(
                                 "rating >= {}: weight {}",
-                                app.wb.session.event_weights.rating.threshold,
-                                app.wb.session.event_weights.rating.positive_weight
+                                cx.wb.session().event_weights.rating.threshold,
+                                cx.wb.session().event_weights.rating.positive_weight
                             ));
                         } else if ui.add(egui::DragValue::new(&mut w).speed(0.1).range(-20.0..=20.0)).changed() {
-                            app.commands.push(Command::SetEventWeight { event_type: event_type.clone(), weight: w });
+                            cx.commands.push(Command::SetEventWeight { event_type: event_type.clone(), weight: w });
                         }
                         ui.end_row();
                     }
@@ -87,11 +88,11 @@ fn data_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     });
 }
 
-fn model_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+fn model_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::CollapsingHeader::new("Model and device").show(ui, |ui| {
-        let dir = app
+        let dir = cx
             .wb
-            .session
+            .session()
             .model
             .model_dir
             .as_ref()
@@ -100,24 +101,24 @@ fn model_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         ui.horizontal(|ui| {
             ui.label(crate::data::report::shorten(&dir, 34));
             if ui.small_button("Folder…").clicked() {
-                app.open_dialog(DialogPurpose::ModelDir);
+                cx.commands.open_dialog(DialogPurpose::ModelDir);
             }
-            if app.wb.session.model.model_dir.is_some() && ui.small_button("Bundled").clicked() {
-                app.commands.push(Command::SetModelDir(None));
+            if cx.wb.session().model.model_dir.is_some() && ui.small_button("Bundled").clicked() {
+                cx.commands.push(Command::SetModelDir(None));
             }
         });
-        let mut device = app.wb.session.model.device.clone();
+        let mut device = cx.wb.session().model.device.clone();
         egui::ComboBox::from_label("device").selected_text(device.clone()).show_ui(ui, |ui| {
             for d in ["auto", "cpu", "cuda", "metal"] {
                 ui.selectable_value(&mut device, d.to_owned(), d);
             }
         });
-        if device != app.wb.session.model.device {
-            app.commands.push(Command::SetDevice(device));
+        if device != cx.wb.session().model.device {
+            cx.commands.push(Command::SetDevice(device));
         }
         ui.label("Embedded text (in order):");
-        let available = app.wb.dataset.as_ref().map(|d| d.catalogue.text_field_names()).unwrap_or_default();
-        let mut fields = app.wb.session.model.template.fields.clone();
+        let available = cx.wb.dataset().map(|d| d.catalogue.text_field_names()).unwrap_or_default();
+        let mut fields = cx.wb.session().model.template.fields.clone();
         let mut changed = false;
         ui.horizontal_wrapped(|ui| {
             for f in &available {
@@ -133,20 +134,20 @@ fn model_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
         });
         if changed {
-            app.commands.push(Command::SetTemplateFields(fields));
+            cx.commands.push(Command::SetTemplateFields(fields));
         }
     });
 }
 
-fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let mode = app.wb.session.selection.mode;
+fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let mode = cx.wb.session().selection.mode;
     let title = match mode {
         Mode::Recommend => "Signals",
         Mode::Search => "Signals (search mode)",
     };
     egui::CollapsingHeader::new(title).default_open(true).show(ui, |ui| {
-        let config = app.wb.fusion().clone();
-        let unavailable = app.wb.engine.as_ref().map(|e| e.models.unavailable.clone()).unwrap_or_default();
+        let config = cx.wb.fusion().clone();
+        let unavailable = cx.wb.engine().map(|e| e.models.unavailable.clone()).unwrap_or_default();
         let signals: Vec<SignalId> = match mode {
             Mode::Recommend => SignalId::recommend().collect::<Vec<_>>(),
             Mode::Search => SignalId::all().collect::<Vec<_>>(),
@@ -159,7 +160,7 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     let mut on = setting.enabled;
                     let r = ui.checkbox(&mut on, "").accessible_name(format!("{} enabled", s.label()));
                     if r.changed() {
-                        app.commands.push(Command::SetSignalEnabled(s, on));
+                        cx.commands.push(Command::SetSignalEnabled(s, on));
                     }
                     let (rect, p) = ui.allocate_painter(egui::Vec2::splat(10.0), egui::Sense::hover());
                     p.rect_filled(rect.rect, 2.0, theme::signal_color(s));
@@ -176,7 +177,7 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     )
                     .accessible_name(format!("{} weight", s.label()));
                 if slider.changed() {
-                    app.commands.push(Command::SetWeight(s, w));
+                    cx.commands.push(Command::SetWeight(s, w));
                 }
                 let mut n = setting.normalisation;
                 egui::ComboBox::from_id_salt(("norm", s.id()))
@@ -190,7 +191,7 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                     .response
                     .accessible_name(format!("{} normalisation", s.label()));
                 if n != setting.normalisation {
-                    app.commands.push(Command::SetNormalisation(s, n));
+                    cx.commands.push(Command::SetNormalisation(s, n));
                 }
                 ui.end_row();
             }
@@ -198,9 +199,9 @@ fn signals_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     });
 }
 
-fn fusion_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+fn fusion_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::CollapsingHeader::new("Fusion").default_open(true).show(ui, |ui| {
-        let config = app.wb.fusion().clone();
+        let config = cx.wb.fusion().clone();
         let mut method = config.method;
         egui::ComboBox::from_label("method").selected_text(method.id()).show_ui(ui, |ui| {
             for m in FusionMethod::ALL {
@@ -208,17 +209,17 @@ fn fusion_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
         });
         if method != config.method {
-            app.commands.push(Command::SetMethod(method));
+            cx.commands.push(Command::SetMethod(method));
         }
         if config.method == FusionMethod::Rrf {
             let mut k = config.rrf_k;
             if ui.add(egui::Slider::new(&mut k, 1.0..=200.0).text("RRF k")).changed() {
-                app.commands.push(Command::SetRrfK(k));
+                cx.commands.push(Command::SetRrfK(k));
             }
         }
         let mut n = config.candidates_per_signal;
         if ui.add(egui::DragValue::new(&mut n).range(10..=5000).prefix("candidates per signal: ")).changed() {
-            app.commands.push(Command::SetCandidates(n));
+            cx.commands.push(Command::SetCandidates(n));
         }
         let mut exclude = config.exclude_seen;
         if ui
@@ -226,11 +227,11 @@ fn fusion_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             .on_hover_text("Off = allow repeat purchases (consumables)")
             .changed()
         {
-            app.commands.push(Command::SetExcludeSeen(exclude));
+            cx.commands.push(Command::SetExcludeSeen(exclude));
         }
         let mut lambda = config.mmr_lambda;
         if ui.add(egui::Slider::new(&mut lambda, 0.0..=1.0).text("MMR λ (1 = off)")).changed() {
-            app.commands.push(Command::SetMmrLambda(lambda));
+            cx.commands.push(Command::SetMmrLambda(lambda));
         }
         let mut cap = config.category_cap;
         if ui
@@ -238,51 +239,51 @@ fn fusion_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             .on_hover_text("0 = no cap")
             .changed()
         {
-            app.commands.push(Command::SetCategoryCap(cap));
+            cx.commands.push(Command::SetCategoryCap(cap));
         }
-        let mut k = app.wb.session.selection.k;
+        let mut k = cx.wb.session().selection.k;
         if ui.add(egui::DragValue::new(&mut k).range(1..=100).prefix("list length K: ")).changed() {
-            app.commands.push(Command::SetK(k));
+            cx.commands.push(Command::SetK(k));
         }
         ui.horizontal(|ui| {
             ui.label("Preset:");
             if ui.button("Default").clicked() {
-                app.commands.push(Command::ApplyPreset(Preset::Default));
+                cx.commands.push(Command::ApplyPreset(Preset::Default));
             }
-            let tuned = app.wb.evaluation.tuned.is_some();
+            let tuned = cx.wb.evaluation().tuned().is_some();
             if ui
                 .add_enabled(tuned, egui::Button::new("Tuned"))
                 .on_disabled_hover_text("Run Tune in the Evaluate tab first")
                 .clicked()
             {
-                app.commands.push(Command::ApplyPreset(Preset::Tuned));
+                cx.commands.push(Command::ApplyPreset(Preset::Tuned));
             }
             if ui.button("Reset").on_hover_text("Back to the default weights and settings").clicked() {
-                app.commands.push(Command::ApplyPreset(Preset::Default));
+                cx.commands.push(Command::ApplyPreset(Preset::Default));
             }
         });
     });
 }
 
-fn session_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+fn session_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::CollapsingHeader::new("Session and export").show(ui, |ui| {
         ui.horizontal(|ui| {
             if ui.button("Save session…").clicked() {
-                app.open_dialog(DialogPurpose::SaveSession);
+                cx.commands.open_dialog(DialogPurpose::SaveSession);
             }
             if ui.button("Open session…").clicked() {
-                app.open_dialog(DialogPurpose::LoadSession);
+                cx.commands.open_dialog(DialogPurpose::LoadSession);
             }
         });
-        if !app.ui.settings.recent.is_empty() {
+        if !cx.ui.settings.recent.is_empty() {
             ui.label("Recent:");
-            for p in app.ui.settings.recent.clone().iter().take(6) {
+            for p in cx.ui.settings.recent.clone().iter().take(6) {
                 let name = crate::data::format::short_name(p);
                 if ui.link(name).on_hover_text(p.display().to_string()).clicked() {
                     if p.extension().is_some_and(|e| e == "json") {
-                        app.commands.push(Command::LoadSession(p.clone()));
+                        cx.commands.push(Command::LoadSession(p.clone()));
                     } else {
-                        app.ui.dropped = Some(p.clone());
+                        cx.ui.dropped = Some(p.clone());
                     }
                 }
             }
@@ -290,26 +291,26 @@ fn session_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         ui.separator();
         ui.horizontal_wrapped(|ui| {
             if ui.button("List CSV…").clicked() {
-                app.open_dialog(DialogPurpose::Export(ExportKind::ListCsv));
+                cx.commands.open_dialog(DialogPurpose::Export(ExportKind::ListCsv));
             }
             if ui.button("Metrics CSV…").clicked() {
-                app.open_dialog(DialogPurpose::Export(ExportKind::MetricsCsv));
+                cx.commands.open_dialog(DialogPurpose::Export(ExportKind::MetricsCsv));
             }
             if ui.button("Metrics JSON…").clicked() {
-                app.open_dialog(DialogPurpose::Export(ExportKind::MetricsJson));
+                cx.commands.open_dialog(DialogPurpose::Export(ExportKind::MetricsJson));
             }
             if ui.button("HTML report…").clicked() {
-                app.open_dialog(DialogPurpose::Export(ExportKind::HtmlReport));
+                cx.commands.open_dialog(DialogPurpose::Export(ExportKind::HtmlReport));
             }
         });
         ui.separator();
-        let mut privacy = app.wb.session.privacy;
+        let mut privacy = cx.wb.session().privacy;
         if ui.checkbox(&mut privacy, "Privacy: pseudonymise shopper ids").changed() {
-            app.commands.push(Command::SetPrivacy(privacy));
+            cx.commands.push(Command::SetPrivacy(privacy));
         }
-        let mut dark = app.ui.settings.dark;
+        let mut dark = cx.ui.settings.dark;
         if ui.checkbox(&mut dark, "Dark theme").changed() {
-            app.ui.settings.dark = dark;
+            cx.ui.settings.dark = dark;
             theme::apply(ui.ctx(), dark);
         }
     });

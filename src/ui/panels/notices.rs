@@ -3,13 +3,13 @@
 use eframe::egui;
 
 use crate::session::{Command, NoticeLevel};
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
 /// Draws the notices.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let mut dismiss = None;
-    for (i, n) in app.wb.notices.iter().enumerate().rev().take(4) {
+    for (i, n) in cx.wb.notices().iter().enumerate().rev().take(4) {
         ui.horizontal(|ui| {
             let (icon, color) = match n.level {
                 NoticeLevel::Info => ("Note:", ui.visuals().text_color()),
@@ -23,13 +23,13 @@ pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
         });
     }
-    if app.wb.notices.len() > 4 {
-        ui.label(format!("… {} older notices", app.wb.notices.len() - 4));
+    if cx.wb.notices().len() > 4 {
+        ui.label(format!("… {} older notices", cx.wb.notices().len() - 4));
     }
     if let Some(i) = dismiss {
-        app.commands.push(Command::DismissNotice(i));
+        cx.commands.push(Command::DismissNotice(i));
     }
-    if !app.wb.notices.is_empty() {
+    if !cx.wb.notices().is_empty() {
         ui.separator();
     }
 }

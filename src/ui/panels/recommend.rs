@@ -6,72 +6,72 @@ use egui_plot::{Plot, PlotPoints, Points};
 
 use crate::score::SignalId;
 use crate::session::{Command, Mode};
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
 use super::widgets;
 
 /// Draws the tab.
-pub fn show(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    if app.wb.engine.is_none() {
+pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    if cx.wb.engine().is_none() {
         ui.spinner();
-        ui.label(if app.wb.data_error.is_some() {
+        ui.label(if cx.wb.data_error().is_some() {
             "The data could not be loaded: see the Data tab."
         } else {
             "Loading data and fitting signals…"
         });
         return;
     }
-    target_picker(ui, app);
+    target_picker(ui, cx);
     ui.separator();
     egui::ScrollArea::vertical().id_salt("recommend-scroll").show(ui, |ui| {
-        if app.wb.session.selection.mode == Mode::Recommend {
-            history(ui, app);
+        if cx.wb.session().selection.mode == Mode::Recommend {
+            history(ui, cx);
             ui.separator();
         }
-        ranked_list(ui, app);
+        ranked_list(ui, cx);
     });
 }
 
-fn target_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
+fn target_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     ui.horizontal_wrapped(|ui| {
-        let mode = app.wb.session.selection.mode;
+        let mode = cx.wb.session().selection.mode;
         if ui.selectable_label(mode == Mode::Recommend, "Shopper").clicked() && mode != Mode::Recommend {
-            app.commands.push(Command::SetMode(Mode::Recommend));
+            cx.commands.push(Command::SetMode(Mode::Recommend));
         }
         if ui.selectable_label(mode == Mode::Search, "Search").clicked() && mode != Mode::Search {
-            app.commands.push(Command::SetMode(Mode::Search));
+            cx.commands.push(Command::SetMode(Mode::Search));
         }
         ui.separator();
         match mode {
-            Mode::Recommend => shopper_picker(ui, app),
+            Mode::Recommend => shopper_picker(ui, cx),
             Mode::Search => {
-                if app.ui.query_draft.is_empty() && !app.wb.session.selection.query.is_empty() {
-                    app.ui.query_draft = app.wb.session.selection.query.clone();
+                if cx.ui.query_draft.is_empty() && !cx.wb.session().selection.query.is_empty() {
+                    cx.ui.query_draft = cx.wb.session().selection.query.clone();
                 }
                 let r = ui.add(
-                    egui::TextEdit::singleline(&mut app.ui.query_draft)
+                    egui::TextEdit::singleline(&mut cx.ui.query_draft)
                         .hint_text("search query, e.g. red heart candle")
                         .desired_width(280.0),
                 );
                 let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if enter || ui.button("Search").clicked() {
-                    app.commands.push(Command::SetQuery(app.ui.query_draft.clone()));
+                    cx.commands.push(Command::SetQuery(cx.ui.query_draft.clone()));
                 }
             }
         }
     });
 }
 
-fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let Some(engine) = app.wb.engine.clone() else { return };
+fn shopper_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let Some(engine) = cx.wb.engine() else { return };
     let users = &engine.dataset.behaviour.users;
-    let current = app.wb.session.selection.shopper.clone().unwrap_or_default();
+    let current = cx.wb.session().selection.shopper.clone().unwrap_or_default();
     ui.label("Shopper:");
-    ui.add(egui::TextEdit::singleline(&mut app.ui.shopper_filter).hint_text("search id").desired_width(110.0));
-    let filter = app.ui.shopper_filter.trim().to_lowercase();
+    ui.add(egui::TextEdit::singleline(&mut cx.ui.shopper_filter).hint_text("search id").desired_width(110.0));
+    let filter = cx.ui.shopper_filter.trim().to_lowercase();
     let shopper_combo = egui::ComboBox::from_id_salt("shopper-combo")
-        .selected_text(app.wb.display_user(&current))
+        .selected_text(cx.wb.display_user(&current))
         .height(300.0)
         .show_ui(ui, |ui| {
             let mut shown = 0;
@@ -79,12 +79,12 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                 if engine.interactions.history.get(u).is_none_or(|h| h.is_empty()) {
                     continue;
                 }
-                let label = app.wb.display_user(name);
+                let label = cx.wb.display_user(name);
                 if !filter.is_empty() && !label.to_lowercase().contains(&filter) {
                     continue;
                 }
                 if ui.selectable_label(*name == current, label).clicked() {
-                    app.commands.push(Command::SelectShopper(name.clone()));
+                    cx.commands.push(Command::SelectShopper(name.clone()));
                 }
                 shown += 1;
                 if shown >= 300 {
@@ -105,21 +105,21 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         if !active.is_empty() {
             let pick = fastrand::usize(..active.len());
             if let Some(n) = active.get(pick) {
-                app.commands.push(Command::SelectShopper((*n).clone()));
+                cx.commands.push(Command::SelectShopper((*n).clone()));
             }
         }
     }
     if ui.button("Heaviest").clicked()
-        && let Some(s) = app.wb.heaviest_shoppers(1).into_iter().next()
+        && let Some(s) = cx.wb.heaviest_shoppers(1).into_iter().next()
     {
-        app.commands.push(Command::SelectShopper(s));
+        cx.commands.push(Command::SelectShopper(s));
     }
     if ui.button("Cold").on_hover_text("A shopper with at most 2 events").clicked() {
-        let cold = app.wb.cold_shoppers(2);
+        let cold = cx.wb.cold_shoppers(2);
         if !cold.is_empty() {
             let pick = fastrand::usize(..cold.len());
             if let Some(s) = cold.get(pick) {
-                app.commands.push(Command::SelectShopper(s.clone()));
+                cx.commands.push(Command::SelectShopper(s.clone()));
             }
         }
     }
@@ -142,7 +142,7 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
                             .collect();
                         if !members.is_empty() {
                             let pick = members.get(fastrand::usize(..members.len())).copied().unwrap_or(0);
-                            app.commands.push(Command::SelectShopper(users.name(pick).to_owned()));
+                            cx.commands.push(Command::SelectShopper(users.name(pick).to_owned()));
                         }
                     }
                 }
@@ -151,8 +151,8 @@ fn shopper_picker(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
     }
 }
 
-fn history(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let (Some(engine), Some(target)) = (&app.wb.engine, &app.wb.target) else { return };
+fn history(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let (Some(engine), Some(target)) = (cx.wb.engine(), cx.wb.target()) else { return };
     let profile = &target.profile;
     let cat = engine.catalogue();
     ui.horizontal(|ui| {
@@ -213,51 +213,51 @@ fn history(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         .show(ui, |plot| {
             plot.points(Points::new("orders", PlotPoints::from(points)).radius(3.5).color(theme::ONLY_A));
         });
-    app.ui.plot_rects.insert("history".to_owned(), response.response.rect);
+    cx.ui.plot_rects.insert("history".to_owned(), response.response.rect);
     ui.horizontal_wrapped(|ui| {
         ui.label("Recent:");
         for e in profile.events.iter().rev().take(6) {
             if ui.link(crate::data::report::shorten(cat.title(e.item), 28)).clicked() {
-                app.commands.push(Command::SelectItem(Some(e.item)));
+                cx.commands.push(Command::SelectItem(Some(e.item)));
             }
         }
     });
 }
 
-fn ranked_list(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    let Some(engine) = app.wb.engine.clone() else { return };
+fn ranked_list(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let Some(engine) = cx.wb.engine() else { return };
     let cat = engine.catalogue();
-    if let Some(t) = &app.wb.target {
+    if let Some(t) = cx.wb.target() {
         for n in &t.notices {
             ui.colored_label(theme::WARNING, n);
         }
     }
-    if app.wb.list.is_empty() {
-        ui.label(match app.wb.session.selection.mode {
+    if cx.wb.list().is_empty() {
+        ui.label(match cx.wb.session().selection.mode {
             Mode::Search => "Type a query and press Enter.",
             Mode::Recommend => "No recommendations (no candidates for this shopper).",
         });
         return;
     }
-    let config = app.wb.fusion().clone();
+    let config = cx.wb.fusion().clone();
     ui.horizontal(|ui| {
-        ui.strong(format!("Top {}", app.wb.list.len()));
+        ui.strong(format!("Top {}", cx.wb.list().len()));
         ui.label(format!("— {} fusion; bar = contribution of each signal to the score", config.method.id()));
     });
     let signals: Vec<SignalId> =
-        app.wb.list.first().map(|e| e.contributions.iter().map(|(s, _)| *s).collect()).unwrap_or_default();
+        cx.wb.list().first().map(|e| e.contributions.iter().map(|(s, _)| *s).collect()).unwrap_or_default();
     widgets::signal_legend(ui, &signals);
-    let max_total = app
+    let max_total = cx
         .wb
-        .list
+        .list()
         .iter()
         .map(|e| {
             e.contributions.iter().map(|(_, v)| v.max(0.0)).sum::<f32>()
                 + e.ranked.rule_effects.iter().map(|r| r.delta.max(0.0)).sum::<f32>()
         })
         .fold(0.0f32, f32::max);
-    let selected = app.wb.session.selection.item.clone();
-    let had_previous = !app.wb.rank_moves.is_empty();
+    let selected = cx.wb.session().selection.item.clone();
+    let had_previous = !cx.wb.rank_moves().is_empty();
     egui::Grid::new("ranked-list").num_columns(6).striped(true).spacing([8.0, 6.0]).show(ui, |ui| {
         ui.strong("#");
         ui.strong("");
@@ -266,15 +266,15 @@ fn ranked_list(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
         ui.strong("score");
         ui.strong("why");
         ui.end_row();
-        for e in &app.wb.list {
+        for e in cx.wb.list() {
             let item = e.ranked.item;
             ui.label(e.position.to_string());
-            widgets::rank_move(ui, app.wb.rank_moves.get(&item).copied(), had_previous);
+            widgets::rank_move(ui, cx.wb.rank_moves().get(&item).copied(), had_previous);
             let id = cat.ids.name(item);
             let is_selected = selected.as_deref() == Some(id);
             let title = crate::data::report::shorten(cat.title(item), 42);
             if ui.selectable_label(is_selected, title).on_hover_text(format!("{id}\n{}", cat.title(item))).clicked() {
-                app.commands.push(Command::SelectItem(Some(item)));
+                cx.commands.push(Command::SelectItem(Some(item)));
             }
             let mut parts: Vec<(egui::Color32, f32)> =
                 e.contributions.iter().map(|(s, v)| (theme::signal_color(*s), *v)).collect();

@@ -4,107 +4,46 @@ use eframe::egui;
 
 use crate::fusion::{Adjustment, Rule, RuleAction, RuleTarget};
 use crate::session::Command;
-use crate::ui::app::WorkbenchApp;
+use crate::ui::context::PanelContext;
+use crate::ui::state::{FormAction, FormTarget, RuleForm};
 
-/// Kind of rule chosen in the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FormAction {
-    /// Pin.
-    Pin,
-    /// Boost.
-    #[default]
-    Boost,
-    /// Bury.
-    Bury,
-    /// Hide.
-    Hide,
-}
-
-/// What the rule applies to, in the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FormTarget {
-    /// An item id.
-    #[default]
-    Item,
-    /// A category.
-    Category,
-    /// A brand.
-    Brand,
-    /// A price range.
-    Price,
-}
-
-/// State of the add-rule form.
-#[derive(Debug, Clone)]
-pub struct RuleForm {
-    /// Action.
-    pub action: FormAction,
-    /// Target kind.
-    pub target: FormTarget,
-    /// Item id, category or brand.
-    pub value: String,
-    /// Price range.
-    pub min: f32,
-    /// Price range.
-    pub max: f32,
-    /// Multiplier of boost/bury.
-    pub factor: f32,
-    /// Pin position.
-    pub position: usize,
-}
-
-impl Default for RuleForm {
-    fn default() -> Self {
-        Self {
-            action: FormAction::Boost,
-            target: FormTarget::Item,
-            value: String::new(),
-            min: 0.0,
-            max: 10.0,
-            factor: 1.5,
-            position: 1,
-        }
+/// The rule the form describes, named after the `n` rules there are (None while incomplete).
+fn build_rule(form: &RuleForm, n: usize) -> Option<Rule> {
+    let target = match form.target {
+        FormTarget::Item => RuleTarget::Item { id: form.value.trim().to_owned() },
+        FormTarget::Category => RuleTarget::Category { name: form.value.trim().to_owned() },
+        FormTarget::Brand => RuleTarget::Brand { name: form.value.trim().to_owned() },
+        FormTarget::Price => RuleTarget::PriceRange { min: Some(form.min), max: Some(form.max) },
+    };
+    if form.target != FormTarget::Price && form.value.trim().is_empty() {
+        return None;
     }
-}
-
-impl RuleForm {
-    fn build(&self, n: usize) -> Option<Rule> {
-        let target = match self.target {
-            FormTarget::Item => RuleTarget::Item { id: self.value.trim().to_owned() },
-            FormTarget::Category => RuleTarget::Category { name: self.value.trim().to_owned() },
-            FormTarget::Brand => RuleTarget::Brand { name: self.value.trim().to_owned() },
-            FormTarget::Price => RuleTarget::PriceRange { min: Some(self.min), max: Some(self.max) },
-        };
-        if self.target != FormTarget::Price && self.value.trim().is_empty() {
-            return None;
-        }
-        let action = match self.action {
-            FormAction::Pin => RuleAction::Pin { position: self.position.max(1) },
-            FormAction::Boost => RuleAction::Boost { adjustment: Adjustment::Multiply(self.factor.max(1.0)) },
-            FormAction::Bury => RuleAction::Bury { adjustment: Adjustment::Multiply(self.factor.clamp(0.0, 1.0)) },
-            FormAction::Hide => RuleAction::Hide,
-        };
-        Some(Rule { name: format!("R{}", n + 1), enabled: true, target, action })
-    }
+    let action = match form.action {
+        FormAction::Pin => RuleAction::Pin { position: form.position.max(1) },
+        FormAction::Boost => RuleAction::Boost { adjustment: Adjustment::Multiply(form.factor.max(1.0)) },
+        FormAction::Bury => RuleAction::Bury { adjustment: Adjustment::Multiply(form.factor.clamp(0.0, 1.0)) },
+        FormAction::Hide => RuleAction::Hide,
+    };
+    Some(Rule { name: format!("R{}", n + 1), enabled: true, target, action })
 }
 
 /// The rules list with enable checkboxes and remove buttons, and the add form.
-pub fn rules_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
-    egui::CollapsingHeader::new(format!("Rules ({})", app.wb.session.rules.len())).show(ui, |ui| {
-        for (i, r) in app.wb.session.rules.iter().enumerate() {
+pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    egui::CollapsingHeader::new(format!("Rules ({})", cx.wb.session().rules.len())).show(ui, |ui| {
+        for (i, r) in cx.wb.session().rules.iter().enumerate() {
             ui.horizontal(|ui| {
                 let mut on = r.enabled;
                 if ui.checkbox(&mut on, "").accessible_name(format!("rule {} enabled", r.name)).changed() {
-                    app.commands.push(Command::SetRuleEnabled(i, on));
+                    cx.commands.push(Command::SetRuleEnabled(i, on));
                 }
                 ui.label(format!("{}: {}", r.name, r.describe()));
                 if ui.small_button("remove").on_hover_text("Remove rule").clicked() {
-                    app.commands.push(Command::RemoveRule(i));
+                    cx.commands.push(Command::RemoveRule(i));
                 }
             });
         }
         ui.separator();
-        let form = &mut app.ui.rule_form;
+        let form = &mut cx.ui.rule_form;
         ui.horizontal(|ui| {
             egui::ComboBox::from_id_salt("rule-action")
                 .selected_text(format!("{:?}", form.action))
@@ -151,19 +90,19 @@ pub fn rules_section(ui: &mut egui::Ui, app: &mut WorkbenchApp) {
             }
             FormAction::Hide => {}
         }
-        let n = app.wb.session.rules.len();
-        let rule = app.ui.rule_form.build(n);
+        let n = cx.wb.session().rules.len();
+        let rule = build_rule(&cx.ui.rule_form, n);
         if ui.add_enabled(rule.is_some(), egui::Button::new("Add rule")).clicked()
             && let Some(rule) = rule
         {
-            app.commands.push(Command::AddRule(rule));
+            cx.commands.push(Command::AddRule(rule));
         }
     });
 }
 
 /// Rule buttons for one item (used by the inspector).
-pub fn item_rule_buttons(ui: &mut egui::Ui, app: &mut WorkbenchApp, item_id: &str) {
-    let n = app.wb.session.rules.len();
+pub fn item_rule_buttons(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, item_id: &str) {
+    let n = cx.wb.session().rules.len();
     let make = |action: RuleAction| Rule {
         name: format!("R{}", n + 1),
         enabled: true,
@@ -172,16 +111,16 @@ pub fn item_rule_buttons(ui: &mut egui::Ui, app: &mut WorkbenchApp, item_id: &st
     };
     ui.horizontal_wrapped(|ui| {
         if ui.button("Pin at #1").clicked() {
-            app.commands.push(Command::AddRule(make(RuleAction::Pin { position: 1 })));
+            cx.commands.push(Command::AddRule(make(RuleAction::Pin { position: 1 })));
         }
         if ui.button("Boost ×1.5").clicked() {
-            app.commands.push(Command::AddRule(make(RuleAction::Boost { adjustment: Adjustment::Multiply(1.5) })));
+            cx.commands.push(Command::AddRule(make(RuleAction::Boost { adjustment: Adjustment::Multiply(1.5) })));
         }
         if ui.button("Bury ×0.5").clicked() {
-            app.commands.push(Command::AddRule(make(RuleAction::Bury { adjustment: Adjustment::Multiply(0.5) })));
+            cx.commands.push(Command::AddRule(make(RuleAction::Bury { adjustment: Adjustment::Multiply(0.5) })));
         }
         if ui.button("Hide").clicked() {
-            app.commands.push(Command::AddRule(make(RuleAction::Hide)));
+            cx.commands.push(Command::AddRule(make(RuleAction::Hide)));
         }
     });
 }

@@ -3,6 +3,7 @@
 use eframe::egui::{self, Color32, Sense, Stroke, Vec2};
 
 use crate::score::SignalId;
+use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
 /// Draws a stacked horizontal bar: one segment per positive contribution (negative ones
@@ -83,8 +84,8 @@ pub fn rank_move(ui: &mut egui::Ui, moved: Option<i64>, had_previous: bool) {
 }
 
 /// A small "PNG" button that exports the plot drawn under `name`.
-pub fn png_button(ui: &mut egui::Ui, app: &mut crate::ui::app::WorkbenchApp, name: &str) {
+pub fn png_button(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, name: &str) {
     if ui.small_button("Save PNG…").on_hover_text("Save this plot as a PNG image").clicked() {
-        app.open_dialog(crate::ui::app::DialogPurpose::PlotPng(name.to_owned()));
+        cx.commands.open_dialog(crate::ui::state::DialogPurpose::PlotPng(name.to_owned()));
     }
 }

@@ -5,13 +5,43 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::command::ExportKind;
-use super::engine::Target;
-use super::workbench::Workbench;
-use super::write_atomic;
+use super::{NoticeLevel, Workbench};
+use crate::session::command::{Command, ExportKind};
+use crate::session::engine::Target;
+use crate::session::{Session, write_atomic};
+
+impl Workbench {
+    /// Saving and loading the session, the privacy switch, exports and notices.
+    pub(super) fn handle_session(&mut self, command: Command) {
+        match command {
+            Command::SaveSession(path) => match self.session.save(&path) {
+                Ok(()) => {
+                    self.notify(NoticeLevel::Info, format!("session saved to {}", path.display()));
+                    self.session_path = Some(path);
+                }
+                Err(e) => self.notify(NoticeLevel::Error, format!("could not save the session: {e}")),
+            },
+            Command::LoadSession(path) => match Session::load(&path) {
+                Ok(s) => {
+                    self.session = s;
+                    self.session_path = Some(path);
+                    self.reload();
+                }
+                Err(e) => self.notify(NoticeLevel::Error, format!("could not load the session: {e}")),
+            },
+            Command::SetPrivacy(on) => self.session.privacy = on,
+            Command::Export { kind, path } => match export(self, kind, &path) {
+                Ok(()) => self.notify(NoticeLevel::Info, format!("exported {}", path.display())),
+                Err(e) => self.notify(NoticeLevel::Error, format!("export failed: {e}")),
+            },
+            Command::DismissNotice(i) => self.notices.dismiss(i),
+            _ => {}
+        }
+    }
+}
 
 /// Writes an export to `path` (atomically).
-pub fn export(wb: &mut Workbench, kind: ExportKind, path: &Path) -> Result<(), String> {
+pub fn export(wb: &Workbench, kind: ExportKind, path: &Path) -> Result<(), String> {
     let text = match kind {
         ExportKind::ListCsv => list_csv(wb),
         ExportKind::MetricsCsv => metrics_csv(wb)?,
@@ -26,7 +56,7 @@ fn csv_field(s: &str) -> String {
 }
 
 fn who(wb: &Workbench) -> String {
-    match wb.target.as_ref().map(|t| &t.target) {
+    match wb.target().map(|t| &t.target) {
         Some(Target::Shopper(id)) => wb.display_user(id),
         Some(Target::Search { query, .. }) => format!("query: {}", query.text),
         None => String::new(),
@@ -37,16 +67,16 @@ fn who(wb: &Workbench) -> String {
 pub fn list_csv(wb: &Workbench) -> String {
     let mut out = String::new();
     let signals: Vec<_> =
-        wb.list.first().map(|e| e.contributions.iter().map(|(s, _)| *s).collect()).unwrap_or_default();
+        wb.list().first().map(|e| e.contributions.iter().map(|(s, _)| *s).collect()).unwrap_or_default();
     let _ = write!(out, "for,rank,item_id,title,score,fused_score");
     for s in &signals {
         let _ = write!(out, ",{}", s.id());
     }
     let _ = writeln!(out, ",rules,evidence");
-    let Some(engine) = &wb.engine else { return out };
+    let Some(engine) = wb.engine() else { return out };
     let cat = engine.catalogue();
     let target = who(wb);
-    for e in &wb.list {
+    for e in wb.list() {
         let _ = write!(
             out,
             "{},{},{},{},{},{}",
@@ -67,7 +97,7 @@ pub fn list_csv(wb: &Workbench) -> String {
 }
 
 fn metrics_csv(wb: &Workbench) -> Result<String, String> {
-    let outcome = wb.evaluation.outcome.as_ref().ok_or("run an evaluation first")?;
+    let outcome = wb.evaluation().outcome().ok_or("run an evaluation first")?;
     let mut out = String::from("row,kind,metric,value,ci_low,ci_high\n");
     for row in &outcome.rows {
         for (m, e) in &row.metrics.metrics {
@@ -78,7 +108,7 @@ fn metrics_csv(wb: &Workbench) -> Result<String, String> {
 }
 
 fn metrics_json(wb: &Workbench) -> Result<String, String> {
-    let outcome = wb.evaluation.outcome.as_ref().ok_or("run an evaluation first")?;
+    let outcome = wb.evaluation().outcome().ok_or("run an evaluation first")?;
     let value = crate::eval::report::outcome_json(outcome);
     serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
 }
@@ -165,16 +195,9 @@ fn line_chart_svg(title: &str, points: &[(f64, f64, f64, f64)]) -> String {
     svg
 }
 
-/// The stakeholder report: one HTML file with no external resources.
-pub fn html_report(wb: &mut Workbench) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>RecFuse report</title><style>\
-         body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}\
-         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
-         th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}.ev{color:#555;font-size:90%}\
-         </style></head><body><h1>RecFuse report</h1>",
-    );
-    if let Some(ds) = &wb.dataset {
+/// The data summary.
+fn data_section(wb: &Workbench, html: &mut String) {
+    if let Some(ds) = wb.dataset() {
         let r = &ds.report;
         let files: Vec<String> = r.files.iter().map(|f| esc(&crate::data::format::short_name(&f.path))).collect();
         let _ = write!(
@@ -195,7 +218,11 @@ pub fn html_report(wb: &mut Workbench) -> String {
         }
         html.push_str(".</p>");
     }
-    let config = wb.session.fusion.clone();
+}
+
+/// Fusion settings and rules.
+fn config_section(wb: &Workbench, html: &mut String) {
+    let config = wb.session().fusion.clone();
     let _ = write!(html, "<h2>Configuration</h2><p>Fusion: <b>{}</b>", config.method.id());
     let _ = write!(
         html,
@@ -216,9 +243,9 @@ pub fn html_report(wb: &mut Workbench) -> String {
         }
     }
     html.push_str("</table>");
-    if !wb.session.rules.is_empty() {
+    if !wb.session().rules.is_empty() {
         html.push_str("<h3>Merchandising rules</h3><ul>");
-        for r in &wb.session.rules {
+        for r in &wb.session().rules {
             let _ = write!(
                 html,
                 "<li>{}: {}{}</li>",
@@ -229,7 +256,11 @@ pub fn html_report(wb: &mut Workbench) -> String {
         }
         html.push_str("</ul>");
     }
-    if let Some(outcome) = &wb.evaluation.outcome {
+}
+
+/// The last evaluation: metrics table, bar chart, sweep.
+fn evaluation_section(wb: &Workbench, html: &mut String) {
+    if let Some(outcome) = wb.evaluation().outcome() {
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let _ = write!(
             html,
@@ -260,15 +291,20 @@ pub fn html_report(wb: &mut Workbench) -> String {
         }
         html.push_str("</table>");
         html.push_str(&bar_chart_svg(&format!("NDCG@{k} with 95 % intervals"), &bars));
-        if let Some(s) = &wb.evaluation.sweep1 {
+        if let Some(s) = wb.evaluation().sweep1() {
             let pts: Vec<(f64, f64, f64, f64)> =
                 s.points.iter().map(|(w, e)| (f64::from(*w), e.value, e.ci.0, e.ci.1)).collect();
             html.push_str(&line_chart_svg(&format!("{} as the {} weight varies", s.metric, s.signal.label()), &pts));
         }
     }
+}
+
+/// Top lists of the current shopper and the two heaviest.
+fn top_lists(wb: &Workbench, html: &mut String) {
+    let config = &wb.session().fusion;
     // Top lists: the current shopper and the two heaviest.
-    if let Some(engine) = wb.engine.clone() {
-        let mut shoppers: Vec<String> = wb.session.selection.shopper.clone().into_iter().collect();
+    if let Some(engine) = wb.engine() {
+        let mut shoppers: Vec<String> = wb.session().selection.shopper.clone().into_iter().collect();
         for s in wb.heaviest_shoppers(2) {
             if !shoppers.contains(&s) {
                 shoppers.push(s);
@@ -276,8 +312,8 @@ pub fn html_report(wb: &mut Workbench) -> String {
         }
         html.push_str("<h2>Top recommendations</h2>");
         for s in shoppers {
-            let mut state = engine.prepare_target(Target::Shopper(s.clone()), &config, &wb.session.rules);
-            let items = engine.explain(&mut state, &config, &wb.session.rules, wb.session.selection.k);
+            let mut state = engine.prepare_target(Target::Shopper(s.clone()), config, &wb.session().rules);
+            let items = engine.explain(&mut state, config, &wb.session().rules, wb.session().selection.k);
             let _ = write!(
                 html,
                 "<h3>Shopper {}</h3><table><tr><th>#</th><th>item</th><th>score</th><th>why</th></tr>",
@@ -296,6 +332,21 @@ pub fn html_report(wb: &mut Workbench) -> String {
             html.push_str("</table>");
         }
     }
+}
+
+/// The stakeholder report: one HTML file with no external resources.
+pub fn html_report(wb: &Workbench) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>RecFuse report</title><style>\
+         body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}\
+         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
+         th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}.ev{color:#555;font-size:90%}\
+         </style></head><body><h1>RecFuse report</h1>",
+    );
+    data_section(wb, &mut html);
+    config_section(wb, &mut html);
+    evaluation_section(wb, &mut html);
+    top_lists(wb, &mut html);
     html.push_str("<p class=\"ev\">Generated by RecFuse.</p></body></html>");
     html
 }

@@ -1,0 +1,150 @@
+//! The loaded data and the fitted engine, and the commands that change them: data files,
+//! column mappings, event weights, reloading.
+
+use std::sync::Arc;
+
+use super::{JobOutput, NoticeLevel, Workbench, job};
+use crate::data::{Dataset, TableKind};
+use crate::jobs::Cancelled;
+use crate::session::command::Command;
+use crate::session::engine::Engine;
+use crate::session::impact::Impact;
+use crate::session::pipeline;
+
+/// The loaded data and the engine fitted on it.
+#[derive(Default)]
+pub struct DataState {
+    dataset: Option<Arc<Dataset>>,
+    engine: Option<Engine>,
+    error: Option<String>,
+}
+
+impl DataState {
+    /// The loaded data.
+    pub fn dataset(&self) -> Option<&Arc<Dataset>> {
+        self.dataset.as_ref()
+    }
+
+    /// The fitted engine.
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_ref()
+    }
+
+    /// The last fatal data error.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The engine, to install or drop item vectors.
+    pub(super) fn engine_mut(&mut self) -> Option<&mut Engine> {
+        self.engine.as_mut()
+    }
+}
+
+impl Workbench {
+    /// Data files, mappings, event weights and reloading.
+    pub(super) fn handle_data(&mut self, command: Command) {
+        match command {
+            Command::Reload => self.reload(),
+            Command::SetDataFile { table, path } => {
+                match table {
+                    TableKind::Catalogue => self.session.data.catalogue = path,
+                    TableKind::Behaviour => {
+                        if let Some(p) = path {
+                            self.session.data.behaviour = p;
+                        }
+                    }
+                    TableKind::Users => self.session.data.users = path,
+                }
+                self.reload();
+            }
+            Command::SetMapping { table, role, column } => {
+                let mapping = match table {
+                    TableKind::Catalogue => &mut self.session.data.catalogue_mapping,
+                    TableKind::Behaviour => &mut self.session.data.behaviour_mapping,
+                    TableKind::Users => &mut self.session.data.users_mapping,
+                };
+                match column {
+                    Some(c) => {
+                        mapping.overrides.insert(role, c);
+                    }
+                    None => {
+                        mapping.overrides.remove(&role);
+                    }
+                }
+                self.reload();
+            }
+            Command::SetEventWeight { event_type, weight } => {
+                self.session.event_weights.by_type.insert(event_type, weight);
+                if let Some(ds) = &self.data.dataset {
+                    let mut ds = (**ds).clone();
+                    ds.set_weights(self.session.event_weights.clone());
+                    let ds = Arc::new(ds);
+                    self.data.dataset = Some(ds.clone());
+                    self.start_fit(ds);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts loading the session's data (then fitting and embedding).
+    pub(super) fn reload(&mut self) {
+        self.data.error = None;
+        self.data.engine = None;
+        self.view.clear();
+        self.compare.clear_lists();
+        self.evaluation = super::EvaluationState::default();
+        let session = self.session.clone();
+        let progress = self.progress_handle();
+        let started = self.jobs.start(job::LOAD, progress, move |p| {
+            JobOutput::Loaded(pipeline::load(&session, p).map(Arc::new).map_err(|e| e.to_string()))
+        });
+        self.report_start(started, None);
+    }
+
+    /// Fits every signal on `dataset` in the background (a running fit is cancelled).
+    pub(super) fn start_fit(&mut self, dataset: Arc<Dataset>) {
+        let params = self.session.params.clone();
+        let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &self.session.model.template));
+        let progress = self.progress_handle();
+        if self.jobs.is_running(job::FIT) {
+            self.jobs.cancel(job::FIT);
+        }
+        let started = self.jobs.start(job::FIT, progress, move |p| {
+            JobOutput::Fitted(pipeline::fit_all(dataset, &params, texts, Err(String::new()), p).map(Box::new))
+        });
+        self.report_start(started, Some("signals are already being fitted; try again when done".to_owned()));
+    }
+
+    pub(super) fn finish_load(&mut self, result: Result<Arc<Dataset>, String>) {
+        match result {
+            Ok(dataset) => {
+                self.data.dataset = Some(dataset.clone());
+                for f in &dataset.report.files {
+                    for n in &f.notices {
+                        self.notify(NoticeLevel::Info, format!("{}: {n}", crate::data::format::short_name(&f.path)));
+                    }
+                }
+                self.start_fit(dataset);
+                self.start_embed();
+            }
+            Err(e) => {
+                self.notify(NoticeLevel::Error, e.clone());
+                self.data.error = Some(e);
+            }
+        }
+    }
+
+    pub(super) fn finish_fit(&mut self, result: Result<Box<Engine>, Cancelled>) {
+        // A cancelled fit (a newer one replaced it, or the user stopped it) says nothing.
+        let Ok(engine) = result else { return };
+        let mut engine = *engine;
+        self.embedding.attach_to(&mut engine, &self.session.params);
+        self.data.engine = Some(engine);
+        if self.session.selection.shopper.is_none() {
+            self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
+        }
+        self.apply_impact(Impact::Rescore);
+    }
+}

@@ -1,0 +1,270 @@
+//! The workbench's evaluation state: background runs, the cached test context for live
+//! metrics, tuning results, sweeps and the Pareto front; and the commands that start
+//! them or change the evaluation settings.
+
+use super::{JobOutput, NoticeLevel, Workbench, job};
+use crate::eval::bootstrap::BootstrapConfig;
+use crate::eval::compare::ConfigComparison;
+use crate::eval::experiment::{
+    EvalOutcome, EvalRequest, ParetoPoint, Sweep1, Sweep2, TuneOutcome, TuneSettings, evaluate_and_tune, pareto,
+    run_evaluation, sweep1, sweep2,
+};
+use crate::eval::runner::ConfigMetrics;
+use crate::eval::split::SplitRule;
+use crate::fusion::FusionConfig;
+use crate::jobs::Cancelled;
+use crate::score::SignalId;
+use crate::session::command::Command;
+use crate::session::impact::{Impact, change_impact};
+
+/// What an evaluation-family job returns.
+pub enum EvalJobOutput {
+    /// A full evaluation.
+    Evaluated(Box<EvalOutcome>),
+    /// Tuned weights, with the test evaluation of them.
+    Tuned(Box<TuneOutcome>, Box<EvalOutcome>),
+    /// A one-weight sweep (the context is handed back).
+    Swept1(Sweep1, Box<EvalOutcome>),
+    /// A two-weight grid.
+    Swept2(Sweep2, Box<EvalOutcome>),
+    /// Pareto samples.
+    Pareto(Vec<ParetoPoint>, Box<EvalOutcome>),
+    /// Configurations A and B compared across users.
+    Compared(Box<ConfigComparison>, Box<EvalOutcome>),
+}
+
+/// Why no evaluation request can be built from the session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalRequestError {
+    /// Nothing is loaded and fitted yet.
+    #[error("load data first")]
+    NotLoaded,
+    /// The split name is not one of the known rules.
+    #[error("unknown split “{0}”: use temporal, leave-last or random")]
+    UnknownSplit(String),
+}
+
+/// Evaluation results kept by the workbench.
+#[derive(Default)]
+pub struct EvaluationState {
+    outcome: Option<Box<EvalOutcome>>,
+    live: Option<ConfigMetrics>,
+    live_config: Option<FusionConfig>,
+    tuned: Option<FusionConfig>,
+    tune_summary: Option<TuneOutcome>,
+    sweep1: Option<Sweep1>,
+    sweep2: Option<Sweep2>,
+    pareto: Option<Vec<ParetoPoint>>,
+}
+
+impl EvaluationState {
+    /// The last evaluation (its context is reused for live metrics, sweeps and comparisons;
+    /// absent while one of those runs).
+    pub fn outcome(&self) -> Option<&EvalOutcome> {
+        self.outcome.as_deref()
+    }
+
+    /// Metrics of the current weights on the cached context, updated on every change.
+    pub fn live(&self) -> Option<&ConfigMetrics> {
+        self.live.as_ref()
+    }
+
+    /// Weights found by tuning.
+    pub fn tuned(&self) -> Option<&FusionConfig> {
+        self.tuned.as_ref()
+    }
+
+    /// Tuning summary.
+    pub fn tune_summary(&self) -> Option<&TuneOutcome> {
+        self.tune_summary.as_ref()
+    }
+
+    /// Last one-weight sweep.
+    pub fn sweep1(&self) -> Option<&Sweep1> {
+        self.sweep1.as_ref()
+    }
+
+    /// Last two-weight grid.
+    pub fn sweep2(&self) -> Option<&Sweep2> {
+        self.sweep2.as_ref()
+    }
+
+    /// Last Pareto sample.
+    pub fn pareto(&self) -> Option<&[ParetoPoint]> {
+        self.pareto.as_deref()
+    }
+}
+
+impl Workbench {
+    /// Evaluation, tuning, sweeps, cancelling and the evaluation settings.
+    pub(super) fn handle_evaluation(&mut self, command: Command) {
+        match command {
+            Command::RunEvaluation => self.start_evaluation(false),
+            Command::RunTuning => self.start_evaluation(true),
+            Command::RunSweep1 { signal } => self.start_sweep1(signal),
+            Command::RunSweep2 { a, b } => self.start_sweep2(a, b),
+            Command::RunPareto => self.start_pareto(),
+            Command::CancelJob(name) => self.jobs.cancel(&name),
+            Command::SetEvalSettings(settings) => match SplitRule::from_name(&settings.split, 0.1, 1, 0) {
+                Some(_) => self.session.eval = settings,
+                None => self.notify(NoticeLevel::Error, EvalRequestError::UnknownSplit(settings.split).to_string()),
+            },
+            _ => {}
+        }
+    }
+
+    /// The evaluation request for the current session.
+    pub fn eval_request(&self) -> Result<EvalRequest, EvalRequestError> {
+        let engine = self.data.engine().ok_or(EvalRequestError::NotLoaded)?;
+        let e = &self.session.eval;
+        let rule = SplitRule::from_name(&e.split, e.test_fraction, e.leave_last_n, e.seed)
+            .ok_or_else(|| EvalRequestError::UnknownSplit(e.split.clone()))?;
+        Ok(EvalRequest {
+            rule,
+            ks: if e.ks.is_empty() { vec![10] } else { e.ks.clone() },
+            binary: e.binary_relevance,
+            bootstrap: BootstrapConfig { resamples: e.bootstrap, seed: e.seed, ..BootstrapConfig::default() },
+            params: self.session.params.clone(),
+            config: self.session.fusion.clone(),
+            vectors: self.embedding.vectors().cloned(),
+            texts: engine.item_texts.clone(),
+        })
+    }
+
+    /// Starts an evaluation, or (with `tune`) a tuning run reported on test.
+    fn start_evaluation(&mut self, tune: bool) {
+        let req = self.eval_request();
+        let (Some(dataset), Ok(req)) = (self.data.dataset().cloned(), req) else {
+            let why = self.eval_request().err().unwrap_or(EvalRequestError::NotLoaded);
+            self.notify(NoticeLevel::Info, why.to_string());
+            return;
+        };
+        let progress = self.progress_handle();
+        let name = if tune { job::TUNE } else { job::EVAL };
+        let settings = TuneSettings {
+            k: req.ks.first().copied().unwrap_or(10),
+            seed: self.session.eval.seed,
+            ..TuneSettings::default()
+        };
+        let started = self.jobs.start(name, progress, move |p| {
+            let output = if tune {
+                evaluate_and_tune(&dataset, &req, &settings, p)
+                    .map(|(o, t)| EvalJobOutput::Tuned(Box::new(t), Box::new(o)))
+            } else {
+                run_evaluation(&dataset, &req, p).map(|o| EvalJobOutput::Evaluated(Box::new(o)))
+            };
+            JobOutput::Eval(output.map(Box::new))
+        });
+        self.report_start(started, Some(format!("“{name}” is already running")));
+    }
+
+    /// Takes the cached evaluation context for a job that hands it back.
+    pub(super) fn take_context(&mut self) -> Option<Box<EvalOutcome>> {
+        if self.jobs.is_running(job::SWEEP) || self.jobs.is_running(job::COMPARE) {
+            self.notify(NoticeLevel::Info, "a sweep is already running");
+            return None;
+        }
+        let outcome = self.evaluation.outcome.take();
+        if outcome.is_none() {
+            self.notify(NoticeLevel::Info, "run an evaluation first: sweeps reuse its cached scores");
+        }
+        self.evaluation.live = None;
+        outcome
+    }
+
+    fn start_sweep1(&mut self, signal: SignalId) {
+        let Some(mut outcome) = self.take_context() else { return };
+        let base = self.session.fusion.clone();
+        let k = outcome.request.ks.first().copied().unwrap_or(10);
+        let boot = outcome.request.bootstrap;
+        let values: Vec<f32> = (0..=10).map(|i| i as f32 / 10.0).collect();
+        let progress = self.progress_handle();
+        let started = self.jobs.start(job::SWEEP, progress, move |_| {
+            let s = sweep1(&mut outcome.context, &base, signal, &values, k, &boot);
+            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Swept1(s, outcome))))
+        });
+        self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
+    }
+
+    fn start_sweep2(&mut self, a: SignalId, b: SignalId) {
+        let Some(mut outcome) = self.take_context() else { return };
+        let base = self.session.fusion.clone();
+        let k = outcome.request.ks.first().copied().unwrap_or(10);
+        let values: Vec<f32> = (0..=6).map(|i| i as f32 / 6.0).collect();
+        let progress = self.progress_handle();
+        let started = self.jobs.start(job::SWEEP, progress, move |_| {
+            let s = sweep2(&mut outcome.context, &base, a, b, &values, k);
+            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Swept2(s, outcome))))
+        });
+        self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
+    }
+
+    fn start_pareto(&mut self) {
+        let Some(mut outcome) = self.take_context() else { return };
+        let base = self.session.fusion.clone();
+        let k = outcome.request.ks.first().copied().unwrap_or(10);
+        let seed = self.session.eval.seed;
+        let progress = self.progress_handle();
+        let started = self.jobs.start(job::SWEEP, progress, move |_| {
+            let points = pareto(&mut outcome.context, &base, 150, k, seed);
+            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Pareto(points, outcome))))
+        });
+        self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
+    }
+
+    pub(super) fn finish_eval(&mut self, result: Result<Box<EvalJobOutput>, Cancelled>) {
+        // A cancelled run says nothing; the previous results stay.
+        if let Ok(output) = result {
+            let ev = &mut self.evaluation;
+            let outcome = match *output {
+                EvalJobOutput::Evaluated(o) => o,
+                EvalJobOutput::Tuned(t, o) => {
+                    ev.tuned = Some(t.config.clone());
+                    ev.tune_summary = Some(*t);
+                    o
+                }
+                EvalJobOutput::Swept1(s, o) => {
+                    ev.sweep1 = Some(s);
+                    o
+                }
+                EvalJobOutput::Swept2(s, o) => {
+                    ev.sweep2 = Some(s);
+                    o
+                }
+                EvalJobOutput::Pareto(p, o) => {
+                    ev.pareto = Some(p);
+                    o
+                }
+                EvalJobOutput::Compared(c, o) => {
+                    self.compare.set_across(*c);
+                    o
+                }
+            };
+            self.evaluation.outcome = Some(outcome);
+        }
+        self.evaluation.live = None;
+        self.update_live_metrics();
+        // B may be the tuned weights.
+        self.update_b(Impact::Rerank);
+    }
+
+    /// Re-measures the current weights on the cached test context (milliseconds). Called
+    /// after every command; skipped when candidates would need rebuilding.
+    pub(super) fn update_live_metrics(&mut self) {
+        let config = &self.session.fusion;
+        let ev = &mut self.evaluation;
+        if ev.live_config.as_ref() == Some(config) && ev.live.is_some() {
+            return;
+        }
+        let Some(outcome) = ev.outcome.as_mut() else { return };
+        if change_impact(&outcome.request.config, config) == Impact::Rescore {
+            ev.live = None;
+            return;
+        }
+        outcome.context.prepare_for(config);
+        let boot = BootstrapConfig { resamples: 200, ..outcome.request.bootstrap };
+        let ks = outcome.request.ks.clone();
+        ev.live = Some(outcome.context.measure(config, &ks, &boot));
+        ev.live_config = Some(config.clone());
+    }
+}

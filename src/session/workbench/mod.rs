@@ -1,0 +1,345 @@
+//! The workbench's runtime state and command handling, independent of egui so that the
+//! GUI stays a thin layer and the logic is testable.
+//!
+//! [`Workbench`] is made of parts that say what they are: the loaded data and fitted
+//! engine ([`DataState`]), the one owner of the item embeddings ([`EmbeddingState`]),
+//! the current list ([`CurrentView`]), the Compare tab's B side ([`CompareState`]), the
+//! evaluation results ([`EvaluationState`]), the [`Notices`] and the background jobs.
+//! Every field is private: the GUI reads through accessors and changes things only by
+//! sending a [`Command`] to [`Workbench::handle`], which hands each command family to a
+//! small handler in the file of the part it changes.
+
+pub mod compare;
+pub mod data;
+pub mod embedding;
+pub mod evaluation;
+pub mod export;
+pub mod fusion;
+pub mod notices;
+pub mod view;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Session;
+use super::command::Command;
+use super::engine::{Engine, ExplainedItem, TargetState};
+use super::pipeline::{EmbedOutcome, ModelInfo};
+use crate::data::Dataset;
+use crate::embed::ItemVectors;
+use crate::fusion::FusionConfig;
+use crate::jobs::{Cancelled, JobRunner, Progress};
+use crate::score::SignalId;
+
+pub use compare::CompareState;
+pub use data::DataState;
+pub use embedding::EmbeddingState;
+pub use evaluation::{EvalJobOutput, EvaluationState};
+pub use notices::{Notice, NoticeLevel, Notices};
+pub use view::CurrentView;
+
+/// What a background job hands back.
+pub enum JobOutput {
+    /// Data loaded.
+    Loaded(Result<Arc<Dataset>, String>),
+    /// Signals fitted.
+    Fitted(Result<Box<Engine>, Cancelled>),
+    /// Catalogue embedded.
+    Embedded(Result<EmbedOutcome, String>),
+    /// Evaluation, tuning, sweep or comparison finished.
+    Eval(Result<Box<EvalJobOutput>, Cancelled>),
+}
+
+/// Job names (a second job with a running name is refused).
+pub mod job {
+    /// Loading files.
+    pub const LOAD: &str = "load data";
+    /// Fitting signals.
+    pub const FIT: &str = "fit signals";
+    /// Embedding the catalogue.
+    pub const EMBED: &str = "embed catalogue";
+    /// Evaluation.
+    pub const EVAL: &str = "evaluate";
+    /// Tuning.
+    pub const TUNE: &str = "tune weights";
+    /// Sweeps and Pareto sampling.
+    pub const SWEEP: &str = "sweep";
+    /// Comparing configurations A and B across all evaluated users.
+    pub const COMPARE: &str = "compare across users";
+}
+
+/// Called when a job has news (the GUI passes `request_repaint`).
+pub type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+/// Runtime state of the workbench.
+pub struct Workbench {
+    /// Persisted settings.
+    session: Session,
+    /// Where the session was last saved or loaded.
+    session_path: Option<PathBuf>,
+    /// Loaded data and fitted engine.
+    data: DataState,
+    /// Item vectors, 2-D map and the model that made them.
+    embedding: EmbeddingState,
+    /// The current shopper's or query's candidates and explained list.
+    view: CurrentView,
+    /// The Compare tab's B side.
+    compare: CompareState,
+    /// Evaluation results.
+    evaluation: EvaluationState,
+    /// Messages for the user.
+    notices: Notices,
+    /// Background jobs.
+    jobs: JobRunner<JobOutput>,
+    /// Wakes the GUI when a job progresses.
+    repaint: Option<Repaint>,
+}
+
+impl Workbench {
+    /// A workbench for `session`; nothing is loaded until [`Command::Reload`].
+    pub fn new(session: Session) -> Self {
+        Self {
+            session,
+            session_path: None,
+            data: DataState::default(),
+            embedding: EmbeddingState::default(),
+            view: CurrentView::default(),
+            compare: CompareState::default(),
+            evaluation: EvaluationState::default(),
+            notices: Notices::default(),
+            jobs: JobRunner::default(),
+            repaint: None,
+        }
+    }
+
+    /// Sets the callback used to wake the GUI when a job progresses.
+    pub fn set_repaint(&mut self, f: Repaint) {
+        self.repaint = Some(f);
+    }
+
+    /// Whether to embed the catalogue after loading (tests turn it off for speed).
+    pub fn set_embedding_enabled(&mut self, on: bool) {
+        self.embedding.set_enabled(on);
+    }
+
+    /// Records where the session file lives (as a save or load does).
+    pub fn set_session_path(&mut self, path: Option<PathBuf>) {
+        self.session_path = path;
+    }
+
+    /// The persisted settings.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Where the session was last saved or loaded.
+    pub fn session_path(&self) -> Option<&Path> {
+        self.session_path.as_deref()
+    }
+
+    /// The loaded data, once loaded.
+    pub fn dataset(&self) -> Option<&Arc<Dataset>> {
+        self.data.dataset()
+    }
+
+    /// The fitted engine, once fitted.
+    pub fn engine(&self) -> Option<&Engine> {
+        self.data.engine()
+    }
+
+    /// The last fatal data error (shown in the data panel).
+    pub fn data_error(&self) -> Option<&str> {
+        self.data.error()
+    }
+
+    /// The embedding outcome (vectors, map, model) or why there is none.
+    pub fn embedding(&self) -> &EmbeddingState {
+        &self.embedding
+    }
+
+    /// The item vectors, once the catalogue is embedded.
+    pub fn vectors(&self) -> Option<&Arc<ItemVectors>> {
+        self.embedding.vectors()
+    }
+
+    /// The embedding model in use.
+    pub fn model(&self) -> Option<&ModelInfo> {
+        self.embedding.model()
+    }
+
+    /// The current list and its cached candidates.
+    pub fn view(&self) -> &CurrentView {
+        &self.view
+    }
+
+    /// The current explained list.
+    pub fn list(&self) -> &[ExplainedItem] {
+        self.view.list()
+    }
+
+    /// Cached candidates of the current shopper or query.
+    pub fn target(&self) -> Option<&TargetState> {
+        self.view.target()
+    }
+
+    /// Places each listed item moved at the last re-rank (positive = up); absent = new.
+    pub fn rank_moves(&self) -> &HashMap<u32, i64> {
+        self.view.rank_moves()
+    }
+
+    /// The Compare tab's B side.
+    pub fn compare(&self) -> &CompareState {
+        &self.compare
+    }
+
+    /// Evaluation results.
+    pub fn evaluation(&self) -> &EvaluationState {
+        &self.evaluation
+    }
+
+    /// Messages for the user, oldest first.
+    pub fn notices(&self) -> &[Notice] {
+        self.notices.all()
+    }
+
+    /// Background jobs.
+    pub fn jobs(&self) -> &JobRunner<JobOutput> {
+        &self.jobs
+    }
+
+    /// Adds a notice.
+    pub fn notify(&mut self, level: NoticeLevel, text: impl Into<String>) {
+        self.notices.push(level, text);
+    }
+
+    /// The fusion settings of the current mode.
+    pub fn fusion(&self) -> &FusionConfig {
+        self.session.active_fusion()
+    }
+
+    /// Shopper id as displayed (pseudonymised when the privacy switch is on).
+    pub fn display_user(&self, id: &str) -> String {
+        if self.session.privacy { pseudonym(id, &self.session.privacy_salt) } else { id.to_owned() }
+    }
+
+    /// Whether a job with this name is running.
+    pub fn is_running(&self, name: &str) -> bool {
+        self.jobs.is_running(name)
+    }
+
+    /// Signals that are fitted and can be used.
+    pub fn available_signals(&self) -> Vec<SignalId> {
+        self.engine().map(|e| e.models.available()).unwrap_or_default()
+    }
+
+    /// Handles one command: each family goes to the handler of the part it changes.
+    pub fn handle(&mut self, command: Command) {
+        use Command as C;
+        match command {
+            c @ (C::Reload | C::SetDataFile { .. } | C::SetMapping { .. } | C::SetEventWeight { .. }) => {
+                self.handle_data(c)
+            }
+            c @ (C::SetSignalEnabled(..)
+            | C::SetWeight(..)
+            | C::SetNormalisation(..)
+            | C::SetMethod(_)
+            | C::SetRrfK(_)
+            | C::SetCandidates(_)
+            | C::SetExcludeSeen(_)
+            | C::SetMmrLambda(_)
+            | C::SetCategoryCap(_)
+            | C::ApplyPreset(_)) => self.handle_fusion(c),
+            c @ (C::AddRule(_) | C::RemoveRule(_) | C::SetRuleEnabled(..)) => self.handle_rules(c),
+            c @ (C::SetMode(_) | C::SelectShopper(_) | C::SetQuery(_) | C::SetK(_) | C::SelectItem(_)) => {
+                self.handle_selection(c)
+            }
+            c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
+            c @ (C::RunEvaluation
+            | C::RunTuning
+            | C::RunSweep1 { .. }
+            | C::RunSweep2 { .. }
+            | C::RunPareto
+            | C::CancelJob(_)
+            | C::SetEvalSettings(_)) => self.handle_evaluation(c),
+            c @ (C::SaveSession(_) | C::LoadSession(_) | C::SetPrivacy(_) | C::Export { .. } | C::DismissNotice(_)) => {
+                self.handle_session(c)
+            }
+            c @ (C::SetCompareMode(_)
+            | C::SetCompareSource(_)
+            | C::SnapshotCompareB
+            | C::SetShopperB(_)
+            | C::SetQueryB(_)
+            | C::CompareAcrossUsers { .. }) => self.handle_compare(c),
+        }
+        self.update_live_metrics();
+    }
+
+    /// Collects finished jobs and hands each to the part it belongs to. Call once per frame.
+    pub fn poll(&mut self) {
+        for (name, result) in self.jobs.poll_finished() {
+            match result {
+                Err(panic) => {
+                    self.notify(NoticeLevel::Error, format!("the job “{name}” failed unexpectedly: {panic}"));
+                }
+                Ok(JobOutput::Loaded(result)) => self.finish_load(result),
+                Ok(JobOutput::Fitted(result)) => self.finish_fit(result),
+                Ok(JobOutput::Embedded(result)) => self.finish_embed(result),
+                Ok(JobOutput::Eval(result)) => self.finish_eval(result),
+            }
+        }
+    }
+
+    /// A progress handle that wakes the GUI on every change.
+    fn progress_handle(&self) -> Progress {
+        let p = Progress::new();
+        if let Some(f) = &self.repaint {
+            let f = f.clone();
+            p.set_on_change(move || f());
+        }
+        p
+    }
+
+    /// Tells the user when a job could not start; `busy` is said when one of that name runs.
+    fn report_start(&mut self, started: std::io::Result<bool>, busy: Option<String>) {
+        match started {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Some(text) = busy {
+                    self.notify(NoticeLevel::Info, text);
+                }
+            }
+            Err(e) => self.notify(NoticeLevel::Error, format!("cannot start a background job: {e}")),
+        }
+    }
+
+    /// The `n` shoppers with the most events, by id.
+    pub fn heaviest_shoppers(&self, n: usize) -> Vec<String> {
+        let Some(engine) = self.engine() else { return Vec::new() };
+        let mut counts: Vec<(usize, u32)> =
+            engine.interactions.history.iter().enumerate().map(|(u, h)| (h.len(), u as u32)).collect();
+        counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        counts.into_iter().take(n).map(|(_, u)| engine.dataset.behaviour.users.name(u).to_owned()).collect()
+    }
+
+    /// Shoppers with at most `max_events` events.
+    pub fn cold_shoppers(&self, max_events: usize) -> Vec<String> {
+        let Some(engine) = self.engine() else { return Vec::new() };
+        engine
+            .interactions
+            .history
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty() && h.len() <= max_events)
+            .map(|(u, _)| engine.dataset.behaviour.users.name(u as u32).to_owned())
+            .collect()
+    }
+}
+
+/// A stable pseudonym for a shopper id under a session salt.
+pub fn pseudonym(id: &str, salt: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{salt}\u{1f}{id}").as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("shopper-{hex}")
+}
