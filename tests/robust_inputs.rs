@@ -290,7 +290,7 @@ fn check_workbench(case: &Case) {
     let wb = load_in_workbench(catalogue, behaviour);
     let name = case.name();
     let crashed: Vec<&str> = wb
-        .notices
+        .notices()
         .iter()
         .filter(|n| n.text.contains("failed unexpectedly") || n.text.contains("internal error"))
         .map(|n| n.text.as_str())
