@@ -26,6 +26,8 @@ pub struct SignalParams {
     pub sequential: SequentialParams,
     /// `bm25`.
     pub bm25: Bm25Params,
+    /// `transformer`.
+    pub transformer: TransformerParams,
 }
 
 /// Parameters of the semantic signal.
@@ -186,5 +188,58 @@ pub struct Bm25Params {
 impl Default for Bm25Params {
     fn default() -> Self {
         Self { k1: 1.2, b: 0.75 }
+    }
+}
+
+/// Parameters of the sequence transformer (SASRec-style, text-initialised item vectors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransformerParams {
+    /// Whether fitting trains the model (training takes seconds to minutes, so it is off
+    /// unless the signal gets a weight or the user asks for it).
+    pub enabled: bool,
+    /// How many of the shopper's most recent items the model reads.
+    pub max_len: usize,
+    /// Width of item vectors and hidden states.
+    pub dim: usize,
+    /// Self-attention blocks.
+    pub blocks: usize,
+    /// Attention heads per block (must divide `dim`).
+    pub heads: usize,
+    /// Dropout probability in training.
+    pub dropout: f32,
+    /// Most training epochs (early stopping may end sooner).
+    pub epochs: usize,
+    /// Epochs without a better validation NDCG@10 before training stops.
+    pub patience: usize,
+    /// Sequences per batch.
+    pub batch_size: usize,
+    /// Sampled negatives per batch (shared by its positions) in the sampled softmax.
+    pub negatives: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Seed of the initial weights, batch order, negatives and dropout.
+    pub seed: u64,
+}
+
+impl Default for TransformerParams {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_len: 50,
+            dim: 64,
+            blocks: 2,
+            heads: 2,
+            dropout: 0.2,
+            epochs: 30,
+            patience: 3,
+            batch_size: 128,
+            negatives: 256,
+            learning_rate: 1e-3,
+            weight_decay: 0.01,
+            seed: 42,
+        }
     }
 }
