@@ -108,20 +108,17 @@ fn learns_a_planted_cycle() {
 
 #[test]
 fn an_unseen_item_with_a_twins_text_scores_like_its_twin() {
-    // Item 8 never occurs; its text equals that of C (item 2). C's id embedding and the
-    // text projection of C's text get the same gradient at every step, and item 8 is never
-    // a negative (negatives come from trained items), so item 8's vector differs from C's
-    // only by the small difference of their initial id embeddings.
+    // Item 8 never occurs; its text equals that of C (item 2). C's input vector is its id
+    // embedding plus the projection of that text; both parts get the same gradient at every
+    // step (one-hot texts: only C uses this text), and item 8 is never a negative (negatives
+    // come from trained items). So item 8's vector is C's text part, which learned what
+    // follows A, B as much as C's id part did: item 8 ranks right after C, above the rest.
     let n = CYCLE as usize + 1;
     let vectors = one_hot(&[0, 1, 2, 3, 4, 5, 6, 7, 2], 16);
     let s = fit(&cycle_data(n), Some(&vectors), &tiny(40));
     let sc = scores(&s, &[0, 1], n);
     let order = ranking(&sc);
-    let mut top_two = [order[0], order[1]];
-    top_two.sort_unstable();
-    assert_eq!(top_two, [2, 8], "C and its text twin lead: {sc:?}");
-    let gap = sc[2].min(sc[8]) - sc[order[2]];
-    assert!((sc[2] - sc[8]).abs() < 0.25 * gap, "twin scores {} vs {}; the third is {}", sc[2], sc[8], sc[order[2]]);
+    assert_eq!(&order[..2], &[2, 8], "C, then its text twin: {sc:?}");
 }
 
 #[test]

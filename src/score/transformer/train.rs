@@ -225,9 +225,13 @@ pub(super) fn train(
         let r = EpochReport { epoch, loss: (total / batches.max(1) as f64) as f32, hit_rate, ndcg };
         on_epoch(&r);
         report.epochs.push(r);
-        if data.validation.is_empty() || best.as_ref().is_none_or(|(b, _)| ndcg > *b) {
-            best = Some((ndcg, model.snapshot()?));
+        // A tie keeps the later (longer trained) weights but does not reset the patience.
+        let best_ndcg = best.as_ref().map_or(f32::NEG_INFINITY, |(b, _)| *b);
+        if data.validation.is_empty() || ndcg >= best_ndcg - 1e-6 {
+            best = Some((ndcg.max(best_ndcg), model.snapshot()?));
             report.best_epoch = epoch;
+        }
+        if ndcg > best_ndcg + 1e-6 {
             stale = 0;
         } else {
             stale += 1;
