@@ -63,7 +63,12 @@ impl ModelConfig {
 
     /// Whether the sizes make a network.
     pub(super) fn check(&self) -> Result<(), TransformerError> {
-        if self.dim == 0 || self.heads == 0 || self.dim % self.heads != 0 || self.max_len == 0 || self.n_items == 0 {
+        if self.dim == 0
+            || self.heads == 0
+            || !self.dim.is_multiple_of(self.heads)
+            || self.max_len == 0
+            || self.n_items == 0
+        {
             return Err(TransformerError::Invalid(format!(
                 "invalid model sizes: width {} with {} heads, {} positions, {} items (the width must be a multiple of the heads)",
                 self.dim, self.heads, self.max_len, self.n_items
