@@ -4,7 +4,7 @@
 use clap::Args;
 
 use super::DataArgs;
-use super::recommend::{RankArgs, build_engine};
+use super::recommend::{RankArgs, build_engine, wants_transformer};
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::experiment::{EvalRequest, TuneSettings, evaluate_and_tune, run_evaluation};
 use crate::eval::report::{outcome_json, outcome_table};
@@ -71,6 +71,8 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
     check_eval_args(args)?;
     session.check()?;
     let engine = build_engine(&session, &args.rank)?;
+    // The evaluation fits the signals on the train split: the transformer is trained there.
+    session.params.transformer.enabled |= wants_transformer(&session.fusion);
     let rule = SplitRule::from_name(&args.split, args.test_fraction, args.leave_last, args.seed)
         .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))?;
     let req = EvalRequest {

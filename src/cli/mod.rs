@@ -6,6 +6,7 @@ pub(crate) mod embed;
 pub(crate) mod embedding;
 pub(crate) mod eval;
 pub(crate) mod recommend;
+pub(crate) mod sequence;
 pub(crate) mod validate;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub(crate) enum Command {
     /// Time loading, fitting, re-fusion, evaluation, tuning or embedding; or write the
     /// synthetic scale dataset (`bench generate`).
     Bench(bench::BenchArgs),
+    /// Train the sequence transformer on every event and save its weights (safetensors).
+    TrainSequence(sequence::TrainSequenceArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -86,6 +89,7 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::Compare(args) => compare::run(&args),
         Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args),
+        Command::TrainSequence(args) => sequence::run(&args),
     };
     match result {
         Ok(code) => code,

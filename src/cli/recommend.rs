@@ -8,7 +8,7 @@ use clap::Args;
 use super::DataArgs;
 use crate::fusion::{FusionConfig, FusionMethod, Rule, load_rules};
 use crate::jobs::Progress;
-use crate::score::Query;
+use crate::score::{Query, SignalId, SignalParams};
 use crate::session::engine::{Engine, ExplainedItem, Target};
 use crate::session::{Session, pipeline};
 
@@ -125,6 +125,12 @@ fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionCo
     Ok(config)
 }
 
+/// Whether the fusion gives the (off by default, slow to train) transformer a weight: then
+/// it is trained when the signals are fitted.
+pub(crate) fn wants_transformer(config: &FusionConfig) -> bool {
+    config.weight(SignalId::TRANSFORMER) > 0.0
+}
+
 fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
     match &args.rules {
         Some(p) => load_rules(p).map_err(anyhow::Error::msg),
@@ -137,14 +143,17 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
     let progress = Progress::new();
     let dataset = Arc::new(pipeline::load(session, &progress)?);
     let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &session.model.template));
-    let mut engine = pipeline::fit_all(
-        dataset,
-        &session.params,
-        texts,
-        Err("item embeddings are being computed".to_owned()),
-        &progress,
-    )
-    .map_err(|_| anyhow::anyhow!("cancelled"))?;
+    // The transformer reads the item embeddings: train it once, when they are attached.
+    let first = SignalParams {
+        transformer: crate::score::params::TransformerParams { enabled: false, ..session.params.transformer.clone() },
+        ..session.params.clone()
+    };
+    if session.params.transformer.enabled {
+        eprintln!("note: the transformer is trained after the item embeddings (seconds to minutes)");
+    }
+    let mut engine =
+        pipeline::fit_all(dataset, &first, texts, Err("item embeddings are being computed".to_owned()), &progress)
+            .map_err(|_| anyhow::anyhow!("cancelled"))?;
     if args.no_semantic {
         engine.attach_vectors(Err("disabled with --no-semantic".to_owned()), &session.params);
     } else {
@@ -165,8 +174,9 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
 
 /// Runs `recfuse recommend`.
 pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
-    let session = Session { data: args.data.sources()?, ..Session::default() };
+    let mut session = Session { data: args.data.sources()?, ..Session::default() };
     let config = fusion_config(session.fusion.clone(), &args.rank)?;
+    session.params.transformer.enabled |= wants_transformer(&config);
     let rules = rules(&args.rank)?;
     let engine = build_engine(&session, &args.rank)?;
     let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), &config, &rules);
@@ -191,8 +201,9 @@ pub(crate) fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
         args.behaviour.is_some(),
         "search needs --behaviour too (popularity and personal signals are fitted on it)"
     );
-    let session = Session { data: data.sources()?, ..Session::default() };
+    let mut session = Session { data: data.sources()?, ..Session::default() };
     let config = fusion_config(crate::session::default_search_fusion(), &args.rank)?;
+    session.params.transformer.enabled |= wants_transformer(&config);
     let rules = rules(&args.rank)?;
     let engine = build_engine(&session, &args.rank)?;
     let embedding = if engine.vectors.is_some() {

@@ -17,6 +17,7 @@ pub mod semantic;
 pub mod sequential;
 pub mod signal;
 pub mod topk;
+pub mod transformer;
 pub mod user_cf;
 
 pub use interactions::{EventKind, HistoryEvent, Interactions, SparseRows, UserProfile, ValueTransform};
@@ -37,6 +38,7 @@ pub static SIGNALS: &[&SignalSpec] = &[
     &category::SPEC,
     &sequential::SPEC,
     &bm25::SPEC,
+    &transformer::SPEC,
 ];
 
 use crate::data::Catalogue;

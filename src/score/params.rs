@@ -27,6 +27,8 @@ pub struct SignalParams {
     pub sequential: SequentialParams,
     /// `bm25`.
     pub bm25: Bm25Params,
+    /// `transformer`.
+    pub transformer: TransformerParams,
 }
 
 /// Parameters of the semantic signal.
@@ -190,6 +192,59 @@ impl Default for Bm25Params {
     }
 }
 
+/// Parameters of the sequence transformer (SASRec-style, text-initialised item vectors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransformerParams {
+    /// Whether fitting trains the model (training takes seconds to minutes, so it is off
+    /// unless the signal gets a weight or the user asks for it).
+    pub enabled: bool,
+    /// How many of the shopper's most recent items the model reads.
+    pub max_len: usize,
+    /// Width of item vectors and hidden states.
+    pub dim: usize,
+    /// Self-attention blocks.
+    pub blocks: usize,
+    /// Attention heads per block (must divide `dim`).
+    pub heads: usize,
+    /// Dropout probability in training.
+    pub dropout: f32,
+    /// Most training epochs (early stopping may end sooner).
+    pub epochs: usize,
+    /// Epochs without a better validation NDCG@10 before training stops.
+    pub patience: usize,
+    /// Sequences per batch.
+    pub batch_size: usize,
+    /// Sampled negatives per batch (shared by its positions) in the sampled softmax.
+    pub negatives: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Seed of the initial weights, batch order, negatives and dropout.
+    pub seed: u64,
+}
+
+impl Default for TransformerParams {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_len: 50,
+            dim: 64,
+            blocks: 2,
+            heads: 2,
+            dropout: 0.2,
+            epochs: 30,
+            patience: 3,
+            batch_size: 128,
+            negatives: 256,
+            learning_rate: 1e-3,
+            weight_decay: 0.01,
+            seed: 42,
+        }
+    }
+}
+
 impl SignalParams {
     /// Refuses parameters outside their allowed ranges (TESTING.md, "Limits"): each bound
     /// keeps fitting time and memory finite whatever a session file or option says.
@@ -215,6 +270,18 @@ impl SignalParams {
         check_count("sequential.max_successors", s.max_successors, 1, 100_000)?;
         check_real("bm25.k1", f64::from(self.bm25.k1), 0.0, 100.0)?;
         check_real("bm25.b", f64::from(self.bm25.b), 0.0, 1.0)?;
+        let t = &self.transformer;
+        check_count("transformer.max_len", t.max_len, 1, 1_000)?;
+        check_count("transformer.dim", t.dim, 1, 1_024)?;
+        check_count("transformer.blocks", t.blocks, 1, 16)?;
+        check_count("transformer.heads", t.heads, 1, 16)?;
+        check_real("transformer.dropout", f64::from(t.dropout), 0.0, 0.9)?;
+        check_count("transformer.epochs", t.epochs, 1, 1_000)?;
+        check_count("transformer.patience", t.patience, 1, 100)?;
+        check_count("transformer.batch_size", t.batch_size, 1, 4_096)?;
+        check_count("transformer.negatives", t.negatives, 1, 100_000)?;
+        check_real("transformer.learning_rate", t.learning_rate, 1e-7, 1.0)?;
+        check_real("transformer.weight_decay", t.weight_decay, 0.0, 1.0)?;
         Ok(())
     }
 }

@@ -1,0 +1,142 @@
+//! `recfuse train-sequence`: trains the `transformer` signal on every event, prints each
+//! epoch's training loss and validation hit rate / NDCG@10 (each shopper's last item held
+//! out) and saves the weights as safetensors.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::DataArgs;
+use crate::embed::ItemVectors;
+use crate::jobs::Progress;
+use crate::score::Interactions;
+use crate::score::transformer::{EpochReport, TransformerScorer};
+use crate::session::{Session, pipeline};
+
+/// Arguments of `recfuse train-sequence`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainSequenceArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the weights (safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Most epochs (default: the signal's parameter, 30); early stopping may end sooner.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Seed (default: the signal's parameter).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Use id embeddings only (do not embed the item texts).
+    #[arg(long)]
+    pub no_text: bool,
+    /// Embedding model directory (default: the bundled all-MiniLM-L6-v2).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Device for embedding the item texts: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Print JSON (the epochs and the summary) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The item texts' embeddings, or `None` (with a note) when they are not available.
+fn item_vectors(
+    args: &TrainSequenceArgs,
+    session: &Session,
+    dataset: &crate::data::Dataset,
+) -> Option<std::sync::Arc<ItemVectors>> {
+    if args.no_text {
+        return None;
+    }
+    let mut session = session.clone();
+    if let Some(m) = &args.model {
+        session.model.model_dir = Some(m.clone());
+    }
+    session.model.device.clone_from(&args.device);
+    let progress = Progress::new();
+    let bar = (!args.json).then(|| super::embed::CliProgressBar::attach(&progress, "embedding"));
+    let outcome = pipeline::embed_catalogue(dataset, &session, &progress);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    match outcome {
+        Ok(o) => {
+            for n in &o.notices {
+                eprintln!("note: {n}");
+            }
+            Some(o.vectors)
+        }
+        Err(e) => {
+            eprintln!("note: item texts not embedded ({e}); training with id embeddings only");
+            None
+        }
+    }
+}
+
+fn epoch_json(e: &EpochReport) -> serde_json::Value {
+    serde_json::json!({ "epoch": e.epoch, "loss": e.loss, "hit_rate_at_10": e.hit_rate, "ndcg_at_10": e.ndcg })
+}
+
+/// Runs `recfuse train-sequence`.
+pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
+    let mut session = Session { data: args.data.sources()?, ..Session::default() };
+    let params = &mut session.params.transformer;
+    params.enabled = true;
+    if let Some(e) = args.epochs {
+        params.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        params.seed = s;
+    }
+    let params = params.clone();
+    let dataset = pipeline::load(&session, &Progress::new())?;
+    let vectors = item_vectors(args, &session, &dataset);
+    let all: Vec<usize> = (0..dataset.behaviour.len()).collect();
+    let interactions = Interactions::build(&dataset.behaviour, &all, dataset.catalogue.len());
+    if !args.json {
+        println!(
+            "training: width {}, {} blocks, {} heads, last {} items, {} text vectors",
+            params.dim,
+            params.blocks,
+            params.heads,
+            params.max_len,
+            if vectors.is_some() { "with" } else { "without" }
+        );
+        println!("{:>5}  {:>8}  {:>8}  {:>8}", "epoch", "loss", "HR@10", "NDCG@10");
+    }
+    let started = Instant::now();
+    let json = args.json;
+    let mut on_epoch = |e: &EpochReport| {
+        if !json {
+            println!("{:>5}  {:>8.4}  {:>8.4}  {:>8.4}", e.epoch, e.loss, e.hit_rate, e.ndcg);
+        }
+    };
+    let (scorer, report) =
+        TransformerScorer::fit(&interactions, vectors.as_deref(), &params, &Progress::new(), &mut on_epoch)?;
+    let seconds = started.elapsed().as_secs_f64();
+    scorer.save(&args.out)?;
+    if json {
+        let v = serde_json::json!({
+            "epochs": report.epochs.iter().map(epoch_json).collect::<Vec<_>>(),
+            "best_epoch": report.best_epoch,
+            "sequences": report.sequences,
+            "validation_shoppers": report.validation_shoppers,
+            "text_vectors": vectors.is_some(),
+            "seconds": seconds,
+            "out": args.out.display().to_string(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "kept epoch {} ({} sequences, {} validation shoppers) in {seconds:.1} s -> {}",
+            report.best_epoch,
+            report.sequences,
+            report.validation_shoppers,
+            args.out.display()
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,247 @@
+//! Training of the `transformer` network: next-item prediction over each shopper's
+//! positive events (time order), sampled softmax against negatives shared by a batch,
+//! AdamW, dropout, early stopping on each shopper's held-out last item.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+
+use super::model::{Dropout, ModelConfig, SeqModel};
+use super::{TransformerError, sequence};
+use crate::embed::ItemVectors;
+use crate::jobs::Progress;
+use crate::score::interactions::Interactions;
+use crate::score::params::TransformerParams;
+
+/// Cut-off of the validation metrics.
+const VALIDATION_K: usize = 10;
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochReport {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean sampled-softmax loss over the epoch's training positions.
+    pub loss: f32,
+    /// Share of validation shoppers whose held-out item ranks in the top 10.
+    pub hit_rate: f32,
+    /// Mean NDCG@10 of the held-out items.
+    pub ndcg: f32,
+}
+
+/// What training did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainReport {
+    /// Every epoch run.
+    pub epochs: Vec<EpochReport>,
+    /// The epoch whose weights were kept (best validation NDCG@10, else the last).
+    pub best_epoch: usize,
+    /// Training sequences (windows of at most `max_len + 1` items).
+    pub sequences: usize,
+    /// Shoppers with a held-out validation item.
+    pub validation_shoppers: usize,
+}
+
+/// Training windows and validation cases.
+struct Data {
+    windows: Vec<Vec<u32>>,
+    /// (the items before the held-out one, the held-out item).
+    validation: Vec<(Vec<u32>, u32)>,
+    /// Items seen in training: where negatives are drawn from.
+    candidates: Vec<u32>,
+}
+
+/// Splits each shopper's sequence: the last item is held out for validation when at least
+/// two remain for training; the rest is cut into windows of `max_len + 1` items.
+fn prepare(interactions: &Interactions, max_len: usize) -> Data {
+    let mut data = Data { windows: Vec::new(), validation: Vec::new(), candidates: Vec::new() };
+    for events in &interactions.history {
+        let s = sequence(events, interactions.n_items);
+        let (train, held) = match s.split_last() {
+            Some((&last, rest)) if rest.len() >= 2 => (rest, Some(last)),
+            _ => (s.as_slice(), None),
+        };
+        if let Some(target) = held {
+            let start = train.len().saturating_sub(max_len);
+            data.validation.push((train.get(start..).unwrap_or(&[]).to_vec(), target));
+        }
+        let mut end = train.len();
+        while end >= 2 {
+            let start = end.saturating_sub(max_len + 1);
+            data.windows.push(train.get(start..end).unwrap_or(&[]).to_vec());
+            if start == 0 {
+                break;
+            }
+            end = start + 1;
+        }
+        data.candidates.extend_from_slice(train);
+    }
+    data.candidates.sort_unstable();
+    data.candidates.dedup();
+    data
+}
+
+/// Text vectors as a `[n_items + 1, dim]` tensor (zero rows for the padding item and
+/// items without text).
+pub(super) fn text_tensor(vectors: &ItemVectors, n_items: usize) -> Result<Tensor, TransformerError> {
+    let dim = vectors.dim;
+    let mut data = vec![0.0f32; (n_items + 1) * dim];
+    for (i, chunk) in data.chunks_exact_mut(dim.max(1)).take(n_items).enumerate() {
+        if let Some(row) = vectors.row(i as u32) {
+            chunk.copy_from_slice(row.get(..chunk.len()).unwrap_or(&[]));
+        }
+    }
+    Ok(Tensor::from_vec(data, (n_items + 1, dim), &Device::Cpu)?)
+}
+
+/// Left-padded `[batch, max_len]` tensors of sequences: items (padding = `n_items`) and
+/// the 0/1 mask of real positions.
+pub(super) fn pad_batch(seqs: &[&[u32]], max_len: usize, pad: u32) -> Result<(Tensor, Tensor), TransformerError> {
+    let mut items = vec![pad; seqs.len() * max_len];
+    let mut valid = vec![0.0f32; seqs.len() * max_len];
+    for (r, s) in seqs.iter().enumerate() {
+        let s = s.get(s.len().saturating_sub(max_len)..).unwrap_or(&[]);
+        let off = r * max_len + max_len - s.len();
+        for (k, &item) in s.iter().enumerate() {
+            if let (Some(slot), Some(v)) = (items.get_mut(off + k), valid.get_mut(off + k)) {
+                *slot = item;
+                *v = 1.0;
+            }
+        }
+    }
+    let dev = Device::Cpu;
+    Ok((Tensor::from_vec(items, (seqs.len(), max_len), &dev)?, Tensor::from_vec(valid, (seqs.len(), max_len), &dev)?))
+}
+
+/// The mean sampled-softmax loss of one batch of windows.
+fn batch_loss(
+    model: &SeqModel,
+    windows: &[&[u32]],
+    negatives: &[u32],
+    dropout: &mut Dropout,
+) -> Result<Tensor, TransformerError> {
+    let (max_len, pad) = (model.config.max_len, model.config.n_items as u32);
+    let inputs: Vec<&[u32]> = windows.iter().map(|w| w.get(..w.len().saturating_sub(1)).unwrap_or(&[])).collect();
+    let targets: Vec<&[u32]> = windows.iter().map(|w| w.get(1..).unwrap_or(&[])).collect();
+    let (seq, valid) = pad_batch(&inputs, max_len, pad)?;
+    let (targets, _) = pad_batch(&targets, max_len, pad)?;
+    let hidden = model.forward(&seq, &valid, Some(dropout))?.hidden;
+    let n = windows.len() * max_len;
+    let hidden = hidden.reshape((n, model.config.dim))?;
+    let targets = targets.flatten_all()?;
+    let positive = (&hidden * model.item_vectors(&targets)?)?.sum_keepdim(1)?;
+    let negs = Tensor::new(negatives, &Device::Cpu)?;
+    let neg_logits = hidden.matmul(&model.item_vectors(&negs)?.t()?)?;
+    // A sampled negative that is the position's own target is not a negative.
+    let same = targets.unsqueeze(1)?.broadcast_eq(&negs.unsqueeze(0)?)?.to_dtype(DType::F32)?;
+    let neg_logits = (neg_logits - (same * 1e9)?)?;
+    let logits = Tensor::cat(&[&positive, &neg_logits], 1)?;
+    let nll = (logits.log_sum_exp(1)? - positive.squeeze(1)?)?;
+    let mask = valid.flatten_all()?;
+    let count = mask.sum_all()?.to_scalar::<f32>()?.max(1.0);
+    Ok(((nll * mask)?.sum_all()? / f64::from(count))?)
+}
+
+/// Hit rate and NDCG@10 of the held-out items, ranked against every catalogue item.
+fn validate(model: &SeqModel, cases: &[(Vec<u32>, u32)], batch: usize) -> Result<(f32, f32), TransformerError> {
+    if cases.is_empty() {
+        return Ok((0.0, 0.0));
+    }
+    let table = model.item_table()?.t()?.contiguous()?;
+    let (mut hits, mut ndcg) = (0.0f64, 0.0f64);
+    for chunk in cases.chunks(batch.max(1)) {
+        let seqs: Vec<&[u32]> = chunk.iter().map(|(s, _)| s.as_slice()).collect();
+        let (seq, valid) = pad_batch(&seqs, model.config.max_len, model.config.n_items as u32)?;
+        let hidden = model.forward(&seq, &valid, None)?.hidden;
+        let last = hidden.narrow(1, model.config.max_len - 1, 1)?.squeeze(1)?;
+        let scores: Vec<Vec<f32>> = last.matmul(&table)?.to_vec2()?;
+        for (row, (_, target)) in scores.iter().zip(chunk) {
+            let Some(&t) = row.get(*target as usize) else { continue };
+            let rank = row.iter().filter(|&&s| s > t).count();
+            if rank < VALIDATION_K {
+                hits += 1.0;
+                ndcg += 1.0 / ((rank + 2) as f64).log2();
+            }
+        }
+    }
+    let n = cases.len() as f64;
+    Ok(((hits / n) as f32, (ndcg / n) as f32))
+}
+
+/// Trains a network on `interactions`; `on_epoch` hears about every epoch.
+pub(super) fn train(
+    interactions: &Interactions,
+    vectors: Option<&ItemVectors>,
+    params: &TransformerParams,
+    progress: &Progress,
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<(SeqModel, TrainReport), TransformerError> {
+    let max_len = params.max_len.max(1);
+    let data = prepare(interactions, max_len);
+    if data.windows.is_empty() {
+        return Err(TransformerError::Invalid("no shopper has two or more positive events to learn from".into()));
+    }
+    let texts =
+        vectors.filter(|v| v.dim > 0 && !v.is_empty()).map(|v| text_tensor(v, interactions.n_items)).transpose()?;
+    let config = ModelConfig {
+        n_items: interactions.n_items,
+        text_dim: texts.as_ref().map_or(0, |_| vectors.map_or(0, |v| v.dim)),
+        dim: params.dim,
+        heads: params.heads,
+        blocks: params.blocks,
+        max_len,
+    };
+    let mut rng = fastrand::Rng::with_seed(params.seed);
+    let model = SeqModel::new(config, texts, &mut rng)?;
+    let adam = ParamsAdamW { lr: params.learning_rate, weight_decay: params.weight_decay, ..ParamsAdamW::default() };
+    let mut optimizer = AdamW::new(model.all_vars(), adam)?;
+    let mut dropout = Dropout { p: params.dropout.clamp(0.0, 0.9), rng: rng.fork() };
+    let batch = params.batch_size.max(1);
+    let epochs = params.epochs.max(1);
+    progress.start_stage("training transformer", (epochs * data.windows.len().div_ceil(batch)) as u64);
+    let mut report = TrainReport {
+        sequences: data.windows.len(),
+        validation_shoppers: data.validation.len(),
+        ..TrainReport::default()
+    };
+    let (mut best, mut stale): (Option<(f32, Vec<_>)>, usize) = (None, 0);
+    let mut order: Vec<usize> = (0..data.windows.len()).collect();
+    for epoch in 1..=epochs {
+        rng.shuffle(&mut order);
+        let (mut total, mut batches) = (0.0f64, 0usize);
+        for chunk in order.chunks(batch) {
+            progress.check()?;
+            let windows: Vec<&[u32]> = chunk.iter().filter_map(|&i| data.windows.get(i).map(Vec::as_slice)).collect();
+            let k = params.negatives.clamp(1, data.candidates.len().max(1));
+            let negatives: Vec<u32> = (0..k)
+                .filter_map(|_| data.candidates.get(rng.usize(..data.candidates.len().max(1))).copied())
+                .collect();
+            let loss = batch_loss(&model, &windows, &negatives, &mut dropout)?;
+            optimizer.backward_step(&loss)?;
+            total += f64::from(loss.to_scalar::<f32>()?);
+            batches += 1;
+            progress.advance(1);
+        }
+        let (hit_rate, ndcg) = validate(&model, &data.validation, batch)?;
+        let r = EpochReport { epoch, loss: (total / batches.max(1) as f64) as f32, hit_rate, ndcg };
+        on_epoch(&r);
+        report.epochs.push(r);
+        // A tie keeps the later (longer trained) weights but does not reset the patience.
+        let best_ndcg = best.as_ref().map_or(f32::NEG_INFINITY, |(b, _)| *b);
+        if data.validation.is_empty() || ndcg >= best_ndcg - 1e-6 {
+            best = Some((ndcg.max(best_ndcg), model.snapshot()?));
+            report.best_epoch = epoch;
+        }
+        if ndcg > best_ndcg + 1e-6 {
+            stale = 0;
+        } else {
+            stale += 1;
+            if stale >= params.patience.max(1) {
+                break;
+            }
+        }
+    }
+    if let Some((_, weights)) = &best {
+        SeqModel::restore(weights)?;
+    }
+    Ok((model, report))
+}
