@@ -3,16 +3,26 @@
 
 use recfuse::embed::ItemVectors;
 use recfuse::jobs::Progress;
+use recfuse::score::interactions::EventKind;
 use recfuse::score::params::TransformerParams;
 use recfuse::score::transformer::{OFF_BY_DEFAULT, TransformerScorer};
-use recfuse::score::interactions::EventKind;
 use recfuse::score::{HistoryEvent, Interactions, ScoreContext, Scorer, SignalParams, UserProfile};
 
 /// Items of the planted cycle A→B→…→H→A.
 const CYCLE: u32 = 8;
 
 fn events(items: &[u32]) -> Vec<HistoryEvent> {
-    items.iter().enumerate().map(|(t, &item)| HistoryEvent { item, time: t as i64 * 60, weight: 1.0, kind: EventKind::Purchase, rating: None }).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(t, &item)| HistoryEvent {
+            item,
+            time: t as i64 * 60,
+            weight: 1.0,
+            kind: EventKind::Purchase,
+            rating: None,
+        })
+        .collect()
 }
 
 /// 72 shoppers walking the cycle from every start, with 3 to 11 steps each; `n_items`

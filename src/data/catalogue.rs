@@ -73,11 +73,14 @@ struct TitleCleaning {
 impl TitleCleaning {
     fn notice(&self) -> Option<String> {
         (self.cleaned + self.replaced > 0).then(|| {
-            format!(
-                "titles: {} cleaned (HTML tags and entities removed, whitespace collapsed), {} empty replaced by \
-                 the start of the description",
-                self.cleaned, self.replaced
-            )
+            let mut text = format!(
+                "titles: {} cleaned (HTML tags or entities removed, or runs of whitespace collapsed)",
+                self.cleaned
+            );
+            if self.replaced > 0 {
+                text.push_str(&format!(", {} empty replaced by the start of the description", self.replaced));
+            }
+            text
         })
     }
 }

@@ -96,6 +96,8 @@ pub enum Command {
     SetMmrLambda(f32),
     /// Per-category cap (0 = off).
     SetCategoryCap(usize),
+    /// Give items with the same cleaned title (and brand) one slot (re-ranks only).
+    SetCollapseDuplicates(bool),
     /// Apply a preset.
     ApplyPreset(Preset),
     /// Recommend or search.

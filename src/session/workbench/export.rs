@@ -228,7 +228,7 @@ fn config_section(wb: &Workbench, html: &mut String) {
         html,
         ", {} candidates per signal, {}.</p>",
         config.candidates_per_signal,
-        if config.exclude_seen { "already-bought items excluded" } else { "repeats allowed" }
+        if config.exclude_seen { "already-seen items excluded" } else { "repeats allowed" }
     );
     html.push_str("<table><tr><th>signal</th><th>weight</th><th>normalisation</th></tr>");
     for (s, setting) in &config.signals {

@@ -22,6 +22,7 @@ impl Workbench {
             Command::SetExcludeSeen(on) => self.update_fusion(|f| f.exclude_seen = on),
             Command::SetMmrLambda(l) => self.update_fusion(|f| f.mmr_lambda = l.clamp(0.0, 1.0)),
             Command::SetCategoryCap(c) => self.update_fusion(|f| f.category_cap = c),
+            Command::SetCollapseDuplicates(on) => self.update_fusion(|f| f.collapse_duplicates = on),
             Command::ApplyPreset(p) => {
                 let config = match p {
                     Preset::Default => match self.session.selection.mode {

@@ -249,6 +249,7 @@ impl Workbench {
             | C::SetExcludeSeen(_)
             | C::SetMmrLambda(_)
             | C::SetCategoryCap(_)
+            | C::SetCollapseDuplicates(_)
             | C::ApplyPreset(_)) => self.handle_fusion(c),
             c @ (C::AddRule(_) | C::RemoveRule(_) | C::SetRuleEnabled(..)) => self.handle_rules(c),
             c @ (C::SetMode(_) | C::SelectShopper(_) | C::SetQuery(_) | C::SetK(_) | C::SelectItem(_)) => {

@@ -40,7 +40,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             let mapping: Vec<String> = f.columns_used.iter().map(|(r, c)| format!("{r} = {c}")).collect();
             ui.small(format!("columns: {}", mapping.join(", ")));
             for n in &f.notices {
-                ui.colored_label(theme::WARNING, format!("note: {n}"));
+                ui.add(egui::Label::new(egui::RichText::new(format!("note: {n}")).color(theme::WARNING)).wrap());
             }
             for (kind, count) in &f.issues {
                 let verb = if kind.drops_row() { "dropped" } else { "noted" };

@@ -223,11 +223,19 @@ fn fusion_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         }
         let mut exclude = config.exclude_seen;
         if ui
-            .checkbox(&mut exclude, "exclude already-bought items")
-            .on_hover_text("Off = allow repeat purchases (consumables)")
+            .checkbox(&mut exclude, "exclude already-seen items")
+            .on_hover_text("Leaves out every item the shopper interacted with (any event, any rating). Off = allow repeats (consumables)")
             .changed()
         {
             cx.commands.push(Command::SetExcludeSeen(exclude));
+        }
+        let mut collapse = config.collapse_duplicates;
+        if ui
+            .checkbox(&mut collapse, "one slot per duplicate title")
+            .on_hover_text("Items with the same cleaned title (and brand) take one slot: the best-scoring one")
+            .changed()
+        {
+            cx.commands.push(Command::SetCollapseDuplicates(collapse));
         }
         let mut lambda = config.mmr_lambda;
         if ui.add(egui::Slider::new(&mut lambda, 0.0..=1.0).text("MMR λ (1 = off)")).changed() {

@@ -16,11 +16,13 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 NoticeLevel::Warning => ("Warning:", theme::WARNING),
                 NoticeLevel::Error => ("Error:", theme::ERROR),
             };
-            ui.colored_label(color, icon);
-            ui.label(&n.text);
+            // The button first: a long notice wraps instead of pushing it (and the
+            // central panel) off to the right.
             if ui.small_button("dismiss").clicked() {
                 dismiss = Some(i);
             }
+            ui.colored_label(color, icon);
+            ui.add(egui::Label::new(&n.text).wrap());
         });
     }
     if cx.wb.notices().len() > 4 {
