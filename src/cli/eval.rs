@@ -48,6 +48,20 @@ pub(crate) struct EvalArgs {
     pub rank: RankArgs,
 }
 
+/// One line about a tuning run: what it rests on and what it kept.
+fn tuning_summary(t: &crate::eval::experiment::TuneOutcome, k: usize) -> String {
+    let single = t.best_single.map_or(String::new(), |(s, v)| format!(", best single signal {s} {v:.4}"));
+    format!(
+        "tuning on {} validation shoppers: ndcg@{k} start {:.4}, searched {:.4}{single}; kept {} ({:.4}); {} evaluations",
+        t.validation_users,
+        t.start_ndcg,
+        t.searched_ndcg,
+        t.kept.describe(),
+        t.validation_ndcg,
+        t.evaluations
+    )
+}
+
 /// Refuses evaluation options outside their ranges (TESTING.md, "Limits").
 fn check_eval_args(args: &EvalArgs) -> Result<(), crate::limits::OutOfRange> {
     use crate::limits::{MAX_BOOTSTRAP, MAX_K, check_count, check_real};
@@ -104,19 +118,17 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
         (run_evaluation(&dataset, &req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?, None)
     };
     if let (Some((t, k)), false) = (&tuned, args.rank.json) {
-        eprintln!(
-            "tuning: validation ndcg@{k} {:.4} → {:.4} ({} evaluations); whole run {:.1} s",
-            t.start_ndcg,
-            t.validation_ndcg,
-            t.evaluations,
-            started.elapsed().as_secs_f64()
-        );
+        eprintln!("{}; whole run {:.1} s", tuning_summary(t, *k), started.elapsed().as_secs_f64());
     }
     if let Some(b) = bar {
         b.finish();
     }
     if args.rank.json {
-        println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome))?);
+        let mut value = outcome_json(&outcome);
+        if let (Some((t, _)), Some(map)) = (&tuned, value.as_object_mut()) {
+            map.insert("tuning".to_owned(), crate::eval::report::tuning_json(t));
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{}", outcome_table(&outcome));
     }

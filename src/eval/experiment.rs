@@ -106,14 +106,52 @@ impl Default for TuneSettings {
 /// The result of tuning.
 #[derive(Debug, Clone)]
 pub struct TuneOutcome {
-    /// The best configuration found on validation.
+    /// The configuration kept (see [`TuneOutcome::kept`]): the searched weights only when they
+    /// beat the best single signal with confidence on validation.
     pub config: FusionConfig,
-    /// Its validation NDCG@k.
+    /// Validation NDCG@k of the kept configuration.
     pub validation_ndcg: f64,
     /// Validation NDCG@k of the starting configuration.
     pub start_ndcg: f64,
+    /// Validation NDCG@k of the best configuration the search found.
+    pub searched_ndcg: f64,
+    /// The best single signal on validation and its NDCG@k.
+    pub best_single: Option<(SignalId, f64)>,
+    /// What was kept, and why.
+    pub kept: TunedChoice,
+    /// Shoppers the validation scores rest on.
+    pub validation_users: usize,
     /// Objective evaluations made.
     pub evaluations: usize,
+}
+
+/// Which configuration tuning kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunedChoice {
+    /// The searched weights: their paired 95 % lower bound over the best single signal is above 0.
+    Searched,
+    /// The starting weights: the search did not beat the best single signal with confidence, the
+    /// starting weights did.
+    Start,
+    /// The best single signal: neither fusion beat it with confidence on validation.
+    SingleSignal(SignalId),
+}
+
+impl TunedChoice {
+    /// A sentence for reports.
+    pub fn describe(self) -> String {
+        match self {
+            TunedChoice::Searched => {
+                "searched weights (beat the best single signal with confidence on validation)".into()
+            }
+            TunedChoice::Start => {
+                "starting weights (the search did not beat the best single signal with confidence; they did)".into()
+            }
+            TunedChoice::SingleSignal(s) => {
+                format!("{s} alone (no fusion beat it with confidence on validation)")
+            }
+        }
+    }
 }
 
 /// Weight grid tried for each signal by coordinate ascent.
@@ -325,8 +363,61 @@ pub fn coordinate_ascent(
             best = (current, current_value);
         }
     }
-    context.prepare_for(&best.0);
-    TuneOutcome { config: best.0, validation_ndcg: best.1, start_ndcg, evaluations }
+    let (kept, config, validation_ndcg, best_single) = keep_robustly(context, start, best.0.clone(), k, settings.seed);
+    context.prepare_for(&config);
+    TuneOutcome {
+        config,
+        validation_ndcg,
+        start_ndcg,
+        searched_ndcg: best.1,
+        best_single,
+        kept,
+        validation_users: context.users.len(),
+        evaluations,
+    }
+}
+
+/// Guards tuning against small validation sets: the searched weights are kept only when the
+/// paired bootstrap 95 % lower bound of their per-shopper NDCG gain over the best single
+/// signal is above 0; else the starting weights under the same test; else that signal alone.
+fn keep_robustly(
+    context: &mut EvalContext,
+    start: &FusionConfig,
+    searched: FusionConfig,
+    k: usize,
+    seed: u64,
+) -> (TunedChoice, FusionConfig, f64, Option<(SignalId, f64)>) {
+    let per_user = |ctx: &mut EvalContext, c: &FusionConfig| {
+        ctx.prepare_for(c);
+        ctx.per_user_ndcg(c, k)
+    };
+    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let mut best_single: Option<(SignalId, FusionConfig, Vec<f64>)> = None;
+    for s in context.signals.clone() {
+        let c = single_signal(start, s);
+        let v = per_user(context, &c);
+        if best_single.as_ref().is_none_or(|(_, _, b)| mean(&v) > mean(b) + 1e-12) {
+            best_single = Some((s, c, v));
+        }
+    }
+    let searched_v = per_user(context, &searched);
+    let Some((signal, single_config, single_v)) = best_single else {
+        return (TunedChoice::Searched, searched, mean(&searched_v), None);
+    };
+    let single = Some((signal, mean(&single_v)));
+    let boot = BootstrapConfig { resamples: 1000, seed, ..BootstrapConfig::default() };
+    let beats_single = |v: &[f64]| {
+        let gain: Vec<f64> = v.iter().zip(&single_v).map(|(a, b)| a - b).collect();
+        crate::eval::bootstrap::bootstrap_mean(&gain, &boot).is_some_and(|e| e.ci.0 > 0.0)
+    };
+    if beats_single(&searched_v) {
+        return (TunedChoice::Searched, searched, mean(&searched_v), single);
+    }
+    let start_v = per_user(context, start);
+    if beats_single(&start_v) {
+        return (TunedChoice::Start, start.clone(), mean(&start_v), single);
+    }
+    (TunedChoice::SingleSignal(signal), single_config, mean(&single_v), single)
 }
 
 /// A metric as a function of one weight.

@@ -1,7 +1,7 @@
 //! An evaluation outcome as the stable JSON object (`eval --json`, metrics export) and as
 //! the human table the CLI prints.
 
-use super::experiment::{EvalOutcome, RowKind};
+use super::experiment::{EvalOutcome, RowKind, TuneOutcome, TunedChoice};
 
 /// The stable JSON object of an evaluation.
 pub fn outcome_json(outcome: &EvalOutcome) -> serde_json::Value {
@@ -100,4 +100,22 @@ pub fn outcome_table(outcome: &EvalOutcome) -> String {
         }
     }
     out
+}
+
+/// The stable JSON object of a tuning run: what the validation scores rest on and what was kept.
+pub fn tuning_json(t: &TuneOutcome) -> serde_json::Value {
+    let kept = match t.kept {
+        TunedChoice::Searched => "searched".to_owned(),
+        TunedChoice::Start => "start".to_owned(),
+        TunedChoice::SingleSignal(s) => format!("signal:{s}"),
+    };
+    serde_json::json!({
+        "validation_users": t.validation_users,
+        "start_ndcg": t.start_ndcg,
+        "searched_ndcg": t.searched_ndcg,
+        "best_single": t.best_single.map(|(s, v)| serde_json::json!({"signal": s.id(), "ndcg": v})),
+        "kept": kept,
+        "kept_validation_ndcg": t.validation_ndcg,
+        "evaluations": t.evaluations,
+    })
 }

@@ -162,6 +162,12 @@ impl EvalContext {
         self.candidates.par_iter().map_init(Vec::new, |scratch, set| top_k_fused(set, config, k, scratch)).collect()
     }
 
+    /// NDCG@k of every evaluated user under `config` (the set must be prepared).
+    pub fn per_user_ndcg(&self, config: &FusionConfig, k: usize) -> Vec<f64> {
+        let lists = self.lists(config, k);
+        lists.iter().zip(&self.relevance).map(|(l, r)| AccuracyScores::compute(l, r, k).ndcg).collect()
+    }
+
     /// Mean NDCG@k without intervals: the tuning objective.
     pub fn mean_ndcg(&self, config: &FusionConfig, k: usize) -> f64 {
         let lists = self.lists(config, k);

@@ -171,10 +171,18 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         ui.label(format!("Best single signal on {}: {name} ({v:.4}). Hover a value for its 95 % interval.", keys[0]));
     }
     if let Some(t) = cx.wb.evaluation().tune_summary() {
-        ui.label(format!(
-            "Tuning: validation ndcg@{k} went from {:.4} to {:.4} after {} evaluations.",
-            t.start_ndcg, t.validation_ndcg, t.evaluations
-        ));
+        let single = t.best_single.map_or(String::new(), |(s, v)| format!(", best single signal {} {v:.4}", s.label()));
+        ui.add(
+            egui::Label::new(format!(
+                "Tuning on {} validation shoppers: ndcg@{k} start {:.4}, searched {:.4}{single}. Kept: {} ({:.4}).",
+                t.validation_users,
+                t.start_ndcg,
+                t.searched_ndcg,
+                t.kept.describe(),
+                t.validation_ndcg
+            ))
+            .wrap(),
+        );
     }
 }
 
