@@ -86,3 +86,24 @@ fn a_json_line_over_16_mib_is_refused() {
     let msg = refused(&path);
     assert!(msg.contains("items.jsonl") && msg.contains("row 2") && msg.contains("longer than 16 MiB"), "{msg}");
 }
+
+#[test]
+fn more_than_65535_event_types_are_folded_with_a_notice() {
+    use recfuse::data::{DataSources, EventWeights, load_dataset};
+    use recfuse::jobs::Progress;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("user_id,item_id,timestamp,event_type\n");
+    for i in 0..70_000 {
+        text.push_str(&format!("u{},i{},{},t{i}\n", i % 50, i % 30, 1_293_962_400 + i));
+    }
+    let behaviour = write(dir.path(), "events.csv", &text);
+    let sources = DataSources { behaviour, ..DataSources::default() };
+    let d = load_dataset(&sources, &EventWeights::default(), &Progress::new()).expect("loads");
+    assert_eq!(d.behaviour.len(), 70_000, "no event dropped");
+    assert_eq!(d.behaviour.event_type_names.len(), 65_535);
+    let notices: Vec<&String> = d.report.files.iter().flat_map(|f| f.notices.iter()).collect();
+    assert!(
+        notices.iter().any(|n| n.starts_with("event_type: 4466 distinct event types beyond the first 65534 folded")),
+        "{notices:?}"
+    );
+}
