@@ -52,6 +52,15 @@ impl Behaviour {
             }
             start += part.height().max(1);
         }
+        if builder.folded_types > 0 {
+            report.notices.push(format!(
+                "{}: {} distinct event types beyond the first {} folded into '{FOLDED_EVENT_TYPE}' \
+                 (is a free-text column mapped as the event type?)",
+                columns.event_type.as_deref().unwrap_or("event type"),
+                builder.folded_types,
+                MAX_EVENT_TYPES - 1
+            ));
+        }
         let mut log = builder.log;
         log.sort_by_time();
         log.apply_weights(weights);
@@ -348,10 +357,18 @@ impl DerivedItems {
     }
 }
 
+/// The most distinct event types a log holds (they are indexed by `u16`); the last index is
+/// [`FOLDED_EVENT_TYPE`], which every type beyond the others is counted as, with a notice.
+pub(crate) const MAX_EVENT_TYPES: usize = u16::MAX as usize;
+/// The event type name that types beyond [`MAX_EVENT_TYPES`] − 1 are folded into.
+pub(crate) const FOLDED_EVENT_TYPE: &str = "other (too many event types)";
+
 /// The log being built, with the index of each event type name.
 struct LogBuilder {
     log: Behaviour,
     type_index: HashMap<String, u16>,
+    /// Distinct event types folded into [`FOLDED_EVENT_TYPE`].
+    folded_types: usize,
 }
 
 impl LogBuilder {
@@ -371,17 +388,28 @@ impl LogBuilder {
         log.item.reserve(rows);
         log.time.reserve(rows);
         log.event_type.reserve(rows);
-        LogBuilder { log, type_index: HashMap::new() }
+        LogBuilder { log, type_index: HashMap::new(), folded_types: 0 }
     }
 
     fn intern_type(&mut self, name: &str) -> u16 {
         if let Some(&t) = self.type_index.get(name) {
             return t;
         }
-        let t = self.log.event_type_names.len().min(u16::MAX as usize) as u16;
-        self.log.event_type_names.push(name.to_owned());
-        self.type_index.insert(name.to_owned(), t);
-        t
+        let len = self.log.event_type_names.len();
+        if len + 1 < MAX_EVENT_TYPES {
+            let t = len as u16;
+            self.log.event_type_names.push(name.to_owned());
+            self.type_index.insert(name.to_owned(), t);
+            return t;
+        }
+        // Full: this and every later new type share the last index, named as folded.
+        let last = (MAX_EVENT_TYPES - 1) as u16;
+        if len + 1 == MAX_EVENT_TYPES {
+            self.log.event_type_names.push(FOLDED_EVENT_TYPE.to_owned());
+        }
+        self.folded_types += 1;
+        self.type_index.insert(name.to_owned(), last);
+        last
     }
 
     /// Appends a kept event for catalogue item `item`, with row `local`'s attribute values.

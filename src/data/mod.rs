@@ -9,6 +9,7 @@
 pub mod behaviour;
 mod behaviour_build;
 pub mod catalogue;
+mod columns;
 mod duplicates;
 pub mod error;
 pub mod format;
@@ -180,9 +181,10 @@ fn new_report(table: &RawTable, kind: TableKind) -> FileReport {
 
 /// Loads a catalogue file on its own.
 pub fn load_catalogue(path: &Path, mapping: &ColumnMapping) -> Result<(Catalogue, FileReport), DataError> {
-    let table = read_table(path)?;
+    let mut table = read_table(path)?;
     let mut report = new_report(&table, TableKind::Catalogue);
     let resolved = resolve_mapping(&table, TableKind::Catalogue, mapping, &[Role::ItemId], &mut report)?;
+    report.notices.extend(columns::normalise_columns(&mut table, &resolved));
     if resolved.get(Role::Title).is_none() {
         report.notices.push("no title column: items have no text for the semantic signal".to_owned());
     }
@@ -209,7 +211,7 @@ pub fn load_dataset(sources: &DataSources, weights: &EventWeights, progress: &Pr
     };
     progress.start_stage("reading behaviour", 3);
     progress.set_done(1);
-    let table = read_table(&sources.behaviour)?;
+    let mut table = read_table(&sources.behaviour)?;
     let mut report = new_report(&table, TableKind::Behaviour);
     let resolved = resolve_mapping(
         &table,
@@ -218,6 +220,7 @@ pub fn load_dataset(sources: &DataSources, weights: &EventWeights, progress: &Pr
         &[Role::UserId, Role::ItemId, Role::Timestamp],
         &mut report,
     )?;
+    report.notices.extend(columns::normalise_columns(&mut table, &resolved));
     let (catalogue, behaviour) = match catalogue_file {
         Some(catalogue) => {
             let b = Behaviour::from_table(&table, &resolved, ItemSource::Catalogue(&catalogue), weights, &mut report);

@@ -27,6 +27,8 @@ pub struct RawTable {
     pub notices: Vec<String>,
     /// Number of data rows in the file, bad rows included.
     pub rows: usize,
+    /// The field separator of delimited text (`None` for JSON Lines and Parquet).
+    pub separator: Option<u8>,
 }
 
 /// Why a whole row could not be read.

@@ -137,6 +137,25 @@ fn parse_iso_fast(b: &[u8]) -> Option<i64> {
     Some(date.and_time(time).and_utc().timestamp())
 }
 
+/// The unix seconds of a compact date `YYYYMMDD` or date-time `YYYYMMDDHHMMSS` (UTC) between
+/// 1900 and 2100; `None` for any other text. Such numbers are also valid unix times in 1970,
+/// so callers decide by the whole column (`data::columns`).
+pub fn compact_date(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if !(b.len() == 8 || b.len() == 14) || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let num = |from: usize, len: usize| text.get(from..from + len).and_then(|s| s.parse::<u32>().ok());
+    let year = num(0, 4)?;
+    if !(1900..2100).contains(&year) {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, num(4, 2)?, num(6, 2)?)?;
+    let time =
+        if b.len() == 14 { NaiveTime::from_hms_opt(num(8, 2)?, num(10, 2)?, num(12, 2)?)? } else { NaiveTime::MIN };
+    Some(date.and_time(time).and_utc().timestamp())
+}
+
 /// Formats unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn format_utc(seconds: i64) -> String {
     DateTime::from_timestamp(seconds, 0)
@@ -184,6 +203,10 @@ mod tests {
         assert_eq!(parse_timestamp("2010-13-01"), Err(TimestampError::Unparseable));
         assert_eq!(parse_timestamp("2150-01-01"), Err(TimestampError::OutOfRange));
         assert_eq!(parse_timestamp("-5"), Err(TimestampError::OutOfRange));
+        assert_eq!(compact_date("20110301"), Some(1_298_937_600));
+        assert_eq!(compact_date("20110301083000"), Some(1_298_968_200));
+        assert_eq!(compact_date("20111301"), None);
+        assert_eq!(compact_date("18991231"), None);
         assert_eq!(parse_timestamp(""), Err(TimestampError::Unparseable));
     }
 }

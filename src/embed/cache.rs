@@ -159,9 +159,11 @@ pub fn embed_with_cache(
         return Ok((e, CacheOutcome::Disabled("no cache directory".to_owned())));
     };
     let key = CacheKey::new(embedder.model_fingerprint(), template_fingerprint, texts);
-    // A missing, unreadable or mismatched entry is simply recomputed and overwritten.
+    // A missing, unreadable or mismatched entry, or one holding NaN or infinity, is simply
+    // recomputed and overwritten.
     if let Ok(Some(e)) = cache.load(&key, texts.len())
         && e.dim == embedder.dim()
+        && e.data.iter().all(|v| v.is_finite())
     {
         progress.start_stage("embedding (cached)", texts.len() as u64);
         progress.set_done(texts.len() as u64);

@@ -14,6 +14,9 @@ use super::error::EmbedError;
 use super::model::{self, ModelFiles, Pooling};
 use crate::jobs::Progress;
 
+/// The text embedded once at load to check that the model computes finite vectors.
+const PROBE_TEXT: &str = "a red mug";
+
 /// The batch size used when the caller has no opinion.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
@@ -202,7 +205,7 @@ impl SentenceEmbedder {
         let dtype = precision.dtype();
         let bytes = model::read_weights(files)?;
         let model = model::build_bert(files, bytes.weights, &config, dtype, &selected.device)?;
-        Ok(Self {
+        let embedder = Self {
             model,
             tokenizer,
             device: selected.device,
@@ -215,7 +218,27 @@ impl SentenceEmbedder {
             device_label: selected.label,
             fingerprint: bytes.fingerprint,
             notices,
-        })
+        };
+        embedder.probe(&files.weights)?;
+        Ok(embedder)
+    }
+
+    /// Embeds a short probe text and refuses the model when any value is not finite
+    /// (NaN or infinite weights, a degenerate layer norm): such a model would rank every
+    /// item by NaN. The error names the weights file.
+    fn probe(&self, weights: &Path) -> Result<(), EmbedError> {
+        let probe = self.embed(&[PROBE_TEXT.to_owned()], 1, &Progress::new())?;
+        if probe.data.iter().all(|v| v.is_finite()) {
+            Ok(())
+        } else {
+            Err(EmbedError::InvalidFile {
+                file: weights.to_path_buf(),
+                reason: format!(
+                    "the model produces non-finite values (NaN or infinity) on the probe text '{PROBE_TEXT}': \
+                     its weights or config are broken"
+                ),
+            })
+        }
     }
 
     /// Length of the embedding vectors.

@@ -184,6 +184,12 @@ pub fn read_bert_config(files: &ModelFiles) -> Result<BertConfig, EmbedError> {
             ),
         });
     }
+    if !(config.layer_norm_eps.is_finite() && config.layer_norm_eps > 0.0) {
+        return Err(EmbedError::InvalidFile {
+            file: files.config.clone(),
+            reason: format!("layer_norm_eps {} must be a positive finite number", config.layer_norm_eps),
+        });
+    }
     Ok(config)
 }
 
@@ -224,6 +230,12 @@ pub fn read_max_seq_length(
         }
         None => None,
     };
+    if let (Some(0), Some(path)) = (from_sentence, &files.sentence_config) {
+        return Err(EmbedError::InvalidFile {
+            file: path.clone(),
+            reason: "max_seq_length 0: the model could read no token (expected at least 2)".to_owned(),
+        });
+    }
     let wanted = from_sentence
         .or_else(|| tokenizer.get_truncation().map(|t| t.max_length))
         .unwrap_or(config.max_position_embeddings);

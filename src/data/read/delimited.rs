@@ -66,5 +66,6 @@ pub fn read_delimited(path: &Path, text: String, sep: u8, has_header: bool) -> R
         bad_rows,
         format_label: String::new(),
         notices,
+        separator: Some(sep),
     })
 }

@@ -67,6 +67,7 @@ pub fn read_parquet(path: &Path, bytes: Vec<u8>, label_suffix: &str) -> Result<R
         bad_rows: Vec::new(),
         format_label: format!("parquet{label_suffix}"),
         notices: Vec::new(),
+        separator: None,
     })
 }
 

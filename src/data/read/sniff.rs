@@ -141,6 +141,10 @@ pub struct RecordScan {
     pub multiline_fields: bool,
 }
 
+/// The longest record (line, or quoted multi-line record) a delimited file may have: 16 MiB.
+/// Longer ones are refused naming the row, before the CSV parser sees them.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
 /// Scans delimited text like a CSV parser would (RFC 4180 quotes), without building
 /// fields: counts fields per record, finds ragged rows and unclosed quotes.
 /// `has_header` decides whether data rows start at the second record.
@@ -153,6 +157,7 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
     let mut quote_open_line = 0usize;
     let mut line = 1usize;
     let mut record_start_line = 1usize;
+    let mut record_start = 0usize;
     let finish = |fields: usize, empty: bool, scan: &mut RecordScan| {
         if empty {
             return;
@@ -171,6 +176,18 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
     };
     let mut i = 0usize;
     while let Some(&b) = bytes.get(i) {
+        if i - record_start > MAX_RECORD_BYTES {
+            let row = if has_header { scan.records } else { scan.records + 1 };
+            return Err(DataError::Malformed {
+                path: path.to_path_buf(),
+                row,
+                column: None,
+                detail: format!(
+                    "the record starting on line {record_start_line} is longer than {} MiB, the most one row may have",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            });
+        }
         if in_quotes {
             if b == b'"' {
                 if bytes.get(i + 1) == Some(&b'"') {
@@ -198,6 +215,7 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
             record_empty = true;
             line += 1;
             record_start_line = line;
+            record_start = i + 1;
         } else if b != b'\r' {
             at_field_start = false;
             record_empty = false;
