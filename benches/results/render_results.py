@@ -36,6 +36,14 @@ def main(path):
         weights = sorted(tuned[0]["weights"].items(), key=lambda kv: (-kv[1], kv[0]))
         listed = ", ".join(f"{k} {round(v, 2):g}" for k, v in weights if v > 0)
         print(f"\nTuned weights (found on validation): {listed}.")
+    tuning = data.get("tuning")
+    if tuning and tuned:
+        single = tuning.get("best_single") or {}
+        test_ndcg = tuned[0]["metrics"]["ndcg@10"]["value"]
+        print(f"\nTuning rests on {tuning['validation_users']} validation shoppers: validation NDCG@10 "
+              f"start {tuning['start_ndcg']:.4f}, searched {tuning['searched_ndcg']:.4f}, best single signal "
+              f"{single.get('signal', '–')} {single.get('ndcg', float('nan')):.4f}; kept **{tuning['kept']}** "
+              f"(validation {tuning['kept_validation_ndcg']:.4f}, test {test_ndcg:.4f}).")
 
 
 if __name__ == "__main__":
