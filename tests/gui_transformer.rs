@@ -67,6 +67,9 @@ fn the_transformer_is_off_with_a_train_button_and_cancel_stops_its_training() {
     h.step();
     assert!(h.state().wb.session().params.transformer.enabled);
     assert_eq!(h.state().wb.jobs().running().len(), 1, "only the training runs");
+    if let Some((_, p)) = h.state().wb.jobs().running().into_iter().find(|(n, _)| n == job::TRAIN) {
+        eprintln!("train transformer: {} of {} batches in {:.2}s", p.done, p.total, p.elapsed_s);
+    }
     h.get_by_label("cancel").click();
     let start = Instant::now();
     while h.state().wb.is_running(job::TRAIN) {
@@ -98,10 +101,8 @@ fn a_finished_training_installs_the_signal_and_it_contributes_to_the_list() {
     h.run_steps(3);
     let wb = &h.state().wb;
     assert!(wb.session().fusion.weight(SignalId::TRANSFORMER) > 0.0, "Train gives it a weight");
-    let contributes = wb
-        .list()
-        .iter()
-        .any(|e| e.contributions.iter().any(|(s, c)| *s == SignalId::TRANSFORMER && *c > 0.0));
+    let contributes =
+        wb.list().iter().any(|e| e.contributions.iter().any(|(s, c)| *s == SignalId::TRANSFORMER && *c > 0.0));
     assert!(contributes, "the list must be re-ranked with the transformer");
     assert_eq!(wb.training().last().map(|r| r.epochs.len()), Some(1));
     assert!(wb.notices().iter().any(|n| n.text.starts_with("transformer trained")), "{:?}", wb.notices());

@@ -166,6 +166,11 @@ fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 if slider.changed() {
                     cx.commands.push(Command::SetWeight(s, w));
                 }
+                if missing.is_some() && cx.wb.is_trainable(s) {
+                    train_cell(ui, cx);
+                    ui.end_row();
+                    continue;
+                }
                 let mut n = setting.normalisation;
                 egui::ComboBox::from_id_salt(("norm", s.id()))
                     .width(84.0)
@@ -212,13 +217,22 @@ fn signal_name_cell(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: SignalId, e
         } else {
             format!("unavailable: {why}. Train to try again")
         };
-        label.on_hover_text(hover.clone());
-        if cx.wb.is_running(crate::session::workbench::job::TRAIN) {
-            ui.spinner().on_hover_text("training (see the status bar)");
-        } else if ui.small_button("Train").on_hover_text(hover).clicked() {
-            cx.commands.push(Command::TrainTransformer);
-        }
+        label.on_hover_text(hover);
     });
+}
+
+/// In place of a trainable, untrained signal's normalisation (which has nothing to
+/// normalise yet, and keeps the column as wide as the others): Train, or a spinner.
+fn train_cell(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    if cx.wb.is_running(crate::session::workbench::job::TRAIN) {
+        ui.spinner().on_hover_text("training (progress and cancel in the status bar)");
+    } else if ui
+        .small_button("Train")
+        .on_hover_text("Train it on the loaded data in the background (seconds to minutes)")
+        .clicked()
+    {
+        cx.commands.push(Command::TrainTransformer);
+    }
 }
 
 /// The transformer's training numbers: the last epoch while it trains, the kept one after.
