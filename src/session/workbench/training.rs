@@ -193,3 +193,47 @@ impl Workbench {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Command, Session};
+
+    fn fitted_workbench() -> Workbench {
+        let mut wb = Workbench::new(Session::default());
+        wb.set_embedding_enabled(false);
+        wb.handle(Command::Reload);
+        let start = std::time::Instant::now();
+        while wb.engine().is_none() || !wb.jobs().running().is_empty() {
+            assert!(start.elapsed().as_secs() < 120, "the sample did not load");
+            wb.poll();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        wb
+    }
+
+    fn tiny_training(wb: &Workbench) -> (TransformerScorer, TrainReport) {
+        let engine = wb.engine().unwrap();
+        let mut p = wb.session().params.transformer.clone();
+        (p.epochs, p.dim, p.heads, p.blocks, p.max_len, p.negatives) = (1, 8, 1, 1, 5, 16);
+        TransformerScorer::fit(&engine.interactions, None, &p, &crate::jobs::Progress::new(), &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn a_result_for_other_data_is_dropped_and_one_for_this_data_survives_new_vectors() {
+        let mut wb = fitted_workbench();
+        let unavailable = |wb: &Workbench| !wb.available_signals().contains(&SignalId::TRANSFORMER);
+        assert!(unavailable(&wb), "fitting must not train the transformer");
+        // The same contents, but another load: its result must not be installed.
+        let other = Arc::new((*wb.engine().unwrap().dataset).clone());
+        wb.finish_training(TrainOutput { dataset: other, result: Ok(tiny_training(&wb)) });
+        assert!(unavailable(&wb));
+        let dataset = wb.engine().unwrap().dataset.clone();
+        wb.finish_training(TrainOutput { dataset, result: Ok(tiny_training(&wb)) });
+        assert!(!unavailable(&wb), "a result for the current data is installed");
+        // New (or failed) item vectors re-fit the vector signals but keep the trained model.
+        let params = wb.fit_params();
+        wb.data.engine_mut().unwrap().attach_vectors(Err("embedding is off".to_owned()), &params);
+        assert!(!unavailable(&wb));
+    }
+}
