@@ -100,6 +100,9 @@ pub enum Command {
     SetCollapseDuplicates(bool),
     /// Apply a preset.
     ApplyPreset(Preset),
+    /// Train the transformer signal in the background (it is off by default) and give it
+    /// a weight when it has none.
+    TrainTransformer,
     /// Recommend or search.
     SetMode(Mode),
     /// Pick a shopper.

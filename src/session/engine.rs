@@ -12,7 +12,9 @@ use crate::fusion::{
     rank,
 };
 use crate::score::registry::search_sources;
-use crate::score::{FitInput, Interactions, Query, ScoreContext, SignalId, SignalModels, SignalParams, UserProfile};
+use crate::score::{
+    FitInput, Interactions, Query, ScoreContext, Scorer, SignalId, SignalModels, SignalParams, UserProfile,
+};
 
 /// Who or what to rank for.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +78,13 @@ pub struct Engine {
 impl Engine {
     /// Installs item vectors (or, with `Err`, says why there are none) and fits again the
     /// signals that need them. The engine is the one owner of the vectors.
+    ///
+    /// A transformer trained on demand (off in `params`, installed with [`Self::install`])
+    /// is kept: it carries the vectors it was trained with, and re-embedding must not
+    /// train it again.
     pub fn attach_vectors(&mut self, vectors: Result<Arc<ItemVectors>, String>, params: &SignalParams) {
+        let trained =
+            if params.transformer.enabled { None } else { self.models.scorers.get(&SignalId::TRANSFORMER).cloned() };
         let input = FitInput {
             interactions: &self.interactions,
             catalogue: &self.dataset.catalogue,
@@ -85,6 +93,22 @@ impl Engine {
         };
         self.models.refit_vector_signals(&input, params);
         self.vectors = vectors.ok();
+        if let Some(scorer) = trained {
+            self.install(SignalId::TRANSFORMER, scorer);
+        }
+    }
+
+    /// Installs one fitted scorer (trained in the background), replacing any earlier
+    /// one; the signal is no longer unavailable.
+    pub fn install(&mut self, id: SignalId, scorer: Arc<dyn Scorer>) {
+        self.models.unavailable.remove(&id);
+        self.models.scorers.insert(id, scorer);
+    }
+
+    /// Marks a signal unavailable (a failed training), dropping its scorer.
+    pub fn set_unavailable(&mut self, id: SignalId, why: String) {
+        self.models.scorers.remove(&id);
+        self.models.unavailable.insert(id, why);
     }
 
     /// The catalogue.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::data::{Dataset, TableKind};
 use crate::jobs::Cancelled;
+use crate::score::SignalId;
 use crate::session::command::Command;
 use crate::session::engine::Engine;
 use crate::session::impact::Impact;
@@ -95,6 +96,7 @@ impl Workbench {
         self.view.clear();
         self.compare.clear_lists();
         self.evaluation = super::EvaluationState::default();
+        self.supersede_training(None);
         let session = self.session.clone();
         let progress = self.progress_handle();
         let started = self.jobs.start(job::LOAD, progress, move |p| {
@@ -105,7 +107,9 @@ impl Workbench {
 
     /// Fits every signal on `dataset` in the background (a running fit is cancelled).
     pub(super) fn start_fit(&mut self, dataset: Arc<Dataset>) {
-        let params = self.session.params.clone();
+        self.supersede_training(Some(&dataset));
+        // The transformer is trained by its own job, once (see `training`).
+        let params = self.fit_params();
         let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &self.session.model.template));
         let progress = self.progress_handle();
         if self.jobs.is_running(job::FIT) {
@@ -140,11 +144,22 @@ impl Workbench {
         // A cancelled fit (a newer one replaced it, or the user stopped it) says nothing.
         let Ok(engine) = result else { return };
         let mut engine = *engine;
-        self.embedding.attach_to(&mut engine, &self.session.params);
+        // A transformer trained on the same data stays (a refit for new item texts).
+        let trained = self
+            .data
+            .engine
+            .as_ref()
+            .filter(|old| Arc::ptr_eq(&old.dataset, &engine.dataset))
+            .and_then(|old| old.models.scorers.get(&SignalId::TRANSFORMER).cloned());
+        if let Some(scorer) = trained {
+            engine.install(SignalId::TRANSFORMER, scorer);
+        }
+        self.embedding.attach_to(&mut engine, &self.fit_params());
         self.data.engine = Some(engine);
         if self.session.selection.shopper.is_none() {
             self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
         }
         self.apply_impact(Impact::Rescore);
+        self.train_if_wanted();
     }
 }

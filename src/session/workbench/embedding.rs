@@ -143,8 +143,9 @@ impl Workbench {
                     self.notify(NoticeLevel::Warning, n.clone());
                 }
                 self.embedding.outcome = Some(outcome);
+                let params = self.fit_params();
                 if let Some(engine) = self.data.engine_mut() {
-                    self.embedding.attach_to(engine, &self.session.params);
+                    self.embedding.attach_to(engine, &params);
                     self.apply_impact(Impact::Rescore);
                 }
             }
@@ -152,10 +153,13 @@ impl Workbench {
                 self.notify(NoticeLevel::Warning, format!("semantic signal unavailable: {e}"));
                 self.embedding.outcome = None;
                 self.embedding.failure = Some(e);
+                let params = self.fit_params();
                 if let Some(engine) = self.data.engine_mut() {
-                    self.embedding.attach_to(engine, &self.session.params);
+                    self.embedding.attach_to(engine, &params);
                 }
             }
         }
+        // "Train after load" waited for the item vectors (or for their failure).
+        self.train_if_wanted();
     }
 }

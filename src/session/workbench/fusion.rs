@@ -12,7 +12,14 @@ impl Workbench {
     pub(super) fn handle_fusion(&mut self, command: Command) {
         match command {
             Command::SetSignalEnabled(s, on) => self.update_fusion(|f| f.signals.entry(s).or_default().enabled = on),
-            Command::SetWeight(s, w) => self.update_fusion(|f| f.set_weight(s, w)),
+            Command::SetWeight(s, w) => {
+                let was = self.session.active_fusion().weight(s);
+                self.update_fusion(|f| f.set_weight(s, w));
+                // Moving the (untrained) transformer's weight above 0 asks for it.
+                if self.is_trainable(s) && was <= 0.0 && w > 0.0 {
+                    self.request_training();
+                }
+            }
             Command::SetNormalisation(s, n) => {
                 self.update_fusion(|f| f.signals.entry(s).or_default().normalisation = n)
             }

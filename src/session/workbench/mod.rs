@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod export;
 pub mod fusion;
 pub mod notices;
+pub mod training;
 pub mod view;
 
 use std::collections::HashMap;
@@ -37,6 +38,7 @@ pub use data::DataState;
 pub use embedding::EmbeddingState;
 pub use evaluation::{EvalJobOutput, EvaluationState};
 pub use notices::{Notice, NoticeLevel, Notices};
+pub use training::{TrainOutput, TrainingState};
 pub use view::CurrentView;
 
 /// What a background job hands back.
@@ -49,6 +51,8 @@ pub enum JobOutput {
     Embedded(Result<EmbedOutcome, String>),
     /// Evaluation, tuning, sweep or comparison finished.
     Eval(Result<Box<EvalJobOutput>, Cancelled>),
+    /// The transformer trained (or stopped).
+    Trained(Box<TrainOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -67,6 +71,8 @@ pub mod job {
     pub const SWEEP: &str = "sweep";
     /// Comparing configurations A and B across all evaluated users.
     pub const COMPARE: &str = "compare across users";
+    /// Training the transformer signal.
+    pub const TRAIN: &str = "train transformer";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -90,6 +96,8 @@ pub struct Workbench {
     evaluation: EvaluationState,
     /// Messages for the user.
     notices: Notices,
+    /// The transformer's training.
+    training: TrainingState,
     /// Background jobs.
     jobs: JobRunner<JobOutput>,
     /// Wakes the GUI when a job progresses.
@@ -108,6 +116,7 @@ impl Workbench {
             compare: CompareState::default(),
             evaluation: EvaluationState::default(),
             notices: Notices::default(),
+            training: TrainingState::default(),
             jobs: JobRunner::default(),
             repaint: None,
         }
@@ -256,6 +265,7 @@ impl Workbench {
                 self.handle_selection(c)
             }
             c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
+            C::TrainTransformer => self.request_training(),
             c @ (C::RunEvaluation
             | C::RunTuning
             | C::RunSweep1 { .. }
@@ -287,6 +297,7 @@ impl Workbench {
                 Ok(JobOutput::Fitted(result)) => self.finish_fit(result),
                 Ok(JobOutput::Embedded(result)) => self.finish_embed(result),
                 Ok(JobOutput::Eval(result)) => self.finish_eval(result),
+                Ok(JobOutput::Trained(output)) => self.finish_training(*output),
             }
         }
     }

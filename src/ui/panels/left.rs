@@ -156,28 +156,20 @@ fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             for s in signals {
                 let setting = config.signals.get(&s).copied().unwrap_or_default();
                 let missing = unavailable.get(&s);
-                ui.horizontal(|ui| {
-                    let mut on = setting.enabled;
-                    let r = ui.checkbox(&mut on, "").accessible_name(format!("{} enabled", s.label()));
-                    if r.changed() {
-                        cx.commands.push(Command::SetSignalEnabled(s, on));
-                    }
-                    let (rect, p) = ui.allocate_painter(egui::Vec2::splat(10.0), egui::Sense::hover());
-                    p.rect_filled(rect.rect, 2.0, theme::signal_color(s));
-                    let label = ui.label(s.label());
-                    if let Some(why) = missing {
-                        label.on_hover_text(format!("unavailable: {why}"));
-                    }
-                });
+                signal_name_cell(ui, cx, s, setting.enabled, missing.map(String::as_str));
                 let mut w = setting.weight;
+                // A trainable signal's weight stays movable: moving it above 0 trains it.
+                let movable = missing.is_none() || cx.wb.is_trainable(s);
                 let slider = ui
-                    .add_enabled(
-                        setting.enabled && missing.is_none(),
-                        egui::Slider::new(&mut w, 0.0..=1.0).show_value(true),
-                    )
+                    .add_enabled(setting.enabled && movable, egui::Slider::new(&mut w, 0.0..=1.0).show_value(true))
                     .accessible_name(format!("{} weight", s.label()));
                 if slider.changed() {
                     cx.commands.push(Command::SetWeight(s, w));
+                }
+                if missing.is_some() && cx.wb.is_trainable(s) {
+                    train_cell(ui, cx);
+                    ui.end_row();
+                    continue;
                 }
                 let mut n = setting.normalisation;
                 egui::ComboBox::from_id_salt(("norm", s.id()))
@@ -196,7 +188,70 @@ fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 ui.end_row();
             }
         });
+        training_line(ui, cx);
     });
+}
+
+/// A signal's switch, colour and name; an unavailable one says why on hover, and a
+/// trainable one that is not trained yet has a Train button.
+fn signal_name_cell(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: SignalId, enabled: bool, missing: Option<&str>) {
+    ui.horizontal(|ui| {
+        let mut on = enabled;
+        let r = ui.checkbox(&mut on, "").accessible_name(format!("{} enabled", s.label()));
+        if r.changed() {
+            cx.commands.push(Command::SetSignalEnabled(s, on));
+        }
+        let (rect, p) = ui.allocate_painter(egui::Vec2::splat(10.0), egui::Sense::hover());
+        p.rect_filled(rect.rect, 2.0, theme::signal_color(s));
+        let trainable = cx.wb.is_trainable(s);
+        let label = ui.label(s.label());
+        let Some(why) = missing else { return };
+        if !trainable {
+            label.on_hover_text(format!("unavailable: {why}"));
+            return;
+        }
+        let hover = if why == crate::score::transformer::OFF_BY_DEFAULT {
+            "off by default: training takes time (seconds to minutes). Train it, or move its weight above 0, \
+             to train it on the loaded data in the background"
+                .to_owned()
+        } else {
+            format!("unavailable: {why}. Train to try again")
+        };
+        label.on_hover_text(hover);
+    });
+}
+
+/// In place of a trainable, untrained signal's normalisation (which has nothing to
+/// normalise yet, and keeps the column as wide as the others): Train, or a spinner.
+fn train_cell(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    if cx.wb.is_running(crate::session::workbench::job::TRAIN) {
+        ui.spinner().on_hover_text("training (progress and cancel in the status bar)");
+    } else if ui
+        .small_button("Train")
+        .on_hover_text("Train it on the loaded data in the background (seconds to minutes)")
+        .clicked()
+    {
+        cx.commands.push(Command::TrainTransformer);
+    }
+}
+
+/// The transformer's training numbers: the last epoch while it trains, the kept one after.
+fn training_line(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    use crate::session::workbench::training::epoch_line;
+    let training = cx.wb.training();
+    let text = if cx.wb.is_running(crate::session::workbench::job::TRAIN) {
+        match training.epochs().last() {
+            Some(e) => format!("Transformer training: {}", epoch_line(e)),
+            None => "Transformer training: first epoch…".to_owned(),
+        }
+    } else {
+        let installed = cx.wb.engine().is_some_and(|e| e.models.scorers.contains_key(&SignalId::TRANSFORMER));
+        match training.last().filter(|_| installed).and_then(|r| r.epochs.iter().find(|e| e.epoch == r.best_epoch)) {
+            Some(e) => format!("Transformer trained, kept {}", epoch_line(e)),
+            None => return,
+        }
+    };
+    ui.label(egui::RichText::new(text).small().weak());
 }
 
 fn fusion_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
