@@ -129,6 +129,26 @@ fn tiny_model_loads_pools_and_keeps_order_across_padded_batches() {
 }
 
 #[test]
+fn catalogues_larger_than_one_chunk_keep_every_vector_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_tiny_model(dir.path(), 16);
+    let e = load(dir.path()).unwrap();
+    // Two chunks and a bit: the text at each position is known, so each row can be checked
+    // against the reference vector of that text, on both sides of the chunk boundary.
+    let words = ["Red mug", "cup", "big blue tea pot set"];
+    let ids: [&[u32]; 3] = [&[2, 4, 5, 3], &[2, 7, 3], &[2, 8, 6, 9, 10, 11, 3]];
+    let n = 2 * recfuse::embed::encoder::EMBED_CHUNK_TEXTS + 3;
+    let texts: Vec<String> = (0..n).map(|i| words[i % 3].to_owned()).collect();
+    let out = e.embed(&texts, 64, &Progress::new()).unwrap();
+    assert_eq!(out.len(), n);
+    let expected: Vec<Vec<f32>> = ids.iter().map(|ids| expected_vector(&model, ids)).collect();
+    let chunk = recfuse::embed::encoder::EMBED_CHUNK_TEXTS;
+    for i in [0, 1, 2, chunk - 1, chunk, chunk + 1, 2 * chunk, n - 1] {
+        assert_close(out.row(i).unwrap(), &expected[i % 3]);
+    }
+}
+
+#[test]
 fn truncation_follows_sentence_bert_config_not_tokenizer_json() {
     let dir = tempfile::tempdir().unwrap();
     write_tiny_model(dir.path(), 5);

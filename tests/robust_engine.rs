@@ -79,6 +79,11 @@ fn all_events_at_one_instant_and_cancellations_only() {
     // u3 only cancelled: treated like a cold shopper.
     let mut state = e.prepare_target(Target::Shopper("u3".to_owned()), &config, &[]);
     let list = e.explain(&mut state, &config, &[], 10);
+    assert!(
+        state.notices.iter().any(|n| n.contains("only cancellations, returns or zero-weight events")),
+        "{:?}",
+        state.notices
+    );
     assert!(list.iter().all(|x| x.ranked.score.is_finite()));
     for item in &list {
         let total: f32 = item.contributions.iter().map(|(_, v)| v).sum();

@@ -17,6 +17,10 @@ use crate::jobs::Progress;
 /// The text embedded once at load to check that the model computes finite vectors.
 const PROBE_TEXT: &str = "a red mug";
 
+/// Texts tokenised and embedded at a time: bounds the memory of the encodings, whatever the
+/// catalogue's size (the output itself is `texts × dim` floats).
+pub const EMBED_CHUNK_TEXTS: usize = 8_192;
+
 /// The batch size used when the caller has no opinion.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
@@ -298,16 +302,33 @@ impl SentenceEmbedder {
     /// input order.
     pub fn embed(&self, texts: &[String], batch_size: usize, progress: &Progress) -> Result<Embeddings, EmbedError> {
         let batch_size = batch_size.max(1);
-        progress.start_stage("tokenising", texts.len() as u64);
-        let encodings = self.tokenize(texts)?;
-        progress.check()?;
-        progress.start_stage("embedding", texts.len() as u64);
-
-        let mut order: Vec<(usize, &Encoding)> = encodings.iter().enumerate().collect();
-        order.sort_by_key(|(_, e)| std::cmp::Reverse(e.get_ids().len()));
-
         let dim = self.dim;
         let mut data = vec![0f32; texts.len() * dim];
+        progress.start_stage("embedding", texts.len() as u64);
+        // Texts are tokenised and embedded in chunks, so memory beyond the output is one
+        // chunk's encodings whatever the catalogue's size.
+        for (chunk_index, chunk) in texts.chunks(EMBED_CHUNK_TEXTS).enumerate() {
+            let start = chunk_index * EMBED_CHUNK_TEXTS * dim;
+            let out = data.get_mut(start..start + chunk.len() * dim).unwrap_or(&mut []);
+            self.embed_chunk(chunk, batch_size, progress, out)?;
+        }
+        Ok(Embeddings { dim, data })
+    }
+
+    /// Tokenises `texts` and writes their vectors into `out` (`texts.len() × dim`), batches
+    /// sorted by length.
+    fn embed_chunk(
+        &self,
+        texts: &[String],
+        batch_size: usize,
+        progress: &Progress,
+        out: &mut [f32],
+    ) -> Result<(), EmbedError> {
+        let encodings = self.tokenize(texts)?;
+        progress.check()?;
+        let mut order: Vec<(usize, &Encoding)> = encodings.iter().enumerate().collect();
+        order.sort_by_key(|(_, e)| std::cmp::Reverse(e.get_ids().len()));
+        let dim = self.dim;
         let batches: Vec<&[(usize, &Encoding)]> = order.chunks(batch_size).collect();
         // On the CPU, neighbouring batches (of similar length, after the sort) run side by
         // side, one per thread, each with single-threaded matmuls: splitting one batch's
@@ -327,14 +348,14 @@ impl SentenceEmbedder {
             for (batch, vectors) in group.iter().zip(outputs) {
                 let vectors = vectors?;
                 for (&(i, _), v) in batch.iter().zip(vectors.chunks_exact(dim)) {
-                    if let Some(dst) = data.get_mut(i * dim..(i + 1) * dim) {
+                    if let Some(dst) = out.get_mut(i * dim..(i + 1) * dim) {
                         dst.copy_from_slice(v);
                     }
                 }
                 progress.advance(batch.len() as u64);
             }
         }
-        Ok(Embeddings { dim, data })
+        Ok(())
     }
 
     /// One padded batch through the model; returns `batch × dim` normalised values.

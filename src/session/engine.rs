@@ -135,6 +135,12 @@ impl Engine {
                     notices.push(format!(
                         "shopper '{id}' is not in the data: cold-start recommendations (popularity, freshness)"
                     ));
+                } else if p.items.is_empty() && !p.events.is_empty() {
+                    notices.push(
+                        "this shopper has only cancellations, returns or zero-weight events: no personal signal \
+                         applies, so the list is cold-start (popularity, freshness)"
+                            .to_owned(),
+                    );
                 }
                 (p, known, None)
             }
