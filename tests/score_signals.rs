@@ -124,6 +124,11 @@ fn popularity_freshness_price_category() {
     let p = scores(&pop, &cold, n);
     // 8·1 + 8·0.5 = 12 and 8·0.25 = 2 (purchase weight 8).
     assert!(close(p[0], 12.0) && close(p[1], 2.0) && p[2] == 0.0, "{p:?}");
+    // a is #1 of 4 items (25 %), b #2 (50 %); c and d have no interactions: no sentence.
+    let ctx = ScoreContext { profile: &cold, query: None };
+    assert_eq!(pop.evidence(&ctx, 0, &d.catalogue).as_deref(), Some("popular: #1 of 4 items (top 25%)"));
+    assert_eq!(pop.evidence(&ctx, 1, &d.catalogue).as_deref(), Some("popular: #2 of 4 items (top 50%)"));
+    assert_eq!(pop.evidence(&ctx, 2, &d.catalogue), None);
     let fresh = recfuse::score::freshness::FreshnessScorer::fit(
         &data,
         &d.catalogue,

@@ -54,7 +54,7 @@ impl Scorer for FreshnessScorer {
         if age <= self.new_arrival_days {
             Some(format!("new arrival: first seen {age:.0} days ago"))
         } else {
-            Some(format!("in the range for {age:.0} days"))
+            Some(format!("in the catalogue for {age:.0} days"))
         }
     }
 }

@@ -82,9 +82,33 @@ impl Scorer for PopularityScorer {
         if recent >= 3 {
             Some(format!("trending this week: {recent} shoppers in the last 7 days"))
         } else {
-            let share = 100.0 * (rank as f32 + 1.0) / self.scores.len().max(1) as f32;
-            Some(format!("popular: #{} of {} items (top {share:.0}%)", rank + 1, self.scores.len()))
+            let share = top_share(rank as usize, self.scores.len());
+            Some(format!("popular: #{} of {} items (top {share}%)", rank + 1, self.scores.len()))
         }
+    }
+}
+
+/// The share (in %) of the catalogue an item at 0-based `rank` is in, rounded up so that the
+/// item is always within the share named: whole percents from 1 %, tenths below (never "0").
+fn top_share(rank: usize, items: usize) -> String {
+    let share = 100.0 * (rank as f64 + 1.0) / items.max(1) as f64;
+    // The small epsilon keeps an exact share (25 %, 0.4 %) from rounding up by float error.
+    if share >= 1.0 {
+        format!("{}", (share - 1e-9).ceil())
+    } else {
+        format!("{}", ((share * 10.0) - 1e-9).ceil() / 10.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn top_share_rounds_up_and_never_says_zero() {
+        assert_eq!(super::top_share(0, 2872), "0.1");
+        assert_eq!(super::top_share(28, 2872), "2");
+        assert_eq!(super::top_share(0, 4), "25");
+        assert_eq!(super::top_share(9, 400), "3");
+        assert_eq!(super::top_share(3, 1000), "0.4");
     }
 }
 
