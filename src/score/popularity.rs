@@ -100,18 +100,6 @@ fn top_share(rank: usize, items: usize) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn top_share_rounds_up_and_never_says_zero() {
-        assert_eq!(super::top_share(0, 2872), "0.1");
-        assert_eq!(super::top_share(28, 2872), "2");
-        assert_eq!(super::top_share(0, 4), "25");
-        assert_eq!(super::top_share(9, 400), "3");
-        assert_eq!(super::top_share(3, 1000), "0.4");
-    }
-}
-
 impl SignalId {
     /// The `popularity` signal.
     pub const POPULARITY: SignalId = SignalId::new("popularity");
@@ -130,3 +118,15 @@ pub(crate) const SPEC: SignalSpec = SignalSpec {
     needs_vectors: false,
     fit: |input, params, _| Ok(Fitted::Ready(Arc::new(PopularityScorer::fit(input.interactions, &params.popularity)))),
 };
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn top_share_rounds_up_and_never_says_zero() {
+        assert_eq!(super::top_share(0, 2872), "0.1");
+        assert_eq!(super::top_share(28, 2872), "2");
+        assert_eq!(super::top_share(0, 4), "25");
+        assert_eq!(super::top_share(9, 400), "3");
+        assert_eq!(super::top_share(3, 1000), "0.4");
+    }
+}
