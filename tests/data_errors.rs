@@ -163,3 +163,69 @@ fn loading_never_modifies_inputs() {
     assert_eq!(before, after);
     assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 2, "no stray files next to the inputs");
 }
+
+fn load_with_catalogue_map(
+    catalogue: PathBuf,
+    behaviour: PathBuf,
+    map: &[&str],
+) -> Result<recfuse::data::Dataset, DataError> {
+    let args: Vec<String> = map.iter().map(|s| (*s).to_owned()).collect();
+    let catalogue_mapping = recfuse::data::ColumnMapping::from_args(&args)?;
+    let sources = DataSources { catalogue: Some(catalogue), behaviour, catalogue_mapping, ..DataSources::default() };
+    load_dataset(&sources, &EventWeights::default(), &Progress::new())
+}
+
+fn catalogue_notices(dataset: &recfuse::data::Dataset) -> String {
+    dataset.report.files.first().map(|f| f.notices.join(" | ")).unwrap_or_default()
+}
+
+#[test]
+fn cr_only_and_utf16_files_are_read_with_a_notice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = write(dir.path(), "e.csv", b"user_id,item_id,timestamp\r1,A,2011-01-01 10:00\r1,B,2011-01-02 10:00\r");
+    let text = "item_id,title\nA,Mug\nB,Plate\n";
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    for (name, bytes, notice) in [
+        ("cr.csv", b"item_id,title\rA,Mug\rB,Plate\r".to_vec(), "CR only"),
+        ("le.csv", le, "UTF-16 LE"),
+        ("be.csv", be, "UTF-16 BE"),
+    ] {
+        let cat = write(dir.path(), name, &bytes);
+        let dataset = try_load(Some(cat), events.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Two items (A, B) and two events (the CR-only behaviour file), by hand.
+        assert_eq!(dataset.catalogue.len(), 2, "{name}");
+        assert_eq!(dataset.report.events, 2, "{name}");
+        assert!(catalogue_notices(&dataset).contains(notice), "{name}: {}", catalogue_notices(&dataset));
+    }
+    let odd = write(dir.path(), "odd.csv", &[0xFF, 0xFE, b'a', 0, b'b']);
+    let err = try_load(Some(odd), events).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("odd.csv") && err.contains("UTF-16"), "{err}");
+}
+
+#[test]
+fn text_after_a_closing_quote_names_the_row_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cat = write(dir.path(), "q.csv", b"item_id,title\nA,Mug\nB,\"Pla\"te\nC,Bowl\n");
+    let err = try_load(Some(cat), write(dir.path(), "e.csv", EVENTS)).err().map(|e| e.to_string()).unwrap_or_default();
+    // Data row 2 is on line 3; the bad field is the second.
+    assert!(err.contains("q.csv: row 2") && err.contains("line 3, field 2"), "{err}");
+}
+
+#[test]
+fn column_mapping_messages_say_what_the_mapping_did() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = write(dir.path(), "e.csv", b"user_id,item_id,timestamp\nu1,1,2011-01-01 10:00\n");
+    // An empty `Item-ID` column and an exact `item_id`: the exact name is the item id.
+    let cat = write(dir.path(), "ids.csv", b"Item-ID,item_id,title\n,1,Mug\n,2,Plate\n");
+    let dataset = try_load(Some(cat.clone()), events.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dataset.catalogue.len(), 2);
+    let err = load_with_catalogue_map(cat.clone(), events.clone(), &["item_id="]).err().map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(err.contains("required") && err.contains("--map item_id=") && err.contains("unmapped"), "{err}");
+    let err = load_with_catalogue_map(cat, events, &["item_id=title", "title=title"]).err().map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(err.contains("ids.csv") && err.contains("same column"), "{err}");
+}

@@ -197,3 +197,22 @@ fn movielens_100k_and_latest() {
     assert_eq!(d.report.events, 2);
     assert_eq!(d.behaviour.weight.iter().filter(|w| **w > 0.0).count(), 1);
 }
+
+/// `tests/fixtures/parquet_types/`: small integers, dictionary-encoded strings and a decimal
+/// price load; struct, map and float16 columns are skipped with a notice naming them.
+#[test]
+fn parquet_as_pandas_and_spark_write_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parquet_types");
+    let d = load(Some(dir.join("catalogue.parquet")), dir.join("events.parquet"));
+    assert_eq!(d.catalogue.len(), 3);
+    let plate = d.catalogue.ids.get("2").expect("item 2 (a uint16 id)");
+    assert_eq!(d.catalogue.title(plate), "Plate");
+    assert_eq!(d.catalogue.price(plate), Some(2.25));
+    assert_eq!(d.report.events, 4);
+    assert_eq!(d.report.users, 3);
+    let notices = d.report.files.first().map(|f| f.notices.join(" | ")).unwrap_or_default();
+    for column in ["`dims`", "`tags`", "`weight16`"] {
+        assert!(notices.contains(column) && notices.contains("skipped"), "{column} not in: {notices}");
+    }
+    assert!(!notices.contains("`price`") && !notices.contains("`stock`"), "{notices}");
+}

@@ -37,6 +37,16 @@ pub enum DataError {
         "{path}: no {role} column; expected one of {expected} (columns found: {found}); map it with --map {role_id}=COLUMN"
     )]
     MissingColumn { path: PathBuf, role: String, role_id: String, expected: String, found: String },
+    /// A required role was unmapped on purpose (`--map role=` with no column).
+    #[error(
+        "{path}: the {role} column is required, but `--map {role_id}=` leaves it unmapped; name a column with --map {role_id}=COLUMN (columns found: {found})"
+    )]
+    RequiredRoleUnmapped { path: PathBuf, role: String, role_id: String, found: String },
+    /// Two roles are mapped to the same column.
+    #[error(
+        "{path}: --map {first}={column} and --map {second}={column} name the same column; one column serves one role"
+    )]
+    ColumnMappedTwice { path: PathBuf, first: String, second: String, column: String },
     /// A column override names a column that the file does not have.
     #[error("{path}: --map {role_id}={column}: the file has no column '{column}' (columns found: {found})")]
     MappedColumnAbsent { path: PathBuf, role_id: String, column: String, found: String },

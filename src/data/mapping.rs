@@ -282,12 +282,17 @@ impl ColumnMapping {
             if used.contains_key(&role) || self.overrides.get(&role).is_some_and(String::is_empty) {
                 continue;
             }
-            let found = role.spellings().iter().find_map(|spelling| {
-                normalised
-                    .iter()
-                    .zip(columns)
-                    .find(|(n, c)| n.as_str() == *spelling && !taken.contains(&c.as_str()))
-                    .map(|(_, c)| c.clone())
+            // A column named exactly as the role (`item_id`) wins over spellings that only
+            // match after normalising (`Item-ID`).
+            let exact = columns.iter().find(|c| c.as_str() == role.id() && !taken.contains(&c.as_str())).cloned();
+            let found = exact.or_else(|| {
+                role.spellings().iter().find_map(|spelling| {
+                    normalised
+                        .iter()
+                        .zip(columns)
+                        .find(|(n, c)| n.as_str() == *spelling && !taken.contains(&c.as_str()))
+                        .map(|(_, c)| c.clone())
+                })
             });
             if let Some(column) = found {
                 taken.push(columns.iter().find(|c| **c == column).map(String::as_str).unwrap_or(""));

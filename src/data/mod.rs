@@ -156,8 +156,17 @@ fn resolve_mapping(
         }
         effective.overrides.remove(role);
     }
+    check_overrides_distinct(table, kind, &effective, required)?;
     let resolved = effective.resolve(kind, &columns);
     for role in required {
+        if effective.overrides.get(role).is_some_and(String::is_empty) {
+            return Err(DataError::RequiredRoleUnmapped {
+                path: table.path.clone(),
+                role: role.id().replace('_', " "),
+                role_id: role.id().to_owned(),
+                found: columns.join(", "),
+            });
+        }
         if resolved.get(*role).is_none() {
             return Err(DataError::MissingColumn {
                 path: table.path.clone(),
@@ -170,6 +179,32 @@ fn resolve_mapping(
     }
     report.columns_used = resolved.by_role_id();
     Ok(resolved)
+}
+
+/// Refuses a required role (an id) mapped to the same column as another role of this table.
+fn check_overrides_distinct(
+    table: &RawTable,
+    kind: TableKind,
+    mapping: &ColumnMapping,
+    required: &[Role],
+) -> Result<(), DataError> {
+    let mut seen: BTreeMap<&str, Role> = BTreeMap::new();
+    for (role, column) in &mapping.overrides {
+        if column.is_empty() || !Role::for_table(kind).contains(role) {
+            continue;
+        }
+        if let Some(first) = seen.insert(column.as_str(), *role)
+            && (required.contains(&first) || required.contains(role))
+        {
+            return Err(DataError::ColumnMappedTwice {
+                path: table.path.clone(),
+                first: first.id().to_owned(),
+                second: role.id().to_owned(),
+                column: column.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn new_report(table: &RawTable, kind: TableKind) -> FileReport {

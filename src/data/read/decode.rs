@@ -141,9 +141,64 @@ fn decompress(path: &Path, file: std::fs::File, compressed: u64) -> Result<Vec<u
     Ok(bytes)
 }
 
-/// Makes sure `bytes` are UTF-8 text: strips a BOM, rejects binary data, and decodes
-/// Latin-1 (with a notice) when the bytes are not valid UTF-8.
-pub fn decode_text(path: &Path, mut bytes: Vec<u8>) -> Result<DecodedText, DataError> {
+/// Makes sure `bytes` are text: strips a UTF-8 BOM, decodes UTF-16 with a BOM, rejects
+/// binary data, decodes Latin-1 when the bytes are not valid UTF-8, and reads CR-only line
+/// ends as line breaks (each of the last three with a notice).
+pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<DecodedText, DataError> {
+    let mut decoded = decode_bytes(path, bytes)?;
+    if let Some(text) = cr_only_to_lf(&decoded.text) {
+        decoded.text = text;
+        let note = "lines end with CR only (classic Mac); read as line breaks";
+        decoded.notice = Some(match decoded.notice.take() {
+            Some(first) => format!("{first}; {note}"),
+            None => note.to_owned(),
+        });
+    }
+    Ok(decoded)
+}
+
+/// Text whose lines end with a bare CR (no LF anywhere) with every CR turned into LF;
+/// `None` when the text has an LF or no CR.
+fn cr_only_to_lf(text: &str) -> Option<String> {
+    (text.contains('\r') && !text.contains('\n')).then(|| text.replace('\r', "\n"))
+}
+
+/// UTF-16 text (with its byte-order mark) as a string.
+fn decode_utf16(path: &Path, bytes: &[u8], little_endian: bool) -> Result<DecodedText, DataError> {
+    let units = bytes.get(2..).unwrap_or(&[]).chunks_exact(2).map(|pair| match (pair, little_endian) {
+        ([lo, hi], true) | ([hi, lo], false) => u16::from_le_bytes([*lo, *hi]),
+        _ => 0,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for (index, unit) in char::decode_utf16(units).enumerate() {
+        match unit {
+            Ok(c) if c != '\0' => text.push(c),
+            _ => {
+                return Err(DataError::NotText {
+                    path: path.to_path_buf(),
+                    detail: format!(
+                        "UTF-16 byte-order mark, but an invalid or NUL code unit at byte offset {}",
+                        2 + 2 * index
+                    ),
+                });
+            }
+        }
+    }
+    if bytes.len() % 2 == 1 {
+        return Err(DataError::NotText {
+            path: path.to_path_buf(),
+            detail: "UTF-16 byte-order mark, but an odd number of bytes".to_owned(),
+        });
+    }
+    let order = if little_endian { "LE" } else { "BE" };
+    Ok(DecodedText { text, notice: Some(format!("decoded from UTF-16 {order} (byte-order mark)")) })
+}
+
+/// Decodes the bytes (UTF-8, UTF-16 with a BOM, or Latin-1) and rejects binary data.
+fn decode_bytes(path: &Path, mut bytes: Vec<u8>) -> Result<DecodedText, DataError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return decode_utf16(path, &bytes, bytes.first() == Some(&0xFF));
+    }
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         bytes.drain(..3);
     }

@@ -40,13 +40,21 @@ pub fn read_parquet(path: &Path, bytes: Vec<u8>, label_suffix: &str) -> Result<R
             });
         }
     }
-    let read = guard_reader_panics(|| {
+    let read = guard_reader_panics(|| -> PolarsResult<Result<(DataFrame, Vec<String>), DataError>> {
         let mut reader = ParquetReader::new(Cursor::new(bytes));
-        reader.schema()?;
-        reader.finish()
+        let schema = reader.schema()?;
+        let (keep, skipped) = readable_columns(&schema);
+        if keep.is_empty() {
+            return Ok(Err(DataError::Parquet {
+                path: path.to_path_buf(),
+                detail: format!("no column RecFuse can read ({})", skipped.join("; ")),
+            }));
+        }
+        let frame = reader.with_projection(Some(keep)).finish()?;
+        Ok(Ok((widen_small_integers(frame)?, skipped)))
     });
-    let frame = match read {
-        Ok(frame) => frame.map_err(perr)?,
+    let (frame, skipped) = match read {
+        Ok(frame) => frame.map_err(perr)??,
         Err(panic) => {
             return Err(DataError::Parquet {
                 path: path.to_path_buf(),
@@ -66,9 +74,78 @@ pub fn read_parquet(path: &Path, bytes: Vec<u8>, label_suffix: &str) -> Result<R
         frame,
         bad_rows: Vec::new(),
         format_label: format!("parquet{label_suffix}"),
-        notices: Vec::new(),
+        notices: skipped
+            .into_iter()
+            .map(|what| format!("column {what} skipped: RecFuse does not read this type"))
+            .collect(),
         separator: None,
     })
+}
+
+/// Whether RecFuse reads a Parquet column of this Arrow type: numbers, booleans, text
+/// (plain or dictionary-encoded), dates, timestamps and decimals. Nested, float16, time,
+/// duration, interval, binary and extension columns are not.
+fn is_readable(dtype: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
+    match dtype {
+        A::Boolean
+        | A::Int8
+        | A::Int16
+        | A::Int32
+        | A::Int64
+        | A::UInt8
+        | A::UInt16
+        | A::UInt32
+        | A::UInt64
+        | A::Float32
+        | A::Float64
+        | A::Timestamp(..)
+        | A::Date32
+        | A::Date64
+        | A::Utf8
+        | A::LargeUtf8
+        | A::Utf8View
+        | A::Decimal(..)
+        | A::Decimal32(..)
+        | A::Decimal64(..) => true,
+        A::Dictionary(_, values, _) => matches!(**values, A::Utf8 | A::LargeUtf8 | A::Utf8View),
+        _ => false,
+    }
+}
+
+/// The indices of the columns RecFuse reads, and a description (`` `name` (type) ``) of
+/// each column skipped.
+fn readable_columns(schema: &ArrowSchema) -> (Vec<usize>, Vec<String>) {
+    let mut keep = Vec::new();
+    let mut skipped = Vec::new();
+    for (index, field) in schema.iter_values().enumerate() {
+        if is_readable(&field.dtype) {
+            keep.push(index);
+        } else {
+            skipped.push(format!("`{}` ({:?})", field.name, field.dtype));
+        }
+    }
+    (keep, skipped)
+}
+
+/// Casts 8- and 16-bit integers (which pandas writes) to 32-bit and decimals to floats,
+/// the types the rest of the loader reads.
+fn widen_small_integers(mut frame: DataFrame) -> PolarsResult<DataFrame> {
+    let names: Vec<(PlSmallStr, DataType)> = frame
+        .columns()
+        .iter()
+        .filter_map(|c| match c.dtype() {
+            DataType::Int8 | DataType::Int16 => Some((c.name().clone(), DataType::Int32)),
+            DataType::UInt8 | DataType::UInt16 => Some((c.name().clone(), DataType::UInt32)),
+            DataType::Decimal(..) => Some((c.name().clone(), DataType::Float64)),
+            _ => None,
+        })
+        .collect();
+    for (name, to) in names {
+        let cast = frame.column(&name)?.cast(&to)?;
+        frame.replace(&name, cast)?;
+    }
+    Ok(frame)
 }
 
 /// The most values one Parquet row group or column chunk may declare (far beyond what fits in

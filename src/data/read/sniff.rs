@@ -194,6 +194,19 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
                     i += 1;
                 } else {
                     in_quotes = false;
+                    let next = bytes
+                        .get(i + 1..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .find(|&&b| b == separator || (b != b' ' && b != b'\t'));
+                    if let Some(&next) = next
+                        && next != separator
+                        && next != b'\n'
+                        && next != b'\r'
+                        && next != b'"'
+                    {
+                        return Err(text_after_closing_quote(path, &scan, has_header, line, fields, bytes, i));
+                    }
                 }
             } else if b == b'\n' {
                 line += 1;
@@ -237,6 +250,36 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
     Ok(scan)
 }
 
+/// The error for a quoted field with text after its closing quote (`"Pla"te`).
+fn text_after_closing_quote(
+    path: &Path,
+    scan: &RecordScan,
+    has_header: bool,
+    line: usize,
+    field: usize,
+    bytes: &[u8],
+    quote_at: usize,
+) -> DataError {
+    let row = if has_header { scan.records } else { scan.records + 1 };
+    let rest: String = bytes
+        .get(quote_at + 1..)
+        .unwrap_or(&[])
+        .iter()
+        .take_while(|&&b| b != b'\n' && b != b'\r')
+        .take(20)
+        .map(|&b| char::from(b))
+        .collect();
+    DataError::Malformed {
+        path: path.to_path_buf(),
+        row,
+        column: None,
+        detail: format!(
+            "line {line}, field {field}: text after the closing quote (`\"…\"{rest}`); a quoted field must end at \
+             its closing quote — write a quote inside a field as two quotes (\"\")"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +303,12 @@ mod tests {
         assert!(s.multiline_fields);
         let err = scan_records(p, b"a,b\n1,\"open\n2,3\n", b',', true);
         assert!(matches!(err, Err(DataError::Malformed { row: 1, .. })));
+        // Row 2 (line 3), field 2: `"Pla"te`.
+        let err = scan_records(p, b"a,b\n1,x\n2,\"Pla\"te\n3,y\n", b',', true).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("row 2") && err.contains("line 3, field 2"), "{err}");
+        // A doubled quote inside a quoted field and a quote closing at the separator are fine.
+        assert!(scan_records(p, b"a,b\n1,\"say \"\"hi\"\"\",2\n", b',', true).is_ok());
+        assert!(scan_records(p, b"a\tb\n\"x\"\ty\n", b'\t', true).is_ok());
     }
 }
