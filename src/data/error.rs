@@ -37,6 +37,11 @@ pub enum DataError {
         "{path}: no {role} column; expected one of {expected} (columns found: {found}); map it with --map {role_id}=COLUMN"
     )]
     MissingColumn { path: PathBuf, role: String, role_id: String, expected: String, found: String },
+    /// A score file (external signal) lacks a required column.
+    #[error(
+        "{path}: no {role} column; expected one of {expected} (any case, '_' and '-' ignored; columns found: {found})"
+    )]
+    MissingScoreColumn { path: PathBuf, role: String, expected: String, found: String },
     /// A column override names a column that the file does not have.
     #[error("{path}: --map {role_id}={column}: the file has no column '{column}' (columns found: {found})")]
     MappedColumnAbsent { path: PathBuf, role_id: String, column: String, found: String },
