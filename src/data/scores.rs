@@ -220,11 +220,21 @@ struct Accumulator {
     report: ScoreFileReport,
 }
 
-/// A cell matched against an interner.
-enum Matched {
-    Known(u32),
-    Unknown(String),
-    Blank,
+/// Id codes: an index, or one of these.
+const UNKNOWN: u32 = u32::MAX;
+const BLANK: u32 = u32::MAX - 1;
+/// Signal slot of a blank `signal` cell.
+const BLANK_SLOT: u8 = u8::MAX;
+
+/// The columns of one part file, extracted compactly (4 bytes per row and column).
+struct Extracted {
+    users: Vec<u32>,
+    items: Vec<u32>,
+    scores: Vec<f32>,
+    /// Rows whose score is blank or not a number, ascending (their `scores` entry is NaN).
+    problems: Vec<(usize, ScoreProblem)>,
+    /// Signal slot of each row (empty without a `signal` column).
+    slots: Vec<u8>,
 }
 
 impl Accumulator {
@@ -248,93 +258,100 @@ impl Accumulator {
                 limit_mib: 0,
             });
         }
-        let series = |name: &str| -> Result<Series, DataError> {
-            table.frame.column(name).map(|c| c.as_materialized_series().clone()).map_err(|e| DataError::Malformed {
+        let series = |name: &str| -> Result<&Series, DataError> {
+            table.frame.column(name).map(|c| c.as_materialized_series()).map_err(|e| DataError::Malformed {
                 path: table.path.clone(),
                 row: 0,
                 column: Some(name.to_owned()),
                 detail: super::error::first_line(&e),
             })
         };
-        let user_ids = match_ids(&series(&user_col)?, users);
-        let item_ids = match_ids(&series(&item_col)?, items);
-        let scores = score_values(&series(&score_col)?);
-        let signal_values = match &signal_col {
-            Some(c) => Some(text_values(&series(c)?)),
-            None => None,
+        let (user_s, item_s) = (series(&user_col)?, series(&item_col)?);
+        let ctx = RowColumns { path: &table.path, signal_col: signal_col.as_deref() };
+        let (scores, problems) = score_values(series(&score_col)?);
+        let slots = match &signal_col {
+            Some(c) => self.signal_slots(series(c)?, &ctx)?,
+            None => {
+                self.slot(None, &ctx, 1)?;
+                Vec::new()
+            }
         };
+        let x = Extracted { users: match_ids(user_s, users), items: match_ids(item_s, items), scores, problems, slots };
         let bad: std::collections::HashSet<usize> = table.bad_rows.iter().map(|(r, _)| *r).collect();
         self.report.malformed += bad.len();
         self.report.rows = total;
-        let ctx = RowColumns { path: &table.path, signal_col: signal_col.as_deref() };
-        for (row, ((user, item), score)) in user_ids.into_iter().zip(item_ids).zip(scores).enumerate() {
+        let mut problems = x.problems.iter().peekable();
+        self.rows.reserve(x.scores.len());
+        for (row, ((&user, &item), &score)) in x.users.iter().zip(&x.items).zip(&x.scores).enumerate() {
+            let problem = match problems.peek() {
+                Some((r, p)) if *r == row => {
+                    problems.next();
+                    Some(p)
+                }
+                _ => None,
+            };
             if bad.contains(&row) {
                 continue;
             }
-            let signal = signal_values.as_ref().map(|v| v.get(row).cloned().flatten());
-            self.add_row(&ctx, row, user, item, score, signal)?;
+            let slot = if signal_col.is_some() { x.slots.get(row).copied().unwrap_or(BLANK_SLOT) } else { 0 };
+            let cell = |s: &Series| id_text(s, row);
+            self.add_row(row, (user, item, score, problem, slot), || cell(user_s), || cell(item_s));
         }
         Ok(())
     }
 
+    /// Counts a row's problem or keeps it; `user_text`/`item_text` give an unknown id's
+    /// text for the examples.
     fn add_row(
         &mut self,
-        ctx: &RowColumns<'_>,
         row: usize,
-        user: Matched,
-        item: Matched,
-        score: Result<f64, ScoreProblem>,
-        signal: Option<Option<String>>,
-    ) -> Result<(), DataError> {
+        (user, item, score, problem, slot): (u32, u32, f32, Option<&ScoreProblem>, u8),
+        user_text: impl FnOnce() -> String,
+        item_text: impl FnOnce() -> String,
+    ) {
         let shown = row + 1;
         let report = &mut self.report;
-        let (user, item) = match (user, item) {
-            (Matched::Blank, _) | (_, Matched::Blank) => {
-                report.blank += 1;
-                report.example(|| format!("row {shown}: blank user or item id"));
-                return Ok(());
-            }
-            (Matched::Unknown(u), _) => {
-                report.unknown_users += 1;
-                report.example(|| format!("row {shown}: unknown user '{u}'"));
-                return Ok(());
-            }
-            (_, Matched::Unknown(i)) => {
-                report.unknown_items += 1;
-                report.example(|| format!("row {shown}: unknown item '{i}'"));
-                return Ok(());
-            }
-            (Matched::Known(u), Matched::Known(i)) => (u, i),
-        };
-        let score = match score {
-            Ok(v) if v.is_finite() && (v as f32).is_finite() => v as f32,
-            Ok(v) => {
-                report.non_finite += 1;
-                report.example(|| format!("row {shown}: score {v} is not finite"));
-                return Ok(());
-            }
-            Err(ScoreProblem::Blank) => {
-                report.blank += 1;
-                report.example(|| format!("row {shown}: blank score"));
-                return Ok(());
-            }
-            Err(ScoreProblem::NotNumeric(text)) => {
-                report.not_numeric += 1;
-                report.example(|| format!("row {shown}: score '{text}' is not a number"));
-                return Ok(());
-            }
-        };
-        let slot = match signal {
-            None => self.slot(None, ctx, shown)?,
-            Some(None) => {
-                self.report.blank += 1;
-                self.report.example(|| format!("row {shown}: blank signal"));
-                return Ok(());
-            }
-            Some(Some(name)) => self.slot(Some(name), ctx, shown)?,
-        };
-        self.rows.push((slot, user, item, score));
-        Ok(())
+        if user == BLANK || item == BLANK || slot == BLANK_SLOT || matches!(problem, Some(ScoreProblem::Blank)) {
+            report.blank += 1;
+            report.example(|| format!("row {shown}: a blank user, item, signal or score"));
+        } else if user == UNKNOWN {
+            report.unknown_users += 1;
+            report.example(|| format!("row {shown}: unknown user '{}'", user_text()));
+        } else if item == UNKNOWN {
+            report.unknown_items += 1;
+            report.example(|| format!("row {shown}: unknown item '{}'", item_text()));
+        } else if let Some(ScoreProblem::NotNumeric(text)) = problem {
+            report.not_numeric += 1;
+            report.example(|| format!("row {shown}: score '{text}' is not a number"));
+        } else if !score.is_finite() {
+            report.non_finite += 1;
+            report.example(|| format!("row {shown}: score {score} is not finite"));
+        } else {
+            self.rows.push((slot, user, item, score));
+        }
+    }
+
+    /// The slot of each row's `signal` value (validated at its first row).
+    fn signal_slots(&mut self, series: &Series, ctx: &RowColumns<'_>) -> Result<Vec<u8>, DataError> {
+        let mut out = Vec::with_capacity(series.len());
+        let mut last: Option<(String, u8)> = None;
+        let cells = column_cells(series);
+        for (row, cell) in cells.iter().enumerate() {
+            let Some(text) = cell.as_text() else {
+                out.push(BLANK_SLOT);
+                continue;
+            };
+            let slot = match &last {
+                Some((name, slot)) if name.as_str() == text.as_ref() => *slot,
+                _ => {
+                    let slot = self.slot(Some(text.to_string()), ctx, row + 1)?;
+                    last = Some((text.to_string(), slot));
+                    slot
+                }
+            };
+            out.push(slot);
+        }
+        Ok(out)
     }
 
     /// The slot of a signal value, adding it when new (at most [`MAX_SIGNALS_PER_FILE`]).
@@ -351,14 +368,14 @@ impl Accumulator {
             });
         }
         if let Some(n) = &name
-            && !crate::data::scores::is_signal_value(n)
+            && !is_signal_value(n)
         {
             return Err(DataError::Malformed {
                 path: ctx.path.to_path_buf(),
                 row,
                 column: ctx.signal_col.map(str::to_owned),
                 detail: format!(
-                    "signal '{}' is not a usable signal name (1 to 30 characters, each a-z, 0-9, '_' or '-')",
+                    "signal '{}' is not a usable signal name (1 to {MAX_SIGNAL_VALUE_LEN} characters, each a-z, 0-9, '_' or '-')",
                     super::report::shorten(n, 60)
                 ),
             });
@@ -416,22 +433,21 @@ enum ScoreProblem {
     NotNumeric(String),
 }
 
+/// One cell of an id column as text (for examples).
+fn id_text(series: &Series, row: usize) -> String {
+    let cell = series.slice(row as i64, 1);
+    column_cells(&cell).first().and_then(|c| c.as_text().map(|t| super::report::shorten(&t, 40))).unwrap_or_default()
+}
+
 /// Matches an id column against `interner` as text (numbers print as the catalogue
-/// writes them: `12`, not `12.0`).
-fn match_ids(series: &Series, interner: &Interner) -> Vec<Matched> {
-    let lookup = |text: &str| -> Matched {
+/// writes them: `12`, not `12.0`): an index, [`UNKNOWN`] or [`BLANK`] per row.
+fn match_ids(series: &Series, interner: &Interner) -> Vec<u32> {
+    let lookup = |text: &str| -> u32 {
         let t = text.trim();
-        if t.is_empty() {
-            Matched::Blank
-        } else {
-            match interner.get(t) {
-                Some(i) => Matched::Known(i),
-                None => Matched::Unknown(super::report::shorten(t, 40)),
-            }
-        }
+        if t.is_empty() { BLANK } else { interner.get(t).unwrap_or(UNKNOWN) }
     };
     if let Ok(ca) = series.str() {
-        return ca.iter().map(|v| v.map_or(Matched::Blank, lookup)).collect();
+        return ca.iter().map(|v| v.map_or(BLANK, lookup)).collect();
     }
     if series.dtype().is_integer()
         && let Ok(s) = series.cast(&DataType::Int64)
@@ -441,7 +457,7 @@ fn match_ids(series: &Series, interner: &Interner) -> Vec<Matched> {
         return ca
             .iter()
             .map(|v| {
-                v.map_or(Matched::Blank, |v| {
+                v.map_or(BLANK, |v| {
                     use std::fmt::Write as _;
                     buf.clear();
                     let _ = write!(buf, "{v}");
@@ -450,28 +466,46 @@ fn match_ids(series: &Series, interner: &Interner) -> Vec<Matched> {
             })
             .collect();
     }
-    column_cells(series).iter().map(|c| c.as_text().map_or(Matched::Blank, |t| lookup(&t))).collect()
+    column_cells(series).iter().map(|c| c.as_text().map_or(BLANK, |t| lookup(&t))).collect()
 }
 
-/// A score column's values: numbers as they are, text parsed (decimal point).
-fn score_values(series: &Series) -> Vec<Result<f64, ScoreProblem>> {
-    let numeric = series.dtype().is_primitive_numeric();
-    if numeric
+/// A score column's values as `f32` (numbers as they are, text parsed with a decimal
+/// point), and the rows that are blank or not a number (NaN in the values).
+fn score_values(series: &Series) -> (Vec<f32>, Vec<(usize, ScoreProblem)>) {
+    let mut problems = Vec::new();
+    let mut parse = |row: usize, text: Option<&str>| -> f32 {
+        match text.map(str::trim).filter(|t| !t.is_empty()) {
+            None => {
+                problems.push((row, ScoreProblem::Blank));
+                f32::NAN
+            }
+            Some(t) => match t.parse::<f64>() {
+                Ok(v) => v as f32,
+                Err(_) => {
+                    problems.push((row, ScoreProblem::NotNumeric(super::report::shorten(t, 40))));
+                    f32::NAN
+                }
+            },
+        }
+    };
+    if series.dtype().is_primitive_numeric()
         && let Ok(s) = series.cast(&DataType::Float64)
         && let Ok(ca) = s.f64()
     {
-        return ca.iter().map(|v| v.ok_or(ScoreProblem::Blank)).collect();
+        let values = ca
+            .iter()
+            .enumerate()
+            .map(|(row, v)| match v {
+                Some(v) => v as f32,
+                None => parse(row, None),
+            })
+            .collect();
+        return (values, problems);
     }
-    column_cells(series)
-        .iter()
-        .map(|c| match c.as_text() {
-            None => Err(ScoreProblem::Blank),
-            Some(t) => t.parse::<f64>().map_err(|_| ScoreProblem::NotNumeric(super::report::shorten(&t, 40))),
-        })
-        .collect()
-}
-
-/// A text column's trimmed values (`None` for blank).
-fn text_values(series: &Series) -> Vec<Option<String>> {
-    column_cells(series).iter().map(|c| c.as_text().map(|t| t.into_owned())).collect()
+    if let Ok(ca) = series.str() {
+        let values = ca.iter().enumerate().map(|(row, v)| parse(row, v)).collect();
+        return (values, problems);
+    }
+    let values = column_cells(series).iter().enumerate().map(|(row, c)| parse(row, c.as_text().as_deref())).collect();
+    (values, problems)
 }
