@@ -44,6 +44,7 @@ fn request(config: FusionConfig, k: usize) -> EvalRequest {
         config,
         vectors: None,
         texts: Arc::new(Vec::new()),
+        external: Vec::new(),
     }
 }
 

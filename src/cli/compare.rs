@@ -47,8 +47,8 @@ pub(crate) struct CompareArgs {
 
 /// Runs `recfuse compare`.
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
-    let a = Session::load(&args.a)?;
-    let b = Session::load(&args.b)?;
+    let mut a = Session::load(&args.a)?;
+    let mut b = Session::load(&args.b)?;
     anyhow::ensure!(
         args.catalogue.is_some() || args.behaviour.is_some() || a.data == b.data,
         "{} and {} are sessions on different data ({} vs {}); compare sessions of the same data, or give \
@@ -69,7 +69,11 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         a.fusion.exclude_seen == b.fusion.exclude_seen,
         "A and B must agree on excluding already-seen items: it changes which items are relevant"
     );
+    session.data.signals.extend(args.rank.signal_files()?);
+    session.check_external().map_err(anyhow::Error::msg)?;
     let engine = super::recommend::build_engine(&session, &args.rank)?;
+    super::recommend::add_external_weights(&engine, &mut a.fusion);
+    super::recommend::add_external_weights(&engine, &mut b.fusion);
     let dataset = engine.dataset.clone();
     let rule = SplitRule::from_name(&args.split, 0.1, 1, args.seed)
         .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))?;
@@ -86,7 +90,9 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         texts: &engine.item_texts,
         vectors: engine.vectors.as_ref().ok_or("no embeddings"),
     };
-    let models = fit_signals(&input, &a.params, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    let mut models = fit_signals(&input, &a.params, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    // External signals are used as imported (not fitted on the train split).
+    models.add_external(&engine.external_scorers());
     // Candidates must cover both configurations: build with the larger top-N.
     let mut build = a.fusion.clone();
     build.candidates_per_signal = a.fusion.candidates_per_signal.max(b.fusion.candidates_per_signal);

@@ -80,11 +80,17 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
         Some(p) => Session::load(p)?,
         None => Session::default(),
     };
+    // The session's score files stay (their weights are in its fusion settings).
+    let signals = std::mem::take(&mut session.data.signals);
     session.data = args.data.sources()?;
+    session.data.signals = signals;
+    session.data.signals.extend(args.rank.signal_files()?);
     args.rank.apply_to(&mut session.fusion)?;
     check_eval_args(args)?;
     session.check()?;
+    session.check_external().map_err(anyhow::Error::msg)?;
     let engine = build_engine(&session, &args.rank)?;
+    super::recommend::add_external_weights(&engine, &mut session.fusion);
     // The evaluation fits the signals on the train split: the transformer is trained there.
     session.params.transformer.enabled |= wants_transformer(&session.fusion);
     let rule = SplitRule::from_name(&args.split, args.test_fraction, args.leave_last, args.seed)
@@ -98,6 +104,7 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
         config: session.fusion.clone(),
         vectors: engine.vectors.clone(),
         texts: engine.item_texts.clone(),
+        external: engine.external_scorers(),
     };
     Ok((session, req, engine.dataset.clone()))
 }

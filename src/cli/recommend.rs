@@ -46,6 +46,12 @@ pub(crate) struct RankArgs {
     /// instead of collapsing them into the best-scoring one.
     #[arg(long)]
     pub keep_duplicates: bool,
+    /// Import a score file (`user_id,item_id,score`, or with a `signal` column; CSV,
+    /// Parquet, gzip, or a folder of Spark part files) as the external signal NAME (with a
+    /// `signal` column: NAME_value per signal). Repeatable. Weight it with --weights NAME=W
+    /// (it starts at 0.2).
+    #[arg(long = "signal-file", value_name = "NAME=FILE")]
+    pub signal_files: Vec<String>,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -99,7 +105,21 @@ impl RankArgs {
         self.device
             .parse::<crate::embed::DeviceChoice>()
             .map_err(|e| anyhow::anyhow!("--device {}: {e}", self.device))?;
+        let files = self.signal_files()?;
         if let Some(spec) = &self.weights {
+            // A weight may name a signal of a multi-signal file (`NAME_value`), known only
+            // once the file is read: name it now.
+            for name in spec.split(',').filter_map(|p| p.split_once('=')).map(|(n, _)| n.trim()) {
+                if crate::score::SignalId::from_id(name).is_none()
+                    && let Ok(id) = crate::score::SignalId::external(name)
+                    && !crate::score::external::declared_by(id, &files)
+                {
+                    anyhow::bail!(
+                        "weight '{name}': unknown signal; expected one of {} or a --signal-file name",
+                        SignalId::builtin_id_list()
+                    );
+                }
+            }
             config.apply_weight_args(spec).map_err(anyhow::Error::msg)?;
             // A weight of 0 on the command line removes the signal.
             for setting in config.signals.values_mut() {
@@ -116,6 +136,49 @@ impl RankArgs {
         }
         config.check("fusion")?;
         Ok(())
+    }
+}
+
+impl RankArgs {
+    /// The score files of `--signal-file NAME=FILE`, names checked (valid, not built in,
+    /// not repeated, at most 16 files).
+    pub(crate) fn signal_files(&self) -> anyhow::Result<Vec<crate::data::scores::SignalFile>> {
+        parse_signal_files(&self.signal_files)
+    }
+}
+
+/// Parses `--signal-file NAME=FILE` values, names checked (valid, not built in, not
+/// repeated, at most 16 files).
+pub(crate) fn parse_signal_files(args: &[String]) -> anyhow::Result<Vec<crate::data::scores::SignalFile>> {
+    let mut files = Vec::new();
+    for arg in args {
+        let (name, path) = arg
+            .split_once('=')
+            .filter(|(n, p)| !n.trim().is_empty() && !p.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--signal-file '{arg}': expected NAME=FILE"))?;
+        files.push(crate::data::scores::SignalFile { name: name.trim().to_owned(), path: PathBuf::from(path) });
+    }
+    crate::score::external::check_signal_files(&files, "--signal-file").map_err(anyhow::Error::msg)?;
+    Ok(files)
+}
+
+/// A score file's error for the CLI: data problems keep their type (exit code 2).
+pub(crate) fn external_error(e: crate::score::external::ExternalError) -> anyhow::Error {
+    match e {
+        crate::score::external::ExternalError::Data(d) => anyhow::Error::from(d),
+        other => anyhow::Error::from(other),
+    }
+}
+
+/// Gives the engine's external signals their starting weight where `config` has none,
+/// and says which weighted external signals no score file provided.
+pub(crate) fn add_external_weights(engine: &Engine, config: &mut FusionConfig) {
+    let ids = engine.external_ids();
+    config.add_external_defaults(&ids);
+    for (s, setting) in &config.signals {
+        if s.is_external() && setting.weight != 0.0 && !ids.contains(s) {
+            eprintln!("note: no score file provides the signal '{s}'; its weight has no effect");
+        }
     }
 }
 
@@ -169,16 +232,27 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
             }
         }
     }
+    let loaded =
+        pipeline::load_signal_files(&session.data.signals, &engine.dataset, &progress).map_err(|e| match e {
+            crate::score::external::ExternalError::Data(d) => anyhow::Error::from(d),
+            other => anyhow::Error::from(other),
+        })?;
+    for l in &loaded {
+        eprintln!("note: signal file {} as '{}': {}", l.report.file, l.file.name, l.report.summary());
+    }
+    engine.set_external(loaded);
     Ok(engine)
 }
 
 /// Runs `recfuse recommend`.
 pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
     let mut session = Session { data: args.data.sources()?, ..Session::default() };
-    let config = fusion_config(session.fusion.clone(), &args.rank)?;
+    session.data.signals = args.rank.signal_files()?;
+    let mut config = fusion_config(session.fusion.clone(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
     let rules = rules(&args.rank)?;
     let engine = build_engine(&session, &args.rank)?;
+    add_external_weights(&engine, &mut config);
     let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), &config, &rules);
     let items = engine.explain(&mut state, &config, &rules, args.rank.top);
     for n in &state.notices {
@@ -202,6 +276,9 @@ pub(crate) fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
         "search needs --behaviour too (popularity and personal signals are fitted on it)"
     );
     let mut session = Session { data: data.sources()?, ..Session::default() };
+    if !args.rank.signal_files()?.is_empty() {
+        eprintln!("note: external signals (--signal-file) score shoppers, not queries: they are off in search");
+    }
     let config = fusion_config(crate::session::default_search_fusion(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
     let rules = rules(&args.rank)?;

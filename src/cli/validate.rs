@@ -14,16 +14,58 @@ pub(crate) struct ValidateArgs {
     /// Print a JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also check a score file (external signal) against the data: `NAME=FILE`,
+    /// repeatable (the same option as on `recommend`).
+    #[arg(long = "signal-file", value_name = "NAME=FILE")]
+    pub signal_files: Vec<String>,
 }
 
 /// Loads the files and prints the report. Exit code 0 when the data is usable.
 pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
     let sources = args.data.sources()?;
+    let files = super::recommend::parse_signal_files(&args.signal_files)?;
     let dataset = load_dataset(&sources, &EventWeights::default(), &Progress::new())?;
+    let mut signals = Vec::new();
+    for file in &files {
+        let started = std::time::Instant::now();
+        let loaded = crate::score::external::load_signal_file(file, &dataset, &Progress::new())
+            .map_err(super::recommend::external_error)?;
+        signals.push((loaded, started.elapsed().as_secs_f64()));
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&dataset.report.to_json())?);
+        let mut value = dataset.report.to_json();
+        if let Some(map) = value.as_object_mut()
+            && !signals.is_empty()
+        {
+            let list: Vec<serde_json::Value> = signals
+                .iter()
+                .map(|(l, seconds)| {
+                    serde_json::json!({
+                        "name": l.file.name,
+                        "signals": l.ids().iter().map(|s| s.id()).collect::<Vec<_>>(),
+                        "report": l.report,
+                        "seconds": seconds,
+                    })
+                })
+                .collect();
+            map.insert("signal_files".to_owned(), serde_json::Value::Array(list));
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{}", render_report(&dataset.report));
+        for (l, seconds) in &signals {
+            let ids: Vec<&str> = l.scorers.iter().map(|s| crate::score::Scorer::id(s.as_ref()).id()).collect();
+            println!(
+                "\nsignal file {} ({}) as {}: read in {seconds:.2} s",
+                l.report.file,
+                l.report.format,
+                ids.join(", ")
+            );
+            println!("  {}", l.report.summary());
+            for e in &l.report.examples {
+                println!("  {e}");
+            }
+        }
     }
     Ok(0)
 }

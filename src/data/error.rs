@@ -47,6 +47,11 @@ pub enum DataError {
         "{path}: --map {first}={column} and --map {second}={column} name the same column; one column serves one role"
     )]
     ColumnMappedTwice { path: PathBuf, first: String, second: String, column: String },
+    /// A score file (external signal) lacks a required column.
+    #[error(
+        "{path}: no {role} column; expected one of {expected} (any case, '_' and '-' ignored; columns found: {found})"
+    )]
+    MissingScoreColumn { path: PathBuf, role: String, expected: String, found: String },
     /// A column override names a column that the file does not have.
     #[error("{path}: --map {role_id}={column}: the file has no column '{column}' (columns found: {found})")]
     MappedColumnAbsent { path: PathBuf, role_id: String, column: String, found: String },

@@ -18,6 +18,7 @@ pub mod jsonl;
 pub mod mapping;
 pub mod read;
 pub mod report;
+pub mod scores;
 pub mod table;
 pub mod text;
 pub mod timestamp;
@@ -59,6 +60,8 @@ pub struct DataSources {
     pub behaviour_mapping: ColumnMapping,
     /// Column overrides for the users file.
     pub users_mapping: ColumnMapping,
+    /// Score files imported as external signals (`data::scores`).
+    pub signals: Vec<scores::SignalFile>,
 }
 
 impl DataSources {
@@ -76,6 +79,9 @@ impl DataSources {
         }
         if let Some(u) = &mut self.users {
             resolve(u);
+        }
+        for signal in &mut self.signals {
+            resolve(&mut signal.path);
         }
     }
 

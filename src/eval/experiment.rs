@@ -35,6 +35,8 @@ pub struct EvalRequest {
     pub vectors: Option<Arc<ItemVectors>>,
     /// Item texts for BM25.
     pub texts: Arc<Vec<String>>,
+    /// External signals (imported scores): used as they are, not fitted on train.
+    pub external: Vec<Arc<crate::score::external::ExternalScorer>>,
 }
 
 /// Kind of a result row.
@@ -172,7 +174,8 @@ pub fn fit_on(
         texts: &req.texts,
         vectors: req.vectors.as_ref().ok_or("no item embeddings"),
     };
-    let models = fit_signals(&input, &req.params, progress)?;
+    let mut models = fit_signals(&input, &req.params, progress)?;
+    models.add_external(&req.external);
     Ok((train, models))
 }
 

@@ -171,6 +171,18 @@ impl FusionConfig {
         self.signals.entry(s).or_default().weight = w;
     }
 
+    /// Gives each signal of `ids` that has no setting yet the starting weight of a newly
+    /// imported external signal ([`crate::score::external::DEFAULT_EXTERNAL_WEIGHT`]);
+    /// signals with a setting (a weight from a session or `--weights`) keep it.
+    pub fn add_external_defaults(&mut self, ids: &[SignalId]) {
+        for &id in ids {
+            self.signals.entry(id).or_insert(SignalSetting {
+                weight: crate::score::external::DEFAULT_EXTERNAL_WEIGHT,
+                ..SignalSetting::default()
+            });
+        }
+    }
+
     /// Parses `name=w,name=w` weight overrides (missing names keep their weight).
     pub fn apply_weight_args(&mut self, spec: &str) -> Result<(), String> {
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {

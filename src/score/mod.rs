@@ -6,6 +6,7 @@
 pub mod als;
 pub mod bm25;
 pub mod category;
+pub mod external;
 pub mod freshness;
 pub mod interactions;
 pub mod item_cf;

@@ -79,17 +79,31 @@ pub struct SignalModels {
 }
 
 impl SignalModels {
-    /// Scorers of the given signals that are available, in registry order.
+    /// Scorers of the given signals that are available, in display order (the registry,
+    /// then external signals).
     pub fn scorers_for(&self, signals: &[SignalId]) -> Vec<&dyn Scorer> {
-        SignalId::all()
-            .filter(|s| signals.contains(s))
-            .filter_map(|s| self.scorers.get(&s).map(|a| a.as_ref()))
-            .collect()
+        self.scorers.iter().filter(|(s, _)| signals.contains(s)).map(|(_, a)| a.as_ref()).collect()
     }
 
-    /// Signals that are fitted, in registry order.
+    /// Signals that are fitted, in display order.
     pub fn available(&self) -> Vec<SignalId> {
-        SignalId::all().filter(|s| self.scorers.contains_key(s)).collect()
+        self.scorers.keys().copied().collect()
+    }
+
+    /// Installs external signals (imported scores, not fitted), replacing those of the
+    /// same id.
+    pub fn add_external<S: Scorer + 'static>(&mut self, scorers: &[Arc<S>]) {
+        for scorer in scorers {
+            let id = scorer.id();
+            let scorer: Arc<dyn Scorer> = scorer.clone();
+            self.put(id, Fitted::Ready(scorer));
+        }
+    }
+
+    /// Removes every external signal.
+    pub fn remove_external(&mut self) {
+        self.scorers.retain(|s, _| !s.is_external());
+        self.unavailable.retain(|s, _| !s.is_external());
     }
 
     fn put(&mut self, id: SignalId, fitted: Fitted) {

@@ -78,6 +78,10 @@ pub enum Command {
     SetMapping { table: TableKind, role: Role, column: Option<String> },
     /// Change an event type's weight; re-weights and refits.
     SetEventWeight { event_type: String, weight: f32 },
+    /// Import a score file as external signals (read in the background).
+    AddSignalFile(PathBuf),
+    /// Remove the score file whose signal name is this, with its signals and weights.
+    RemoveSignalFile(String),
     /// Turn a signal on or off.
     SetSignalEnabled(SignalId, bool),
     /// Move a weight (re-fuses cached scores only).

@@ -11,6 +11,7 @@ use crate::fusion::{
     CandidateSet, FusionConfig, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions, leave_one_out,
     rank,
 };
+use crate::score::external::{ExternalScorer, LoadedSignals};
 use crate::score::registry::search_sources;
 use crate::score::{
     FitInput, Interactions, Query, ScoreContext, Scorer, SignalId, SignalModels, SignalParams, UserProfile,
@@ -73,6 +74,8 @@ pub struct Engine {
     pub item_texts: Arc<Vec<String>>,
     /// Item embeddings, when computed.
     pub vectors: Option<Arc<ItemVectors>>,
+    /// Score files imported as external signals (their scorers are in `models`).
+    pub external: Vec<LoadedSignals>,
 }
 
 impl Engine {
@@ -109,6 +112,26 @@ impl Engine {
     pub fn set_unavailable(&mut self, id: SignalId, why: String) {
         self.models.scorers.remove(&id);
         self.models.unavailable.insert(id, why);
+    }
+
+    /// Replaces the external signals with those of `loaded` (score files read for this
+    /// engine's dataset).
+    pub fn set_external(&mut self, loaded: Vec<LoadedSignals>) {
+        self.models.remove_external();
+        for l in &loaded {
+            self.models.add_external(&l.scorers);
+        }
+        self.external = loaded;
+    }
+
+    /// The external signals' scorers (for fitting on a split: they are used as they are).
+    pub fn external_scorers(&self) -> Vec<Arc<ExternalScorer>> {
+        self.external.iter().flat_map(|l| l.scorers.iter().cloned()).collect()
+    }
+
+    /// The ids of the external signals.
+    pub fn external_ids(&self) -> Vec<SignalId> {
+        self.external.iter().flat_map(LoadedSignals::ids).collect()
     }
 
     /// The catalogue.
@@ -157,7 +180,7 @@ impl Engine {
         };
         let signals: Vec<SignalId> = match &target {
             Target::Shopper(_) => SignalId::recommend().collect::<Vec<_>>(),
-            Target::Search { .. } => SignalId::all().collect::<Vec<_>>(),
+            Target::Search { .. } => SignalId::search().collect::<Vec<_>>(),
         };
         let scorers = self.models.scorers_for(&signals);
         let forced: Vec<u32> = rules

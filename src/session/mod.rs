@@ -201,6 +201,9 @@ pub enum SessionError {
     /// The file is a session, but a setting is outside its allowed range.
     #[error("{path}: {source}")]
     Limit { path: PathBuf, source: crate::limits::OutOfRange },
+    /// The session's score files (external signals) or their weights do not fit together.
+    #[error("{path}: {message}")]
+    Signals { path: PathBuf, message: String },
     /// The path is not a readable regular file.
     #[error(transparent)]
     File(#[from] crate::data::DataError),
@@ -243,6 +246,7 @@ impl Session {
             message: e.to_string(),
         })?;
         session.check().map_err(|source| SessionError::Limit { path: path.to_path_buf(), source })?;
+        session.check_external().map_err(|message| SessionError::Signals { path: path.to_path_buf(), message })?;
         if let Some(dir) = path.parent() {
             session.data.resolve_relative_to(dir);
         }
@@ -297,6 +301,23 @@ impl Session {
         check_count("eval.leave_last_n", e.leave_last_n, 1, 1_000)?;
         check_count("selection.k", self.selection.k, 1, 200)?;
         check_count("model.batch_size", self.model.batch_size, 1, 4_096)?;
+        Ok(())
+    }
+
+    /// Refuses score files that cannot be signals (too many, a bad or repeated name) and
+    /// weights of external signals that no score file of the session provides.
+    pub fn check_external(&self) -> Result<(), String> {
+        use crate::score::external::{check_signal_files, declared_by};
+        check_signal_files(&self.data.signals, "data.signals")?;
+        for (what, fusion) in [("fusion", &self.fusion), ("search_fusion", &self.search_fusion)] {
+            if let Some(s) = fusion.signals.keys().find(|s| s.is_external() && !declared_by(**s, &self.data.signals)) {
+                return Err(format!(
+                    "{what}.signals.{s}: no such signal (built-in: {}; external signals come from the score files \
+                     in data.signals)",
+                    crate::score::SignalId::builtin_id_list()
+                ));
+            }
+        }
         Ok(())
     }
 

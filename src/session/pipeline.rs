@@ -11,6 +11,7 @@ use crate::embed::{
     CacheOutcome, DeviceChoice, EmbedPrecision, EmbeddingCache, ItemTextTemplate, SentenceEmbedder, embed_with_cache,
 };
 use crate::jobs::{Cancelled, Progress};
+use crate::score::external::{ExternalError, LoadedSignals, load_signal_file};
 use crate::score::{FitInput, Interactions, SignalParams, fit_signals};
 
 /// The embedding model in use.
@@ -138,5 +139,25 @@ pub fn fit_all(
         vectors: vectors.as_ref().map_err(String::as_str),
     };
     let models = fit_signals(&input, params, progress)?;
-    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: vectors.ok() })
+    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: vectors.ok(), external: Vec::new() })
+}
+
+/// Reads the score files of `files` for `dataset` (external signals), in order; the
+/// first file that cannot be used is the error.
+pub fn load_signal_files(
+    files: &[crate::data::scores::SignalFile],
+    dataset: &Dataset,
+    progress: &Progress,
+) -> Result<Vec<LoadedSignals>, ExternalError> {
+    files.iter().map(|f| load_signal_file(f, dataset, progress)).collect()
+}
+
+/// Reads each score file of `files` for `dataset`, keeping the files that fail with their
+/// error (the GUI lists them so they can be removed).
+pub fn load_signal_files_each(
+    files: &[crate::data::scores::SignalFile],
+    dataset: &Dataset,
+    progress: &Progress,
+) -> Vec<(crate::data::scores::SignalFile, Result<LoadedSignals, String>)> {
+    files.iter().map(|f| (f.clone(), load_signal_file(f, dataset, progress).map_err(|e| e.to_string()))).collect()
 }

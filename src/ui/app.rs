@@ -100,7 +100,7 @@ impl WorkbenchApp {
             return;
         }
         let save = matches!(purpose, DialogPurpose::SaveSession | DialogPurpose::Export(_) | DialogPurpose::PlotPng(_));
-        let folder = matches!(purpose, DialogPurpose::ModelDir);
+        let folder = matches!(purpose, DialogPurpose::ModelDir | DialogPurpose::SignalFolder);
         let (filter_name, extensions): (&str, Vec<&str>) = match &purpose {
             DialogPurpose::DataFile(_) => (
                 "data",
@@ -111,7 +111,10 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::MetricsJson) => ("json", vec!["json"]),
             DialogPurpose::Export(ExportKind::HtmlReport) => ("html", vec!["html"]),
             DialogPurpose::PlotPng(_) => ("png", vec!["png"]),
-            DialogPurpose::ModelDir => ("model", vec![]),
+            DialogPurpose::ModelDir | DialogPurpose::SignalFolder => ("model", vec![]),
+            DialogPurpose::SignalFile => {
+                ("scores", vec!["csv", "tsv", "txt", "gz", "parquet", "jsonl", "ndjson", "json"])
+            }
         };
         let default_name = match &purpose {
             DialogPurpose::SaveSession => "recfuse-session.json".to_owned(),
@@ -169,6 +172,7 @@ impl WorkbenchApp {
             }
             DialogPurpose::Export(kind) => self.commands.push(Command::Export { kind, path }),
             DialogPurpose::PlotPng(name) => self.ui.pending_png = Some((name, path)),
+            DialogPurpose::SignalFile | DialogPurpose::SignalFolder => self.commands.push(Command::AddSignalFile(path)),
         }
     }
 

@@ -60,6 +60,10 @@ pub enum DialogPurpose {
     Export(ExportKind),
     /// Save a plot as PNG.
     PlotPng(String),
+    /// Pick a score file to import as an external signal.
+    SignalFile,
+    /// Pick a folder of Spark `part-*` score files to import as an external signal.
+    SignalFolder,
 }
 
 /// GUI-only settings persisted by eframe between runs.

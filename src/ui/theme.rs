@@ -10,9 +10,21 @@ use crate::score::SignalId;
 pub fn signal_color(signal: SignalId) -> Color32 {
     match crate::score::registry::spec(signal) {
         Some(s) => Color32::from_rgb(s.color[0], s.color[1], s.color[2]),
-        None => MUTED,
+        None => {
+            let i = signal.index().saturating_sub(crate::score::SIGNALS.len()) % EXTERNAL_COLORS.len();
+            EXTERNAL_COLORS.get(i).copied().unwrap_or(MUTED)
+        }
     }
 }
+
+/// Colours of external signals (imported score files), in the order they were named:
+/// darker tones, apart from the built-in signals' Tableau 10.
+const EXTERNAL_COLORS: [Color32; 4] = [
+    Color32::from_rgb(0x1b, 0x9e, 0x77),
+    Color32::from_rgb(0x75, 0x70, 0xb3),
+    Color32::from_rgb(0xd9, 0x5f, 0x02),
+    Color32::from_rgb(0x66, 0x66, 0x33),
+];
 
 /// Colour of merchandising-rule contributions.
 pub const RULE_COLOR: Color32 = Color32::from_rgb(0x8c, 0x56, 0x4b);

@@ -101,6 +101,7 @@ impl Bench<'_> {
             config: self.fusion.clone(),
             vectors: None,
             texts: Arc::new(pipeline::item_texts(&dataset.catalogue, &crate::embed::ItemTextTemplate::default())),
+            external: Vec::new(),
         }
     }
 

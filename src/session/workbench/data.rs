@@ -18,6 +18,12 @@ pub struct DataState {
     dataset: Option<Arc<Dataset>>,
     engine: Option<Engine>,
     error: Option<String>,
+    /// Score files read for the loaded data (installed in every engine fitted on it).
+    pub(super) external: Vec<crate::score::external::LoadedSignals>,
+    /// Score files of the session that could not be read, with the reason.
+    pub(super) external_failed: Vec<(crate::data::scores::SignalFile, String)>,
+    /// Counts reloads: results of jobs started for older data are dropped.
+    pub(super) generation: u64,
 }
 
 impl DataState {
@@ -34,6 +40,16 @@ impl DataState {
     /// The last fatal data error.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// Score files read as external signals for the loaded data.
+    pub fn external(&self) -> &[crate::score::external::LoadedSignals] {
+        &self.external
+    }
+
+    /// Score files of the session that could not be read, with the reason.
+    pub fn external_failed(&self) -> &[(crate::data::scores::SignalFile, String)] {
+        &self.external_failed
     }
 
     /// The engine, to install or drop item vectors.
@@ -93,6 +109,9 @@ impl Workbench {
     pub(super) fn reload(&mut self) {
         self.data.error = None;
         self.data.engine = None;
+        self.data.external.clear();
+        self.data.external_failed.clear();
+        self.data.generation += 1;
         self.view.clear();
         self.compare.clear_lists();
         self.evaluation = super::EvaluationState::default();
@@ -130,6 +149,7 @@ impl Workbench {
                         self.notify(NoticeLevel::Info, format!("{}: {n}", crate::data::format::short_name(&f.path)));
                     }
                 }
+                self.start_signals(dataset.clone(), self.session.data.signals.clone(), false);
                 self.start_fit(dataset);
                 self.start_embed();
             }
@@ -155,6 +175,7 @@ impl Workbench {
             engine.install(SignalId::TRANSFORMER, scorer);
         }
         self.embedding.attach_to(&mut engine, &self.fit_params());
+        engine.set_external(self.data.external.clone());
         self.data.engine = Some(engine);
         if self.session.selection.shopper.is_none() {
             self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();

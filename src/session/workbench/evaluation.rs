@@ -128,6 +128,7 @@ impl Workbench {
             config: self.session.fusion.clone(),
             vectors: self.embedding.vectors().cloned(),
             texts: engine.item_texts.clone(),
+            external: engine.external_scorers(),
         })
     }
 

@@ -44,7 +44,15 @@ impl Workbench {
                         }
                     },
                 };
-                self.update_fusion(|f| *f = config);
+                // External signals keep taking part, at their starting weight.
+                let external = self.data.engine().map(|e| e.external_ids()).unwrap_or_default();
+                let mode = self.session.selection.mode;
+                self.update_fusion(|f| {
+                    *f = config;
+                    if mode == Mode::Recommend {
+                        f.add_external_defaults(&external);
+                    }
+                });
             }
             _ => {}
         }

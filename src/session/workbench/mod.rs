@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod export;
 pub mod fusion;
 pub mod notices;
+pub mod signals;
 pub mod training;
 pub mod view;
 
@@ -53,6 +54,8 @@ pub enum JobOutput {
     Eval(Result<Box<EvalJobOutput>, Cancelled>),
     /// The transformer trained (or stopped).
     Trained(Box<TrainOutput>),
+    /// Score files read as external signals.
+    Signals(Box<signals::SignalsOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -73,6 +76,8 @@ pub mod job {
     pub const COMPARE: &str = "compare across users";
     /// Training the transformer signal.
     pub const TRAIN: &str = "train transformer";
+    /// Reading score files as external signals.
+    pub const SIGNALS: &str = "load signal files";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -249,6 +254,7 @@ impl Workbench {
             c @ (C::Reload | C::SetDataFile { .. } | C::SetMapping { .. } | C::SetEventWeight { .. }) => {
                 self.handle_data(c)
             }
+            c @ (C::AddSignalFile(_) | C::RemoveSignalFile(_)) => self.handle_signals(c),
             c @ (C::SetSignalEnabled(..)
             | C::SetWeight(..)
             | C::SetNormalisation(..)
@@ -298,6 +304,7 @@ impl Workbench {
                 Ok(JobOutput::Embedded(result)) => self.finish_embed(result),
                 Ok(JobOutput::Eval(result)) => self.finish_eval(result),
                 Ok(JobOutput::Trained(output)) => self.finish_training(*output),
+                Ok(JobOutput::Signals(output)) => self.finish_signals(*output),
             }
         }
     }

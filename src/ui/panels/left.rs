@@ -19,6 +19,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             data_section(ui, cx);
             model_section(ui, cx);
             signals_section(ui, cx);
+            external_section(ui, cx);
             fusion_section(ui, cx);
             super::rules::rules_section(ui, cx);
             session_section(ui, cx);
@@ -148,9 +149,12 @@ fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::CollapsingHeader::new(title).default_open(true).show(ui, |ui| {
         let config = cx.wb.fusion().clone();
         let unavailable = cx.wb.engine().map(|e| e.models.unavailable.clone()).unwrap_or_default();
+        let external: Vec<SignalId> = cx.wb.engine().map(|e| e.external_ids()).unwrap_or_default();
         let signals: Vec<SignalId> = match mode {
-            Mode::Recommend => SignalId::recommend().collect::<Vec<_>>(),
-            Mode::Search => SignalId::all().collect::<Vec<_>>(),
+            Mode::Recommend => {
+                SignalId::recommend().filter(|s| !s.is_external() || external.contains(s)).collect::<Vec<_>>()
+            }
+            Mode::Search => SignalId::search().collect::<Vec<_>>(),
         };
         egui::Grid::new("signals-grid").num_columns(3).spacing([6.0, 4.0]).show(ui, |ui| {
             for s in signals {
@@ -252,6 +256,58 @@ fn training_line(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         }
     };
     ui.label(egui::RichText::new(text).small().weak());
+}
+
+/// Score files imported as external signals: add one (a file, or a folder of Spark part
+/// files), see what reading it found, remove it. Their weight sliders are in the signal
+/// list above.
+fn external_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    egui::CollapsingHeader::new("External signals").default_open(true).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if ui
+                .button("Add signal from file…")
+                .on_hover_text(
+                    "A table user_id, item_id, score (or user_id, item_id, signal, score): CSV, Parquet, gzip",
+                )
+                .clicked()
+            {
+                cx.commands.open_dialog(DialogPurpose::SignalFile);
+            }
+            if ui.small_button("Folder…").on_hover_text("A folder of part-* files, as Spark writes them").clicked() {
+                cx.commands.open_dialog(DialogPurpose::SignalFolder);
+            }
+            if cx.wb.is_running(crate::session::workbench::job::SIGNALS) {
+                ui.spinner().on_hover_text("reading a score file");
+            }
+        });
+        let mut remove = None;
+        for loaded in cx.wb.external_signals() {
+            ui.horizontal(|ui| {
+                let ids: Vec<String> = loaded.ids().iter().map(|s| s.id().to_owned()).collect();
+                ui.label(egui::RichText::new(ids.join(", ")).strong())
+                    .on_hover_text(loaded.file.path.display().to_string());
+                ui.label(format!("from {}", loaded.report.file));
+                if ui.small_button("remove").on_hover_text("Remove this score file and its signals").clicked() {
+                    remove = Some(loaded.file.name.clone());
+                }
+            });
+            let summary = ui.label(egui::RichText::new(loaded.report.summary()).small().weak());
+            if !loaded.report.examples.is_empty() {
+                summary.on_hover_text(loaded.report.examples.join("\n"));
+            }
+        }
+        for (file, why) in cx.wb.failed_signal_files() {
+            ui.horizontal(|ui| {
+                ui.colored_label(theme::ERROR, format!("{}: not loaded", file.name)).on_hover_text(why);
+                if ui.small_button("remove").on_hover_text("Remove this score file").clicked() {
+                    remove = Some(file.name.clone());
+                }
+            });
+        }
+        if let Some(name) = remove {
+            cx.commands.push(Command::RemoveSignalFile(name));
+        }
+    });
 }
 
 fn fusion_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
