@@ -1,5 +1,6 @@
 //! Headless sub-commands on the same engine as the GUI.
 
+pub(crate) mod batch;
 pub(crate) mod bench;
 pub(crate) mod compare;
 pub(crate) mod embed;
@@ -44,6 +45,8 @@ pub(crate) enum Command {
     Bench(bench::BenchArgs),
     /// Train the sequence transformer on every event and save its weights (safetensors).
     TrainSequence(sequence::TrainSequenceArgs),
+    /// Write the top-K of every shopper (or of --users) to a Parquet file, long format.
+    Batch(batch::BatchArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -90,6 +93,7 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args),
         Command::TrainSequence(args) => sequence::run(&args),
+        Command::Batch(args) => batch::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -29,6 +29,8 @@ pub enum ExportKind {
     MetricsJson,
     /// A self-contained HTML report.
     HtmlReport,
+    /// Every shopper's top-K with contributions, as Parquet (a background job).
+    AllShoppersParquet,
 }
 
 /// What the Compare tab compares.

@@ -110,6 +110,7 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::ListCsv | ExportKind::MetricsCsv) => ("csv", vec!["csv"]),
             DialogPurpose::Export(ExportKind::MetricsJson) => ("json", vec!["json"]),
             DialogPurpose::Export(ExportKind::HtmlReport) => ("html", vec!["html"]),
+            DialogPurpose::Export(ExportKind::AllShoppersParquet) => ("parquet", vec!["parquet"]),
             DialogPurpose::PlotPng(_) => ("png", vec!["png"]),
             DialogPurpose::ModelDir => ("model", vec![]),
         };
@@ -119,6 +120,7 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::MetricsCsv) => "metrics.csv".to_owned(),
             DialogPurpose::Export(ExportKind::MetricsJson) => "metrics.json".to_owned(),
             DialogPurpose::Export(ExportKind::HtmlReport) => "recfuse-report.html".to_owned(),
+            DialogPurpose::Export(ExportKind::AllShoppersParquet) => "recommendations.parquet".to_owned(),
             DialogPurpose::PlotPng(name) => format!("{name}.png"),
             _ => String::new(),
         };

@@ -365,6 +365,17 @@ fn session_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             if ui.button("HTML report…").clicked() {
                 cx.commands.open_dialog(DialogPurpose::Export(ExportKind::HtmlReport));
             }
+            let busy = cx.wb.is_running(crate::session::workbench::job::BATCH);
+            if ui
+                .add_enabled(!busy, egui::Button::new("Recommendations for all shoppers…"))
+                .on_hover_text(
+                    "Every shopper's top-K (the list length above) with each signal's contribution, as one Parquet \
+                     file; runs in the background (progress and cancel in the status bar)",
+                )
+                .clicked()
+            {
+                cx.commands.open_dialog(DialogPurpose::Export(ExportKind::AllShoppersParquet));
+            }
         });
         ui.separator();
         let mut privacy = cx.wb.session().privacy;
