@@ -71,21 +71,24 @@ fn inputs(args: &BatchArgs, session: &Session) -> Vec<PathBuf> {
     files.extend(args.shoppers.clone());
     files.extend(args.session.clone());
     files.extend(args.rank.rules.clone());
+    files.extend(args.rank.profile.clone());
     files
 }
 
 /// Runs `recfuse batch`.
 pub(crate) fn run(args: &BatchArgs) -> anyhow::Result<u8> {
     let mut session = session_of(args)?;
+    args.rank.apply_profile(&mut session)?;
     let mut config = session.fusion.clone();
     args.rank.apply_to(&mut config)?;
     let files = inputs(args, &session);
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     check_output(&args.out, &refs)?;
-    let rules = match (&args.rank.rules, &args.session) {
+    // `--rules`, else the rules of `--profile` or `--session`, else none (as `recommend`).
+    let rules = match (&args.rank.rules, args.session.is_some() || args.rank.profile.is_some()) {
         (Some(p), _) => crate::fusion::load_rules(p).map_err(anyhow::Error::msg)?,
-        (None, Some(_)) => session.rules.clone(),
-        (None, None) => Vec::new(),
+        (None, true) => session.rules.clone(),
+        (None, false) => Vec::new(),
     };
     session.params.transformer.enabled |= wants_transformer(&config);
     let engine = build_engine(&session, &args.rank)?;

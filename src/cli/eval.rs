@@ -81,6 +81,7 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
         None => Session::default(),
     };
     session.data = args.data.sources()?;
+    args.rank.apply_profile(&mut session)?;
     args.rank.apply_to(&mut session.fusion)?;
     check_eval_args(args)?;
     session.check()?;

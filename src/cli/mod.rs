@@ -6,6 +6,7 @@ pub(crate) mod compare;
 pub(crate) mod embed;
 pub(crate) mod embedding;
 pub(crate) mod eval;
+pub(crate) mod profile;
 pub(crate) mod recommend;
 pub(crate) mod sequence;
 pub(crate) mod validate;
@@ -47,6 +48,9 @@ pub(crate) enum Command {
     TrainSequence(sequence::TrainSequenceArgs),
     /// Write the top-K of every shopper (or of --users) to a Parquet file, long format.
     Batch(batch::BatchArgs),
+    /// Write the fusion settings and rules as a RecFuse profile, Spark SQL, an OpenSearch
+    /// pipeline or a Vespa rank profile.
+    ExportProfile(profile::ExportProfileArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -94,6 +98,7 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::Bench(args) => bench::run(&args),
         Command::TrainSequence(args) => sequence::run(&args),
         Command::Batch(args) => batch::run(&args),
+        Command::ExportProfile(args) => profile::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -46,6 +46,10 @@ pub(crate) struct RankArgs {
     /// instead of collapsing them into the best-scoring one.
     #[arg(long)]
     pub keep_duplicates: bool,
+    /// A fusion profile (`recfuse export-profile --format json`): its fusion settings, rules,
+    /// signal parameters and event weights replace the defaults; the options above still apply.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -119,6 +123,19 @@ impl RankArgs {
     }
 }
 
+impl RankArgs {
+    /// Applies `--profile` to `session` (fusion settings, rules, signal parameters, event
+    /// weights); data files and the model stay.
+    pub(crate) fn apply_profile(&self, session: &mut Session) -> anyhow::Result<()> {
+        if let Some(path) = &self.profile {
+            let top = session.selection.k;
+            crate::session::profile::Profile::load(path)?.apply_to(session);
+            session.selection.k = top;
+        }
+        Ok(())
+    }
+}
+
 fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
     let mut config = base;
     args.apply_to(&mut config)?;
@@ -131,10 +148,12 @@ pub(crate) fn wants_transformer(config: &FusionConfig) -> bool {
     config.weight(SignalId::TRANSFORMER) > 0.0
 }
 
-fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
-    match &args.rules {
-        Some(p) => load_rules(p).map_err(anyhow::Error::msg),
-        None => Ok(Vec::new()),
+/// The rules: `--rules FILE`, else those of `--profile`, else none.
+fn rules(args: &RankArgs, session: &Session) -> anyhow::Result<Vec<Rule>> {
+    match (&args.rules, &args.profile) {
+        (Some(p), _) => load_rules(p).map_err(anyhow::Error::msg),
+        (None, Some(_)) => Ok(session.rules.clone()),
+        (None, None) => Ok(Vec::new()),
     }
 }
 
@@ -175,9 +194,10 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
 /// Runs `recfuse recommend`.
 pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
     let mut session = Session { data: args.data.sources()?, ..Session::default() };
+    args.rank.apply_profile(&mut session)?;
     let config = fusion_config(session.fusion.clone(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
-    let rules = rules(&args.rank)?;
+    let rules = rules(&args.rank, &session)?;
     let engine = build_engine(&session, &args.rank)?;
     let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), &config, &rules);
     let items = engine.explain(&mut state, &config, &rules, args.rank.top);
@@ -202,9 +222,10 @@ pub(crate) fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
         "search needs --behaviour too (popularity and personal signals are fitted on it)"
     );
     let mut session = Session { data: data.sources()?, ..Session::default() };
-    let config = fusion_config(crate::session::default_search_fusion(), &args.rank)?;
+    args.rank.apply_profile(&mut session)?;
+    let config = fusion_config(session.search_fusion.clone(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
-    let rules = rules(&args.rank)?;
+    let rules = rules(&args.rank, &session)?;
     let engine = build_engine(&session, &args.rank)?;
     let embedding = if engine.vectors.is_some() {
         match super::embedding::embed_query(&session, args.rank.model.as_deref(), &args.rank.device, &args.query) {

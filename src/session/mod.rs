@@ -9,6 +9,7 @@ pub mod impact;
 pub mod paths;
 pub mod pipeline;
 pub mod privacy;
+pub mod profile;
 pub mod workbench;
 
 pub use workbench::{evaluation, export};

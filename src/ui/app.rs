@@ -111,6 +111,7 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::MetricsJson) => ("json", vec!["json"]),
             DialogPurpose::Export(ExportKind::HtmlReport) => ("html", vec!["html"]),
             DialogPurpose::Export(ExportKind::AllShoppersParquet) => ("parquet", vec!["parquet"]),
+            DialogPurpose::Export(ExportKind::Profile(f)) => ("profile", vec![f.extension()]),
             DialogPurpose::PlotPng(_) => ("png", vec!["png"]),
             DialogPurpose::ModelDir => ("model", vec![]),
         };
@@ -121,6 +122,7 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::MetricsJson) => "metrics.json".to_owned(),
             DialogPurpose::Export(ExportKind::HtmlReport) => "recfuse-report.html".to_owned(),
             DialogPurpose::Export(ExportKind::AllShoppersParquet) => "recommendations.parquet".to_owned(),
+            DialogPurpose::Export(ExportKind::Profile(f)) => f.default_file_name().to_owned(),
             DialogPurpose::PlotPng(name) => format!("{name}.png"),
             _ => String::new(),
         };

@@ -49,6 +49,9 @@ pub fn export(wb: &Workbench, kind: ExportKind, path: &Path) -> Result<(), Strin
         ExportKind::MetricsJson => metrics_json(wb)?,
         ExportKind::HtmlReport => html_report(wb),
         ExportKind::AllShoppersParquet => return Err("every shopper's list is written by a background job".to_owned()),
+        ExportKind::Profile(format) => {
+            crate::session::profile::render(&crate::session::profile::Profile::from_session(wb.session()), format)
+        }
     };
     write_atomic(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }

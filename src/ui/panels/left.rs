@@ -6,6 +6,7 @@ use eframe::egui;
 use crate::data::TableKind;
 use crate::fusion::{FusionMethod, Normalisation};
 use crate::score::SignalId;
+use crate::session::profile::ProfileFormat;
 use crate::session::{Command, ExportKind, Mode, Preset};
 use crate::ui::context::PanelContext;
 use crate::ui::state::DialogPurpose;
@@ -375,6 +376,23 @@ fn session_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 .clicked()
             {
                 cx.commands.open_dialog(DialogPurpose::Export(ExportKind::AllShoppersParquet));
+            }
+        });
+        ui.label("Fusion profile (settings and rules, to run elsewhere):").on_hover_text(
+            "The recommendation fusion (weights, normalisation, method, rules) as a RecFuse profile that \
+             `--profile` reads back, a Spark SQL query over a score table, or the search-mode BM25 + semantic \
+             weights as an OpenSearch pipeline or a Vespa rank profile; each file lists what its target cannot express",
+        );
+        ui.horizontal_wrapped(|ui| {
+            for (label, format) in [
+                ("Profile JSON…", ProfileFormat::Json),
+                ("Spark SQL…", ProfileFormat::SparkSql),
+                ("OpenSearch pipeline…", ProfileFormat::OpenSearch),
+                ("Vespa rank profile…", ProfileFormat::Vespa),
+            ] {
+                if ui.button(label).clicked() {
+                    cx.commands.open_dialog(DialogPurpose::Export(ExportKind::Profile(format)));
+                }
             }
         });
         ui.separator();
