@@ -91,3 +91,27 @@ fn exports_every_shoppers_list_as_parquet_in_the_background() {
     assert_eq!(got, want);
     assert!(!h.state().wb.notices().iter().any(|n| n.text.contains("failed")), "{:?}", h.state().wb.notices());
 }
+
+#[test]
+fn exports_the_fusion_profile_as_spark_sql_and_json_from_the_export_buttons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sql = dir.path().join("fusion.sql");
+    let json = dir.path().join("profile.json");
+    let mut h = harness(Session::default());
+    wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
+    h.get_by_label("Session and export").click();
+    h.run();
+    for (button, path) in [("Spark SQL…", &sql), ("Profile JSON…", &json)] {
+        h.get_by_label(button).click();
+        wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
+        type_path(&mut h, &path.display().to_string());
+        h.get_by_label("OK").click();
+        h.run();
+    }
+    let text = std::fs::read_to_string(&sql).expect("sql written");
+    assert!(text.starts_with("-- RecFuse fusion profile (version 1) as Spark SQL"), "{text}");
+    // The session's rules (the sample hides postage) are in the query, by name.
+    assert!(text.contains("-- rule \"sample: hide postage\": hide item POST"), "{text}");
+    let profile = recfuse::session::profile::Profile::load(&json).expect("profile reads back");
+    assert_eq!(profile, recfuse::session::profile::Profile::from_session(h.state().wb.session()));
+}
