@@ -85,6 +85,7 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
     session.data = args.data.sources()?;
     session.data.signals = signals;
     session.data.signals.extend(args.rank.signal_files()?);
+    args.rank.apply_profile(&mut session)?;
     args.rank.apply_to(&mut session.fusion)?;
     check_eval_args(args)?;
     session.check()?;

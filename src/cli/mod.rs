@@ -1,10 +1,12 @@
 //! Headless sub-commands on the same engine as the GUI.
 
+pub(crate) mod batch;
 pub(crate) mod bench;
 pub(crate) mod compare;
 pub(crate) mod embed;
 pub(crate) mod embedding;
 pub(crate) mod eval;
+pub(crate) mod profile;
 pub(crate) mod recommend;
 pub(crate) mod sequence;
 pub(crate) mod validate;
@@ -44,6 +46,11 @@ pub(crate) enum Command {
     Bench(bench::BenchArgs),
     /// Train the sequence transformer on every event and save its weights (safetensors).
     TrainSequence(sequence::TrainSequenceArgs),
+    /// Write the top-K of every shopper (or of --users) to a Parquet file, long format.
+    Batch(batch::BatchArgs),
+    /// Write the fusion settings and rules as a RecFuse profile, Spark SQL, an OpenSearch
+    /// pipeline or a Vespa rank profile.
+    ExportProfile(profile::ExportProfileArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -90,6 +97,8 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args),
         Command::TrainSequence(args) => sequence::run(&args),
+        Command::Batch(args) => batch::run(&args),
+        Command::ExportProfile(args) => profile::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -52,6 +52,10 @@ pub(crate) struct RankArgs {
     /// (it starts at 0.2).
     #[arg(long = "signal-file", value_name = "NAME=FILE")]
     pub signal_files: Vec<String>,
+    /// A fusion profile (`recfuse export-profile --format json`): its fusion settings, rules,
+    /// signal parameters and event weights replace the defaults; the options above still apply.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -145,6 +149,17 @@ impl RankArgs {
     pub(crate) fn signal_files(&self) -> anyhow::Result<Vec<crate::data::scores::SignalFile>> {
         parse_signal_files(&self.signal_files)
     }
+
+    /// Applies `--profile` to `session` (fusion settings, rules, signal parameters, event
+    /// weights); data files and the model stay.
+    pub(crate) fn apply_profile(&self, session: &mut Session) -> anyhow::Result<()> {
+        if let Some(path) = &self.profile {
+            let top = session.selection.k;
+            crate::session::profile::Profile::load(path)?.apply_to(session);
+            session.selection.k = top;
+        }
+        Ok(())
+    }
 }
 
 /// Parses `--signal-file NAME=FILE` values, names checked (valid, not built in, not
@@ -194,10 +209,12 @@ pub(crate) fn wants_transformer(config: &FusionConfig) -> bool {
     config.weight(SignalId::TRANSFORMER) > 0.0
 }
 
-fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
-    match &args.rules {
-        Some(p) => load_rules(p).map_err(anyhow::Error::msg),
-        None => Ok(Vec::new()),
+/// The rules: `--rules FILE`, else those of `--profile`, else none.
+fn rules(args: &RankArgs, session: &Session) -> anyhow::Result<Vec<Rule>> {
+    match (&args.rules, &args.profile) {
+        (Some(p), _) => load_rules(p).map_err(anyhow::Error::msg),
+        (None, Some(_)) => Ok(session.rules.clone()),
+        (None, None) => Ok(Vec::new()),
     }
 }
 
@@ -248,9 +265,10 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
 pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
     let mut session = Session { data: args.data.sources()?, ..Session::default() };
     session.data.signals = args.rank.signal_files()?;
+    args.rank.apply_profile(&mut session)?;
     let mut config = fusion_config(session.fusion.clone(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
-    let rules = rules(&args.rank)?;
+    let rules = rules(&args.rank, &session)?;
     let engine = build_engine(&session, &args.rank)?;
     add_external_weights(&engine, &mut config);
     let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), &config, &rules);
@@ -279,9 +297,10 @@ pub(crate) fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
     if !args.rank.signal_files()?.is_empty() {
         eprintln!("note: external signals (--signal-file) score shoppers, not queries: they are off in search");
     }
-    let config = fusion_config(crate::session::default_search_fusion(), &args.rank)?;
+    args.rank.apply_profile(&mut session)?;
+    let config = fusion_config(session.search_fusion.clone(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
-    let rules = rules(&args.rank)?;
+    let rules = rules(&args.rank, &session)?;
     let engine = build_engine(&session, &args.rank)?;
     let embedding = if engine.vectors.is_some() {
         match super::embedding::embed_query(&session, args.rank.model.as_deref(), &args.rank.device, &args.query) {

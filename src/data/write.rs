@@ -1,6 +1,7 @@
 //! Writing plain columnar tables to Parquet, batch by batch (used by the synthetic data
-//! generator of `recfuse bench generate`). Input files are never written: this only
-//! creates new files.
+//! generator of `recfuse bench generate` and by `recfuse batch`). Input files are never
+//! written: this only creates new files, and [`ParquetTableWriter::create_atomic`] writes
+//! to a temporary file beside the target that replaces it only when the file is complete.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ pub enum OutColumn {
     Int(&'static str, Vec<i64>),
     /// 64-bit floats.
     Float(&'static str, Vec<f64>),
+    /// 32-bit floats under a name chosen at run time (one column per signal): the engine's
+    /// scores are `f32`, so they are written without conversion.
+    Float32(String, Vec<f32>),
 }
 
 impl OutColumn {
@@ -45,6 +49,7 @@ impl OutColumn {
             OutColumn::Text(name, v) => Column::new(name.into(), v),
             OutColumn::Int(name, v) => Column::new(name.into(), v),
             OutColumn::Float(name, v) => Column::new(name.into(), v),
+            OutColumn::Float32(name, v) => Column::new(name.into(), v),
         }
     }
 
@@ -53,6 +58,7 @@ impl OutColumn {
             OutColumn::Text(_, v) => v.len(),
             OutColumn::Int(_, v) => v.len(),
             OutColumn::Float(_, v) => v.len(),
+            OutColumn::Float32(_, v) => v.len(),
         }
     }
 }
@@ -63,12 +69,40 @@ pub struct ParquetTableWriter {
     path: PathBuf,
     writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
     rows: usize,
+    /// With [`Self::create_atomic`]: the temporary file the batches go to, renamed onto
+    /// `path` by [`Self::finish`] (and removed if the writer is dropped before).
+    temporary: Option<tempfile::NamedTempFile>,
 }
 
 impl ParquetTableWriter {
     /// Creates (or truncates) `path`; nothing is written until the first batch.
     pub fn create(path: &Path) -> Result<Self, WriteError> {
-        Ok(Self { path: path.to_path_buf(), writer: None, rows: 0 })
+        Ok(Self { path: path.to_path_buf(), writer: None, rows: 0, temporary: None })
+    }
+
+    /// Writes to a temporary file in `path`'s folder; [`Self::finish`] renames it onto
+    /// `path`, so an existing file there is replaced only by a complete one, and a failed or
+    /// cancelled write leaves it untouched (the temporary file is removed).
+    pub fn create_atomic(path: &Path) -> Result<Self, WriteError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temporary = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|source| WriteError::Create { path: path.to_path_buf(), source })?;
+        Ok(Self { path: path.to_path_buf(), writer: None, rows: 0, temporary: Some(temporary) })
+    }
+
+    fn open_file(&self) -> Result<File, WriteError> {
+        let created = match &self.temporary {
+            Some(t) => t.as_file().try_clone(),
+            None => File::create(&self.path),
+        };
+        created.map_err(|source| WriteError::Create { path: self.path.clone(), source })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> WriteError {
@@ -84,8 +118,7 @@ impl ParquetTableWriter {
         let frame = DataFrame::new(height, columns.into_iter().map(OutColumn::into_column).collect())
             .map_err(|e| self.err(e))?;
         if self.writer.is_none() {
-            let file =
-                File::create(&self.path).map_err(|source| WriteError::Create { path: self.path.clone(), source })?;
+            let file = self.open_file()?;
             let writer = ParquetWriter::new(file).batched(frame.schema()).map_err(|e| self.err(e))?;
             self.writer = Some(writer);
         }
@@ -98,14 +131,19 @@ impl ParquetTableWriter {
         Ok(())
     }
 
-    /// Finishes the file; returns the number of rows written.
+    /// Finishes the file (and, after [`Self::create_atomic`], renames it onto the target);
+    /// returns the number of rows written.
     pub fn finish(self) -> Result<usize, WriteError> {
         match &self.writer {
             Some(w) => {
                 w.finish().map_err(|e| self.err(e))?;
-                Ok(self.rows)
             }
-            None => Err(self.err("no rows written")),
+            None => return Err(self.err("no rows written")),
         }
+        if let Some(t) = self.temporary {
+            t.as_file().sync_all().map_err(|source| WriteError::Create { path: self.path.clone(), source })?;
+            t.persist(&self.path).map_err(|e| WriteError::Create { path: self.path.clone(), source: e.error })?;
+        }
+        Ok(self.rows)
     }
 }

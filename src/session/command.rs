@@ -29,6 +29,10 @@ pub enum ExportKind {
     MetricsJson,
     /// A self-contained HTML report.
     HtmlReport,
+    /// Every shopper's top-K with contributions, as Parquet (a background job).
+    AllShoppersParquet,
+    /// The fusion settings and rules as a profile (RecFuse JSON, Spark SQL, OpenSearch, Vespa).
+    Profile(super::profile::ProfileFormat),
 }
 
 /// What the Compare tab compares.

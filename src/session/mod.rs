@@ -2,11 +2,14 @@
 //! JSON, saved atomically; the [`engine`] that both the GUI and the CLI drive; and the
 //! GUI's runtime state, the [`workbench`].
 
+pub mod batch;
 pub mod command;
 pub mod engine;
 pub mod impact;
 pub mod paths;
 pub mod pipeline;
+pub mod privacy;
+pub mod profile;
 pub mod workbench;
 
 pub use workbench::{evaluation, export};

@@ -110,6 +110,8 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::ListCsv | ExportKind::MetricsCsv) => ("csv", vec!["csv"]),
             DialogPurpose::Export(ExportKind::MetricsJson) => ("json", vec!["json"]),
             DialogPurpose::Export(ExportKind::HtmlReport) => ("html", vec!["html"]),
+            DialogPurpose::Export(ExportKind::AllShoppersParquet) => ("parquet", vec!["parquet"]),
+            DialogPurpose::Export(ExportKind::Profile(f)) => ("profile", vec![f.extension()]),
             DialogPurpose::PlotPng(_) => ("png", vec!["png"]),
             DialogPurpose::ModelDir | DialogPurpose::SignalFolder => ("model", vec![]),
             DialogPurpose::SignalFile => {
@@ -122,6 +124,8 @@ impl WorkbenchApp {
             DialogPurpose::Export(ExportKind::MetricsCsv) => "metrics.csv".to_owned(),
             DialogPurpose::Export(ExportKind::MetricsJson) => "metrics.json".to_owned(),
             DialogPurpose::Export(ExportKind::HtmlReport) => "recfuse-report.html".to_owned(),
+            DialogPurpose::Export(ExportKind::AllShoppersParquet) => "recommendations.parquet".to_owned(),
+            DialogPurpose::Export(ExportKind::Profile(f)) => f.default_file_name().to_owned(),
             DialogPurpose::PlotPng(name) => format!("{name}.png"),
             _ => String::new(),
         };

@@ -30,6 +30,7 @@ impl Workbench {
                 Err(e) => self.notify(NoticeLevel::Error, format!("could not load the session: {e}")),
             },
             Command::SetPrivacy(on) => self.session.privacy = on,
+            Command::Export { kind: ExportKind::AllShoppersParquet, path } => self.start_batch_export(path),
             Command::Export { kind, path } => match export(self, kind, &path) {
                 Ok(()) => self.notify(NoticeLevel::Info, format!("exported {}", path.display())),
                 Err(e) => self.notify(NoticeLevel::Error, format!("export failed: {e}")),
@@ -47,6 +48,10 @@ pub fn export(wb: &Workbench, kind: ExportKind, path: &Path) -> Result<(), Strin
         ExportKind::MetricsCsv => metrics_csv(wb)?,
         ExportKind::MetricsJson => metrics_json(wb)?,
         ExportKind::HtmlReport => html_report(wb),
+        ExportKind::AllShoppersParquet => return Err("every shopper's list is written by a background job".to_owned()),
+        ExportKind::Profile(format) => {
+            crate::session::profile::render(&crate::session::profile::Profile::from_session(wb.session()), format)
+        }
     };
     write_atomic(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -9,6 +9,7 @@
 //! sending a [`Command`] to [`Workbench::handle`], which hands each command family to a
 //! small handler in the file of the part it changes.
 
+pub mod batch_export;
 pub mod compare;
 pub mod data;
 pub mod embedding;
@@ -34,6 +35,7 @@ use crate::fusion::FusionConfig;
 use crate::jobs::{Cancelled, JobRunner, Progress};
 use crate::score::SignalId;
 
+pub use crate::session::privacy::pseudonym;
 pub use compare::CompareState;
 pub use data::DataState;
 pub use embedding::EmbeddingState;
@@ -56,6 +58,8 @@ pub enum JobOutput {
     Trained(Box<TrainOutput>),
     /// Score files read as external signals.
     Signals(Box<signals::SignalsOutput>),
+    /// Every shopper's recommendations written (or why not).
+    Batch(Result<crate::session::batch::BatchSummary, crate::session::batch::BatchError>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -78,6 +82,8 @@ pub mod job {
     pub const TRAIN: &str = "train transformer";
     /// Reading score files as external signals.
     pub const SIGNALS: &str = "load signal files";
+    /// Writing every shopper's recommendations to Parquet.
+    pub const BATCH: &str = "export all shoppers";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -305,6 +311,7 @@ impl Workbench {
                 Ok(JobOutput::Eval(result)) => self.finish_eval(result),
                 Ok(JobOutput::Trained(output)) => self.finish_training(*output),
                 Ok(JobOutput::Signals(output)) => self.finish_signals(*output),
+                Ok(JobOutput::Batch(result)) => self.finish_batch_export(result),
             }
         }
     }
@@ -353,12 +360,4 @@ impl Workbench {
             .map(|(u, _)| engine.dataset.behaviour.users.name(u as u32).to_owned())
             .collect()
     }
-}
-
-/// A stable pseudonym for a shopper id under a session salt.
-pub fn pseudonym(id: &str, salt: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{salt}\u{1f}{id}").as_bytes());
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("shopper-{hex}")
 }

@@ -6,6 +6,7 @@ use eframe::egui;
 use crate::data::TableKind;
 use crate::fusion::{FusionMethod, Normalisation};
 use crate::score::SignalId;
+use crate::session::profile::ProfileFormat;
 use crate::session::{Command, ExportKind, Mode, Preset};
 use crate::ui::context::PanelContext;
 use crate::ui::state::DialogPurpose;
@@ -420,6 +421,34 @@ fn session_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
             if ui.button("HTML report…").clicked() {
                 cx.commands.open_dialog(DialogPurpose::Export(ExportKind::HtmlReport));
+            }
+            let busy = cx.wb.is_running(crate::session::workbench::job::BATCH);
+            if ui
+                .add_enabled(!busy, egui::Button::new("Recommendations for all shoppers…"))
+                .on_hover_text(
+                    "Every shopper's top-K (the list length above) with each signal's contribution, as one Parquet \
+                     file; runs in the background (progress and cancel in the status bar)",
+                )
+                .clicked()
+            {
+                cx.commands.open_dialog(DialogPurpose::Export(ExportKind::AllShoppersParquet));
+            }
+        });
+        ui.label("Fusion profile (settings and rules, to run elsewhere):").on_hover_text(
+            "The recommendation fusion (weights, normalisation, method, rules) as a RecFuse profile that \
+             `--profile` reads back, a Spark SQL query over a score table, or the search-mode BM25 + semantic \
+             weights as an OpenSearch pipeline or a Vespa rank profile; each file lists what its target cannot express",
+        );
+        ui.horizontal_wrapped(|ui| {
+            for (label, format) in [
+                ("Profile JSON…", ProfileFormat::Json),
+                ("Spark SQL…", ProfileFormat::SparkSql),
+                ("OpenSearch pipeline…", ProfileFormat::OpenSearch),
+                ("Vespa rank profile…", ProfileFormat::Vespa),
+            ] {
+                if ui.button(label).clicked() {
+                    cx.commands.open_dialog(DialogPurpose::Export(ExportKind::Profile(format)));
+                }
             }
         });
         ui.separator();
