@@ -201,6 +201,22 @@ fn a_spark_folder_of_part_files_loads_with_numeric_ids_matched_as_text() {
 }
 
 #[test]
+fn a_gzip_csv_score_file_loads() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dataset(dir.path());
+    let path = dir.path().join("s.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).expect("create"), Default::default());
+    gz.write_all(b"customer_id,sku,prediction\nu1,B,0.25\nu2,F,0.75\n").expect("write");
+    gz.finish().expect("finish");
+    let loaded = load_signal_file(&SignalFile { name: "gz".into(), path }, &d, &Progress::new()).expect("gzip");
+    assert_eq!(loaded.report.kept, 2);
+    assert!(loaded.report.format.contains("gzip"), "{}", loaded.report.format);
+    let (u2, f) = (d.behaviour.users.get("u2").expect("u2"), d.catalogue.ids.get("F").expect("F"));
+    assert_eq!(loaded.scorers[0].score_of(u2, f), Some(0.75));
+}
+
+#[test]
 fn a_session_keeps_its_score_files_and_their_weights() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "scores.csv", "user_id,item_id,score\nu1,B,1\n");
