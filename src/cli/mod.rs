@@ -6,8 +6,10 @@ pub(crate) mod embed;
 pub(crate) mod embedding;
 pub(crate) mod eval;
 pub(crate) mod recommend;
+pub(crate) mod replay;
 pub(crate) mod sequence;
 pub(crate) mod validate;
+pub(crate) mod watch;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,10 @@ pub(crate) enum Command {
     Bench(bench::BenchArgs),
     /// Train the sequence transformer on every event and save its weights (safetensors).
     TrainSequence(sequence::TrainSequenceArgs),
+    /// Follow a behaviour file as it grows and print a shopper's list each time it changes.
+    Watch(watch::WatchArgs),
+    /// Write an existing behaviour log into another file in time order, sped up.
+    Replay(replay::ReplayArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -90,6 +96,8 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args),
         Command::TrainSequence(args) => sequence::run(&args),
+        Command::Watch(args) => watch::run(&args),
+        Command::Replay(args) => replay::run(&args),
     };
     match result {
         Ok(code) => code,

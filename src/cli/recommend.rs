@@ -119,7 +119,7 @@ impl RankArgs {
     }
 }
 
-fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
+pub(crate) fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
     let mut config = base;
     args.apply_to(&mut config)?;
     Ok(config)
@@ -131,7 +131,7 @@ pub(crate) fn wants_transformer(config: &FusionConfig) -> bool {
     config.weight(SignalId::TRANSFORMER) > 0.0
 }
 
-fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
+pub(crate) fn rules(args: &RankArgs) -> anyhow::Result<Vec<Rule>> {
     match &args.rules {
         Some(p) => load_rules(p).map_err(anyhow::Error::msg),
         None => Ok(Vec::new()),

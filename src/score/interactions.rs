@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Behaviour;
+use crate::data::{Behaviour, NewEvent};
 
 /// How aggregated interaction values are turned into matrix entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -245,6 +245,76 @@ impl Interactions {
         }
     }
 
+    /// Folds live events into the interactions (no refit): each event joins its shopper's
+    /// history in time order, the shoppers' rows of the user × item matrix are summed
+    /// again, items get a first-seen time, and the reference time moves to the newest
+    /// event. `n_users` is the log's user count after the events were appended.
+    pub fn apply(&mut self, behaviour: &Behaviour, events: &[NewEvent]) -> LiveDelta {
+        let previous_now = self.now;
+        let n_users = behaviour.users.len().max(self.n_users);
+        self.history.resize(n_users, Vec::new());
+        self.n_users = n_users;
+        let mut users = std::collections::BTreeSet::new();
+        let mut items = std::collections::BTreeSet::new();
+        let mut before: Vec<(u32, Vec<HistoryEvent>)> = Vec::new();
+        let mut added = Vec::with_capacity(events.len());
+        for ev in events {
+            if ev.item as usize >= self.n_items {
+                continue;
+            }
+            let Some(h) = self.history.get_mut(ev.user as usize) else { continue };
+            if users.insert(ev.user) {
+                before.push((ev.user, h.clone()));
+            }
+            items.insert(ev.item);
+            let kind = EventKind::from_event_type(behaviour.event_type_name(ev.event_type));
+            let rating = if kind == EventKind::Rating { ev.rating } else { None };
+            let event = HistoryEvent { item: ev.item, time: ev.time, weight: ev.weight, kind, rating };
+            let at = h.partition_point(|e| e.time <= ev.time);
+            h.insert(at, event);
+            added.push((ev.user, event));
+            if ev.weight > 0.0
+                && let Some(slot) = self.first_seen.get_mut(ev.item as usize)
+            {
+                *slot = Some(slot.map_or(ev.time, |s| s.min(ev.time)));
+            }
+            self.now = if self.events == 0 { ev.time } else { self.now.max(ev.time) };
+            self.events += 1;
+        }
+        self.rebuild_rows(&users);
+        LiveDelta {
+            users: users.into_iter().collect(),
+            items: items.into_iter().collect(),
+            added,
+            before,
+            previous_now,
+        }
+    }
+
+    /// Sums the rows of `users` again from their histories (positive net values only) and
+    /// rebuilds the item × user transpose.
+    fn rebuild_rows(&mut self, users: &std::collections::BTreeSet<u32>) {
+        let mut triples = Vec::with_capacity(self.by_user.idx.len() + 64);
+        for r in 0..self.n_users {
+            if users.contains(&(r as u32)) {
+                let mut row: Vec<(u32, f32)> = Vec::new();
+                if let Some(h) = self.history.get(r) {
+                    let mut sums: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
+                    for e in h {
+                        *sums.entry(e.item).or_insert(0.0) += e.weight;
+                    }
+                    row.extend(sums.into_iter().filter(|(_, v)| *v > 0.0));
+                }
+                triples.extend(row.into_iter().map(|(i, v)| (r as u32, i, v)));
+            } else {
+                let (idx, val) = self.by_user.row(r);
+                triples.extend(idx.iter().zip(val).map(|(&i, &v)| (r as u32, i, v)));
+            }
+        }
+        self.by_user = SparseRows::from_triples(self.n_users, triples);
+        self.by_item = self.by_user.transpose(self.n_items);
+    }
+
     /// The profile of a known user.
     pub fn profile(&self, user: u32) -> UserProfile {
         let (idx, val) = self.by_user.row(user as usize);
@@ -265,6 +335,21 @@ impl Interactions {
     pub fn active_users(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.by_user.rows()).filter(|&u| !self.by_user.row(u).0.is_empty()).map(|u| u as u32)
     }
+}
+
+/// What folding live events into [`Interactions`] changed, for the signals' updates.
+#[derive(Debug, Clone, Default)]
+pub struct LiveDelta {
+    /// Shoppers with new events, sorted.
+    pub users: Vec<u32>,
+    /// Items with new events, sorted.
+    pub items: Vec<u32>,
+    /// The new events with their shopper.
+    pub added: Vec<(u32, HistoryEvent)>,
+    /// The affected shoppers' histories before the events.
+    pub before: Vec<(u32, Vec<HistoryEvent>)>,
+    /// The reference time before the events.
+    pub previous_now: i64,
 }
 
 /// What a signal knows about the shopper being scored.

@@ -5,6 +5,7 @@
 pub mod command;
 pub mod engine;
 pub mod impact;
+pub mod live;
 pub mod paths;
 pub mod pipeline;
 pub mod workbench;

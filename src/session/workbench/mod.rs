@@ -15,6 +15,7 @@ pub mod embedding;
 pub mod evaluation;
 pub mod export;
 pub mod fusion;
+pub mod live;
 pub mod notices;
 pub mod training;
 pub mod view;
@@ -37,6 +38,7 @@ pub use compare::CompareState;
 pub use data::DataState;
 pub use embedding::EmbeddingState;
 pub use evaluation::{EvalJobOutput, EvaluationState};
+pub use live::{LiveOutput, LiveState, LiveStats};
 pub use notices::{Notice, NoticeLevel, Notices};
 pub use training::{TrainOutput, TrainingState};
 pub use view::CurrentView;
@@ -53,6 +55,8 @@ pub enum JobOutput {
     Eval(Result<Box<EvalJobOutput>, Cancelled>),
     /// The transformer trained (or stopped).
     Trained(Box<TrainOutput>),
+    /// The live follow job polled the behaviour file once.
+    Live(Box<LiveOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -73,6 +77,8 @@ pub mod job {
     pub const COMPARE: &str = "compare across users";
     /// Training the transformer signal.
     pub const TRAIN: &str = "train transformer";
+    /// Following the behaviour file in live mode (one poll per job).
+    pub const LIVE: &str = "follow behaviour";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -98,6 +104,8 @@ pub struct Workbench {
     notices: Notices,
     /// The transformer's training.
     training: TrainingState,
+    /// Live mode: the followed behaviour file.
+    live: LiveState,
     /// Background jobs.
     jobs: JobRunner<JobOutput>,
     /// Wakes the GUI when a job progresses.
@@ -117,6 +125,7 @@ impl Workbench {
             evaluation: EvaluationState::default(),
             notices: Notices::default(),
             training: TrainingState::default(),
+            live: LiveState::default(),
             jobs: JobRunner::default(),
             repaint: None,
         }
@@ -266,6 +275,7 @@ impl Workbench {
             }
             c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
             C::TrainTransformer => self.request_training(),
+            c @ (C::SetLive(_) | C::RefitLive) => self.handle_live(c),
             c @ (C::RunEvaluation
             | C::RunTuning
             | C::RunSweep1 { .. }
@@ -298,6 +308,7 @@ impl Workbench {
                 Ok(JobOutput::Embedded(result)) => self.finish_embed(result),
                 Ok(JobOutput::Eval(result)) => self.finish_eval(result),
                 Ok(JobOutput::Trained(output)) => self.finish_training(*output),
+                Ok(JobOutput::Live(output)) => self.finish_live(*output),
             }
         }
     }
