@@ -65,6 +65,10 @@ fn the_live_switch_follows_the_file_and_the_list_and_evidence_update() {
     // The rank-change markers compare with the list before the batch.
     assert!(!app.wb.rank_moves().is_empty());
     h.get_by_label("4 events in 1 batch, 0 rows dropped");
+    // The inspector says what changed for the selected item.
+    h.get_by_label("Green teapot").click();
+    h.run_steps(3);
+    h.get_by_label("+3 events since live started");
     // Switching off stops following.
     h.get_by_label("Live").click();
     h.run_steps(3);

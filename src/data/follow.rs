@@ -128,6 +128,29 @@ fn read_at(path: &Path, file: &mut File, offset: u64, len: u64) -> Result<Vec<u8
     Ok(out)
 }
 
+/// The number of newlines in the first `end` bytes of `file`, and the position just after
+/// the last of them (0 without one), read a megabyte at a time.
+fn count_lines(path: &Path, file: &mut File, end: u64) -> Result<(usize, u64), DataError> {
+    file.seek(SeekFrom::Start(0)).map_err(|e| DataError::io(path, e))?;
+    let mut reader = file.take(end);
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut lines, mut last, mut pos) = (0usize, 0u64, 0u64);
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| DataError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        for (i, &b) in buf.get(..n).unwrap_or(&[]).iter().enumerate() {
+            if b == b'\n' {
+                lines += 1;
+                last = pos + i as u64 + 1;
+            }
+        }
+        pos += n as u64;
+    }
+    Ok((lines, last))
+}
+
 /// Opens a file for reading only, after checking that it is a regular file.
 fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), DataError> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
@@ -178,9 +201,7 @@ impl Follower {
             }
         };
         // Where the earlier rows end: the last newline at or before `offset`.
-        let before = read_at(path, &mut file, 0, offset)?;
-        let complete = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let lines = before.get(..complete).unwrap_or(&[]).iter().filter(|&&b| b == b'\n').count();
+        let (lines, complete) = count_lines(path, &mut file, offset)?;
         let rows_read = match layout {
             Layout::Delimited { .. } => lines.saturating_sub(1),
             Layout::JsonLines => lines,
@@ -189,7 +210,7 @@ impl Follower {
             // Not even the header is complete: start after it once it is.
             start.iter().position(|&b| b == b'\n').map_or(0, |p| p as u64 + 1)
         } else {
-            complete as u64
+            complete
         };
         let identity = Identity { id: file_id(&meta), head };
         Ok(Self { cursor: Cursor::File(FileCursor { path: path.to_path_buf(), offset, identity, layout, rows_read }) })

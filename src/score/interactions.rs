@@ -150,16 +150,48 @@ impl SparseRows {
         out
     }
 
-    /// The transpose (columns become rows).
+    /// The transpose (columns become rows), by counting sort: rows of the result list
+    /// their columns in ascending order.
     pub fn transpose(&self, columns: usize) -> Self {
-        let mut triples = Vec::with_capacity(self.idx.len());
-        for r in 0..self.rows() {
-            let (idx, val) = self.row(r);
-            for (&c, &v) in idx.iter().zip(val) {
-                triples.push((c, r as u32, v));
+        let mut ptr = vec![0usize; columns + 1];
+        for &c in &self.idx {
+            if let Some(p) = ptr.get_mut(c as usize + 1) {
+                *p += 1;
             }
         }
-        Self::from_triples(columns, triples)
+        for c in 0..columns {
+            let prev = ptr.get(c).copied().unwrap_or(0);
+            if let Some(p) = ptr.get_mut(c + 1) {
+                *p += prev;
+            }
+        }
+        let nnz = ptr.last().copied().unwrap_or(0);
+        let mut idx = vec![0u32; nnz];
+        let mut val = vec![0.0f32; nnz];
+        let mut next: Vec<usize> = ptr.clone();
+        for r in 0..self.rows() {
+            let (cols, vals) = self.row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let Some(slot) = next.get_mut(c as usize) else { continue };
+                if let (Some(i), Some(x)) = (idx.get_mut(*slot), val.get_mut(*slot)) {
+                    *i = r as u32;
+                    *x = v;
+                }
+                *slot += 1;
+            }
+        }
+        SparseRows { ptr, idx, val }
+    }
+
+    /// Appends a row (its column indices sorted ascending) to a matrix being built row by
+    /// row; start from `SparseRows { ptr: vec![0], .. }`.
+    pub fn push_row(&mut self, idx: &[u32], val: &[f32]) {
+        if self.ptr.is_empty() {
+            self.ptr.push(0);
+        }
+        self.idx.extend_from_slice(idx);
+        self.val.extend_from_slice(val);
+        self.ptr.push(self.idx.len());
     }
 }
 
@@ -294,24 +326,23 @@ impl Interactions {
     /// Sums the rows of `users` again from their histories (positive net values only) and
     /// rebuilds the item × user transpose.
     fn rebuild_rows(&mut self, users: &std::collections::BTreeSet<u32>) {
-        let mut triples = Vec::with_capacity(self.by_user.idx.len() + 64);
+        let mut rows = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
+        rows.idx.reserve(self.by_user.idx.len() + 64);
+        rows.val.reserve(self.by_user.idx.len() + 64);
         for r in 0..self.n_users {
             if users.contains(&(r as u32)) {
-                let mut row: Vec<(u32, f32)> = Vec::new();
-                if let Some(h) = self.history.get(r) {
-                    let mut sums: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
-                    for e in h {
-                        *sums.entry(e.item).or_insert(0.0) += e.weight;
-                    }
-                    row.extend(sums.into_iter().filter(|(_, v)| *v > 0.0));
+                let mut sums: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
+                for e in self.history.get(r).map_or(&[][..], Vec::as_slice) {
+                    *sums.entry(e.item).or_insert(0.0) += e.weight;
                 }
-                triples.extend(row.into_iter().map(|(i, v)| (r as u32, i, v)));
+                let (idx, val): (Vec<u32>, Vec<f32>) = sums.into_iter().filter(|(_, v)| *v > 0.0).unzip();
+                rows.push_row(&idx, &val);
             } else {
                 let (idx, val) = self.by_user.row(r);
-                triples.extend(idx.iter().zip(val).map(|(&i, &v)| (r as u32, i, v)));
+                rows.push_row(idx, val);
             }
         }
-        self.by_user = SparseRows::from_triples(self.n_users, triples);
+        self.by_user = rows;
         self.by_item = self.by_user.transpose(self.n_items);
     }
 

@@ -111,17 +111,22 @@ impl ItemCfScorer {
                 |scratch, &j| (j, similar_items(data, &norms, self.transform, self.k, j as usize, scratch)),
             )
             .collect();
-        let mut triples = Vec::with_capacity(self.neighbours.idx.len());
+        let mut neighbours = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
         for j in 0..n_items {
             match fresh.get(&(j as u32)) {
-                Some(row) => triples.extend(row.iter().map(|&(i, s)| (j as u32, i, s))),
+                Some(row) => {
+                    let mut row = row.clone();
+                    row.sort_unstable_by_key(|&(i, _)| i);
+                    let (idx, val): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
+                    neighbours.push_row(&idx, &val);
+                }
                 None => {
                     let (idx, sims) = self.neighbours.row(j);
-                    triples.extend(idx.iter().zip(sims).map(|(&i, &s)| (j as u32, i, s)));
+                    neighbours.push_row(idx, sims);
                 }
             }
         }
-        Self { neighbours: SparseRows::from_triples(n_items, triples), transform: self.transform, k: self.k }
+        Self { neighbours, transform: self.transform, k: self.k }
     }
 
     /// Contribution of each history item to `item`'s score, largest first.

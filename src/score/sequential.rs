@@ -48,12 +48,16 @@ pub fn baskets(events: &[HistoryEvent]) -> Vec<Vec<u32>> {
 
 /// The weighted transitions `(from, to, weight)` of one shopper's time-ordered events.
 fn transitions(events: &[HistoryEvent], params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
-    let bs = baskets(events);
-    for (k, from) in bs.iter().enumerate() {
+    transitions_of(&baskets(events), 0, params, out);
+}
+
+/// The weighted transitions out of baskets `from..` of `bs`.
+fn transitions_of(bs: &[Vec<u32>], from: usize, params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
+    for (k, basket) in bs.iter().enumerate().skip(from) {
         for d in 1..=params.window.max(1) {
             let Some(to) = bs.get(k + d) else { break };
             let w = params.decay.powi(d as i32 - 1);
-            for &a in from {
+            for &a in basket {
                 for &b in to {
                     if a != b {
                         out.push((a, b, w));
@@ -105,17 +109,22 @@ impl SequentialScorer {
         previous: Option<&SparseRows>,
         changed: Option<&std::collections::BTreeSet<u32>>,
     ) -> SparseRows {
-        let mut kept = Vec::new();
+        let mut out = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
         for (a, row) in counts.iter().enumerate() {
             match (previous, changed) {
                 (Some(prev), Some(changed)) if !changed.contains(&(a as u32)) => {
                     let (idx, val) = prev.row(a);
-                    kept.extend(idx.iter().zip(val).map(|(&b, &p)| (a as u32, b, p)));
+                    out.push_row(idx, val);
                 }
-                _ => kept.extend(successor_row(row, params.max_successors).into_iter().map(|(b, p)| (a as u32, b, p))),
+                _ => {
+                    let mut pairs = successor_row(row, params.max_successors);
+                    pairs.sort_unstable_by_key(|&(b, _)| b);
+                    let (idx, val): (Vec<u32>, Vec<f32>) = pairs.into_iter().unzip();
+                    out.push_row(&idx, &val);
+                }
             }
         }
-        SparseRows::from_triples(counts.len(), kept)
+        out
     }
 
     /// Folds live events in exactly: for each shopper with new events, the transitions of
@@ -125,13 +134,19 @@ impl SequentialScorer {
         let mut diff: std::collections::BTreeMap<(u32, u32), f32> = std::collections::BTreeMap::new();
         let mut scratch = Vec::new();
         for (u, old) in before {
+            let old = baskets(old);
+            let new = baskets(data.history.get(*u as usize).map_or(&[][..], Vec::as_slice));
+            // Transitions between baskets before the first changed one are the same in both:
+            // only those out of the last `window` baskets before it, and later, can differ.
+            let changed = old.iter().zip(&new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
+            let from = changed.saturating_sub(self.params.window.max(1));
             scratch.clear();
-            transitions(old, &self.params, &mut scratch);
+            transitions_of(&old, from, &self.params, &mut scratch);
             for &(a, b, w) in &scratch {
                 *diff.entry((a, b)).or_insert(0.0) -= w;
             }
             scratch.clear();
-            transitions(data.history.get(*u as usize).map_or(&[][..], Vec::as_slice), &self.params, &mut scratch);
+            transitions_of(&new, from, &self.params, &mut scratch);
             for &(a, b, w) in &scratch {
                 *diff.entry((a, b)).or_insert(0.0) += w;
             }

@@ -45,10 +45,14 @@ pub struct BatchSummary {
     pub shoppers: Vec<String>,
     /// The newest event time in the batch (unix seconds).
     pub newest_event: Option<i64>,
+    /// Events per item in the batch (item index, count), by item.
+    pub items: Vec<(u32, usize)>,
     /// Per signal, how it took the batch in.
     pub signals: Vec<(SignalId, SignalLive)>,
     /// Time spent folding the batch in (reading excluded).
     pub apply_time: Duration,
+    /// Where that time went: appending to the log, the interactions, then each signal.
+    pub phases: Vec<(String, Duration)>,
 }
 
 impl Engine {
@@ -58,14 +62,19 @@ impl Engine {
     /// The engine it is called on is left as it was, so the caller swaps the result in.
     pub fn apply_batch(&self, batch: &EventBatch) -> (Engine, BatchSummary) {
         let start = Instant::now();
+        let mut phases = Vec::new();
         let mut dataset = (*self.dataset).clone();
         let added = dataset.append_batch(batch);
+        phases.push(("events appended to the log".to_owned(), start.elapsed()));
+        let t = Instant::now();
         let mut interactions = (*self.interactions).clone();
         let delta = interactions.apply(&dataset.behaviour, &added);
+        phases.push(("interactions".to_owned(), t.elapsed()));
         let change = LiveChange { interactions: &interactions, delta: &delta, catalogue: &dataset.catalogue };
         let mut models = self.models.clone();
         let mut signals = Vec::new();
         for (id, scorer) in &self.models.scorers {
+            let t = Instant::now();
             let state = match scorer.live_update(&change) {
                 LiveUpdate::FromProfile => SignalLive::FromProfile,
                 LiveUpdate::Updated(next, what) => {
@@ -75,6 +84,7 @@ impl Engine {
                 LiveUpdate::Stale(why) => SignalLive::Stale(why),
             };
             signals.push((*id, state));
+            phases.push((id.id().to_owned(), t.elapsed()));
         }
         let shoppers = delta.users.iter().map(|&u| dataset.behaviour.users.name(u).to_owned()).collect();
         let summary = BatchSummary {
@@ -83,8 +93,16 @@ impl Engine {
             dropped: batch.report.rows_dropped(),
             shoppers,
             newest_event: added.iter().map(|e| e.time).max(),
+            items: {
+                let mut per_item: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+                for e in &added {
+                    *per_item.entry(e.item).or_insert(0) += 1;
+                }
+                per_item.into_iter().collect()
+            },
             signals,
             apply_time: Duration::ZERO,
+            phases,
         };
         let engine = Engine {
             dataset: Arc::new(dataset),

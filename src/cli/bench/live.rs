@@ -105,14 +105,25 @@ impl Bench<'_> {
         let batches: Vec<EventBatch> =
             (fit_end..test_start).step_by(BATCH).map(|a| batch_of(dataset, a..(a + BATCH).min(test_start))).collect();
         let mut seconds = Vec::with_capacity(batches.len());
+        let mut phases: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
         for batch in &batches {
             let start = Instant::now();
-            let (next, _) = engine.apply_batch(batch);
+            let (next, summary) = engine.apply_batch(batch);
+            let ranked = Instant::now();
             let mut state = next.prepare_target(Target::Shopper(watched.clone()), &self.fusion, &[]);
             let _list = next.explain(&mut state, &self.fusion, &[], 10);
             seconds.push(start.elapsed().as_secs_f64());
+            for (name, d) in summary.phases {
+                phases.entry(name).or_default().push(d.as_secs_f64());
+            }
+            phases.entry("re-rank the watched shopper".to_owned()).or_default().push(ranked.elapsed().as_secs_f64());
             engine = next;
         }
+        let parts: Vec<String> = phases
+            .into_iter()
+            .map(|(name, v)| format!("{name} {:.1} ms", Timing::from_seconds(0, v).median_s * 1e3))
+            .collect();
+        self.notes.push(format!("live batch, median per part: {}", parts.join(", ")));
         let timing = Timing::from_seconds(0, seconds);
         self.push(
             BenchRow::new(

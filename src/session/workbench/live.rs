@@ -39,6 +39,8 @@ pub struct LiveStats {
     pub last_batch: Option<BatchSummary>,
     /// (when, events) of recent batches, for the rate.
     recent: VecDeque<(Instant, usize)>,
+    /// Events per item since live mode started.
+    per_item: std::collections::HashMap<u32, usize>,
 }
 
 impl LiveStats {
@@ -50,8 +52,16 @@ impl LiveStats {
         n as f64 / window.as_secs_f64()
     }
 
+    /// Events for `item` since live mode started.
+    pub fn item_events(&self, item: u32) -> usize {
+        self.per_item.get(&item).copied().unwrap_or(0)
+    }
+
     fn record(&mut self, summary: &BatchSummary, lag: Option<Duration>) {
         let now = Instant::now();
+        for &(item, n) in &summary.items {
+            *self.per_item.entry(item).or_insert(0) += n;
+        }
         self.events += summary.events;
         self.dropped += summary.dropped;
         self.batches += 1;
