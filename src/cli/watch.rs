@@ -89,11 +89,12 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
                 watcher.engine = *engine;
                 live_events += summary.events;
                 last_news = Instant::now();
+                let shoppers = summary.shoppers.len();
                 eprintln!(
-                    "note: {} new events ({} rows dropped) from {} shoppers, folded in in {:.1} ms",
+                    "note: {} new events ({} rows dropped) from {shoppers} shopper{}, folded in in {:.1} ms",
                     summary.events,
                     summary.dropped,
-                    summary.shoppers.len(),
+                    if shoppers == 1 { "" } else { "s" },
                     summary.apply_time.as_secs_f64() * 1e3
                 );
             }
