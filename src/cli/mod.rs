@@ -8,8 +8,10 @@ pub(crate) mod embedding;
 pub(crate) mod eval;
 pub(crate) mod profile;
 pub(crate) mod recommend;
+pub(crate) mod replay;
 pub(crate) mod sequence;
 pub(crate) mod validate;
+pub(crate) mod watch;
 
 use std::path::PathBuf;
 
@@ -51,6 +53,10 @@ pub(crate) enum Command {
     /// Write the fusion settings and rules as a RecFuse profile, Spark SQL, an OpenSearch
     /// pipeline or a Vespa rank profile.
     ExportProfile(profile::ExportProfileArgs),
+    /// Follow a behaviour file as it grows and print a shopper's list each time it changes.
+    Watch(watch::WatchArgs),
+    /// Write an existing behaviour log into another file in time order, sped up.
+    Replay(replay::ReplayArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -99,6 +105,8 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::TrainSequence(args) => sequence::run(&args),
         Command::Batch(args) => batch::run(&args),
         Command::ExportProfile(args) => profile::run(&args),
+        Command::Watch(args) => watch::run(&args),
+        Command::Replay(args) => replay::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -197,7 +197,7 @@ pub(crate) fn add_external_weights(engine: &Engine, config: &mut FusionConfig) {
     }
 }
 
-fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
+pub(crate) fn fusion_config(base: FusionConfig, args: &RankArgs) -> anyhow::Result<FusionConfig> {
     let mut config = base;
     args.apply_to(&mut config)?;
     Ok(config)
@@ -210,7 +210,7 @@ pub(crate) fn wants_transformer(config: &FusionConfig) -> bool {
 }
 
 /// The rules: `--rules FILE`, else those of `--profile`, else none.
-fn rules(args: &RankArgs, session: &Session) -> anyhow::Result<Vec<Rule>> {
+pub(crate) fn rules(args: &RankArgs, session: &Session) -> anyhow::Result<Vec<Rule>> {
     match (&args.rules, &args.profile) {
         (Some(p), _) => load_rules(p).map_err(anyhow::Error::msg),
         (None, Some(_)) => Ok(session.rules.clone()),

@@ -44,6 +44,23 @@ pub struct Behaviour {
     pub weight: Vec<f32>,
 }
 
+/// One event added to the log after it was loaded (a live update), as it was appended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewEvent {
+    /// User index (into the log's `users`).
+    pub user: u32,
+    /// Item index (into the catalogue).
+    pub item: u32,
+    /// Unix seconds.
+    pub time: i64,
+    /// Index into `event_type_names`.
+    pub event_type: u16,
+    /// The rating, for rating events.
+    pub rating: Option<f32>,
+    /// Event weight.
+    pub weight: f32,
+}
+
 /// Item columns collected from a behaviour file, to derive a catalogue when no catalogue
 /// file is given.
 #[derive(Debug, Default)]
@@ -140,6 +157,7 @@ impl Behaviour {
         permute(&mut self.event_type, &order);
         permute(&mut self.rating, &order);
         permute(&mut self.quantity, &order);
+        permute(&mut self.weight, &order);
         for a in &mut self.attributes {
             permute(&mut a.codes, &order);
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use polars::prelude::DataFrame;
 
-use super::behaviour::{Behaviour, DerivedItems, EventAttribute, ItemSource};
+use super::behaviour::{Behaviour, DerivedItems, EventAttribute, ItemSource, NewEvent};
 use super::catalogue::record_bad_row;
 use super::mapping::{ResolvedMapping, Role};
 use super::report::{FileReport, IssueKind};
@@ -19,6 +19,74 @@ use super::weights::{EventWeights, event_type, normalise_event_type};
 const MAX_ATTRIBUTE_VALUES: usize = 1_000;
 
 impl Behaviour {
+    /// Appends the events of `other` (read later from the same source with the same
+    /// mapping and weights): user ids, event types and attribute values are mapped onto
+    /// this log's, and the log is sorted by time again if some arrived late. Returns the new
+    /// events in the order they were appended.
+    pub fn append(&mut self, other: &Behaviour) -> Vec<NewEvent> {
+        let users: Vec<u32> = other.users.names().iter().map(|n| self.users.intern(n)).collect();
+        let types: Vec<u16> = other.event_type_names.iter().map(|n| self.event_type_index(n)).collect();
+        let old_len = self.len();
+        if self.rating.is_empty() && !other.rating.is_empty() {
+            self.rating = vec![f32::NAN; old_len];
+        }
+        if self.quantity.is_empty() && !other.quantity.is_empty() {
+            self.quantity = vec![f32::NAN; old_len];
+        }
+        let attribute_codes: Vec<Vec<u32>> = self
+            .attributes
+            .iter_mut()
+            .map(|a| match other.attribute(&a.name) {
+                Some(o) => o
+                    .codes
+                    .iter()
+                    .map(|&c| if c == u32::MAX { u32::MAX } else { a.values.intern(o.values.name(c)) })
+                    .collect(),
+                None => vec![u32::MAX; other.len()],
+            })
+            .collect();
+        let mut added = Vec::with_capacity(other.len());
+        for e in 0..other.len() {
+            let (Some(&u), Some(&item), Some(&time), Some(&t), Some(&weight)) =
+                (other.user.get(e), other.item.get(e), other.time.get(e), other.event_type.get(e), other.weight.get(e))
+            else {
+                continue;
+            };
+            let user = users.get(u as usize).copied().unwrap_or(u);
+            let event_type = types.get(t as usize).copied().unwrap_or(0);
+            self.user.push(user);
+            self.item.push(item);
+            self.time.push(time);
+            self.event_type.push(event_type);
+            self.weight.push(weight);
+            if !self.rating.is_empty() {
+                self.rating.push(other.rating.get(e).copied().unwrap_or(f32::NAN));
+            }
+            if !self.quantity.is_empty() {
+                self.quantity.push(other.quantity.get(e).copied().unwrap_or(f32::NAN));
+            }
+            for (a, codes) in self.attributes.iter_mut().zip(&attribute_codes) {
+                a.codes.push(codes.get(e).copied().unwrap_or(u32::MAX));
+            }
+            added.push(NewEvent { user, item, time, event_type, rating: other.rating_of(e), weight });
+        }
+        self.sort_by_time();
+        added
+    }
+
+    /// The index of event type `name`, added when new (beyond the cap, the folded type).
+    fn event_type_index(&mut self, name: &str) -> u16 {
+        if let Some(p) = self.event_type_names.iter().position(|n| n == name) {
+            return p as u16;
+        }
+        let name = if self.event_type_names.len() + 1 >= MAX_EVENT_TYPES { FOLDED_EVENT_TYPE } else { name };
+        if let Some(p) = self.event_type_names.iter().position(|n| n == name) {
+            return p as u16;
+        }
+        self.event_type_names.push(name.to_owned());
+        (self.event_type_names.len() - 1) as u16
+    }
+
     /// Builds the log from a behaviour file, recording every dropped row in `report`.
     pub fn from_table(
         table: &RawTable,
@@ -279,7 +347,7 @@ impl<'a> ChunkCells<'a> {
 
 /// Unix seconds from a timestamp cell. `Err(None)` when there is no value,
 /// `Err(Some((why, raw value)))` when it cannot be used.
-fn event_time(cell: Option<Cell<'_>>) -> Result<i64, Option<(TimestampError, String)>> {
+pub(super) fn event_time(cell: Option<Cell<'_>>) -> Result<i64, Option<(TimestampError, String)>> {
     match cell {
         None | Some(Cell::Null) => Err(None),
         Some(Cell::Seconds(s)) => {

@@ -73,6 +73,10 @@ pub enum DataError {
     /// Any other I/O failure.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// A live source that cannot be followed as it grows (a compressed or Parquet file, a
+    /// JSON array, a file without a complete header line).
+    #[error("{path}: cannot follow this file: {detail}")]
+    CannotFollow { path: PathBuf, detail: String },
     /// A `--map role=column` argument that does not parse.
     #[error("invalid column mapping '{0}': expected role=column with role one of {1}")]
     BadMappingArg(String, String),

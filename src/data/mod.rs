@@ -12,6 +12,7 @@ pub mod catalogue;
 mod columns;
 mod duplicates;
 pub mod error;
+pub mod follow;
 pub mod format;
 pub mod intern;
 pub mod jsonl;
@@ -31,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use behaviour::{Behaviour, DerivedItems, EventAttribute, ItemSource};
+pub use behaviour::{Behaviour, DerivedItems, EventAttribute, ItemSource, NewEvent};
 pub use catalogue::Catalogue;
 pub use error::DataError;
 pub use intern::Interner;
@@ -132,6 +133,91 @@ impl Dataset {
     pub fn set_weights(&mut self, weights: EventWeights) {
         self.behaviour.apply_weights(&weights);
         self.weights = weights;
+    }
+}
+
+/// Events read from a followed source after the initial load, with their own report.
+pub struct EventBatch {
+    /// The new events (their own user and event-type indices; see [`Behaviour::append`]).
+    pub behaviour: Behaviour,
+    /// What was read, kept and dropped in this batch (row numbers are the file's).
+    pub report: FileReport,
+}
+
+/// Builds new rows of the behaviour source into events with the same column mapping,
+/// weights and checks as the initial load: rows whose item is not in the loaded
+/// catalogue, or whose id or timestamp is missing or unparseable, are dropped and counted.
+pub fn build_batch(rows: follow::NewRows, dataset: &Dataset, mapping: &ColumnMapping) -> Result<EventBatch, DataError> {
+    let rows_before = rows.rows_before;
+    let mut table = rows.table;
+    let mut report = new_report(&table, TableKind::Behaviour);
+    let resolved = resolve_mapping(
+        &table,
+        TableKind::Behaviour,
+        mapping,
+        &[Role::UserId, Role::ItemId, Role::Timestamp],
+        &mut report,
+    )?;
+    report.notices.extend(columns::normalise_columns(&mut table, &resolved));
+    let behaviour = Behaviour::from_table(
+        &table,
+        &resolved,
+        ItemSource::Catalogue(&dataset.catalogue),
+        &dataset.weights,
+        &mut report,
+    );
+    for issue in report.issues.values_mut() {
+        for example in &mut issue.examples {
+            example.row += rows_before;
+        }
+    }
+    Ok(EventBatch { behaviour, report })
+}
+
+/// The event time of every data row of a behaviour file, in file order (`None` where the
+/// timestamp is missing or unusable), read with the same reader, mapping and timestamp
+/// rules as a load. Used to replay a log in time order.
+pub fn row_times(path: &Path, mapping: &ColumnMapping) -> Result<Vec<Option<i64>>, DataError> {
+    let mut table = read_table(path)?;
+    let mut report = new_report(&table, TableKind::Behaviour);
+    let resolved = resolve_mapping(&table, TableKind::Behaviour, mapping, &[Role::Timestamp], &mut report)?;
+    columns::normalise_columns(&mut table, &resolved);
+    let column = resolved.get(Role::Timestamp).map(str::to_owned).unwrap_or_default();
+    let cells = table.cells(&column).unwrap_or_default();
+    let bad: std::collections::HashSet<usize> = table.bad_rows.iter().map(|(r, _)| *r).collect();
+    let mut out: Vec<Option<i64>> = vec![None; table.rows];
+    for (row, (slot, cell)) in out.iter_mut().zip(cells).enumerate() {
+        if !bad.contains(&row) {
+            *slot = behaviour_build::event_time(Some(cell)).ok();
+        }
+    }
+    Ok(out)
+}
+
+impl Dataset {
+    /// Appends a batch of live events: the log grows, the behaviour file's report counts
+    /// the batch's rows read, kept and dropped (with its examples, up to the usual five),
+    /// and the summary is recomputed. Returns the new events.
+    pub fn append_batch(&mut self, batch: &EventBatch) -> Vec<NewEvent> {
+        let added = self.behaviour.append(&batch.behaviour);
+        if let Some(file) = self.report.files.iter_mut().find(|f| f.table == TableKind::Behaviour) {
+            file.rows_read += batch.report.rows_read;
+            file.rows_kept += batch.report.rows_kept;
+            for (kind, count) in &batch.report.issues {
+                let entry = file.issues.entry(*kind).or_default();
+                entry.count += count.count;
+                let room = report::MAX_EXAMPLES.saturating_sub(entry.examples.len());
+                entry.examples.extend(count.examples.iter().take(room).cloned());
+            }
+            for notice in &batch.report.notices {
+                if !file.notices.contains(notice) {
+                    file.notices.push(notice.clone());
+                }
+            }
+        }
+        let files = std::mem::take(&mut self.report.files);
+        self.report = summarise(files, &self.catalogue, &self.behaviour);
+        added
     }
 }
 

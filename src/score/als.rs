@@ -258,6 +258,46 @@ impl AlsScorer {
         Ok(Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: t })
     }
 
+    /// A scorer from given factors (rows of `factors` values each), with the confidence
+    /// weighting and regularisation of `params`: what a fit ends with.
+    pub fn from_factors(factors: usize, user_factors: Vec<f32>, item_factors: Vec<f32>, params: &AlsParams) -> Self {
+        let f = factors.max(1);
+        let gram = gram_matrix(&item_factors, f, params.regularization);
+        Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: params.transform }
+    }
+
+    /// Folds shoppers in against the fixed item factors: each shopper's vector becomes the
+    /// exact solution of their regularised, confidence-weighted least squares
+    /// `(YᵀY + λI + Σ (c−1) y yᵀ) x = Σ c y` (the system a fit's user sweep solves, here by
+    /// Cholesky instead of a few CG steps). A shopper without positive interactions gets
+    /// the zero vector, as in the fit. Items without trained factors contribute nothing.
+    pub fn fold_in(&self, users: &[(u32, UserProfile)], n_users: usize) -> Self {
+        let f = self.factors;
+        let mut user_factors = self.user_factors.clone();
+        user_factors.resize(n_users.max(self.user_factors.len() / f) * f, 0.0);
+        for (u, profile) in users {
+            let x = if profile.items.is_empty() {
+                None
+            } else {
+                let (a, b) = self.system(profile);
+                cholesky_solve(&a, &b)
+            };
+            let Some(row) = user_factors.get_mut(*u as usize * f..(*u as usize + 1) * f) else { continue };
+            match x {
+                Some(x) => row.copy_from_slice(&x),
+                None => row.iter_mut().for_each(|v| *v = 0.0),
+            }
+        }
+        Self {
+            factors: f,
+            user_factors,
+            item_factors: self.item_factors.clone(),
+            gram: self.gram.clone(),
+            alpha: self.alpha,
+            transform: self.transform,
+        }
+    }
+
     /// The system matrix `YᵀY + λI + Σ (c−1) y yᵀ` and right-hand side for a profile.
     fn system(&self, profile: &UserProfile) -> (Vec<f32>, Vec<f32>) {
         let f = self.factors;
@@ -332,6 +372,16 @@ impl Scorer for AlsScorer {
         for (o, y) in out.iter_mut().zip(self.item_factors.chunks_exact(self.factors)) {
             *o = dot(&x, y);
         }
+    }
+
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        let users: Vec<(u32, UserProfile)> =
+            change.delta.users.iter().map(|&u| (u, change.interactions.profile(u))).collect();
+        let next = self.fold_in(&users, change.interactions.n_users);
+        super::LiveUpdate::Updated(
+            Arc::new(next),
+            format!("{} shopper vectors folded in; item factors fixed until a refit", users.len()),
+        )
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {

@@ -93,6 +93,11 @@ impl Scorer for Bm25Scorer {
         }
     }
 
+    /// Fitted on item text only: live events change nothing.
+    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        super::LiveUpdate::FromProfile
+    }
+
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {
         let query = ctx.query?;
         let terms: Vec<String> =

@@ -57,6 +57,11 @@ impl Scorer for CategoryScorer {
         }
     }
 
+    /// Scores from the shopper's history at scoring time: live events need nothing more.
+    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        super::LiveUpdate::FromProfile
+    }
+
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {
         let share = self.distribution(ctx.profile);
         let labels = self.labels.get(item as usize)?;

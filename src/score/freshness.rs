@@ -13,6 +13,7 @@ pub struct FreshnessScorer {
     scores: Vec<f32>,
     age_days: Vec<Option<f32>>,
     new_arrival_days: f32,
+    half_life_days: f32,
 }
 
 impl FreshnessScorer {
@@ -34,7 +35,7 @@ impl FreshnessScorer {
                 }
             }
         }
-        Self { scores, age_days, new_arrival_days: params.new_arrival_days }
+        Self { scores, age_days, new_arrival_days: params.new_arrival_days, half_life_days: params.half_life_days }
     }
 }
 
@@ -47,6 +48,17 @@ impl Scorer for FreshnessScorer {
         for (o, s) in out.iter_mut().zip(&self.scores) {
             *o = *s;
         }
+    }
+
+    /// Ages are taken again at the new reference time with the new first-seen times (one
+    /// pass over the items, the same as the fit).
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        let params = FreshnessParams { half_life_days: self.half_life_days, new_arrival_days: self.new_arrival_days };
+        let next = Self::fit(change.interactions, change.catalogue, &params);
+        super::LiveUpdate::Updated(
+            Arc::new(next),
+            "ages taken at the newest event, first-seen times updated".to_owned(),
+        )
     }
 
     fn evidence(&self, _ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Behaviour;
+use crate::data::{Behaviour, NewEvent};
 
 /// How aggregated interaction values are turned into matrix entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -150,16 +150,48 @@ impl SparseRows {
         out
     }
 
-    /// The transpose (columns become rows).
+    /// The transpose (columns become rows), by counting sort: rows of the result list
+    /// their columns in ascending order.
     pub fn transpose(&self, columns: usize) -> Self {
-        let mut triples = Vec::with_capacity(self.idx.len());
-        for r in 0..self.rows() {
-            let (idx, val) = self.row(r);
-            for (&c, &v) in idx.iter().zip(val) {
-                triples.push((c, r as u32, v));
+        let mut ptr = vec![0usize; columns + 1];
+        for &c in &self.idx {
+            if let Some(p) = ptr.get_mut(c as usize + 1) {
+                *p += 1;
             }
         }
-        Self::from_triples(columns, triples)
+        for c in 0..columns {
+            let prev = ptr.get(c).copied().unwrap_or(0);
+            if let Some(p) = ptr.get_mut(c + 1) {
+                *p += prev;
+            }
+        }
+        let nnz = ptr.last().copied().unwrap_or(0);
+        let mut idx = vec![0u32; nnz];
+        let mut val = vec![0.0f32; nnz];
+        let mut next: Vec<usize> = ptr.clone();
+        for r in 0..self.rows() {
+            let (cols, vals) = self.row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let Some(slot) = next.get_mut(c as usize) else { continue };
+                if let (Some(i), Some(x)) = (idx.get_mut(*slot), val.get_mut(*slot)) {
+                    *i = r as u32;
+                    *x = v;
+                }
+                *slot += 1;
+            }
+        }
+        SparseRows { ptr, idx, val }
+    }
+
+    /// Appends a row (its column indices sorted ascending) to a matrix being built row by
+    /// row; start from `SparseRows { ptr: vec![0], .. }`.
+    pub fn push_row(&mut self, idx: &[u32], val: &[f32]) {
+        if self.ptr.is_empty() {
+            self.ptr.push(0);
+        }
+        self.idx.extend_from_slice(idx);
+        self.val.extend_from_slice(val);
+        self.ptr.push(self.idx.len());
     }
 }
 
@@ -245,6 +277,75 @@ impl Interactions {
         }
     }
 
+    /// Folds live events into the interactions (no refit): each event joins its shopper's
+    /// history in time order, the shoppers' rows of the user × item matrix are summed
+    /// again, items get a first-seen time, and the reference time moves to the newest
+    /// event. `n_users` is the log's user count after the events were appended.
+    pub fn apply(&mut self, behaviour: &Behaviour, events: &[NewEvent]) -> LiveDelta {
+        let previous_now = self.now;
+        let n_users = behaviour.users.len().max(self.n_users);
+        self.history.resize(n_users, Vec::new());
+        self.n_users = n_users;
+        let mut users = std::collections::BTreeSet::new();
+        let mut items = std::collections::BTreeSet::new();
+        let mut before: Vec<(u32, Vec<HistoryEvent>)> = Vec::new();
+        let mut added = Vec::with_capacity(events.len());
+        for ev in events {
+            if ev.item as usize >= self.n_items {
+                continue;
+            }
+            let Some(h) = self.history.get_mut(ev.user as usize) else { continue };
+            if users.insert(ev.user) {
+                before.push((ev.user, h.clone()));
+            }
+            items.insert(ev.item);
+            let kind = EventKind::from_event_type(behaviour.event_type_name(ev.event_type));
+            let rating = if kind == EventKind::Rating { ev.rating } else { None };
+            let event = HistoryEvent { item: ev.item, time: ev.time, weight: ev.weight, kind, rating };
+            let at = h.partition_point(|e| e.time <= ev.time);
+            h.insert(at, event);
+            added.push((ev.user, event));
+            if ev.weight > 0.0
+                && let Some(slot) = self.first_seen.get_mut(ev.item as usize)
+            {
+                *slot = Some(slot.map_or(ev.time, |s| s.min(ev.time)));
+            }
+            self.now = if self.events == 0 { ev.time } else { self.now.max(ev.time) };
+            self.events += 1;
+        }
+        self.rebuild_rows(&users);
+        LiveDelta {
+            users: users.into_iter().collect(),
+            items: items.into_iter().collect(),
+            added,
+            before,
+            previous_now,
+        }
+    }
+
+    /// Sums the rows of `users` again from their histories (positive net values only) and
+    /// rebuilds the item × user transpose.
+    fn rebuild_rows(&mut self, users: &std::collections::BTreeSet<u32>) {
+        let mut rows = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
+        rows.idx.reserve(self.by_user.idx.len() + 64);
+        rows.val.reserve(self.by_user.idx.len() + 64);
+        for r in 0..self.n_users {
+            if users.contains(&(r as u32)) {
+                let mut sums: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
+                for e in self.history.get(r).map_or(&[][..], Vec::as_slice) {
+                    *sums.entry(e.item).or_insert(0.0) += e.weight;
+                }
+                let (idx, val): (Vec<u32>, Vec<f32>) = sums.into_iter().filter(|(_, v)| *v > 0.0).unzip();
+                rows.push_row(&idx, &val);
+            } else {
+                let (idx, val) = self.by_user.row(r);
+                rows.push_row(idx, val);
+            }
+        }
+        self.by_user = rows;
+        self.by_item = self.by_user.transpose(self.n_items);
+    }
+
     /// The profile of a known user.
     pub fn profile(&self, user: u32) -> UserProfile {
         let (idx, val) = self.by_user.row(user as usize);
@@ -265,6 +366,21 @@ impl Interactions {
     pub fn active_users(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.by_user.rows()).filter(|&u| !self.by_user.row(u).0.is_empty()).map(|u| u as u32)
     }
+}
+
+/// What folding live events into [`Interactions`] changed, for the signals' updates.
+#[derive(Debug, Clone, Default)]
+pub struct LiveDelta {
+    /// Shoppers with new events, sorted.
+    pub users: Vec<u32>,
+    /// Items with new events, sorted.
+    pub items: Vec<u32>,
+    /// The new events with their shopper.
+    pub added: Vec<(u32, HistoryEvent)>,
+    /// The affected shoppers' histories before the events.
+    pub before: Vec<(u32, Vec<HistoryEvent>)>,
+    /// The reference time before the events.
+    pub previous_now: i64,
 }
 
 /// What a signal knows about the shopper being scored.

@@ -19,6 +19,52 @@ pub struct ItemCfScorer {
     /// Row `j`: the top-k most similar items `i ≠ j` and their cosine.
     pub neighbours: SparseRows,
     transform: ValueTransform,
+    /// Neighbours kept per item.
+    k: usize,
+}
+
+/// Per-item norms of the transformed item columns.
+fn item_norms(data: &Interactions, t: ValueTransform) -> Vec<f32> {
+    (0..data.n_items).map(|i| data.by_item.row(i).1.iter().map(|&v| t.apply(v).powi(2)).sum::<f32>().sqrt()).collect()
+}
+
+/// Item `j`'s top-`k` most similar items by cosine. `acc` (one slot per item, all 0) and
+/// `touched` (empty) are scratch space, left as they were found.
+fn similar_items(
+    data: &Interactions,
+    norms: &[f32],
+    t: ValueTransform,
+    k: usize,
+    j: usize,
+    (acc, touched): &mut (Vec<f32>, Vec<u32>),
+) -> Vec<(u32, f32)> {
+    let (users, values) = data.by_item.row(j);
+    for (&u, &ruj) in users.iter().zip(values) {
+        let wj = t.apply(ruj);
+        let (items, vals) = data.by_user.row(u as usize);
+        for (&i, &rui) in items.iter().zip(vals) {
+            if let Some(a) = acc.get_mut(i as usize) {
+                if *a == 0.0 {
+                    touched.push(i);
+                }
+                *a += wj * t.apply(rui);
+            }
+        }
+    }
+    let nj = norms.get(j).copied().unwrap_or(0.0);
+    let mut pairs = Vec::with_capacity(touched.len());
+    for &i in touched.iter() {
+        let dot = acc.get(i as usize).copied().unwrap_or(0.0);
+        if let Some(a) = acc.get_mut(i as usize) {
+            *a = 0.0;
+        }
+        let ni = norms.get(i as usize).copied().unwrap_or(0.0);
+        if i as usize != j && nj > 0.0 && ni > 0.0 {
+            pairs.push((i, dot / (nj * ni)));
+        }
+    }
+    touched.clear();
+    top_k_pairs(pairs, k)
 }
 
 impl ItemCfScorer {
@@ -26,49 +72,21 @@ impl ItemCfScorer {
     pub fn fit(data: &Interactions, params: &ItemCfParams, progress: &Progress) -> Result<Self, Cancelled> {
         let t = params.transform;
         let n_items = data.n_items;
-        let norms: Vec<f32> = (0..n_items)
-            .map(|i| data.by_item.row(i).1.iter().map(|&v| t.apply(v).powi(2)).sum::<f32>().sqrt())
-            .collect();
+        let norms = item_norms(data, t);
         progress.start_stage("item CF similarities", n_items as u64);
         let k = params.neighbours.max(1);
         let rows: Vec<Vec<(u32, f32)>> = (0..n_items)
             .into_par_iter()
             .map_init(
                 || (vec![0.0f32; n_items], Vec::<u32>::new()),
-                |(acc, touched), j| {
+                |scratch, j| {
                     if j % 256 == 0 {
                         progress.advance(256);
                     }
                     if progress.is_cancelled() {
                         return Vec::new();
                     }
-                    let (users, values) = data.by_item.row(j);
-                    for (&u, &ruj) in users.iter().zip(values) {
-                        let wj = t.apply(ruj);
-                        let (items, vals) = data.by_user.row(u as usize);
-                        for (&i, &rui) in items.iter().zip(vals) {
-                            if let Some(a) = acc.get_mut(i as usize) {
-                                if *a == 0.0 {
-                                    touched.push(i);
-                                }
-                                *a += wj * t.apply(rui);
-                            }
-                        }
-                    }
-                    let nj = norms.get(j).copied().unwrap_or(0.0);
-                    let mut pairs = Vec::with_capacity(touched.len());
-                    for &i in touched.iter() {
-                        let dot = acc.get(i as usize).copied().unwrap_or(0.0);
-                        if let Some(a) = acc.get_mut(i as usize) {
-                            *a = 0.0;
-                        }
-                        let ni = norms.get(i as usize).copied().unwrap_or(0.0);
-                        if i as usize != j && nj > 0.0 && ni > 0.0 {
-                            pairs.push((i, dot / (nj * ni)));
-                        }
-                    }
-                    touched.clear();
-                    top_k_pairs(pairs, k)
+                    similar_items(data, &norms, t, k, j, scratch)
                 },
             )
             .collect();
@@ -77,7 +95,38 @@ impl ItemCfScorer {
         for (j, row) in rows.into_iter().enumerate() {
             triples.extend(row.into_iter().map(|(i, s)| (j as u32, i, s)));
         }
-        Ok(Self { neighbours: SparseRows::from_triples(n_items, triples), transform: t })
+        Ok(Self { neighbours: SparseRows::from_triples(n_items, triples), transform: t, k })
+    }
+
+    /// The neighbour lists of the items with new events, computed again on the updated
+    /// matrix; the other items keep theirs (their similarity to a changed item is stale
+    /// until a refit).
+    fn folded(&self, data: &Interactions, items: &[u32]) -> Self {
+        let n_items = data.n_items;
+        let norms = item_norms(data, self.transform);
+        let fresh: std::collections::HashMap<u32, Vec<(u32, f32)>> = items
+            .par_iter()
+            .map_init(
+                || (vec![0.0f32; n_items], Vec::<u32>::new()),
+                |scratch, &j| (j, similar_items(data, &norms, self.transform, self.k, j as usize, scratch)),
+            )
+            .collect();
+        let mut neighbours = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
+        for j in 0..n_items {
+            match fresh.get(&(j as u32)) {
+                Some(row) => {
+                    let mut row = row.clone();
+                    row.sort_unstable_by_key(|&(i, _)| i);
+                    let (idx, val): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
+                    neighbours.push_row(&idx, &val);
+                }
+                None => {
+                    let (idx, sims) = self.neighbours.row(j);
+                    neighbours.push_row(idx, sims);
+                }
+            }
+        }
+        Self { neighbours, transform: self.transform, k: self.k }
     }
 
     /// Contribution of each history item to `item`'s score, largest first.
@@ -111,6 +160,18 @@ impl Scorer for ItemCfScorer {
                 }
             }
         }
+    }
+
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        let items = &change.delta.items;
+        let next = self.folded(change.interactions, items);
+        super::LiveUpdate::Updated(
+            Arc::new(next),
+            format!(
+                "neighbours of the {} items with new events recomputed; other items' lists are stale until a refit",
+                items.len()
+            ),
+        )
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {

@@ -21,7 +21,7 @@ pub mod topk;
 pub mod transformer;
 pub mod user_cf;
 
-pub use interactions::{EventKind, HistoryEvent, Interactions, SparseRows, UserProfile, ValueTransform};
+pub use interactions::{EventKind, HistoryEvent, Interactions, LiveDelta, SparseRows, UserProfile, ValueTransform};
 pub use params::SignalParams;
 pub use registry::{FitInput, Fitted, SignalModels, SignalSpec, fit_signals};
 pub use signal::SignalId;
@@ -62,6 +62,28 @@ pub struct ScoreContext<'a> {
     pub query: Option<&'a Query>,
 }
 
+/// Live events just folded into the training interactions (see [`Scorer::live_update`]).
+#[derive(Clone, Copy)]
+pub struct LiveChange<'a> {
+    /// The interactions with the events folded in.
+    pub interactions: &'a Interactions,
+    /// What changed.
+    pub delta: &'a LiveDelta,
+    /// The catalogue.
+    pub catalogue: &'a Catalogue,
+}
+
+/// How a signal took in live events.
+pub enum LiveUpdate {
+    /// The signal reads the shopper's history when it scores: the updated history is all
+    /// it needs (nothing fitted depends on the events).
+    FromProfile,
+    /// A new scorer with the events folded in, and what was done (for the user).
+    Updated(std::sync::Arc<dyn Scorer>, String),
+    /// Not updated: the signal is stale until a refit (why).
+    Stale(String),
+}
+
 /// A fitted signal.
 pub trait Scorer: Send + Sync {
     /// Which signal this is.
@@ -74,6 +96,12 @@ pub trait Scorer: Send + Sync {
     /// A short sentence explaining why `item` scores high for this shopper, if the
     /// signal can say.
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String>;
+
+    /// Takes in live events without a refit, where that is cheap. The default says the
+    /// signal is stale until it is fitted again.
+    fn live_update(&self, _change: &LiveChange<'_>) -> LiveUpdate {
+        LiveUpdate::Stale("no incremental update: stale until a refit".to_owned())
+    }
 }
 
 /// Formats a list of item titles as "X", "X and Y" or "X, Y and Z".

@@ -15,6 +15,12 @@ pub struct PopularityScorer {
     recent_users: Vec<u32>,
     /// Score rank (0 = most popular) per item.
     rank: Vec<u32>,
+    /// The half-life the scores decay with.
+    half_life_days: Option<f32>,
+    /// The reference time of the scores.
+    now: i64,
+    /// Per item: positive events folded in live since the fit.
+    live_events: Vec<u32>,
 }
 
 impl PopularityScorer {
@@ -46,14 +52,54 @@ impl PopularityScorer {
                 r.len() as u32
             })
             .collect();
-        let order = super::topk::top_k_indices(&scores, scores.len(), |_| false);
-        let mut rank = vec![u32::MAX; scores.len()];
-        for (r, &i) in order.iter().enumerate() {
-            if let Some(slot) = rank.get_mut(i as usize) {
-                *slot = r as u32;
+        let rank = ranks(&scores);
+        Self {
+            scores,
+            recent_users,
+            rank,
+            half_life_days: params.half_life_days,
+            now: data.now,
+            live_events: vec![0; data.n_items],
+        }
+    }
+
+    /// Folds live events in exactly: every score decays from the old reference time to the
+    /// new one (`s·2^(−Δ/h)`), each new positive event adds its weight decayed by its age,
+    /// and the 7-day shopper counts are taken again from the histories' last week.
+    fn folded(&self, data: &Interactions, added: &[(u32, super::HistoryEvent)]) -> Self {
+        let factor = decay(data.now - self.now, self.half_life_days);
+        let mut scores: Vec<f32> = self.scores.iter().map(|s| s * factor).collect();
+        scores.resize(data.n_items, 0.0);
+        let mut live_events = self.live_events.clone();
+        live_events.resize(data.n_items, 0);
+        for (_, e) in added.iter().filter(|(_, e)| e.weight > 0.0) {
+            if let Some(s) = scores.get_mut(e.item as usize) {
+                *s += e.weight * decay(data.now - e.time, self.half_life_days);
+            }
+            if let Some(n) = live_events.get_mut(e.item as usize) {
+                *n += 1;
             }
         }
-        Self { scores, recent_users, rank }
+        let mut recent: Vec<Vec<u32>> = vec![Vec::new(); data.n_items];
+        for (u, events) in data.history.iter().enumerate() {
+            for e in events.iter().rev().take_while(|e| data.now - e.time <= 7 * 86_400) {
+                if e.weight > 0.0
+                    && let Some(r) = recent.get_mut(e.item as usize)
+                {
+                    r.push(u as u32);
+                }
+            }
+        }
+        let recent_users = recent
+            .into_iter()
+            .map(|mut r| {
+                r.sort_unstable();
+                r.dedup();
+                r.len() as u32
+            })
+            .collect();
+        let rank = ranks(&scores);
+        Self { scores, recent_users, rank, half_life_days: self.half_life_days, now: data.now, live_events }
     }
 
     /// The popularity score of every item.
@@ -62,9 +108,30 @@ impl PopularityScorer {
     }
 }
 
+/// Score rank (0 = highest) per item.
+fn ranks(scores: &[f32]) -> Vec<u32> {
+    let order = super::topk::top_k_indices(scores, scores.len(), |_| false);
+    let mut rank = vec![u32::MAX; scores.len()];
+    for (r, &i) in order.iter().enumerate() {
+        if let Some(slot) = rank.get_mut(i as usize) {
+            *slot = r as u32;
+        }
+    }
+    rank
+}
+
 impl Scorer for PopularityScorer {
     fn id(&self) -> SignalId {
         SignalId::POPULARITY
+    }
+
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        let next = self.folded(change.interactions, &change.delta.added);
+        let events = change.delta.added.iter().filter(|(_, e)| e.weight > 0.0).count();
+        super::LiveUpdate::Updated(
+            Arc::new(next),
+            format!("{events} positive events added, scores decayed to the newest event"),
+        )
     }
 
     fn score_all(&self, _ctx: &ScoreContext<'_>, out: &mut [f32]) {
@@ -79,11 +146,16 @@ impl Scorer for PopularityScorer {
         if self.scores.get(item as usize).copied().unwrap_or(0.0) <= 0.0 {
             return None;
         }
+        let live = match self.live_events.get(item as usize).copied().unwrap_or(0) {
+            0 => String::new(),
+            1 => " (+1 event since live started)".to_owned(),
+            n => format!(" (+{n} events since live started)"),
+        };
         if recent >= 3 {
-            Some(format!("trending this week: {recent} shoppers in the last 7 days"))
+            Some(format!("trending this week: {recent} shoppers in the last 7 days{live}"))
         } else {
             let share = top_share(rank as usize, self.scores.len());
-            Some(format!("popular: #{} of {} items (top {share}%)", rank + 1, self.scores.len()))
+            Some(format!("popular: #{} of {} items (top {share}%){live}", rank + 1, self.scores.len()))
         }
     }
 }

@@ -74,6 +74,11 @@ impl Scorer for PriceScorer {
         }
     }
 
+    /// Scores from the shopper's history at scoring time: live events need nothing more.
+    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        super::LiveUpdate::FromProfile
+    }
+
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {
         let band = self.band(ctx.profile)?;
         let price = catalogue.price(item)?;

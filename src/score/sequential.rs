@@ -21,6 +21,9 @@ const MAX_BASKET: usize = 40;
 pub struct SequentialScorer {
     /// Row `a`: successor items `b` and P(b | a).
     pub successors: SparseRows,
+    /// Row `a`: the summed transition weights to each `b`, sorted by `b` (kept so that live
+    /// events can be folded in; rows are shared between updates until one changes).
+    counts: Vec<Arc<Vec<(u32, f32)>>>,
     params: SequentialParams,
 }
 
@@ -43,6 +46,37 @@ pub fn baskets(events: &[HistoryEvent]) -> Vec<Vec<u32>> {
     out
 }
 
+/// The weighted transitions `(from, to, weight)` of one shopper's time-ordered events.
+fn transitions(events: &[HistoryEvent], params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
+    transitions_of(&baskets(events), 0, params, out);
+}
+
+/// The weighted transitions out of baskets `from..` of `bs`.
+fn transitions_of(bs: &[Vec<u32>], from: usize, params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
+    for (k, basket) in bs.iter().enumerate().skip(from) {
+        for d in 1..=params.window.max(1) {
+            let Some(to) = bs.get(k + d) else { break };
+            let w = params.decay.powi(d as i32 - 1);
+            for &a in basket {
+                for &b in to {
+                    if a != b {
+                        out.push((a, b, w));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One item's successor probabilities from its transition weights (top `max` kept).
+fn successor_row(row: &[(u32, f32)], max: usize) -> Vec<(u32, f32)> {
+    let total: f32 = row.iter().map(|&(_, v)| v).sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    top_k_pairs(row.iter().map(|&(b, v)| (b, v / total)).collect(), max.max(1))
+}
+
 impl SequentialScorer {
     /// Counts and normalises transitions.
     pub fn fit(data: &Interactions, params: &SequentialParams, progress: &Progress) -> Result<Self, Cancelled> {
@@ -53,35 +87,95 @@ impl SequentialScorer {
                 progress.set_done(u as u64);
                 progress.check()?;
             }
-            let bs = baskets(events);
-            for (k, from) in bs.iter().enumerate() {
-                for d in 1..=params.window.max(1) {
-                    let Some(to) = bs.get(k + d) else { break };
-                    let w = params.decay.powi(d as i32 - 1);
-                    for &a in from {
-                        for &b in to {
-                            if a != b {
-                                triples.push((a, b, w));
-                            }
-                        }
-                    }
+            transitions(events, params, &mut triples);
+        }
+        let matrix = SparseRows::from_triples(data.n_items, triples);
+        let counts: Vec<Arc<Vec<(u32, f32)>>> = (0..matrix.rows())
+            .map(|a| {
+                let (idx, val) = matrix.row(a);
+                Arc::new(idx.iter().copied().zip(val.iter().copied()).collect())
+            })
+            .collect();
+        drop(matrix);
+        let successors = Self::successors_of(&counts, params, None, None);
+        Ok(Self { successors, counts, params: params.clone() })
+    }
+
+    /// The successor matrix from the transition weights; with `previous` and `changed`,
+    /// only the changed rows are normalised again.
+    fn successors_of(
+        counts: &[Arc<Vec<(u32, f32)>>],
+        params: &SequentialParams,
+        previous: Option<&SparseRows>,
+        changed: Option<&std::collections::BTreeSet<u32>>,
+    ) -> SparseRows {
+        let mut out = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
+        for (a, row) in counts.iter().enumerate() {
+            match (previous, changed) {
+                (Some(prev), Some(changed)) if !changed.contains(&(a as u32)) => {
+                    let (idx, val) = prev.row(a);
+                    out.push_row(idx, val);
+                }
+                _ => {
+                    let mut pairs = successor_row(row, params.max_successors);
+                    pairs.sort_unstable_by_key(|&(b, _)| b);
+                    let (idx, val): (Vec<u32>, Vec<f32>) = pairs.into_iter().unzip();
+                    out.push_row(&idx, &val);
                 }
             }
         }
-        let counts = SparseRows::from_triples(data.n_items, triples);
-        let mut kept = Vec::new();
-        for a in 0..counts.rows() {
-            let (idx, val) = counts.row(a);
-            let total: f32 = val.iter().sum();
-            if total <= 0.0 {
-                continue;
+        out
+    }
+
+    /// Folds live events in exactly: for each shopper with new events, the transitions of
+    /// their old history are taken out of the weights and those of the new history put
+    /// in; the rows that changed are normalised again.
+    fn folded(&self, data: &Interactions, before: &[(u32, Vec<HistoryEvent>)]) -> (Self, usize) {
+        let mut diff: std::collections::BTreeMap<(u32, u32), f32> = std::collections::BTreeMap::new();
+        let mut scratch = Vec::new();
+        for (u, old) in before {
+            let old = baskets(old);
+            let new = baskets(data.history.get(*u as usize).map_or(&[][..], Vec::as_slice));
+            // Transitions between baskets before the first changed one are the same in both:
+            // only those out of the last `window` baskets before it, and later, can differ.
+            let changed = old.iter().zip(&new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
+            let from = changed.saturating_sub(self.params.window.max(1));
+            scratch.clear();
+            transitions_of(&old, from, &self.params, &mut scratch);
+            for &(a, b, w) in &scratch {
+                *diff.entry((a, b)).or_insert(0.0) -= w;
             }
-            let pairs: Vec<(u32, f32)> = idx.iter().copied().zip(val.iter().map(|v| v / total)).collect();
-            for (b, p) in top_k_pairs(pairs, params.max_successors.max(1)) {
-                kept.push((a as u32, b, p));
+            scratch.clear();
+            transitions_of(&new, from, &self.params, &mut scratch);
+            for &(a, b, w) in &scratch {
+                *diff.entry((a, b)).or_insert(0.0) += w;
             }
         }
-        Ok(Self { successors: SparseRows::from_triples(data.n_items, kept), params: params.clone() })
+        let mut counts = self.counts.clone();
+        counts.resize_with(data.n_items, || Arc::new(Vec::new()));
+        let mut changed = std::collections::BTreeSet::new();
+        for ((a, b), dw) in diff {
+            if dw == 0.0 {
+                continue;
+            }
+            let Some(row) = counts.get_mut(a as usize) else { continue };
+            let row = Arc::make_mut(row);
+            match row.binary_search_by_key(&b, |&(x, _)| x) {
+                Ok(p) => {
+                    if let Some(entry) = row.get_mut(p) {
+                        entry.1 += dw;
+                        if entry.1 <= 1e-6 {
+                            row.remove(p);
+                        }
+                    }
+                }
+                Err(p) if dw > 0.0 => row.insert(p, (b, dw)),
+                Err(_) => {}
+            }
+            changed.insert(a);
+        }
+        let successors = Self::successors_of(&counts, &self.params, Some(&self.successors), Some(&changed));
+        (Self { successors, counts, params: self.params.clone() }, changed.len())
     }
 
     fn recent(&self, profile: &UserProfile) -> Vec<Vec<u32>> {
@@ -113,6 +207,11 @@ impl Scorer for SequentialScorer {
                 }
             }
         }
+    }
+
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        let (next, rows) = self.folded(change.interactions, &change.delta.before);
+        super::LiveUpdate::Updated(Arc::new(next), format!("transitions of {rows} items updated"))
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {

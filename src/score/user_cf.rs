@@ -80,6 +80,15 @@ impl Scorer for UserCfScorer {
         }
     }
 
+    /// Neighbours are found per shopper when scoring; the stored matrix and norms are
+    /// taken again from the interactions with the events folded in (a copy, no search).
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        let params = UserCfParams { neighbours: self.neighbours, transform: self.transform };
+        let next = Self::fit(change.interactions, &params);
+        let users = change.delta.users.len();
+        super::LiveUpdate::Updated(Arc::new(next), format!("rows of {users} shoppers updated"))
+    }
+
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {
         let neighbours = self.neighbours(ctx.profile);
         let with_item =

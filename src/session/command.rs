@@ -111,6 +111,10 @@ pub enum Command {
     /// Train the transformer signal in the background (it is off by default) and give it
     /// a weight when it has none.
     TrainTransformer,
+    /// Follow the behaviour file as it grows (live mode) or stop.
+    SetLive(bool),
+    /// Refit every signal on all events so far, in the background (live mode's "Refit").
+    RefitLive,
     /// Recommend or search.
     SetMode(Mode),
     /// Pick a shopper.

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod command;
 pub mod engine;
 pub mod impact;
+pub mod live;
 pub mod paths;
 pub mod pipeline;
 pub mod privacy;

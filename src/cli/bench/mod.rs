@@ -9,6 +9,7 @@
 //! `benches/reference/`, which call this command in the same run.
 
 mod fuse;
+mod live;
 mod runner;
 mod support;
 mod synthetic;
@@ -55,6 +56,9 @@ pub(crate) enum BenchArea {
     Tune,
     /// ALS scoring of every user × every item with top-10 (the numpy reference's task).
     Score,
+    /// Live updates: 1,000-event batches folded in (append → refreshed list), and each
+    /// signal's NDCG@10 and top-10 overlap against a refit on the same events.
+    Live,
     /// load, fit, fuse, eval and tune (embed only when asked for by name).
     All,
     /// Write the synthetic dataset (see `--events`, `--items`, `--seed`, `--out`).
@@ -493,6 +497,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<u8> {
     }
     if area == BenchArea::Embed {
         bench.embed(&dataset)?;
+    }
+    if area == BenchArea::Live {
+        bench.live(&dataset)?;
     }
     let report = BenchReport {
         machine: MachineInfo::detect(),

@@ -163,6 +163,11 @@ impl Scorer for TransformerScorer {
         }
     }
 
+    /// Scores from the shopper's history at scoring time: live events need nothing more.
+    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        super::LiveUpdate::FromProfile
+    }
+
     fn evidence(&self, ctx: &ScoreContext<'_>, _item: u32, catalogue: &Catalogue) -> Option<String> {
         let seq = self.shopper_sequence(ctx);
         let seq = seq.get(seq.len().saturating_sub(self.model.config.max_len)..).unwrap_or(&[]);

@@ -52,6 +52,12 @@ impl DataState {
         &self.external_failed
     }
 
+    /// Installs an engine with live events folded in (its dataset is the grown one).
+    pub(super) fn install_live(&mut self, engine: Engine) {
+        self.dataset = Some(engine.dataset.clone());
+        self.engine = Some(engine);
+    }
+
     /// The engine, to install or drop item vectors.
     pub(super) fn engine_mut(&mut self) -> Option<&mut Engine> {
         self.engine.as_mut()
@@ -116,6 +122,7 @@ impl Workbench {
         self.compare.clear_lists();
         self.evaluation = super::EvaluationState::default();
         self.supersede_training(None);
+        self.live_before_load();
         let session = self.session.clone();
         let progress = self.progress_handle();
         let started = self.jobs.start(job::LOAD, progress, move |p| {
@@ -127,6 +134,7 @@ impl Workbench {
     /// Fits every signal on `dataset` in the background (a running fit is cancelled).
     pub(super) fn start_fit(&mut self, dataset: Arc<Dataset>) {
         self.supersede_training(Some(&dataset));
+        self.live_before_fit();
         // The transformer is trained by its own job, once (see `training`).
         let params = self.fit_params();
         let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &self.session.model.template));
@@ -176,11 +184,14 @@ impl Workbench {
         }
         self.embedding.attach_to(&mut engine, &self.fit_params());
         engine.set_external(self.data.external.clone());
+        self.live_after_fit(&mut engine);
+        self.data.dataset = Some(engine.dataset.clone());
         self.data.engine = Some(engine);
         if self.session.selection.shopper.is_none() {
             self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
         }
         self.apply_impact(Impact::Rescore);
         self.train_if_wanted();
+        self.live_after_install();
     }
 }

@@ -16,6 +16,7 @@ pub mod embedding;
 pub mod evaluation;
 pub mod export;
 pub mod fusion;
+pub mod live;
 pub mod notices;
 pub mod signals;
 pub mod training;
@@ -40,6 +41,7 @@ pub use compare::CompareState;
 pub use data::DataState;
 pub use embedding::EmbeddingState;
 pub use evaluation::{EvalJobOutput, EvaluationState};
+pub use live::{LiveOutput, LiveState, LiveStats};
 pub use notices::{Notice, NoticeLevel, Notices};
 pub use training::{TrainOutput, TrainingState};
 pub use view::CurrentView;
@@ -60,6 +62,8 @@ pub enum JobOutput {
     Signals(Box<signals::SignalsOutput>),
     /// Every shopper's recommendations written (or why not).
     Batch(Result<crate::session::batch::BatchSummary, crate::session::batch::BatchError>),
+    /// The live follow job polled the behaviour file once.
+    Live(Box<LiveOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -84,6 +88,8 @@ pub mod job {
     pub const SIGNALS: &str = "load signal files";
     /// Writing every shopper's recommendations to Parquet.
     pub const BATCH: &str = "export all shoppers";
+    /// Following the behaviour file in live mode (one poll per job).
+    pub const LIVE: &str = "follow behaviour";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -109,6 +115,8 @@ pub struct Workbench {
     notices: Notices,
     /// The transformer's training.
     training: TrainingState,
+    /// Live mode: the followed behaviour file.
+    live: LiveState,
     /// Background jobs.
     jobs: JobRunner<JobOutput>,
     /// Wakes the GUI when a job progresses.
@@ -128,6 +136,7 @@ impl Workbench {
             evaluation: EvaluationState::default(),
             notices: Notices::default(),
             training: TrainingState::default(),
+            live: LiveState::default(),
             jobs: JobRunner::default(),
             repaint: None,
         }
@@ -278,6 +287,7 @@ impl Workbench {
             }
             c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
             C::TrainTransformer => self.request_training(),
+            c @ (C::SetLive(_) | C::RefitLive) => self.handle_live(c),
             c @ (C::RunEvaluation
             | C::RunTuning
             | C::RunSweep1 { .. }
@@ -312,6 +322,7 @@ impl Workbench {
                 Ok(JobOutput::Trained(output)) => self.finish_training(*output),
                 Ok(JobOutput::Signals(output)) => self.finish_signals(*output),
                 Ok(JobOutput::Batch(result)) => self.finish_batch_export(result),
+                Ok(JobOutput::Live(output)) => self.finish_live(*output),
             }
         }
     }

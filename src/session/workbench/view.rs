@@ -53,6 +53,13 @@ impl CurrentView {
         self.rank_moves.clear();
     }
 
+    /// Shows the same target scored again (live events): rank moves are kept against the
+    /// list shown before.
+    fn show_again(&mut self, engine: &Engine, state: TargetState, session: &Session) {
+        self.target = Some(state);
+        self.rerank(engine, session);
+    }
+
     /// Re-fuses the cached candidate scores (no re-scoring) and records how far each
     /// item moved.
     fn rerank(&mut self, engine: &Engine, session: &Session) {
@@ -115,9 +122,20 @@ impl Workbench {
         self.update_b(impact);
     }
 
+    /// Scores the current shopper or query again after live events (the engine changed)
+    /// and keeps the rank moves against the previous list; B follows.
+    pub(super) fn refresh_after_live(&mut self) {
+        self.rescore_a(true);
+        self.update_b(Impact::Rescore);
+    }
+
     /// Scores candidates for the current shopper or query (the query is embedded once
     /// per text), then ranks them.
     fn refresh_a(&mut self) {
+        self.rescore_a(false);
+    }
+
+    fn rescore_a(&mut self, keep_moves: bool) {
         if self.data.engine().is_none() {
             return;
         }
@@ -139,6 +157,10 @@ impl Workbench {
         };
         let Some(engine) = self.data.engine() else { return };
         let state = engine.prepare_target(target, self.session.active_fusion(), &self.session.rules);
-        self.view.show(engine, state, &self.session);
+        if keep_moves {
+            self.view.show_again(engine, state, &self.session);
+        } else {
+            self.view.show(engine, state, &self.session);
+        }
     }
 }

@@ -43,6 +43,12 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 ui.label("shoppers");
                 ui.label(buyers.to_string());
                 ui.end_row();
+                let live = cx.wb.live();
+                if live.is_on() {
+                    ui.label("live");
+                    ui.label(format!("+{} events since live started", live.stats().item_events(item)));
+                    ui.end_row();
+                }
             });
             if let Some(d) = cat.descriptions.get(i).filter(|d| !d.is_empty()) {
                 ui.label(crate::data::report::shorten(d, 400));

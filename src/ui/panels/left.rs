@@ -58,7 +58,20 @@ fn data_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                     cx.ui.mapping_window = Some(table);
                 }
             });
+            if table == TableKind::Behaviour {
+                let mut on = cx.wb.live().is_on();
+                if ui
+                    .checkbox(&mut on, "Live")
+                    .on_hover_text(
+                        "Follow the behaviour file as rows are appended: new events update the signals and the list without a refit",
+                    )
+                    .changed()
+                {
+                    cx.commands.push(Command::SetLive(on));
+                }
+            }
         }
+        super::live::strip(ui, cx);
         ui.horizontal(|ui| {
             if ui.button("Reload").clicked() {
                 cx.commands.push(Command::Reload);

@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod explore;
 pub mod inspector;
 pub mod left;
+pub mod live;
 pub mod notices;
 pub mod recommend;
 pub mod rules;

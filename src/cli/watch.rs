@@ -1,0 +1,181 @@
+//! `recfuse watch`: follow a behaviour file (or a folder of new files) and print a
+//! shopper's list at start and again each time it changes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::DataArgs;
+use super::recommend::{RankArgs, build_engine, fusion_config, list_json, rules};
+use crate::data::follow::{Follower, POLL_INTERVAL};
+use crate::session::Session;
+use crate::session::engine::{Engine, ExplainedItem, Target};
+use crate::session::live::{LiveFeed, LiveStep, follow_behaviour};
+
+/// Arguments of `recfuse watch`.
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Shopper id.
+    #[arg(long)]
+    pub user: String,
+    /// Follow this folder for new files (CSV, JSON Lines, Parquet, …) instead of the
+    /// behaviour file's appended rows.
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+    /// Stop after this many updated lists (the list at start is not counted).
+    #[arg(long, value_name = "N")]
+    pub max_updates: Option<usize>,
+    /// Stop when no new event has arrived for this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub idle_exit: Option<f64>,
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+/// Follows the source; loads and fits again when the file was truncated or replaced.
+struct Watcher {
+    session: Session,
+    engine: Engine,
+    feed: LiveFeed,
+}
+
+impl Watcher {
+    fn start(session: Session, args: &WatchArgs) -> anyhow::Result<Self> {
+        let path = session.data.behaviour.clone();
+        let loaded_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let engine = build_engine(&session, &args.rank)?;
+        let feed = match &args.inbox {
+            Some(dir) => LiveFeed::new(Follower::folder(dir)?, session.data.behaviour_mapping.clone()),
+            None => follow_behaviour(&path, loaded_len, &session.data.behaviour_mapping)?,
+        };
+        Ok(Self { session, engine, feed })
+    }
+}
+
+/// What is printed: the items in order (a list "changes" when this does).
+fn list_key(items: &[ExplainedItem]) -> Vec<u32> {
+    items.iter().map(|e| e.ranked.item).collect()
+}
+
+/// Runs `recfuse watch`.
+pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
+    if let Some(s) = args.idle_exit {
+        crate::limits::check_real("--idle-exit", s, 0.0, 1e6)?;
+    }
+    let mut session = Session { data: args.data.sources()?, ..Session::default() };
+    args.rank.apply_profile(&mut session)?;
+    let config = fusion_config(session.fusion.clone(), &args.rank)?;
+    let rules = rules(&args.rank, &session)?;
+    let mut watcher = Watcher::start(session, args)?;
+    let mut previous = print_current(&watcher.engine, args, &config, &rules, None, 0)?;
+    let mut updates = 0usize;
+    let mut live_events = 0usize;
+    let mut last_news = Instant::now();
+    let mut last_error: Option<String> = None;
+    loop {
+        if args.max_updates.is_some_and(|n| updates >= n) {
+            break;
+        }
+        if args.idle_exit.is_some_and(|s| last_news.elapsed() >= Duration::from_secs_f64(s)) {
+            eprintln!("note: no new events for {} s; stopping", args.idle_exit.unwrap_or(0.0));
+            break;
+        }
+        std::thread::sleep(POLL_INTERVAL);
+        match watcher.feed.step(&watcher.engine) {
+            LiveStep::Idle => continue,
+            LiveStep::Applied { engine, summary, .. } => {
+                watcher.engine = *engine;
+                live_events += summary.events;
+                last_news = Instant::now();
+                let shoppers = summary.shoppers.len();
+                eprintln!(
+                    "note: {} new events ({} rows dropped) from {shoppers} shopper{}, folded in in {:.1} ms",
+                    summary.events,
+                    summary.dropped,
+                    if shoppers == 1 { "" } else { "s" },
+                    summary.apply_time.as_secs_f64() * 1e3
+                );
+            }
+            LiveStep::Reset(reason) => {
+                eprintln!("note: {reason}");
+                let session = watcher.session.clone();
+                watcher = Watcher::start(session, args)?;
+                last_news = Instant::now();
+            }
+            LiveStep::Failed(message) => {
+                if last_error.as_ref() != Some(&message) {
+                    eprintln!("warning: {message}");
+                    last_error = Some(message);
+                }
+                continue;
+            }
+        }
+        let key = print_current(&watcher.engine, args, &config, &rules, Some(&previous), live_events)?;
+        if key != previous {
+            updates += 1;
+            previous = key;
+        }
+    }
+    Ok(0)
+}
+
+/// Ranks the shopper's list and prints it when it differs from `previous` (always when
+/// there is none). Returns the list's key.
+fn print_current(
+    engine: &Engine,
+    args: &WatchArgs,
+    config: &crate::fusion::FusionConfig,
+    rules: &[crate::fusion::Rule],
+    previous: Option<&Vec<u32>>,
+    live_events: usize,
+) -> anyhow::Result<Vec<u32>> {
+    let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), config, rules);
+    let items = engine.explain(&mut state, config, rules, args.rank.top);
+    let key = list_key(&items);
+    if previous == Some(&key) {
+        return Ok(key);
+    }
+    if previous.is_none() {
+        for n in &state.notices {
+            eprintln!("note: {n}");
+        }
+    }
+    let before: std::collections::HashMap<u32, usize> =
+        previous.map(|p| p.iter().enumerate().map(|(i, &item)| (item, i + 1)).collect()).unwrap_or_default();
+    if args.rank.json {
+        let mut v = list_json(engine, &args.user, &items);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("known_user".to_owned(), serde_json::json!(state.known));
+            o.insert("fusion".to_owned(), serde_json::json!(config.method.id()));
+            o.insert("live_events".to_owned(), serde_json::json!(live_events));
+        }
+        println!("{}", serde_json::to_string(&v)?);
+        return Ok(key);
+    }
+    let cat = engine.catalogue();
+    let when = if previous.is_some() { format!("after {live_events} live events") } else { "at start".to_owned() };
+    println!("Top {} for {} — {when}", items.len(), args.user);
+    for e in &items {
+        let moved = match (previous, before.get(&e.ranked.item)) {
+            (None, _) => String::new(),
+            (Some(_), None) => "new".to_owned(),
+            (Some(_), Some(&p)) if p > e.position => format!("↑{}", p - e.position),
+            (Some(_), Some(&p)) if p < e.position => format!("↓{}", e.position - p),
+            _ => String::new(),
+        };
+        let title = crate::data::report::shorten(cat.title(e.ranked.item), 44);
+        println!(
+            "{:>3} {:>4}  {:<12} {:<44} {:>8.4}",
+            e.position,
+            moved,
+            cat.ids.name(e.ranked.item),
+            title,
+            e.ranked.score
+        );
+    }
+    println!();
+    Ok(key)
+}

@@ -1,0 +1,184 @@
+//! Live updates: new behaviour from a followed source folded into a fitted [`Engine`]
+//! without a refit. The GUI's follow job and `recfuse watch` both go through
+//! [`LiveFeed::step`] and [`Engine::apply_batch`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::engine::Engine;
+use crate::data::follow::{FollowEvent, Follower};
+use crate::data::{ColumnMapping, DataError, EventBatch, build_batch};
+use crate::score::{LiveChange, LiveUpdate, SignalId};
+
+/// How one signal took in a batch of live events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignalLive {
+    /// It scores from the shopper's history, which now has the events.
+    FromProfile,
+    /// Its fitted state was updated (what was done).
+    Updated(String),
+    /// It is stale until a refit (why).
+    Stale(String),
+}
+
+impl SignalLive {
+    /// A short sentence for people.
+    pub fn describe(&self) -> String {
+        match self {
+            SignalLive::FromProfile => "up to date (reads the shopper's history when scoring)".to_owned(),
+            SignalLive::Updated(what) => format!("updated: {what}"),
+            SignalLive::Stale(why) => format!("stale until a refit: {why}"),
+        }
+    }
+}
+
+/// What one batch of live events did.
+#[derive(Debug, Clone, Default)]
+pub struct BatchSummary {
+    /// Data rows read.
+    pub rows_read: usize,
+    /// Events kept.
+    pub events: usize,
+    /// Rows dropped (by the same checks as the initial load).
+    pub dropped: usize,
+    /// Ids of the shoppers with new events (sorted).
+    pub shoppers: Vec<String>,
+    /// The newest event time in the batch (unix seconds).
+    pub newest_event: Option<i64>,
+    /// Events per item in the batch (item index, count), by item.
+    pub items: Vec<(u32, usize)>,
+    /// Per signal, how it took the batch in.
+    pub signals: Vec<(SignalId, SignalLive)>,
+    /// Time spent folding the batch in (reading excluded).
+    pub apply_time: Duration,
+    /// Where that time went: appending to the log, the interactions, then each signal.
+    pub phases: Vec<(String, Duration)>,
+}
+
+impl Engine {
+    /// Folds a batch of live events into a copy of the engine: the dataset grows (and its
+    /// validation report counts the batch), the interactions take the events in, and every
+    /// signal updates itself where that is cheap ([`crate::score::Scorer::live_update`]).
+    /// The engine it is called on is left as it was, so the caller swaps the result in.
+    pub fn apply_batch(&self, batch: &EventBatch) -> (Engine, BatchSummary) {
+        let start = Instant::now();
+        let mut phases = Vec::new();
+        let mut dataset = (*self.dataset).clone();
+        let added = dataset.append_batch(batch);
+        phases.push(("events appended to the log".to_owned(), start.elapsed()));
+        let t = Instant::now();
+        let mut interactions = (*self.interactions).clone();
+        let delta = interactions.apply(&dataset.behaviour, &added);
+        phases.push(("interactions".to_owned(), t.elapsed()));
+        let change = LiveChange { interactions: &interactions, delta: &delta, catalogue: &dataset.catalogue };
+        let mut models = self.models.clone();
+        let mut signals = Vec::new();
+        for (id, scorer) in &self.models.scorers {
+            let t = Instant::now();
+            let state = match scorer.live_update(&change) {
+                LiveUpdate::FromProfile => SignalLive::FromProfile,
+                LiveUpdate::Updated(next, what) => {
+                    models.scorers.insert(*id, next);
+                    SignalLive::Updated(what)
+                }
+                LiveUpdate::Stale(why) => SignalLive::Stale(why),
+            };
+            signals.push((*id, state));
+            phases.push((id.id().to_owned(), t.elapsed()));
+        }
+        let shoppers = delta.users.iter().map(|&u| dataset.behaviour.users.name(u).to_owned()).collect();
+        let summary = BatchSummary {
+            rows_read: batch.report.rows_read,
+            events: added.len(),
+            dropped: batch.report.rows_dropped(),
+            shoppers,
+            newest_event: added.iter().map(|e| e.time).max(),
+            items: {
+                let mut per_item: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+                for e in &added {
+                    *per_item.entry(e.item).or_insert(0) += 1;
+                }
+                per_item.into_iter().collect()
+            },
+            signals,
+            apply_time: Duration::ZERO,
+            phases,
+        };
+        let engine = Engine {
+            dataset: Arc::new(dataset),
+            interactions: Arc::new(interactions),
+            models,
+            item_texts: self.item_texts.clone(),
+            vectors: self.vectors.clone(),
+        };
+        (engine, BatchSummary { apply_time: start.elapsed(), ..summary })
+    }
+}
+
+/// What one step of a live feed found.
+pub enum LiveStep {
+    /// Nothing new.
+    Idle,
+    /// New events, folded into a new engine.
+    Applied {
+        /// The engine with the events.
+        engine: Box<Engine>,
+        /// The batch itself (to fold into another engine if the one it was applied to was
+        /// replaced meanwhile, e.g. by a refit).
+        batch: Arc<EventBatch>,
+        /// What it did.
+        summary: BatchSummary,
+        /// When the source was last modified (for the lag shown to the user).
+        modified: Option<SystemTime>,
+    },
+    /// The followed file was truncated or replaced: reload it (the reason).
+    Reset(String),
+    /// Reading failed (the message names the file; following goes on).
+    Failed(String),
+}
+
+/// A followed behaviour source and the column mapping its rows are read with.
+#[derive(Debug)]
+pub struct LiveFeed {
+    follower: Follower,
+    mapping: ColumnMapping,
+}
+
+impl LiveFeed {
+    /// Follows `follower`'s source, reading new rows with `mapping` (the behaviour file's).
+    pub fn new(follower: Follower, mapping: ColumnMapping) -> Self {
+        Self { follower, mapping }
+    }
+
+    /// The followed file or folder.
+    pub fn path(&self) -> &std::path::Path {
+        self.follower.path()
+    }
+
+    /// Checks the source once and folds what is new into a copy of `engine`.
+    pub fn step(&mut self, engine: &Engine) -> LiveStep {
+        match self.follower.poll() {
+            Ok(None) => LiveStep::Idle,
+            Ok(Some(FollowEvent::Reset { path, reason })) => {
+                LiveStep::Reset(format!("{}: {reason}; reloading it", crate::data::format::short_name(&path)))
+            }
+            Ok(Some(FollowEvent::Rows(rows))) => {
+                let modified = std::fs::metadata(&rows.source).and_then(|m| m.modified()).ok();
+                match build_batch(rows, &engine.dataset, &self.mapping) {
+                    Ok(batch) => {
+                        let (next, summary) = engine.apply_batch(&batch);
+                        LiveStep::Applied { engine: Box::new(next), batch: Arc::new(batch), summary, modified }
+                    }
+                    Err(e) => LiveStep::Failed(e.to_string()),
+                }
+            }
+            Err(e) => LiveStep::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Starts following the behaviour file `path` at byte `offset` (the file's size when
+/// it was loaded), with the behaviour file's column mapping.
+pub fn follow_behaviour(path: &std::path::Path, offset: u64, mapping: &ColumnMapping) -> Result<LiveFeed, DataError> {
+    Ok(LiveFeed::new(Follower::file(path, offset)?, mapping.clone()))
+}

@@ -1,0 +1,270 @@
+//! Live mode: the behaviour file is followed by a background job that polls it every
+//! 250 ms and folds new rows into a copy of the engine; [`Workbench::poll`] swaps the copy
+//! in and refreshes the list (rank-change markers show what moved). A full refit runs on
+//! request as the usual fit job; batches that arrive meanwhile are folded into its result.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{JobOutput, NoticeLevel, Workbench, job};
+use crate::data::{Dataset, EventBatch};
+use crate::session::command::Command;
+use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour};
+
+/// What the follow job hands back: the feed (to poll again) and what it found.
+pub struct LiveOutput {
+    feed: LiveFeed,
+    step: LiveStep,
+    base: Arc<Dataset>,
+    generation: u64,
+    /// The job was cancelled (from the status bar): live mode stops.
+    cancelled: bool,
+}
+
+/// Counters of the live strip.
+#[derive(Debug, Clone, Default)]
+pub struct LiveStats {
+    /// Events folded in since live mode started.
+    pub events: usize,
+    /// Rows dropped by validation since live mode started.
+    pub dropped: usize,
+    /// Batches folded in.
+    pub batches: usize,
+    /// Time of the newest event (unix seconds).
+    pub last_event: Option<i64>,
+    /// From the source's last modification to the refreshed list, for the last batch.
+    pub lag: Option<Duration>,
+    /// The last batch.
+    pub last_batch: Option<BatchSummary>,
+    /// (when, events) of recent batches, for the rate.
+    recent: VecDeque<(Instant, usize)>,
+    /// Events per item since live mode started.
+    per_item: std::collections::HashMap<u32, usize>,
+}
+
+impl LiveStats {
+    /// Events per second over the last ten seconds.
+    pub fn events_per_second(&self) -> f64 {
+        let now = Instant::now();
+        let window = Duration::from_secs(10);
+        let n: usize = self.recent.iter().filter(|(t, _)| now.duration_since(*t) <= window).map(|(_, n)| n).sum();
+        n as f64 / window.as_secs_f64()
+    }
+
+    /// Events for `item` since live mode started.
+    pub fn item_events(&self, item: u32) -> usize {
+        self.per_item.get(&item).copied().unwrap_or(0)
+    }
+
+    fn record(&mut self, summary: &BatchSummary, lag: Option<Duration>) {
+        let now = Instant::now();
+        for &(item, n) in &summary.items {
+            *self.per_item.entry(item).or_insert(0) += n;
+        }
+        self.events += summary.events;
+        self.dropped += summary.dropped;
+        self.batches += 1;
+        self.last_event = self.last_event.max(summary.newest_event);
+        self.lag = lag;
+        self.recent.push_back((now, summary.events));
+        while self.recent.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(10)) {
+            self.recent.pop_front();
+        }
+        self.last_batch = Some(summary.clone());
+    }
+}
+
+/// Live mode's state.
+#[derive(Default)]
+pub struct LiveState {
+    on: bool,
+    /// The follower, while no job holds it.
+    feed: Option<LiveFeed>,
+    /// Size of the behaviour file just before it was last loaded (where following starts).
+    loaded_len: Option<u64>,
+    /// Bumped on every reload: a job's output from before it is dropped.
+    generation: u64,
+    /// Batches folded in since the running refit started (folded into its result).
+    since_refit: Option<Vec<Arc<EventBatch>>>,
+    /// The last reading error (said once, not every poll).
+    last_error: Option<String>,
+    stats: LiveStats,
+}
+
+impl LiveState {
+    /// Whether the behaviour file is followed.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// The live strip's counters.
+    pub fn stats(&self) -> &LiveStats {
+        &self.stats
+    }
+
+    /// Whether a refit started in live mode is running.
+    pub fn refitting(&self) -> bool {
+        self.since_refit.is_some()
+    }
+}
+
+impl Workbench {
+    /// Live mode on or off, and the full refit.
+    pub(super) fn handle_live(&mut self, command: Command) {
+        match command {
+            Command::SetLive(on) => {
+                self.live.on = on;
+                if on {
+                    self.live.stats = LiveStats::default();
+                    self.live.last_error = None;
+                    if self.jobs.is_running(job::FIT) && self.live.since_refit.is_none() {
+                        self.live.since_refit = Some(Vec::new());
+                    }
+                    self.ensure_live_feed();
+                    self.start_live_job();
+                } else {
+                    self.live.feed = None;
+                    self.live.since_refit = None;
+                    self.jobs.cancel(job::LIVE);
+                }
+            }
+            Command::RefitLive => {
+                if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
+                    self.notify(NoticeLevel::Info, "refitting every signal on all events in the background");
+                    self.start_fit(dataset);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes the behaviour file's size before a load, and forgets the old feed.
+    pub(super) fn live_before_load(&mut self) {
+        self.live.loaded_len = std::fs::metadata(&self.session.data.behaviour).ok().map(|m| m.len());
+        self.live.generation += 1;
+        self.live.feed = None;
+        self.live.since_refit = None;
+    }
+
+    /// Starts collecting live batches for a refit that starts now.
+    pub(super) fn live_before_fit(&mut self) {
+        if self.live.on && self.live.since_refit.is_none() {
+            self.live.since_refit = Some(Vec::new());
+        }
+    }
+
+    /// Folds the batches that arrived during a refit into its result, then (re)starts
+    /// following.
+    pub(super) fn live_after_fit(&mut self, engine: &mut crate::session::engine::Engine) {
+        if let Some(batches) = self.live.since_refit.take() {
+            for batch in batches {
+                *engine = engine.apply_batch(&batch).0;
+            }
+        }
+    }
+
+    /// Starts following once the engine exists.
+    pub(super) fn live_after_install(&mut self) {
+        self.ensure_live_feed();
+        self.start_live_job();
+    }
+
+    fn ensure_live_feed(&mut self) {
+        if !self.live.on || self.live.feed.is_some() || self.data.engine().is_none() || self.jobs.is_running(job::LIVE)
+        {
+            return;
+        }
+        let path = self.session.data.behaviour.clone();
+        let offset = match self.live.loaded_len {
+            Some(n) => n,
+            None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+        };
+        match follow_behaviour(&path, offset, &self.session.data.behaviour_mapping) {
+            Ok(feed) => self.live.feed = Some(feed),
+            Err(e) => {
+                self.notify(NoticeLevel::Error, format!("live mode off: {e}"));
+                self.live.on = false;
+            }
+        }
+    }
+
+    fn start_live_job(&mut self) {
+        if !self.live.on || self.jobs.is_running(job::LIVE) {
+            return;
+        }
+        let Some(engine) = self.data.engine().cloned() else { return };
+        let Some(mut feed) = self.live.feed.take() else { return };
+        let generation = self.live.generation;
+        let base = engine.dataset.clone();
+        let started = self.jobs.start(job::LIVE, crate::jobs::Progress::new(), move |p| {
+            let until = Instant::now() + crate::data::follow::POLL_INTERVAL;
+            while Instant::now() < until && !p.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            let cancelled = p.is_cancelled();
+            let step = if cancelled { LiveStep::Idle } else { feed.step(&engine) };
+            JobOutput::Live(Box::new(LiveOutput { feed, step, base, generation, cancelled }))
+        });
+        self.report_start(started, None);
+    }
+
+    /// Takes in what the follow job found and polls again.
+    pub(super) fn finish_live(&mut self, output: LiveOutput) {
+        let LiveOutput { feed, step, base, generation, cancelled } = output;
+        if !self.live.on || generation != self.live.generation {
+            return;
+        }
+        if cancelled {
+            self.live.on = false;
+            self.live.since_refit = None;
+            self.notify(NoticeLevel::Info, "live mode stopped");
+            return;
+        }
+        self.live.feed = Some(feed);
+        match step {
+            LiveStep::Idle => {}
+            LiveStep::Applied { engine, batch, summary, modified } => {
+                self.install_live(*engine, &batch, &base, summary, modified)
+            }
+            LiveStep::Reset(reason) => {
+                self.notify(NoticeLevel::Warning, reason);
+                self.reload();
+                return;
+            }
+            LiveStep::Failed(message) => {
+                if self.live.last_error.as_ref() != Some(&message) {
+                    self.notify(NoticeLevel::Warning, format!("live: {message}"));
+                    self.live.last_error = Some(message);
+                }
+            }
+        }
+        self.start_live_job();
+    }
+
+    fn install_live(
+        &mut self,
+        engine: crate::session::engine::Engine,
+        batch: &Arc<EventBatch>,
+        base: &Arc<Dataset>,
+        summary: BatchSummary,
+        modified: Option<SystemTime>,
+    ) {
+        let Some(current) = self.data.engine() else { return };
+        // The engine was replaced while the job ran (a refit): fold the batch into the new one.
+        let engine = if Arc::ptr_eq(&current.dataset, base) { engine } else { current.apply_batch(batch).0 };
+        if let Some(pending) = &mut self.live.since_refit {
+            pending.push(batch.clone());
+        }
+        self.data.install_live(engine);
+        self.refresh_after_live();
+        let lag = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
+        self.live.stats.record(&summary, lag);
+        self.live.last_error = None;
+    }
+
+    /// Live mode's state (the strip reads it).
+    pub fn live(&self) -> &LiveState {
+        &self.live
+    }
+}
