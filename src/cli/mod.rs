@@ -7,6 +7,7 @@ pub(crate) mod embedding;
 pub(crate) mod eval;
 pub(crate) mod recommend;
 pub(crate) mod sequence;
+pub(crate) mod train;
 pub(crate) mod validate;
 
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ pub(crate) enum Command {
     Bench(bench::BenchArgs),
     /// Train the sequence transformer on every event and save its weights (safetensors).
     TrainSequence(sequence::TrainSequenceArgs),
+    /// Train the learned ranker (fusion method `learned`) on the validation protocol and
+    /// save it (safetensors).
+    Train(train::TrainArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -90,6 +94,7 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::Embed(args) => embed::run_embed(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args),
         Command::TrainSequence(args) => sequence::run(&args),
+        Command::Train(args) => train::run(&args),
     };
     match result {
         Ok(code) => code,

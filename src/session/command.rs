@@ -103,6 +103,9 @@ pub enum Command {
     /// Train the transformer signal in the background (it is off by default) and give it
     /// a weight when it has none.
     TrainTransformer,
+    /// Train the learned ranker (fusion method `learned`) in the background on the
+    /// evaluation settings; installed, and saved beside the session file, when it ends.
+    TrainRanker,
     /// Recommend or search.
     SetMode(Mode),
     /// Pick a shopper.

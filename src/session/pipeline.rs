@@ -138,5 +138,5 @@ pub fn fit_all(
         vectors: vectors.as_ref().map_err(String::as_str),
     };
     let models = fit_signals(&input, params, progress)?;
-    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: vectors.ok() })
+    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: vectors.ok(), ranker: None })
 }

@@ -156,6 +156,7 @@ impl Workbench {
         }
         self.embedding.attach_to(&mut engine, &self.fit_params());
         self.data.engine = Some(engine);
+        self.install_ranker();
         if self.session.selection.shopper.is_none() {
             self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
         }

@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod export;
 pub mod fusion;
 pub mod notices;
+pub mod ranker;
 pub mod training;
 pub mod view;
 
@@ -38,6 +39,7 @@ pub use data::DataState;
 pub use embedding::EmbeddingState;
 pub use evaluation::{EvalJobOutput, EvaluationState};
 pub use notices::{Notice, NoticeLevel, Notices};
+pub use ranker::{RankerOutput, RankerState};
 pub use training::{TrainOutput, TrainingState};
 pub use view::CurrentView;
 
@@ -53,6 +55,8 @@ pub enum JobOutput {
     Eval(Result<Box<EvalJobOutput>, Cancelled>),
     /// The transformer trained (or stopped).
     Trained(Box<TrainOutput>),
+    /// The learned ranker trained (or stopped).
+    Ranked(Box<RankerOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -73,6 +77,8 @@ pub mod job {
     pub const COMPARE: &str = "compare across users";
     /// Training the transformer signal.
     pub const TRAIN: &str = "train transformer";
+    /// Training the learned ranker.
+    pub const RANK: &str = "train ranker";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -98,6 +104,8 @@ pub struct Workbench {
     notices: Notices,
     /// The transformer's training.
     training: TrainingState,
+    /// The learned ranker.
+    ranker: RankerState,
     /// Background jobs.
     jobs: JobRunner<JobOutput>,
     /// Wakes the GUI when a job progresses.
@@ -117,6 +125,7 @@ impl Workbench {
             evaluation: EvaluationState::default(),
             notices: Notices::default(),
             training: TrainingState::default(),
+            ranker: RankerState::default(),
             jobs: JobRunner::default(),
             repaint: None,
         }
@@ -266,6 +275,7 @@ impl Workbench {
             }
             c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
             C::TrainTransformer => self.request_training(),
+            C::TrainRanker => self.start_ranker_training(),
             c @ (C::RunEvaluation
             | C::RunTuning
             | C::RunSweep1 { .. }
@@ -298,6 +308,7 @@ impl Workbench {
                 Ok(JobOutput::Embedded(result)) => self.finish_embed(result),
                 Ok(JobOutput::Eval(result)) => self.finish_eval(result),
                 Ok(JobOutput::Trained(output)) => self.finish_training(*output),
+                Ok(JobOutput::Ranked(output)) => self.finish_ranker_training(*output),
             }
         }
     }
