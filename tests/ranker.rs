@@ -143,6 +143,33 @@ fn shapley_values_of_a_hand_set_model_are_exact_efficient_and_symmetric() {
 }
 
 #[test]
+fn attribution_values_are_the_models_own_outputs_with_embeddings() {
+    // A random model reading 3-dimensional vectors: the attributed score and baseline are
+    // what a forward pass gives for the candidate and for the mean candidate.
+    let model = Ranker::new(&signals(), 3, 6, String::new(), 11).unwrap();
+    let rows = ShopperRows {
+        n: 3,
+        dense: vec![0.3, 0.9, 0.1, -0.2, 0.4, 0.2, 1.0, 0.0, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2, 0.0, 0.0, 0.1, 0.9],
+        items: vec![0, 1, 2],
+        user: vec![0.6, 0.8, 0.0],
+        flag: vec![1.0, 1.0, 1.0],
+    };
+    let data = vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5, 0.5, 0.0];
+    let vectors = recfuse::embed::ItemVectors { dim: 3, data, has_text: vec![true; 3] };
+    let scores = model.score_rows(&rows, Some(&vectors)).unwrap();
+    let mean_row: Vec<f32> = (0..6).map(|c| (0..3).map(|j| rows.dense[j * 6 + c]).sum::<f32>() / 3.0).collect();
+    let mean_item = recfuse::embed::ItemVectors { dim: 3, data: vec![0.5, 0.5 / 3.0, 1.0 / 3.0], has_text: vec![true] };
+    let mean = ShopperRows { n: 1, dense: mean_row, items: vec![0], user: rows.user.clone(), flag: vec![1.0] };
+    let baseline = model.score_rows(&mean, Some(&mean_item)).unwrap()[0];
+    for (j, a) in model.attribute(&rows, Some(&vectors), &[0, 1, 2]).unwrap().iter().enumerate() {
+        assert!((a.score - scores[j]).abs() < 1e-5, "candidate {j}: {} vs forward {}", a.score, scores[j]);
+        assert!((a.baseline - baseline).abs() < 1e-5, "baseline {} vs forward {baseline}", a.baseline);
+        let total: f32 = a.signals.iter().map(|(_, v)| v).sum::<f32>() + a.embedding + a.cheap + a.baseline;
+        assert!((total - a.score).abs() < 1e-5);
+    }
+}
+
+#[test]
 fn save_and_load_give_identical_scores_and_a_stale_model_is_refused() {
     let model = Ranker::new(&signals(), 3, 5, "abc123".into(), 9).unwrap();
     let rows = ShopperRows {

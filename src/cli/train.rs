@@ -1,6 +1,6 @@
 //! `recfuse train`: trains the learned ranker on the validation protocol (signals fitted on
 //! train minus the validation window, labels from the validation window), compares it with
-//! the tuned fusion on held-out validation shoppers, and saves it as safetensors with its
+//! the tuned fusion on validation shoppers kept apart from training, and saves it as safetensors with its
 //! feature list and the data fingerprint.
 
 use std::path::PathBuf;
@@ -114,7 +114,7 @@ pub(crate) fn run(args: &TrainArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
-            "kept epoch {} ({} training shoppers, {} held out; {} signals, {}-dimensional embeddings) in {:.1} s",
+            "kept epoch {} ({} training shoppers, {} for early stopping; {} signals, {}-dimensional embeddings) in {:.1} s",
             outcome.report.best_epoch,
             outcome.report.train_shoppers,
             outcome.report.validation_shoppers,

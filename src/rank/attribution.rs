@@ -1,8 +1,10 @@
 //! Exact Shapley attribution of a ranker's score: one player per signal feature, one for
 //! the embedding features (V_i, V_u ⊙ V_i and the flag; V_u is the shopper's own) and one
 //! for the cheap features. A player outside a coalition takes the baseline value: the
-//! mean candidate of the shopper. Every coalition is enumerated and batched through the
-//! model, so the contributions plus the baseline score add up to the candidate's score.
+//! mean candidate of the shopper. Every coalition is enumerated and its exact model output
+//! computed (the first layer's input is a sum of one term per player, so coalitions are
+//! built incrementally instead of running a forward pass each), so the contributions plus
+//! the baseline score add up to the candidate's score.
 
 use super::RankerError;
 use super::features::ShopperRows;
@@ -47,8 +49,113 @@ fn baseline(rows: &ShopperRows, vectors: Option<&ItemVectors>, dim: usize) -> (V
     (mean(&x.dense, width), mean(&x.item, dim), x.flag.iter().sum::<f32>() / n)
 }
 
+/// `acc += v · m` for a row vector `v` and a row-major `v.len() × h` matrix `m`.
+fn add_product(acc: &mut [f32], v: &[f32], m: &[f32]) {
+    let h = acc.len();
+    for (k, &x) in v.iter().enumerate() {
+        if x == 0.0 {
+            continue;
+        }
+        if let Some(row) = m.get(k * h..(k + 1) * h) {
+            for (a, w) in acc.iter_mut().zip(row) {
+                *a += x * w;
+            }
+        }
+    }
+}
+
+/// The network's weights as plain arrays, for enumerating coalitions.
+struct Plain {
+    dense: Vec<f32>,
+    wide: Vec<f32>,
+    bias: Vec<f32>,
+    out: Vec<f32>,
+    out_bias: f32,
+    user: Vec<f32>,
+    item: Vec<f32>,
+    both: Vec<f32>,
+    flag: Vec<f32>,
+}
+
+/// What one player adds to the hidden layer's input and to the wide part, when it takes
+/// the candidate's value and when it takes the baseline's.
+struct Player {
+    hidden: [Vec<f32>; 2],
+    wide: [f32; 2],
+}
+
+impl Ranker {
+    fn plain(&self) -> Result<Plain, RankerError> {
+        let get = |name: &str| -> Result<Vec<f32>, RankerError> {
+            match self.weight(name) {
+                Some(t) => Ok(t.flatten_all()?.to_vec1()?),
+                None => Ok(Vec::new()),
+            }
+        };
+        Ok(Plain {
+            dense: get("deep.dense")?,
+            wide: get("wide.w")?,
+            bias: get("deep.b")?,
+            out: get("out.w")?,
+            out_bias: get("out.b")?.first().copied().unwrap_or(0.0),
+            user: get("deep.user")?,
+            item: get("deep.item")?,
+            both: get("deep.both")?,
+            flag: get("deep.flag")?,
+        })
+    }
+}
+
+/// The players' terms for one candidate (`x`: its dense row, V_u, V_i, flag) against the
+/// baseline (`b`: mean dense row, mean V_i, mean flag), and the constant hidden input.
+fn players(
+    w: &Plain,
+    signals: usize,
+    x: (&[f32], &[f32], &[f32], f32),
+    b: (&[f32], &[f32], f32),
+) -> (Vec<Player>, Vec<f32>) {
+    let h = w.bias.len();
+    let (dense, user, item, flag) = x;
+    let width = dense.len();
+    let mut constant = w.bias.clone();
+    add_product(&mut constant, user, &w.user);
+    let mut out: Vec<Player> =
+        (0..signals + 2).map(|_| Player { hidden: [vec![0.0; h], vec![0.0; h]], wide: [0.0; 2] }).collect();
+    for c in 0..width {
+        let player = if c < signals { c } else { signals + 1 };
+        let row = w.dense.get(c * h..(c + 1) * h).unwrap_or(&[]);
+        let wide = w.wide.get(c).copied().unwrap_or(0.0);
+        let Some(p) = out.get_mut(player) else { continue };
+        for (side, v) in [dense.get(c), b.0.get(c)].into_iter().enumerate() {
+            let v = v.copied().unwrap_or(0.0);
+            if let (Some(acc), Some(wd)) = (p.hidden.get_mut(side), p.wide.get_mut(side)) {
+                for (a, r) in acc.iter_mut().zip(row) {
+                    *a += v * r;
+                }
+                *wd += v * wide;
+            }
+        }
+    }
+    if !user.is_empty()
+        && let Some(p) = out.get_mut(signals)
+    {
+        for (side, (it, f)) in [(item, flag), (b.1, b.2)].into_iter().enumerate() {
+            let Some(acc) = p.hidden.get_mut(side) else { continue };
+            add_product(acc, it, &w.item);
+            let both: Vec<f32> = user.iter().zip(it).map(|(u, i)| u * i).collect();
+            add_product(acc, &both, &w.both);
+            add_product(acc, &[f], &w.flag);
+        }
+    }
+    (out, constant)
+}
+
 impl Ranker {
     /// Exact Shapley attribution of the candidates at positions `which` of `rows`.
+    ///
+    /// The hidden layer's input is a sum of one term per player, so each coalition's is
+    /// the previous coalition's plus one player's change: all 2^players values cost one
+    /// vector addition each, not a forward pass.
     pub fn attribute(
         &self,
         rows: &ShopperRows,
@@ -56,42 +163,66 @@ impl Ranker {
         which: &[usize],
     ) -> Result<Vec<Attribution>, RankerError> {
         let signals = self.signals().len();
-        let players = signals + 2;
-        if players > MAX_PLAYERS {
+        let n_players = signals + 2;
+        if n_players > MAX_PLAYERS {
             return Err(RankerError::Invalid(format!(
                 "{signals} signals are too many for exact attribution (at most {})",
                 MAX_PLAYERS - 2
             )));
         }
         let dim = self.config().dim;
+        let w = self.plain()?;
+        let h = w.bias.len();
         let (base_dense, base_item, base_flag) = baseline(rows, vectors, dim);
-        let width = base_dense.len();
-        let coalitions = 1usize << players;
+        let coalitions = 1usize << n_players;
         let mut out = Vec::with_capacity(which.len());
+        let mut z = vec![0.0f32; coalitions * h];
+        let mut wide = vec![0.0f32; coalitions];
+        let mut values = vec![0.0f32; coalitions];
         for &j in which {
             let mut one = Inputs::default();
             one.push(rows, j..j + 1, vectors, dim);
             if one.rows != 1 {
                 return Err(RankerError::Invalid(format!("no candidate at position {j}")));
             }
-            let mut x = Inputs::default();
-            for mask in 0..coalitions {
-                let has = |p: usize| mask & (1 << p) != 0;
-                for c in 0..width {
-                    let player = if c < signals { c } else { signals + 1 };
-                    let v = if has(player) { one.dense.get(c) } else { base_dense.get(c) };
-                    x.dense.push(v.copied().unwrap_or(0.0));
+            let flag = one.flag.first().copied().unwrap_or(0.0);
+            let x = (one.dense.as_slice(), one.user.as_slice(), one.item.as_slice(), flag);
+            let (ps, constant) = players(&w, signals, x, (&base_dense, &base_item, base_flag));
+            // The empty coalition: every player at the baseline.
+            let (first, _) = z.split_at_mut(h);
+            first.copy_from_slice(&constant);
+            let mut wide0 = 0.0;
+            for p in &ps {
+                for (a, v) in first.iter_mut().zip(&p.hidden[1]) {
+                    *a += v;
                 }
-                if dim > 0 {
-                    x.user.extend_from_slice(&one.user);
-                    let embedded = has(signals);
-                    x.item.extend_from_slice(if embedded { &one.item } else { &base_item });
-                    x.flag.push(if embedded { one.flag.first().copied().unwrap_or(0.0) } else { base_flag });
-                }
-                x.rows += 1;
+                wide0 += p.wide[1];
             }
-            let values: Vec<f32> = self.forward(&x)?.to_vec1()?;
-            let phi = shapley(players, |m| f64::from(values.get(m as usize).copied().unwrap_or(0.0)));
+            if let Some(slot) = wide.first_mut() {
+                *slot = wide0;
+            }
+            for mask in 1..coalitions {
+                let g = mask.trailing_zeros() as usize;
+                let prev = mask & (mask - 1);
+                let Some(p) = ps.get(g) else { continue };
+                let (before, after) = z.split_at_mut(mask * h);
+                let (Some(src), Some(dst)) = (before.get(prev * h..(prev + 1) * h), after.get_mut(..h)) else {
+                    continue;
+                };
+                for (((d, s), new), old) in dst.iter_mut().zip(src).zip(&p.hidden[0]).zip(&p.hidden[1]) {
+                    *d = s + (new - old);
+                }
+                let previous = wide.get(prev).copied().unwrap_or(0.0);
+                if let Some(slot) = wide.get_mut(mask) {
+                    *slot = previous + (p.wide[0] - p.wide[1]);
+                }
+            }
+            for (mask, v) in values.iter_mut().enumerate() {
+                let zs = z.get(mask * h..(mask + 1) * h).unwrap_or(&[]);
+                let deep: f32 = zs.iter().zip(&w.out).map(|(a, o)| a.max(0.0) * o).sum();
+                *v = deep + w.out_bias + wide.get(mask).copied().unwrap_or(0.0);
+            }
+            let phi = shapley(n_players, |m| f64::from(values.get(m as usize).copied().unwrap_or(0.0)));
             let get = |p: usize| phi.get(p).copied().unwrap_or(0.0) as f32;
             out.push(Attribution {
                 signals: self.signals().iter().enumerate().map(|(p, &s)| (s, get(p))).collect(),

@@ -255,6 +255,11 @@ impl Ranker {
         Ok(())
     }
 
+    /// A weight by name (see the shapes in the source), when the model has it.
+    pub(crate) fn weight(&self, name: &str) -> Option<&Tensor> {
+        self.vars.get(name).map(Var::as_tensor)
+    }
+
     fn w(&self, name: &str) -> Result<&Tensor, RankerError> {
         self.vars.get(name).map(Var::as_tensor).ok_or_else(|| RankerError::Invalid(format!("no weight '{name}'")))
     }

@@ -140,7 +140,17 @@ impl Engine {
     /// signals the ranker was not trained on: it keeps the weighted sum, with a notice).
     fn score_learned(&self, state: &mut TargetState, config: &FusionConfig) {
         let learned = config.method == crate::fusion::FusionMethod::Learned;
+        let missing_vectors = self
+            .ranker
+            .as_ref()
+            .is_some_and(|r| r.config().dim > 0 && self.vectors.as_ref().is_none_or(|v| v.dim != r.config().dim));
         match (&self.ranker, &state.target) {
+            (Some(r), Target::Shopper(_)) if missing_vectors && learned => state.notices.push(format!(
+                "the learned ranker reads {}-dimensional item embeddings, which are not available: \
+                 `learned` uses the weighted sum",
+                r.config().dim
+            )),
+            (Some(_), Target::Shopper(_)) if missing_vectors => {}
             (Some(r), Target::Shopper(_)) => {
                 match r.score_set(&state.candidates, &state.profile, &self.feature_input()) {
                     Ok(scores) => state.candidates.learned = scores,
