@@ -151,8 +151,13 @@ fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
     let learned = crate::eval::learned::train_ranker(&dataset, &req, &tune, &settings, &progress, &mut |_| {})?;
     let tuned_row = crate::eval::learned::tuned_row(&mut outcome, &learned.tuned);
     outcome.rows.push(tuned_row);
+    let started = std::time::Instant::now();
     let row = crate::eval::learned::learned_row(&dataset, &mut outcome, &learned.ranker)?;
+    let scoring = started.elapsed().as_secs_f64();
     outcome.rows.push(row);
+    let started = std::time::Instant::now();
+    let attributed = crate::eval::learned::attribute_top(&dataset, &outcome, &learned.ranker, 10)?;
+    let attribution = started.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish();
     }
@@ -160,7 +165,13 @@ fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
         let mut value = outcome_json(&outcome);
         if let Some(map) = value.as_object_mut() {
             map.insert("tuning".to_owned(), crate::eval::report::tuning_json(&learned.tuned));
-            map.insert("learned".to_owned(), learned_json(&learned));
+            let mut l = learned_json(&learned);
+            if let Some(o) = l.as_object_mut() {
+                o.insert("test_scoring_seconds".to_owned(), serde_json::json!(scoring));
+                o.insert("test_attribution_seconds".to_owned(), serde_json::json!(attribution));
+                o.insert("test_items_attributed".to_owned(), serde_json::json!(attributed));
+            }
+            map.insert("learned".to_owned(), l);
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -171,6 +182,9 @@ fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
             learned.report.epochs.len(),
             learned.train_seconds,
             learned.versus_tuned.describe(k)
+        );
+        eprintln!(
+            "test: scored every evaluated shopper's candidates in {scoring:.2} s; attributed {attributed} top-10 items in {attribution:.2} s"
         );
         print!("{}", outcome_table(&outcome));
     }

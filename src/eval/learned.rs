@@ -277,3 +277,35 @@ pub fn tuned_row(outcome: &mut EvalOutcome, tuned: &TuneOutcome) -> ResultRow {
         metrics,
     }
 }
+
+/// Exact attribution of each evaluated shopper's top `k` under the learned scores already
+/// attached to `outcome`'s test context ([`learned_row`]): what showing every list with its
+/// explanation costs. Returns the number of items attributed.
+pub fn attribute_top(
+    dataset: &Dataset,
+    outcome: &EvalOutcome,
+    ranker: &Ranker,
+    k: usize,
+) -> Result<usize, RankerError> {
+    let req = &outcome.request;
+    let split = three_way(&dataset.behaviour, req.rule);
+    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
+    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
+    let context = &outcome.context;
+    let counts = context
+        .candidates
+        .par_iter()
+        .zip(context.users.par_iter())
+        .map(|(set, &u)| {
+            let mut order: Vec<usize> = (0..set.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (x, y) = (set.learned.get(a).copied().unwrap_or(0.0), set.learned.get(b).copied().unwrap_or(0.0));
+                y.total_cmp(&x).then(a.cmp(&b))
+            });
+            order.truncate(k);
+            let rows = ranker.rows(set, &train.profile(u), &input);
+            Ok(ranker.attribute(&rows, input.vectors, &order)?.len())
+        })
+        .collect::<Result<Vec<usize>, RankerError>>()?;
+    Ok(counts.iter().sum())
+}
