@@ -18,6 +18,7 @@ pub mod eval;
 pub mod fusion;
 pub mod jobs;
 pub mod limits;
+pub mod rank;
 pub mod score;
 pub mod session;
 #[cfg(feature = "gui")]

@@ -14,10 +14,11 @@ const LAYERS: &[(&str, u32)] = &[
     ("embed", 1),
     ("score", 2),
     ("fusion", 3),
-    ("eval", 4),
-    ("session", 5),
-    ("ui", 6),
-    ("cli", 6),
+    ("rank", 4),
+    ("eval", 5),
+    ("session", 6),
+    ("ui", 7),
+    ("cli", 7),
 ];
 
 type Module = Vec<String>;

@@ -35,6 +35,12 @@ pub(crate) struct EvalArgs {
     /// Tune weights on validation and report them on test.
     #[arg(long)]
     pub tune: bool,
+    /// Also train the learned ranker on validation (implies --tune) and add a `learned` row.
+    #[arg(long)]
+    pub learned: bool,
+    /// Most epochs of the learned ranker (with --learned).
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
     /// Seed (random split, bootstrap, tuning restarts).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -110,8 +116,119 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
     Ok((session, req, engine.dataset.clone()))
 }
 
+/// Training settings from the arguments, checked against their ranges.
+pub(crate) fn train_settings(
+    epochs: usize,
+    hidden: usize,
+    learning_rate: f64,
+    seed: u64,
+) -> anyhow::Result<crate::rank::TrainSettings> {
+    crate::limits::check_count("--epochs", epochs, 1, 1_000)?;
+    crate::limits::check_count("--hidden", hidden, 1, 1_024)?;
+    crate::limits::check_real("--learning-rate", learning_rate, 1e-6, 1.0)?;
+    Ok(crate::rank::TrainSettings { epochs, hidden, learning_rate, seed, ..crate::rank::TrainSettings::default() })
+}
+
+/// JSON summary of a training run.
+pub(crate) fn learned_json(o: &crate::eval::learned::LearnedOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "epochs": o.report.epochs,
+        "best_epoch": o.report.best_epoch,
+        "train_shoppers": o.report.train_shoppers,
+        "validation_shoppers": o.report.validation_shoppers,
+        "train_seconds": o.train_seconds,
+        "versus_tuned": o.versus_tuned,
+        "features": {
+            "signals": o.ranker.meta.signals,
+            "cheap": o.ranker.meta.cheap,
+            "embedding_dim": o.ranker.meta.config.dim,
+        },
+    })
+}
+
+/// Runs `recfuse eval --learned`: the evaluation, then tuning and the ranker trained on
+/// validation, and their rows measured on test.
+fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
+    let settings = train_settings(args.epochs, 32, 0.01, args.seed)?;
+    let (_session, req, dataset) = request(args)?;
+    let progress = Progress::new();
+    let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));
+    let mut outcome = run_evaluation(&dataset, &req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    let k = req.ks.first().copied().unwrap_or(10);
+    let tune = TuneSettings { k, seed: args.seed, ..TuneSettings::default() };
+    let learned = crate::eval::learned::train_ranker(&dataset, &req, &tune, &settings, &progress, &mut |_| {})?;
+    let tuned_row = crate::eval::learned::tuned_row(&mut outcome, &learned.tuned);
+    outcome.rows.push(tuned_row);
+    let started = std::time::Instant::now();
+    let row = crate::eval::learned::learned_row(&dataset, &mut outcome, &learned.ranker)?;
+    let scoring = started.elapsed().as_secs_f64();
+    outcome.rows.push(row);
+    let started = std::time::Instant::now();
+    let attributed = crate::eval::learned::attribute_top(&dataset, &outcome, &learned.ranker, 10)?;
+    let attribution = started.elapsed().as_secs_f64();
+    if let Some(b) = bar {
+        b.finish();
+    }
+    if args.rank.json {
+        let mut value = outcome_json(&outcome);
+        if let Some(map) = value.as_object_mut() {
+            map.insert("tuning".to_owned(), crate::eval::report::tuning_json(&learned.tuned));
+            let mut l = learned_json(&learned);
+            if let Some(o) = l.as_object_mut() {
+                o.insert("test_scoring_seconds".to_owned(), serde_json::json!(scoring));
+                o.insert("test_attribution_seconds".to_owned(), serde_json::json!(attribution));
+                o.insert("test_items_attributed".to_owned(), serde_json::json!(attributed));
+            }
+            map.insert("learned".to_owned(), l);
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        eprintln!("{}", tuning_summary(&learned.tuned, k));
+        eprintln!(
+            "learned ranker: kept epoch {} of {}, trained in {:.1} s; {}",
+            learned.report.best_epoch,
+            learned.report.epochs.len(),
+            learned.train_seconds,
+            learned.versus_tuned.describe(k)
+        );
+        eprintln!(
+            "test: scored every evaluated shopper's candidates in {scoring:.2} s; attributed {attributed} top-10 items in {attribution:.2} s"
+        );
+        print!("{}", outcome_table(&outcome));
+    }
+    Ok(0)
+}
+
+/// Runs `recfuse eval --fusion learned --ranker FILE`: the evaluation with the weighted
+/// fusion, plus a `learned` row from the saved ranker.
+fn run_saved_ranker(args: &EvalArgs, path: &std::path::Path) -> anyhow::Result<u8> {
+    let (_session, mut req, dataset) = request(args)?;
+    req.config.method = crate::fusion::FusionMethod::Weighted;
+    let ranker = crate::rank::Ranker::load(path)?;
+    let fingerprint = crate::rank::data_fingerprint(&dataset);
+    let progress = Progress::new();
+    let mut outcome = run_evaluation(&dataset, &req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    ranker
+        .check_compatible(&fingerprint, &outcome.context.signals, req.vectors.as_deref())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let row = crate::eval::learned::learned_row(&dataset, &mut outcome, &ranker)?;
+    outcome.rows.push(row);
+    if args.rank.json {
+        println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome))?);
+    } else {
+        print!("{}", outcome_table(&outcome));
+    }
+    Ok(0)
+}
+
 /// Runs `recfuse eval`.
 pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
+    if args.learned {
+        return run_learned(args);
+    }
+    if let (Some(path), Some(crate::fusion::FusionMethod::Learned)) = (&args.rank.ranker, args.rank.fusion) {
+        return run_saved_ranker(args, path);
+    }
     let (_session, req, dataset) = request(args)?;
     let progress = Progress::new();
     let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));

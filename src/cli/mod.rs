@@ -10,6 +10,7 @@ pub(crate) mod profile;
 pub(crate) mod recommend;
 pub(crate) mod replay;
 pub(crate) mod sequence;
+pub(crate) mod train;
 pub(crate) mod validate;
 pub(crate) mod watch;
 
@@ -57,6 +58,9 @@ pub(crate) enum Command {
     Watch(watch::WatchArgs),
     /// Write an existing behaviour log into another file in time order, sped up.
     Replay(replay::ReplayArgs),
+    /// Train the learned ranker (fusion method `learned`) on the validation protocol and
+    /// save it (safetensors).
+    Train(train::TrainArgs),
 }
 
 /// The data files of a command, shared by every sub-command that loads data.
@@ -107,6 +111,7 @@ pub(crate) fn run(command: Command) -> u8 {
         Command::ExportProfile(args) => profile::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Train(args) => train::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -21,9 +21,12 @@ pub(crate) struct RankArgs {
     /// Weight overrides `name=w,name=w` (a missing name keeps its default; 0 removes it).
     #[arg(long)]
     pub weights: Option<String>,
-    /// Fusion method: weighted, rrf, combmnz or borda.
+    /// Fusion method: weighted, rrf, combmnz, borda or learned (learned needs --ranker).
     #[arg(long, value_parser = parse_fusion_method)]
     pub fusion: Option<FusionMethod>,
+    /// A learned ranker saved by `recfuse train` (safetensors), for `--fusion learned`.
+    #[arg(long, value_name = "FILE")]
+    pub ranker: Option<PathBuf>,
     /// Merchandising rules (JSON array).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
@@ -134,6 +137,12 @@ impl RankArgs {
         }
         if let Some(m) = self.fusion {
             config.method = m;
+        }
+        if config.method == FusionMethod::Learned && self.ranker.is_none() {
+            anyhow::bail!("--fusion learned needs --ranker FILE (train one with `recfuse train … --out FILE`)");
+        }
+        if self.ranker.is_some() && config.method != FusionMethod::Learned {
+            anyhow::bail!("--ranker is read only with --fusion learned");
         }
         if self.keep_duplicates {
             config.collapse_duplicates = false;
@@ -261,6 +270,22 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
     Ok(engine)
 }
 
+/// Loads `--ranker` (when given) into the engine, refusing a stale or mismatched model.
+pub(crate) fn install_ranker(engine: &mut Engine, args: &RankArgs) -> anyhow::Result<()> {
+    let Some(path) = &args.ranker else { return Ok(()) };
+    let ranker = crate::rank::Ranker::load(path)?;
+    if let Some(v) = ranker.meta.summary.get("versus_tuned")
+        && v.get("beats_tuned") == Some(&serde_json::Value::Bool(false))
+    {
+        eprintln!(
+            "note: this ranker did not beat the tuned fusion with confidence on validation when it was trained \
+             (see `recfuse train`); the tuned weighted fusion stays the recommended default"
+        );
+    }
+    engine.install_ranker(Arc::new(ranker)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
 /// Runs `recfuse recommend`.
 pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
     let mut session = Session { data: args.data.sources()?, ..Session::default() };
@@ -269,7 +294,8 @@ pub(crate) fn run_recommend(args: &RecommendArgs) -> anyhow::Result<u8> {
     let mut config = fusion_config(session.fusion.clone(), &args.rank)?;
     session.params.transformer.enabled |= wants_transformer(&config);
     let rules = rules(&args.rank, &session)?;
-    let engine = build_engine(&session, &args.rank)?;
+    let mut engine = build_engine(&session, &args.rank)?;
+    install_ranker(&mut engine, &args.rank)?;
     add_external_weights(&engine, &mut config);
     let mut state = engine.prepare_target(Target::Shopper(args.user.clone()), &config, &rules);
     let items = engine.explain(&mut state, &config, &rules, args.rank.top);
@@ -299,6 +325,11 @@ pub(crate) fn run_search(args: &SearchArgs) -> anyhow::Result<u8> {
     }
     args.rank.apply_profile(&mut session)?;
     let config = fusion_config(session.search_fusion.clone(), &args.rank)?;
+    anyhow::ensure!(
+        config.method != FusionMethod::Learned,
+        "--fusion learned ranks shopper recommendations; search results depend on query signals the ranker \
+         was not trained on: use weighted, rrf, combmnz or borda for search"
+    );
     session.params.transformer.enabled |= wants_transformer(&config);
     let rules = rules(&args.rank, &session)?;
     let engine = build_engine(&session, &args.rank)?;
@@ -332,6 +363,9 @@ pub(crate) fn list_json(engine: &Engine, user: &str, items: &[ExplainedItem]) ->
             let mut contributions = serde_json::Map::new();
             for (s, v) in &e.contributions {
                 contributions.insert(s.id().to_owned(), serde_json::json!(v));
+            }
+            for (name, v) in &e.feature_contributions {
+                contributions.insert((*name).to_owned(), serde_json::json!(v));
             }
             for r in &e.ranked.rule_effects {
                 contributions.insert(format!("rule:{}", r.rule), serde_json::json!(r.delta));
@@ -392,6 +426,7 @@ fn print_list(
             .filter(|(_, v)| v.abs() > 1e-6)
             .map(|(s, v)| format!("{} {:+.4}", s.id(), v))
             .collect();
+        parts.extend(e.feature_contributions.iter().map(|(n, v)| format!("{n} {v:+.4}")));
         parts.extend(e.ranked.rule_effects.iter().map(|r| format!("rule “{}” {:+.4}", r.rule, r.delta)));
         println!("       contributions: {}", parts.join(", "));
         for ev in &e.evidence {

@@ -49,6 +49,8 @@ pub enum RowKind {
     Fused,
     /// Weights tuned on validation, measured on test.
     Tuned,
+    /// The learned ranker trained on validation, measured on test (`crate::eval::learned`).
+    Learned,
 }
 
 /// One row of the results table.
@@ -179,7 +181,7 @@ pub fn fit_on(
     Ok((train, models))
 }
 
-fn non_zero_weights(config: &FusionConfig, signals: &[SignalId]) -> std::collections::BTreeMap<String, f32> {
+pub(crate) fn non_zero_weights(config: &FusionConfig, signals: &[SignalId]) -> std::collections::BTreeMap<String, f32> {
     signals.iter().filter(|s| config.weight(**s) != 0.0).map(|s| (s.id().to_owned(), config.weight(*s))).collect()
 }
 

@@ -73,6 +73,7 @@ pub fn outcome_table(outcome: &EvalOutcome) -> String {
                 RowKind::Signal => "signal",
                 RowKind::Fused => "fused",
                 RowKind::Tuned => "tuned",
+                RowKind::Learned => "learned",
             };
             let _ = write!(out, "{:<12} {:<7}", row.name, kind);
             for key in &keys {

@@ -58,6 +58,9 @@ pub struct CandidateSet {
     /// Duplicate group of each candidate (see [`Catalogue::duplicate_group`]); empty when
     /// the catalogue was not attached ([`CandidateSet::attach_catalogue`]).
     pub groups: Vec<u32>,
+    /// The learned ranker's score of each candidate (`crate::rank`); empty when no ranker
+    /// scored the set, and then the `learned` method falls back to the weighted sum.
+    pub learned: Vec<f32>,
     normalised: Vec<f32>,
     normalised_as: Vec<Option<Normalisation>>,
 }
@@ -149,6 +152,7 @@ impl CandidateSet {
             degenerate,
             tie_rank: Vec::new(),
             groups: Vec::new(),
+            learned: Vec::new(),
             normalised,
             normalised_as,
         };
@@ -265,6 +269,11 @@ impl CandidateSet {
                 *slot = Some(kind);
             }
         }
+    }
+
+    /// Whether the learned ranker's scores are attached (one per candidate).
+    pub fn has_learned(&self) -> bool {
+        !self.items.is_empty() && self.learned.len() == self.items.len()
     }
 
     /// Whether [`Self::prepare`] has run for `config`'s normalisations.

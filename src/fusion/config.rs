@@ -64,12 +64,15 @@ pub enum FusionMethod {
     Combmnz,
     /// Borda count: `Σ wᵢ·(n − rankᵢ)/(n − 1)`.
     Borda,
+    /// The learned ranker's score ([`CandidateSet::learned`](super::CandidateSet::learned));
+    /// without a trained ranker the weighted sum.
+    Learned,
 }
 
 impl FusionMethod {
     /// Every method.
-    pub const ALL: [FusionMethod; 4] =
-        [FusionMethod::Weighted, FusionMethod::Rrf, FusionMethod::Combmnz, FusionMethod::Borda];
+    pub const ALL: [FusionMethod; 5] =
+        [FusionMethod::Weighted, FusionMethod::Rrf, FusionMethod::Combmnz, FusionMethod::Borda, FusionMethod::Learned];
 
     /// Stable id.
     pub fn id(self) -> &'static str {
@@ -78,6 +81,7 @@ impl FusionMethod {
             FusionMethod::Rrf => "rrf",
             FusionMethod::Combmnz => "combmnz",
             FusionMethod::Borda => "borda",
+            FusionMethod::Learned => "learned",
         }
     }
 

@@ -17,7 +17,9 @@ pub fn weights_of(set: &CandidateSet, config: &FusionConfig) -> Vec<f32> {
 fn term(set: &CandidateSet, config: &FusionConfig, w: f32, s: usize, j: usize) -> f32 {
     let n = set.len();
     match config.method {
-        FusionMethod::Weighted | FusionMethod::Combmnz => w * set.normalised_of(s).get(j).copied().unwrap_or(0.0),
+        FusionMethod::Weighted | FusionMethod::Combmnz | FusionMethod::Learned => {
+            w * set.normalised_of(s).get(j).copied().unwrap_or(0.0)
+        }
         FusionMethod::Rrf => {
             let rank = set.ranks_of(s).get(j).copied().unwrap_or(n as u32) as f32;
             w / (config.rrf_k.max(0.0) + rank)
@@ -32,6 +34,11 @@ fn term(set: &CandidateSet, config: &FusionConfig, w: f32, s: usize, j: usize) -
 /// Fused score of every candidate (the set must be prepared for `config`).
 pub fn fused_scores(set: &CandidateSet, config: &FusionConfig, out: &mut Vec<f32>) {
     let n = set.len();
+    if config.method == FusionMethod::Learned && set.has_learned() {
+        out.clear();
+        out.extend(set.learned.iter().map(|v| if v.is_finite() { *v } else { f32::NEG_INFINITY }));
+        return;
+    }
     out.clear();
     out.resize(n, 0.0);
     let weights = weights_of(set, config);
@@ -42,7 +49,7 @@ pub fn fused_scores(set: &CandidateSet, config: &FusionConfig, out: &mut Vec<f32
         }
         active_mask |= 1 << s.min(31);
         match config.method {
-            FusionMethod::Weighted | FusionMethod::Combmnz => {
+            FusionMethod::Weighted | FusionMethod::Combmnz | FusionMethod::Learned => {
                 for (o, &v) in out.iter_mut().zip(set.normalised_of(s)) {
                     *o += w * v;
                 }
@@ -89,10 +96,15 @@ pub fn coalition_value(set: &CandidateSet, config: &FusionConfig, j: usize, coal
 /// Each signal's contribution to candidate `j`'s fused score; they sum to the score.
 ///
 /// `weighted`: the exact linear terms `wᵢ·ŝᵢ`. Rank-based methods: exact Shapley values
-/// over the signals with non-zero weight, by enumerating every coalition.
+/// over the signals with non-zero weight, by enumerating every coalition. `learned` with a
+/// ranker's scores attached: zeros here — the ranker's own exact Shapley values over its
+/// features (`crate::rank::Attribution`) explain it; without them, the weighted terms.
 pub fn contributions(set: &CandidateSet, config: &FusionConfig, j: usize) -> Vec<(SignalId, f32)> {
     let weights = weights_of(set, config);
-    if config.method.is_linear() {
+    if config.method == FusionMethod::Learned && set.has_learned() {
+        return set.signals.iter().map(|&id| (id, 0.0)).collect();
+    }
+    if config.method.is_linear() || config.method == FusionMethod::Learned {
         return set
             .signals
             .iter()

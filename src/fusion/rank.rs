@@ -188,6 +188,10 @@ pub fn leave_one_out(
     let base = rank(set, config, ctx, depth);
     let position = |list: &[RankedItem], item: u32| list.iter().position(|e| e.item == item);
     let mut out = Vec::new();
+    if config.method == super::config::FusionMethod::Learned && set.has_learned() {
+        // The ranker's score does not read the weights: leaving one out changes nothing.
+        return out;
+    }
     let weights = super::methods::weights_of(set, config);
     for (s, &signal) in set.signals.iter().enumerate() {
         if weights.get(s).is_none_or(|&w| w == 0.0) {

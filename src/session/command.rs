@@ -115,6 +115,9 @@ pub enum Command {
     SetLive(bool),
     /// Refit every signal on all events so far, in the background (live mode's "Refit").
     RefitLive,
+    /// Train the learned ranker (fusion method `learned`) in the background on the
+    /// evaluation settings; installed, and saved beside the session file, when it ends.
+    TrainRanker,
     /// Recommend or search.
     SetMode(Mode),
     /// Pick a shopper.

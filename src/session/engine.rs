@@ -11,6 +11,7 @@ use crate::fusion::{
     CandidateSet, FusionConfig, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions, leave_one_out,
     rank,
 };
+use crate::rank::{FeatureInput, Ranker, RankerError, data_fingerprint};
 use crate::score::external::{ExternalScorer, LoadedSignals};
 use crate::score::registry::search_sources;
 use crate::score::{
@@ -59,6 +60,10 @@ pub struct ExplainedItem {
     pub evidence: Vec<String>,
     /// Leave-one-out: places the item moves without each signal (positive = drops).
     pub rank_change_without: Vec<(SignalId, Option<i64>)>,
+    /// Under the learned ranker: the Shapley values of its non-signal players
+    /// (`embedding`, `cheap_features`) and the `baseline` score of the shopper's mean
+    /// candidate; with `contributions` they add up to the score. Empty otherwise.
+    pub feature_contributions: Vec<(&'static str, f32)>,
 }
 
 /// The fitted engine.
@@ -76,6 +81,8 @@ pub struct Engine {
     pub vectors: Option<Arc<ItemVectors>>,
     /// Score files imported as external signals (their scorers are in `models`).
     pub external: Vec<LoadedSignals>,
+    /// The learned ranker, when one is installed ([`Self::install_ranker`]).
+    pub ranker: Option<Arc<Ranker>>,
 }
 
 impl Engine {
@@ -132,6 +139,74 @@ impl Engine {
     /// The ids of the external signals.
     pub fn external_ids(&self) -> Vec<SignalId> {
         self.external.iter().flat_map(LoadedSignals::ids).collect()
+    }
+
+    /// Installs a learned ranker after checking it was trained on this data, reads only
+    /// signals fitted here and vectors of the dimension attached here.
+    pub fn install_ranker(&mut self, ranker: Arc<Ranker>) -> Result<(), RankerError> {
+        let available: Vec<SignalId> = self.models.scorers.keys().copied().collect();
+        ranker.check_compatible(&data_fingerprint(&self.dataset), &available, self.vectors.as_deref())?;
+        self.ranker = Some(ranker);
+        Ok(())
+    }
+
+    /// What the learned ranker's features read in this engine.
+    fn feature_input(&self) -> FeatureInput<'_> {
+        FeatureInput {
+            catalogue: &self.dataset.catalogue,
+            interactions: &self.interactions,
+            vectors: self.vectors.as_deref(),
+        }
+    }
+
+    /// Attaches the learned ranker's scores to a shopper's candidates (search has query
+    /// signals the ranker was not trained on: it keeps the weighted sum, with a notice).
+    fn score_learned(&self, state: &mut TargetState, config: &FusionConfig) {
+        let learned = config.method == crate::fusion::FusionMethod::Learned;
+        let missing_vectors = self
+            .ranker
+            .as_ref()
+            .is_some_and(|r| r.config().dim > 0 && self.vectors.as_ref().is_none_or(|v| v.dim != r.config().dim));
+        match (&self.ranker, &state.target) {
+            (Some(r), Target::Shopper(_)) if missing_vectors && learned => state.notices.push(format!(
+                "the learned ranker reads {}-dimensional item embeddings, which are not available: \
+                 `learned` uses the weighted sum",
+                r.config().dim
+            )),
+            (Some(_), Target::Shopper(_)) if missing_vectors => {}
+            (Some(r), Target::Shopper(_)) => {
+                match r.score_set(&state.candidates, &state.profile, &self.feature_input()) {
+                    Ok(scores) => state.candidates.learned = scores,
+                    Err(e) => state.notices.push(format!("learned ranker failed ({e}); using the weighted sum")),
+                }
+            }
+            (Some(_), Target::Search { .. }) if learned => state.notices.push(
+                "the learned ranker ranks shopper recommendations, not search results: search uses the weighted sum"
+                    .to_owned(),
+            ),
+            (None, _) if learned => state.notices.push(
+                "no learned ranker is trained or loaded: `learned` uses the weighted sum until one is \
+                 (Train ranker in the Evaluate tab, or recfuse train)"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+    }
+
+    /// Exact Shapley attribution of the learned ranker for candidates `which` (`None`
+    /// when the learned ranker does not rank this set).
+    fn learned_attribution(
+        &self,
+        state: &TargetState,
+        config: &FusionConfig,
+        which: &[usize],
+    ) -> Option<Vec<crate::rank::Attribution>> {
+        let ranker = self.ranker.as_ref()?;
+        if config.method != crate::fusion::FusionMethod::Learned || !state.candidates.has_learned() {
+            return None;
+        }
+        let rows = ranker.rows(&state.candidates, &state.profile, &self.feature_input());
+        ranker.attribute(&rows, self.vectors.as_deref(), which).ok()
     }
 
     /// The catalogue.
@@ -203,7 +278,9 @@ impl Engine {
             notices.push(format!("{} produced {n} NaN or infinite scores; they were treated as 0", signal.label()));
         }
         notices.extend(candidates.degenerate_notice(config));
-        TargetState { target, profile, known, candidates, evidence: BTreeMap::new(), notices }
+        let mut state = TargetState { target, profile, known, candidates, evidence: BTreeMap::new(), notices };
+        self.score_learned(&mut state, config);
+        state
     }
 
     /// Ranks a prepared target and explains the top `k` (contributions, evidence,
@@ -225,11 +302,25 @@ impl Engine {
             Target::Search { query, .. } => Some(query.clone()),
             Target::Shopper(_) => None,
         };
+        let which: Vec<usize> = top.iter().map(|e| e.candidate).collect();
+        let learned = self.learned_attribution(state, config, &which);
         top.into_iter()
             .enumerate()
             .map(|(p, ranked)| {
                 let j = ranked.candidate;
-                let contributions = contributions(&state.candidates, config, j);
+                let attribution = learned.as_ref().and_then(|a| a.get(p));
+                let contributions = match attribution {
+                    Some(a) => state
+                        .candidates
+                        .signals
+                        .iter()
+                        .map(|&id| (id, a.signals.iter().find(|(s, _)| *s == id).map_or(0.0, |(_, v)| *v)))
+                        .collect(),
+                    None => contributions(&state.candidates, config, j),
+                };
+                let feature_contributions = attribution.map_or_else(Vec::new, |a| {
+                    vec![("embedding", a.embedding), ("cheap_features", a.cheap), ("baseline", a.baseline)]
+                });
                 let signal_scores = state
                     .candidates
                     .signals
@@ -273,7 +364,15 @@ impl Engine {
                 }
                 let rank_change_without =
                     loo.iter().map(|(s, changes)| (*s, changes.get(p).copied().flatten())).collect();
-                ExplainedItem { position: p + 1, ranked, contributions, signal_scores, evidence, rank_change_without }
+                ExplainedItem {
+                    position: p + 1,
+                    ranked,
+                    contributions,
+                    signal_scores,
+                    evidence,
+                    rank_change_without,
+                    feature_contributions,
+                }
             })
             .collect()
     }

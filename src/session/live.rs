@@ -110,6 +110,8 @@ impl Engine {
             models,
             item_texts: self.item_texts.clone(),
             vectors: self.vectors.clone(),
+            external: self.external.clone(),
+            ranker: self.ranker.clone(),
         };
         (engine, BatchSummary { apply_time: start.elapsed(), ..summary })
     }

@@ -139,7 +139,15 @@ pub fn fit_all(
         vectors: vectors.as_ref().map_err(String::as_str),
     };
     let models = fit_signals(&input, params, progress)?;
-    Ok(Engine { dataset, interactions, models, item_texts: texts, vectors: vectors.ok(), external: Vec::new() })
+    Ok(Engine {
+        dataset,
+        interactions,
+        models,
+        item_texts: texts,
+        vectors: vectors.ok(),
+        external: Vec::new(),
+        ranker: None,
+    })
 }
 
 /// Reads the score files of `files` for `dataset` (external signals), in order; the

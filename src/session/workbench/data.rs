@@ -187,6 +187,7 @@ impl Workbench {
         self.live_after_fit(&mut engine);
         self.data.dataset = Some(engine.dataset.clone());
         self.data.engine = Some(engine);
+        self.install_ranker();
         if self.session.selection.shopper.is_none() {
             self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
         }

@@ -159,6 +159,8 @@ impl Workbench {
                 }
             }
         }
+        // A ranker reading item vectors waited for them (or for their failure).
+        self.install_ranker();
         // "Train after load" waited for the item vectors (or for their failure).
         self.train_if_wanted();
     }

@@ -262,6 +262,13 @@ impl Workbench {
             ev.live = None;
             return;
         }
+        // The test context carries no learned scores: it would measure the weighted sum.
+        if config.method == crate::fusion::FusionMethod::Learned
+            && outcome.context.candidates.first().is_some_and(|c| !c.has_learned())
+        {
+            ev.live = None;
+            return;
+        }
         outcome.context.prepare_for(config);
         let boot = BootstrapConfig { resamples: 200, ..outcome.request.bootstrap };
         let ks = outcome.request.ks.clone();

@@ -17,6 +17,7 @@ impl Workbench {
             Command::SaveSession(path) => match self.session.save(&path) {
                 Ok(()) => {
                     self.notify(NoticeLevel::Info, format!("session saved to {}", path.display()));
+                    self.save_ranker(&path);
                     self.session_path = Some(path);
                 }
                 Err(e) => self.notify(NoticeLevel::Error, format!("could not save the session: {e}")),
@@ -24,6 +25,7 @@ impl Workbench {
             Command::LoadSession(path) => match Session::load(&path) {
                 Ok(s) => {
                     self.session = s;
+                    self.load_ranker(&path);
                     self.session_path = Some(path);
                     self.reload();
                 }

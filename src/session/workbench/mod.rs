@@ -18,6 +18,7 @@ pub mod export;
 pub mod fusion;
 pub mod live;
 pub mod notices;
+pub mod ranker;
 pub mod signals;
 pub mod training;
 pub mod view;
@@ -43,6 +44,7 @@ pub use embedding::EmbeddingState;
 pub use evaluation::{EvalJobOutput, EvaluationState};
 pub use live::{LiveOutput, LiveState, LiveStats};
 pub use notices::{Notice, NoticeLevel, Notices};
+pub use ranker::{RankerOutput, RankerState};
 pub use training::{TrainOutput, TrainingState};
 pub use view::CurrentView;
 
@@ -64,6 +66,8 @@ pub enum JobOutput {
     Batch(Result<crate::session::batch::BatchSummary, crate::session::batch::BatchError>),
     /// The live follow job polled the behaviour file once.
     Live(Box<LiveOutput>),
+    /// The learned ranker trained (or stopped).
+    Ranked(Box<RankerOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -90,6 +94,8 @@ pub mod job {
     pub const BATCH: &str = "export all shoppers";
     /// Following the behaviour file in live mode (one poll per job).
     pub const LIVE: &str = "follow behaviour";
+    /// Training the learned ranker.
+    pub const RANK: &str = "train ranker";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -117,6 +123,8 @@ pub struct Workbench {
     training: TrainingState,
     /// Live mode: the followed behaviour file.
     live: LiveState,
+    /// The learned ranker.
+    ranker: RankerState,
     /// Background jobs.
     jobs: JobRunner<JobOutput>,
     /// Wakes the GUI when a job progresses.
@@ -137,6 +145,7 @@ impl Workbench {
             notices: Notices::default(),
             training: TrainingState::default(),
             live: LiveState::default(),
+            ranker: RankerState::default(),
             jobs: JobRunner::default(),
             repaint: None,
         }
@@ -288,6 +297,7 @@ impl Workbench {
             c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
             C::TrainTransformer => self.request_training(),
             c @ (C::SetLive(_) | C::RefitLive) => self.handle_live(c),
+            C::TrainRanker => self.start_ranker_training(),
             c @ (C::RunEvaluation
             | C::RunTuning
             | C::RunSweep1 { .. }
@@ -323,6 +333,7 @@ impl Workbench {
                 Ok(JobOutput::Signals(output)) => self.finish_signals(*output),
                 Ok(JobOutput::Batch(result)) => self.finish_batch_export(result),
                 Ok(JobOutput::Live(output)) => self.finish_live(*output),
+                Ok(JobOutput::Ranked(output)) => self.finish_ranker_training(*output),
             }
         }
     }

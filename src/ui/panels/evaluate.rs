@@ -15,6 +15,7 @@ use crate::ui::theme;
 /// Draws the tab.
 pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     settings_row(ui, cx);
+    ranker_section(ui, cx);
     ui.separator();
     let Some(outcome) = cx.wb.evaluation().outcome() else {
         if !cx.wb.is_running(job::EVAL) && !cx.wb.is_running(job::TUNE) {
@@ -83,7 +84,17 @@ fn settings_row(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         {
             cx.commands.push(Command::RunTuning);
         }
-        for name in [job::EVAL, job::TUNE, job::SWEEP] {
+        if ui
+            .add_enabled(!cx.wb.is_running(job::RANK), egui::Button::new("Train ranker"))
+            .on_hover_text(
+                "Train the learned ranker (fusion method `learned`) on a validation split inside train, \
+                 and compare it with the tuned weights on held-out validation shoppers",
+            )
+            .clicked()
+        {
+            cx.commands.push(Command::TrainRanker);
+        }
+        for name in [job::EVAL, job::TUNE, job::SWEEP, job::RANK] {
             if cx.wb.is_running(name) {
                 if let Some((_, p)) = cx.wb.jobs().running().into_iter().find(|(n, _)| n == name) {
                     let eta = p.eta_s().map(|s| format!(", eta {s:.0} s")).unwrap_or_default();
@@ -101,6 +112,47 @@ fn settings_row(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         if cx.wb.evaluation().tuned().is_some() && ui.button("Apply tuned weights").clicked() {
             cx.commands.push(Command::ApplyPreset(Preset::Tuned));
         }
+    });
+}
+
+/// The learned ranker: training loss and validation NDCG@10 per epoch, and what the last
+/// training found against the tuned weights.
+fn ranker_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let state = cx.wb.ranker();
+    let epochs = state.epochs();
+    if epochs.is_empty() && state.model().is_none() {
+        return;
+    }
+    ui.separator();
+    ui.label(egui::RichText::new("Learned ranker").strong());
+    match (state.last(), epochs.last()) {
+        (Some((report, versus, seconds)), _) if !cx.wb.is_running(job::RANK) => {
+            ui.label(format!(
+                "trained in {seconds:.1} s on {} shoppers, kept epoch {}; {}",
+                report.train_shoppers,
+                report.best_epoch,
+                versus.describe(10)
+            ));
+        }
+        (_, Some(e)) => {
+            ui.label(format!("epoch {}: loss {:.4} · validation NDCG@10 {:.4}", e.epoch, e.loss, e.validation_ndcg));
+        }
+        _ => {
+            ui.label("a ranker is loaded from beside the session: choose `learned` as the fusion method");
+        }
+    }
+    if epochs.is_empty() {
+        return;
+    }
+    let loss: PlotPoints = epochs.iter().map(|e| [e.epoch as f64, f64::from(e.loss)]).collect();
+    let ndcg: PlotPoints = epochs.iter().map(|e| [e.epoch as f64, f64::from(e.validation_ndcg)]).collect();
+    ui.horizontal(|ui| {
+        Plot::new("ranker-loss").height(120.0).width(260.0).x_axis_label("epoch").show(ui, |plot| {
+            plot.line(Line::new("training loss", loss));
+        });
+        Plot::new("ranker-ndcg").height(120.0).width(260.0).x_axis_label("epoch").show(ui, |plot| {
+            plot.line(Line::new("validation NDCG@10", ndcg));
+        });
     });
 }
 
@@ -124,6 +176,7 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
                 RowKind::Signal => "signal",
                 RowKind::Fused => "fused (at run)",
                 RowKind::Tuned => "tuned",
+                RowKind::Learned => "learned",
             };
             (r.name.clone(), kind.to_owned(), r.metrics.metrics.clone())
         })

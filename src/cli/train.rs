@@ -1,0 +1,129 @@
+//! `recfuse train`: trains the learned ranker on the validation protocol (signals fitted on
+//! train minus the validation window, labels from the validation window), compares it with
+//! the tuned fusion on validation shoppers kept apart from training, and saves it as safetensors with its
+//! feature list and the data fingerprint.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::DataArgs;
+use super::eval::{EvalArgs, learned_json, request, train_settings};
+use super::recommend::RankArgs;
+use crate::eval::experiment::TuneSettings;
+use crate::eval::learned::train_ranker;
+use crate::jobs::Progress;
+use crate::rank::EpochReport;
+
+/// Arguments of `recfuse train`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the ranker (safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Most epochs (early stopping may end sooner).
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    /// Width of the hidden layer.
+    #[arg(long, default_value_t = 32)]
+    pub hidden: usize,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub learning_rate: f64,
+    /// Seed (initial weights, shuffling, held-out shoppers, tuning restarts).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Split whose training part is used (the validation window is its last part, as in `eval`).
+    #[arg(long, default_value = "temporal", value_parser = ["temporal", "leave-last", "random"])]
+    pub split: String,
+    /// Held-out fraction for temporal and random splits.
+    #[arg(long, default_value_t = 0.1)]
+    pub test_fraction: f64,
+    /// Events per user held out by leave-last.
+    #[arg(long, default_value_t = 1)]
+    pub leave_last: usize,
+    /// Embedding model directory (default: the bundled all-MiniLM-L6-v2).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Device for embedding: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// No embedding features (and no semantic signal).
+    #[arg(long)]
+    pub no_semantic: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The evaluation arguments the training run shares with `eval`.
+fn eval_args(args: &TrainArgs) -> EvalArgs {
+    EvalArgs {
+        data: args.data.clone(),
+        split: args.split.clone(),
+        test_fraction: args.test_fraction,
+        leave_last: args.leave_last,
+        k: vec![10],
+        graded: false,
+        tune: true,
+        learned: false,
+        epochs: args.epochs,
+        seed: args.seed,
+        bootstrap: 0,
+        session: None,
+        rank: RankArgs {
+            top: 10,
+            weights: None,
+            fusion: None,
+            ranker: None,
+            rules: None,
+            explain: false,
+            json: args.json,
+            model: args.model.clone(),
+            device: args.device.clone(),
+            no_semantic: args.no_semantic,
+            keep_duplicates: false,
+        },
+    }
+}
+
+/// Runs `recfuse train`.
+pub(crate) fn run(args: &TrainArgs) -> anyhow::Result<u8> {
+    let settings = train_settings(args.epochs, args.hidden, args.learning_rate, args.seed)?;
+    let (_session, req, dataset) = request(&eval_args(args))?;
+    let tune = TuneSettings { k: 10, seed: args.seed, ..TuneSettings::default() };
+    let json = args.json;
+    if !json {
+        println!("{:>5}  {:>8}  {:>12}", "epoch", "loss", "val NDCG@10");
+    }
+    let mut on_epoch = |e: &EpochReport| {
+        if !json {
+            println!("{:>5}  {:>8.4}  {:>12.4}", e.epoch, e.loss, e.validation_ndcg);
+        }
+    };
+    let outcome = train_ranker(&dataset, &req, &tune, &settings, &Progress::new(), &mut on_epoch)?;
+    outcome.ranker.save(&args.out)?;
+    if json {
+        let mut v = learned_json(&outcome);
+        if let Some(map) = v.as_object_mut() {
+            map.insert("tuning".to_owned(), crate::eval::report::tuning_json(&outcome.tuned));
+            map.insert("out".to_owned(), serde_json::json!(args.out.display().to_string()));
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "kept epoch {} ({} training shoppers, {} for early stopping; {} signals, {}-dimensional embeddings) in {:.1} s",
+            outcome.report.best_epoch,
+            outcome.report.train_shoppers,
+            outcome.report.validation_shoppers,
+            outcome.ranker.meta.signals.len(),
+            outcome.ranker.meta.config.dim,
+            outcome.train_seconds
+        );
+        println!("{}", outcome.versus_tuned.describe(10));
+        println!("saved {}", args.out.display());
+    }
+    Ok(0)
+}

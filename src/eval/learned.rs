@@ -1,0 +1,311 @@
+//! The learned ranker's protocol, the same as tuning's: the signals fitted on train minus
+//! the validation window produce the training candidates, the validation window gives the
+//! labels; a fifth of the validation shoppers is held out for early stopping and another
+//! fifth, untouched by training, for the comparison with the tuned fusion; the model is then applied to the candidates of the
+//! signals fitted on all training events and measured on test. Test events are never read
+//! while training.
+
+use rayon::prelude::*;
+
+use super::bootstrap::{BootstrapConfig, Estimate, bootstrap_mean};
+use super::experiment::{EvalOutcome, EvalRequest, ResultRow, RowKind, TuneOutcome, TuneSettings};
+use super::experiment::{coordinate_ascent, fit_on};
+use super::metrics::AccuracyScores;
+use super::runner::EvalContext;
+use super::split::three_way;
+use crate::data::Dataset;
+use crate::fusion::{FusionConfig, FusionMethod, fused_scores};
+use crate::jobs::Progress;
+use crate::rank::{
+    EpochReport, FeatureInput, Ranker, RankerError, TrainList, TrainReport, TrainSettings, data_fingerprint, train,
+};
+use crate::score::Interactions;
+
+/// Fraction of the validation shoppers held out for early stopping.
+pub const HOLDOUT_FRACTION: f64 = 0.2;
+/// Fraction of the validation shoppers kept apart for the comparison with the tuned
+/// fusion (never seen by training or early stopping: choosing the best epoch on the
+/// comparison shoppers made the learned ranker look better than it was on test).
+pub const COMPARE_FRACTION: f64 = 0.2;
+/// The ranker starts from the starting fusion's weights times this (a sharper softmax
+/// than weights summing to about 1 give over hundreds of candidates).
+pub const WARM_SCALE: f32 = 5.0;
+/// Training lists keep the leading candidates of the starting fusion, at most this many.
+pub const MAX_TRAIN_LIST: usize = 100;
+
+/// How the learned ranker compares with the tuned fusion on the comparison shoppers (a
+/// share of the validation shoppers training never saw; the tuned weights were searched on
+/// all validation shoppers, so the comparison favours them, if anything).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LearnedVsTuned {
+    /// Held-out validation shoppers compared.
+    pub shoppers: usize,
+    /// Mean NDCG@k of the learned ranker on them.
+    pub learned_ndcg: f64,
+    /// Mean NDCG@k of the tuned fusion on them.
+    pub tuned_ndcg: f64,
+    /// Paired difference (learned − tuned) with its bootstrap 95 % interval.
+    pub delta: Option<Estimate>,
+    /// Whether the interval's lower end is above 0: only then is `learned` recommended
+    /// over the tuned fusion.
+    pub beats_tuned: bool,
+}
+
+impl LearnedVsTuned {
+    /// A sentence for reports.
+    pub fn describe(&self, k: usize) -> String {
+        let delta =
+            self.delta.map_or(String::new(), |d| format!(", Δ {:+.4} [{:+.4}, {:+.4}]", d.value, d.ci.0, d.ci.1));
+        let verdict = if self.beats_tuned {
+            "the learned ranker beats the tuned fusion with confidence"
+        } else {
+            "the learned ranker does not beat the tuned fusion with confidence: the tuned fusion stays the default"
+        };
+        format!(
+            "on {} validation shoppers kept apart from training, ndcg@{k}: learned {:.4}, tuned {:.4}{delta}; {verdict}",
+            self.shoppers, self.learned_ndcg, self.tuned_ndcg
+        )
+    }
+}
+
+/// A trained ranker and what it rests on.
+pub struct LearnedOutcome {
+    /// The model (its meta carries the fingerprint and the summary).
+    pub ranker: Ranker,
+    /// Epochs and shoppers.
+    pub report: TrainReport,
+    /// The tuned fusion on the same validation context.
+    pub tuned: TuneOutcome,
+    /// The comparison with it.
+    pub versus_tuned: LearnedVsTuned,
+    /// Seconds spent in the training loop.
+    pub train_seconds: f64,
+}
+
+/// The training lists of a validation context: each shopper's leading candidates under
+/// the starting fusion (all of them when `cap` is `None`), labelled with the validation gains.
+fn lists(
+    context: &EvalContext,
+    ranker_signals: &[crate::score::SignalId],
+    inner: &Interactions,
+    input: &FeatureInput<'_>,
+    dim: usize,
+    start: &FusionConfig,
+    k: usize,
+) -> Vec<TrainList> {
+    let mut scratch = Vec::new();
+    context
+        .candidates
+        .iter()
+        .zip(&context.users)
+        .zip(&context.relevance)
+        .map(|((set, &u), rel)| {
+            let mut set = set.clone();
+            fused_scores(&set, start, &mut scratch);
+            if set.len() > MAX_TRAIN_LIST {
+                let mut order: Vec<usize> = (0..set.len()).collect();
+                order.sort_by(|&a, &b| {
+                    let (x, y) = (scratch.get(a).copied().unwrap_or(0.0), scratch.get(b).copied().unwrap_or(0.0));
+                    y.total_cmp(&x).then(a.cmp(&b))
+                });
+                order.truncate(MAX_TRAIN_LIST);
+                order.sort_unstable();
+                set = subset(&set, &order);
+            }
+            let rows = crate::rank::shopper_rows(&set, ranker_signals, &inner.profile(u), input, dim);
+            let gains = set.items.iter().map(|&i| rel.gain(i).unwrap_or(0.0) as f32).collect();
+            TrainList { rows, gains, ideal_dcg: rel.ideal_dcg(k) }
+        })
+        .collect()
+}
+
+/// The candidates at positions `keep` (ascending) of `set`, raw scores and membership kept.
+fn subset(set: &crate::fusion::CandidateSet, keep: &[usize]) -> crate::fusion::CandidateSet {
+    let items: Vec<u32> = keep.iter().filter_map(|&j| set.items.get(j).copied()).collect();
+    let mut raw = Vec::with_capacity(items.len() * set.signals.len());
+    for s in 0..set.signals.len() {
+        let column = set.raw_of(s);
+        raw.extend(keep.iter().map(|&j| column.get(j).copied().unwrap_or(0.0)));
+    }
+    let in_top = keep.iter().map(|&j| set.in_top.get(j).copied().unwrap_or(0)).collect();
+    crate::fusion::CandidateSet::from_parts(items, set.signals.clone(), raw, in_top)
+}
+
+/// Per-shopper NDCG@k of the learned lists of `indices` of a context whose sets carry
+/// learned scores.
+fn learned_ndcg(context: &EvalContext, config: &FusionConfig, indices: &[usize], k: usize) -> Vec<f64> {
+    let lists = context.lists(config, k);
+    indices
+        .iter()
+        .filter_map(|&i| Some(AccuracyScores::compute(lists.get(i)?, context.relevance.get(i)?, k).ndcg))
+        .collect()
+}
+
+/// Tunes the weighted fusion and trains the ranker on the validation protocol; compares
+/// them on the validation shoppers kept apart from training.
+pub fn train_ranker(
+    dataset: &Dataset,
+    req: &EvalRequest,
+    tune: &TuneSettings,
+    train_settings: &TrainSettings,
+    progress: &Progress,
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<LearnedOutcome, RankerError> {
+    let split = three_way(&dataset.behaviour, req.rule);
+    progress.start_stage("fitting on train minus validation", 1);
+    let (inner, models) = fit_on(dataset, &split.inner_train, req, progress)?;
+    let mut context = EvalContext::prepare(
+        dataset,
+        &split.inner_train,
+        &inner,
+        &split.validation,
+        &models,
+        &req.config,
+        req.binary,
+        progress,
+    )?;
+    let k = tune.k.max(1);
+    let signals = context.signals.clone();
+    let vectors = req.vectors.as_deref();
+    let dim = vectors.map_or(0, |v| v.dim);
+    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &inner, vectors };
+    let mut start = req.config.clone();
+    if start.method == FusionMethod::Learned {
+        start.method = FusionMethod::Weighted;
+    }
+    context.prepare_for(&start);
+    let all = lists(&context, &signals, &inner, &input, dim, &start, k);
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    fastrand::Rng::with_seed(train_settings.seed).shuffle(&mut order);
+    let share = |f: f64| ((all.len() as f64 * f).round() as usize).max(usize::from(all.len() >= 3));
+    let (compare_idx, rest) = order.split_at(share(COMPARE_FRACTION).min(all.len()));
+    let (holdout_idx, fit_idx) = rest.split_at(share(HOLDOUT_FRACTION).min(rest.len()));
+    let pick = |idx: &[usize]| idx.iter().filter_map(|&i| all.get(i).cloned()).collect::<Vec<_>>();
+    let started = std::time::Instant::now();
+    let settings = TrainSettings {
+        warm_start: signals.iter().map(|&s| start.weight(s) * WARM_SCALE).collect(),
+        ..train_settings.clone()
+    };
+    let (ranker, report) = train(
+        &signals,
+        &pick(fit_idx),
+        &pick(holdout_idx),
+        vectors,
+        &settings,
+        data_fingerprint(dataset),
+        progress,
+        on_epoch,
+    )?;
+    let train_seconds = started.elapsed().as_secs_f64();
+    let tuned = coordinate_ascent(&mut context, &start, tune, progress);
+    progress.check()?;
+    attach_learned(&mut context, &ranker, &inner, &input)?;
+    let learned_config = FusionConfig { method: FusionMethod::Learned, ..start.clone() };
+    let learned_v = learned_ndcg(&context, &learned_config, compare_idx, k);
+    context.prepare_for(&tuned.config);
+    let tuned_all = context.per_user_ndcg(&tuned.config, k);
+    let tuned_v: Vec<f64> = compare_idx.iter().filter_map(|&i| tuned_all.get(i).copied()).collect();
+    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let gains: Vec<f64> = learned_v.iter().zip(&tuned_v).map(|(a, b)| a - b).collect();
+    let boot = BootstrapConfig { resamples: 1000, seed: tune.seed, ..BootstrapConfig::default() };
+    let delta = bootstrap_mean(&gains, &boot);
+    let versus_tuned = LearnedVsTuned {
+        shoppers: gains.len(),
+        learned_ndcg: mean(&learned_v),
+        tuned_ndcg: mean(&tuned_v),
+        delta,
+        beats_tuned: delta.is_some_and(|d| d.ci.0 > 0.0),
+    };
+    let mut ranker = ranker;
+    ranker.meta.summary = serde_json::json!({
+        "report": report,
+        "k": k,
+        "versus_tuned": versus_tuned,
+        "split": req.rule.name(),
+        "train_seconds": train_seconds,
+    });
+    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds })
+}
+
+/// Scores every candidate set of `context` with `ranker` (profiles from `interactions`,
+/// which the context's signals were fitted on).
+pub fn attach_learned(
+    context: &mut EvalContext,
+    ranker: &Ranker,
+    interactions: &Interactions,
+    input: &FeatureInput<'_>,
+) -> Result<(), RankerError> {
+    let users = context.users.clone();
+    context.candidates.par_iter_mut().zip(users.par_iter()).try_for_each(|(set, &u)| {
+        set.learned = ranker.score_set(set, &interactions.profile(u), input)?;
+        Ok::<(), RankerError>(())
+    })
+}
+
+/// The `learned` row: `ranker` applied to the test context of `outcome` (signals fitted on
+/// all training events) and measured like every other row.
+pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker) -> Result<ResultRow, RankerError> {
+    let req = outcome.request.clone();
+    let split = three_way(&dataset.behaviour, req.rule);
+    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
+    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
+    let missing: Vec<&str> =
+        ranker.signals().iter().filter(|s| !outcome.context.signals.contains(s)).map(|s| s.id()).collect();
+    if !missing.is_empty() {
+        return Err(RankerError::Stale(format!(
+            "the ranker reads signals the test fit does not have: {}",
+            missing.join(", ")
+        )));
+    }
+    attach_learned(&mut outcome.context, ranker, &train, &input)?;
+    let config = FusionConfig { method: FusionMethod::Learned, ..req.config.clone() };
+    let metrics = outcome.context.measure(&config, &req.ks, &req.bootstrap);
+    Ok(ResultRow { name: "learned".to_owned(), kind: RowKind::Learned, weights: Default::default(), metrics })
+}
+
+/// The `tuned` row: weights tuned on validation measured on the test context of `outcome`
+/// (as [`super::experiment::evaluate_and_tune`] adds it).
+pub fn tuned_row(outcome: &mut EvalOutcome, tuned: &TuneOutcome) -> ResultRow {
+    let req = &outcome.request;
+    outcome.context.prepare_for(&tuned.config);
+    let metrics = outcome.context.measure(&tuned.config, &req.ks, &req.bootstrap);
+    outcome.context.prepare_for(&req.config);
+    ResultRow {
+        name: "tuned".to_owned(),
+        kind: RowKind::Tuned,
+        weights: super::experiment::non_zero_weights(&tuned.config, &outcome.context.signals),
+        metrics,
+    }
+}
+
+/// Exact attribution of each evaluated shopper's top `k` under the learned scores already
+/// attached to `outcome`'s test context ([`learned_row`]): what showing every list with its
+/// explanation costs. Returns the number of items attributed.
+pub fn attribute_top(
+    dataset: &Dataset,
+    outcome: &EvalOutcome,
+    ranker: &Ranker,
+    k: usize,
+) -> Result<usize, RankerError> {
+    let req = &outcome.request;
+    let split = three_way(&dataset.behaviour, req.rule);
+    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
+    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
+    let context = &outcome.context;
+    let counts = context
+        .candidates
+        .par_iter()
+        .zip(context.users.par_iter())
+        .map(|(set, &u)| {
+            let mut order: Vec<usize> = (0..set.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (x, y) = (set.learned.get(a).copied().unwrap_or(0.0), set.learned.get(b).copied().unwrap_or(0.0));
+                y.total_cmp(&x).then(a.cmp(&b))
+            });
+            order.truncate(k);
+            let rows = ranker.rows(set, &train.profile(u), &input);
+            Ok(ranker.attribute(&rows, input.vectors, &order)?.len())
+        })
+        .collect::<Result<Vec<usize>, RankerError>>()?;
+    Ok(counts.iter().sum())
+}
