@@ -85,6 +85,8 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
             device: args.device.clone(),
             no_semantic: args.no_semantic,
             keep_duplicates: false,
+            profile: None,
+            signal_files: Vec::new(),
         },
     }
 }

@@ -83,6 +83,10 @@ impl Scorer for ExternalScorer {
         self.id
     }
 
+    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        super::LiveUpdate::Stale("scores from its file: they change only when the file is read again".to_owned())
+    }
+
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]) {
         out.fill(0.0);
         let Some(user) = ctx.profile.user else { return };

@@ -229,6 +229,13 @@ pub fn render(profile: &Profile, format: ProfileFormat) -> String {
 /// target): MMR, the category cap, duplicate collapsing and pins.
 pub(crate) fn reranking_not_expressed(config: &FusionConfig, rules: &[Rule]) -> Vec<String> {
     let mut out = Vec::new();
+    if config.method == crate::fusion::FusionMethod::Learned {
+        out.push(
+            "fusion method `learned` (a neural ranker over signal scores and embeddings): written as its \
+             fallback, the weighted sum of the normalised scores with the weights below"
+                .to_owned(),
+        );
+    }
     if config.mmr_lambda < 1.0 {
         out.push(format!(
             "MMR diversity (mmr_lambda = {}): needs the item embeddings and a greedy re-rank",

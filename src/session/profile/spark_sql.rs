@@ -52,7 +52,8 @@ fn normalised(kind: Normalisation) -> &'static str {
 /// One signal's additive term (`w` = its weight, 0 when degenerate over the candidates).
 fn term(method: FusionMethod, rrf_k: f32) -> String {
     match method {
-        FusionMethod::Weighted | FusionMethod::Combmnz => "w * norm".to_owned(),
+        // `learned` is written as its weighted-sum fallback (the header says so).
+        FusionMethod::Weighted | FusionMethod::Combmnz | FusionMethod::Learned => "w * norm".to_owned(),
         FusionMethod::Rrf => format!("w / ({} + rnk)", number(rrf_k.max(0.0))),
         FusionMethod::Borda => "CASE WHEN n > 1 THEN w * (n - rnk) / (n - 1.0) ELSE w END".to_owned(),
     }
