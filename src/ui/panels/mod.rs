@@ -9,6 +9,7 @@ pub mod explore;
 pub mod inspector;
 pub mod left;
 pub mod notices;
+pub mod present;
 pub mod recommend;
 pub mod rules;
 pub mod status;
