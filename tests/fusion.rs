@@ -158,24 +158,28 @@ fn rules_pin_hide_boost_bury() {
             enabled: true,
             target: RuleTarget::Item { id: "item14".to_owned() },
             action: RuleAction::Pin { position: 2 },
+            scope: recfuse::fusion::RuleScope::All,
         },
         Rule {
             name: "hide11".to_owned(),
             enabled: true,
             target: RuleTarget::Item { id: "item11".to_owned() },
             action: RuleAction::Hide,
+            scope: recfuse::fusion::RuleScope::All,
         },
         Rule {
             name: "bury-even".to_owned(),
             enabled: true,
             target: RuleTarget::Brand { name: "even".to_owned() },
             action: RuleAction::Bury { adjustment: Adjustment::Multiply(0.5) },
+            scope: recfuse::fusion::RuleScope::All,
         },
         Rule {
             name: "off".to_owned(),
             enabled: false,
             target: RuleTarget::PriceRange { min: None, max: None },
             action: RuleAction::Hide,
+            scope: recfuse::fusion::RuleScope::All,
         },
     ];
     let ctx = RankContext { catalogue: &cat, rules: &rules, vectors: None };
@@ -231,4 +235,80 @@ fn non_finite_scores_are_guarded_and_reported() {
     let mut out = Vec::new();
     fused_scores(&set, &config, &mut out);
     assert!(out.iter().all(|v| v.is_finite()));
+}
+
+/// One signal (ALS, weight 1, min-max) over `raw.len()` candidates `0..n`.
+fn one_signal_set(raw: Vec<f32>) -> (CandidateSet, FusionConfig) {
+    let items: Vec<u32> = (0..raw.len() as u32).collect();
+    let in_top = vec![0b1; raw.len()];
+    let mut c = config(FusionMethod::Weighted);
+    c.set_weight(SignalId::ITEM_CF, 0.0);
+    c.set_weight(SignalId::POPULARITY, 0.0);
+    c.set_weight(SignalId::ALS, 1.0);
+    let mut s = CandidateSet::from_parts(items, vec![SignalId::ALS], raw, in_top);
+    s.prepare(&c);
+    (s, c)
+}
+
+#[test]
+fn the_category_cap_says_which_item_of_the_category_it_moved_down() {
+    // Scores 4, 3, 2, 1 → items 0, 1, 2 are Mugs, item 3 a Lamp. A cap of 2 keeps two
+    // Mugs ahead, so the order is 0, 1, 3, 2 and item 2 — the 3rd Mugs item — says why.
+    let (s, mut c) = one_signal_set(vec![4.0, 3.0, 2.0, 1.0]);
+    c.category_cap = 2;
+    c.collapse_duplicates = false;
+    let mut cat = catalogue();
+    let mugs = cat.category_names.intern("Mugs");
+    let lamps = cat.category_names.intern("Lamps");
+    cat.category_labels = vec![vec![mugs], vec![mugs], vec![mugs], vec![lamps]];
+    let ctx = RankContext { catalogue: &cat, rules: &[], vectors: None };
+    let ranked = rank(&s, &c, &ctx, 10);
+    assert_eq!(ranked.iter().map(|e| e.item).collect::<Vec<_>>(), vec![0, 1, 3, 2]);
+    let why: Vec<Vec<String>> = ranked.iter().map(|e| e.reranked.iter().map(ToString::to_string).collect()).collect();
+    assert_eq!(why[3], vec!["category cap: 3rd Mugs item (cap 2), moved down".to_owned()]);
+    assert!(why[..3].iter().all(Vec::is_empty), "{why:?}");
+}
+
+#[test]
+fn mmr_says_when_it_moved_an_item_below_a_lower_score() {
+    // Scores 2, 1, 0 → relevance 1, .5, 0. Items 0 and 1 have the same vector, item 2 an
+    // orthogonal one. λ = .5: first item 0 (.5 vs .25 vs 0); then item 1 is worth
+    // .5·.5 − .5·1 = −.25 and item 2 .5·0 − .5·0 = 0, so item 2 goes second and item 1,
+    // one place below its score order, says so.
+    let (s, mut c) = one_signal_set(vec![2.0, 1.0, 0.0]);
+    c.mmr_lambda = 0.5;
+    c.collapse_duplicates = false;
+    let vectors =
+        recfuse::embed::ItemVectors { dim: 2, data: vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0], has_text: vec![true; 3] };
+    let cat = catalogue();
+    let ctx = RankContext { catalogue: &cat, rules: &[], vectors: Some(&vectors) };
+    let ranked = rank(&s, &c, &ctx, 10);
+    assert_eq!(ranked.iter().map(|e| e.item).collect::<Vec<_>>(), vec![0, 2, 1]);
+    let last: Vec<String> = ranked[2].reranked.iter().map(ToString::to_string).collect();
+    assert_eq!(last, vec!["moved down by diversity (1 place below its score order)".to_owned()]);
+    assert!(ranked[0].reranked.is_empty() && ranked[1].reranked.is_empty());
+}
+
+#[test]
+fn a_rule_without_a_scope_is_for_every_list_and_a_shopper_rule_only_for_that_shopper() {
+    use recfuse::fusion::{ListFor, RuleScope, rules_for};
+    // A rule as sessions wrote it before scopes existed.
+    let old: Rule =
+        serde_json::from_str(r#"{"name": "no postage", "target": {"by": "item", "id": "POST"}, "action": "hide"}"#)
+            .expect("old rule");
+    assert_eq!(old.scope, RuleScope::All);
+    let mut mine = old.clone();
+    mine.scope = RuleScope::Shopper { id: "u1".to_owned() };
+    let mut lamps = old.clone();
+    lamps.scope = RuleScope::Queries { containing: "Lamp".to_owned() };
+    let json = serde_json::to_string(&mine).expect("json");
+    assert!(json.contains(r#""scope":{"for":"shopper","id":"u1"}"#), "{json}");
+    assert_eq!(serde_json::from_str::<Rule>(&json).expect("round trip"), mine);
+    let rules = vec![old, mine, lamps];
+    let names = |list: ListFor<'_>| rules_for(&rules, list).iter().map(|r| r.scope.clone()).collect::<Vec<_>>();
+    assert_eq!(names(ListFor::Shopper("u2")), vec![RuleScope::All]);
+    assert_eq!(names(ListFor::Shopper("u1")).len(), 2);
+    assert_eq!(names(ListFor::Search { query: "desk lamps", shopper: None }).len(), 2);
+    assert_eq!(names(ListFor::Search { query: "rugs", shopper: Some("u1") }).len(), 2);
+    assert_eq!(names(ListFor::Any), vec![RuleScope::All]);
 }

@@ -142,7 +142,12 @@ impl Catalogue {
     pub fn text_field_names(&self) -> Vec<String> {
         let mut names: Vec<String> =
             ["title", "description", "category", "brand"].iter().map(|s| (*s).to_owned()).collect();
-        names.extend(self.extra_text.keys().cloned());
+        // An extra column named like a role (a column unmapped from it) is that field once.
+        for extra in self.extra_text.keys() {
+            if !names.contains(extra) {
+                names.push(extra.clone());
+            }
+        }
         names
     }
 

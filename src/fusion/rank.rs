@@ -20,6 +20,51 @@ pub struct RuleEffect {
     pub delta: f32,
 }
 
+/// Why re-ranking put an item below items of lower score.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rerank {
+    /// MMR placed `places` items of lower score above it (they differ more from the list).
+    Diversity {
+        /// How many places below its score order it ended.
+        places: usize,
+    },
+    /// The per-category cap: it is the `nth` item of `category`, beyond the `cap`.
+    CategoryCap {
+        /// Top-level category.
+        category: String,
+        /// Which item of that category it is, counted in score order (1-based).
+        nth: usize,
+        /// The cap.
+        cap: usize,
+    },
+}
+
+impl std::fmt::Display for Rerank {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rerank::Diversity { places } => {
+                let s = if *places == 1 { "" } else { "s" };
+                write!(f, "moved down by diversity ({places} place{s} below its score order)")
+            }
+            Rerank::CategoryCap { category, nth, cap } => {
+                write!(f, "category cap: {} {category} item (cap {cap}), moved down", ordinal(*nth))
+            }
+        }
+    }
+}
+
+/// "1st", "2nd", "3rd", "4th", "11th", "21st" …
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// One ranked item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankedItem {
@@ -33,6 +78,8 @@ pub struct RankedItem {
     pub score: f32,
     /// Rules that touched the item.
     pub rule_effects: Vec<RuleEffect>,
+    /// Why MMR or the category cap put it below items of lower score (empty: they did not).
+    pub reranked: Vec<Rerank>,
 }
 
 /// What ranking needs besides the candidate set and the fusion settings.
@@ -55,7 +102,8 @@ pub fn rank(set: &CandidateSet, config: &FusionConfig, ctx: &RankContext<'_>, de
     let mut items: Vec<RankedItem> = Vec::with_capacity(set.len());
     let mut pinned: Vec<(usize, RankedItem)> = Vec::new();
     'candidates: for (j, (&item, &f)) in set.items.iter().zip(&fused).enumerate() {
-        let mut entry = RankedItem { item, candidate: j, fused: f, score: f, rule_effects: Vec::new() };
+        let mut entry =
+            RankedItem { item, candidate: j, fused: f, score: f, rule_effects: Vec::new(), reranked: Vec::new() };
         let mut pin_at = None;
         for rule in &active_rules {
             if !rule.matches(ctx.catalogue, item) {
@@ -116,6 +164,7 @@ fn mmr(items: &mut Vec<RankedItem>, vectors: &ItemVectors, lambda: f32, depth: u
         return;
     }
     let mut pool: Vec<RankedItem> = items.drain(..pool_len).collect();
+    let order: Vec<u32> = pool.iter().map(|e| e.item).collect();
     let (lo, hi) = pool.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), e| (l.min(e.score), h.max(e.score)));
     let span = if hi > lo { hi - lo } else { 1.0 };
     let mut picked: Vec<RankedItem> = Vec::with_capacity(pool_len);
@@ -142,6 +191,15 @@ fn mmr(items: &mut Vec<RankedItem>, vectors: &ItemVectors, lambda: f32, depth: u
         picked.push(chosen);
     }
     picked.append(&mut pool);
+    // `order` is each picked item's place in score order: ending lower means items of
+    // lower score were put above it.
+    for (i, e) in picked.iter_mut().enumerate().take(depth) {
+        if let Some(k) = order.iter().position(|&item| item == e.item)
+            && i > k
+        {
+            e.reranked.push(Rerank::Diversity { places: i - k });
+        }
+    }
     picked.append(items);
     *items = picked;
 }
@@ -150,6 +208,7 @@ fn mmr(items: &mut Vec<RankedItem>, vectors: &ItemVectors, lambda: f32, depth: u
 /// the surplus moves behind them (items without a category are never capped).
 fn category_cap(items: &mut Vec<RankedItem>, catalogue: &Catalogue, cap: usize, depth: usize) {
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut head = Vec::with_capacity(depth);
     let mut deferred = Vec::new();
     let mut rest = Vec::new();
@@ -160,11 +219,15 @@ fn category_cap(items: &mut Vec<RankedItem>, catalogue: &Catalogue, cap: usize, 
         }
         match catalogue.top_category(e.item) {
             Some(c) => {
+                let nth = seen.entry(c.to_owned()).or_insert(0);
+                *nth += 1;
                 let n = counts.entry(c.to_owned()).or_insert(0);
                 if *n < cap {
                     *n += 1;
                     head.push(e);
                 } else {
+                    let mut e = e;
+                    e.reranked.push(Rerank::CategoryCap { category: c.to_owned(), nth: *nth, cap });
                     deferred.push(e);
                 }
             }

@@ -34,6 +34,62 @@ pub enum RuleTarget {
     },
 }
 
+/// Whose lists a rule changes. Sessions written before scopes existed have none: "all".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum RuleScope {
+    /// Every shopper's recommendations and every search.
+    #[default]
+    All,
+    /// One shopper's recommendations (and the searches personalised for them).
+    Shopper {
+        /// The shopper's id in the behaviour data.
+        id: String,
+    },
+    /// Searches whose query contains this text (case-insensitive).
+    Queries {
+        /// The text a query must contain.
+        containing: String,
+    },
+}
+
+/// What a list is for, as far as rule scopes are concerned.
+#[derive(Debug, Clone, Copy)]
+pub enum ListFor<'a> {
+    /// A shopper's recommendations.
+    Shopper(&'a str),
+    /// A search, maybe personalised for a shopper.
+    Search {
+        /// The query text.
+        query: &'a str,
+        /// The shopper, when personalised.
+        shopper: Option<&'a str>,
+    },
+    /// Every list at once (evaluation across shoppers): only rules for all apply.
+    Any,
+}
+
+impl RuleScope {
+    /// Whether a rule of this scope applies to a list made `for` someone.
+    pub fn covers(&self, list: ListFor<'_>) -> bool {
+        match (self, list) {
+            (RuleScope::All, _) => true,
+            (RuleScope::Shopper { id }, ListFor::Shopper(s)) => id == s,
+            (RuleScope::Shopper { id }, ListFor::Search { shopper, .. }) => shopper == Some(id.as_str()),
+            (RuleScope::Queries { containing }, ListFor::Search { query, .. }) => {
+                let wanted = containing.trim().to_lowercase();
+                !wanted.is_empty() && query.to_lowercase().contains(&wanted)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The rules whose scope covers a list made `for` someone (order kept).
+pub fn rules_for(rules: &[Rule], list: ListFor<'_>) -> Vec<Rule> {
+    rules.iter().filter(|r| r.scope.covers(list)).cloned().collect()
+}
+
 /// How a boost or bury changes the fused score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", content = "value", rename_all = "snake_case")]
@@ -80,6 +136,13 @@ pub struct Rule {
     /// What to do.
     #[serde(flatten)]
     pub action: RuleAction,
+    /// Whose lists it changes (absent in older sessions and rules files: all).
+    #[serde(default, skip_serializing_if = "is_all")]
+    pub scope: RuleScope,
+}
+
+fn is_all(scope: &RuleScope) -> bool {
+    *scope == RuleScope::All
 }
 
 fn enabled_default() -> bool {
@@ -110,6 +173,58 @@ impl Rule {
             RuleTarget::PriceRange { min, max } => {
                 catalogue.price(item).is_some_and(|p| min.is_none_or(|m| p >= m) && max.is_none_or(|m| p <= m))
             }
+        }
+    }
+
+    /// Why the rule can change nothing in `catalogue` (an item, category or brand it
+    /// does not have), or `None` when it can.
+    pub fn inactive_in(&self, catalogue: &Catalogue) -> Option<String> {
+        let missing = match &self.target {
+            RuleTarget::Item { id } => catalogue.ids.get(id).is_none().then(|| format!("no item {id}")),
+            RuleTarget::Category { name } => {
+                let wanted = name.trim().to_lowercase();
+                let known = catalogue.category_names.names().iter().any(|label| {
+                    let label = label.to_lowercase();
+                    label == wanted || label.starts_with(&format!("{wanted} >"))
+                });
+                (!known).then(|| format!("no category {name}"))
+            }
+            RuleTarget::Brand { name } => {
+                let known = catalogue.brands.iter().any(|b| !b.is_empty() && b.eq_ignore_ascii_case(name.trim()));
+                (!known).then(|| format!("no brand {name}"))
+            }
+            RuleTarget::PriceRange { .. } => None,
+        };
+        missing.map(|m| format!("inactive: the loaded catalogue has {m}"))
+    }
+
+    /// A name that says what the rule does, with the item's title when the catalogue
+    /// has it ("pin “RED HEART CANDLE” at #1", "hide category Postage").
+    pub fn readable_name(action: &RuleAction, target: &RuleTarget, catalogue: Option<&Catalogue>) -> String {
+        let what = match target {
+            RuleTarget::Item { id } => match catalogue.and_then(|c| c.ids.get(id).map(|i| c.title(i))) {
+                Some(title) if !title.trim().is_empty() => {
+                    format!("“{}”", crate::data::report::shorten(title.trim(), 40))
+                }
+                _ => format!("item {id}"),
+            },
+            RuleTarget::Category { name } => format!("category {name}"),
+            RuleTarget::Brand { name } => format!("brand {name}"),
+            RuleTarget::PriceRange { min, max } => format!(
+                "price {}–{}",
+                min.map_or("…".to_owned(), |m| format!("{m}")),
+                max.map_or("…".to_owned(), |m| format!("{m}"))
+            ),
+        };
+        let adj = |a: &Adjustment| match a {
+            Adjustment::Multiply(f) => format!("×{f}"),
+            Adjustment::Add(v) => format!("{v:+}"),
+        };
+        match action {
+            RuleAction::Pin { position } => format!("pin {what} at #{position}"),
+            RuleAction::Boost { adjustment } => format!("boost {what} {}", adj(adjustment)),
+            RuleAction::Bury { adjustment } => format!("bury {what} {}", adj(adjustment)),
+            RuleAction::Hide => format!("hide {what}"),
         }
     }
 

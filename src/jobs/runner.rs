@@ -95,14 +95,17 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Keeps track of named jobs; a second job with a name that is still running is refused.
+/// Keeps track of named jobs; a second job with a name that is still running is refused
+/// ([`JobRunner::start`]) unless the caller supersedes it ([`JobRunner::replace`]).
 pub struct JobRunner<T> {
     jobs: BTreeMap<String, JobHandle<T>>,
+    /// Superseded jobs: cancelled, still winding down; their results are discarded.
+    retired: Vec<JobHandle<T>>,
 }
 
 impl<T> Default for JobRunner<T> {
     fn default() -> Self {
-        Self { jobs: BTreeMap::new() }
+        Self { jobs: BTreeMap::new(), retired: Vec::new() }
     }
 }
 
@@ -120,6 +123,32 @@ impl<T: Send + 'static> JobRunner<T> {
         let handle = JobHandle::spawn(name, progress, work)?;
         self.jobs.insert(name.to_owned(), handle);
         Ok(true)
+    }
+
+    /// Starts a job, superseding one of the same name: the running one is cancelled and
+    /// its result, whenever it comes, is discarded. Returns `false` only when refused.
+    pub fn replace(
+        &mut self,
+        name: &str,
+        progress: Progress,
+        work: impl FnOnce(&Progress) -> T + Send + 'static,
+    ) -> std::io::Result<bool> {
+        self.retire(name);
+        self.start(name, progress, work)
+    }
+
+    /// Cancels the named job and forgets it: its name is free at once and its result,
+    /// whenever it comes, is discarded.
+    pub fn retire(&mut self, name: &str) {
+        if let Some(job) = self.jobs.remove(name) {
+            job.progress().cancel();
+            self.retired.push(job);
+        }
+    }
+
+    /// Superseded jobs that have not ended yet.
+    pub fn retired_count(&self) -> usize {
+        self.retired.len()
     }
 
     /// Whether a job with this name is running.
@@ -141,6 +170,8 @@ impl<T: Send + 'static> JobRunner<T> {
 
     /// Collects finished jobs: `(name, Ok(value))` or `(name, Err(panic message))`.
     pub fn poll_finished(&mut self) -> Vec<(String, Result<T, String>)> {
+        // Superseded jobs are joined once they end; what they return is dropped.
+        self.retired.retain_mut(|job| matches!(job.poll(), JobStatus::Running(_)));
         let mut finished = Vec::new();
         let names: Vec<String> = self.jobs.keys().cloned().collect();
         for name in names {
@@ -190,5 +221,33 @@ mod tests {
         assert!(runner.start("fit", Progress::new(), move |_| rx.recv().map(|_| 1).unwrap_or(0)).unwrap());
         assert!(!runner.start("fit", Progress::new(), |_| 2).unwrap());
         tx.send(()).unwrap();
+    }
+
+    #[test]
+    fn a_replaced_job_is_cancelled_and_only_the_new_result_is_reported() {
+        let mut runner: JobRunner<u32> = JobRunner::default();
+        let (tx, rx) = std::sync::mpsc::channel::<bool>();
+        // The old job waits until it sees its cancellation, then reports 1.
+        assert!(
+            runner
+                .start("embed", Progress::new(), move |p| {
+                    while !p.is_cancelled() {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    let _ = tx.send(true);
+                    1
+                })
+                .unwrap()
+        );
+        assert!(runner.replace("embed", Progress::new(), |_| 2).unwrap());
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(5)), Ok(true), "the old job was not cancelled");
+        let mut results = Vec::new();
+        let start = std::time::Instant::now();
+        while results.is_empty() || runner.retired_count() > 0 {
+            assert!(start.elapsed().as_secs() < 5);
+            results.extend(runner.poll_finished().into_iter().map(|(n, r)| (n, r.unwrap())));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(results, vec![("embed".to_owned(), 2)]);
     }
 }

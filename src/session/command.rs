@@ -78,6 +78,9 @@ pub enum Command {
     Reload,
     /// Use another file for a table (None removes the optional catalogue/users file).
     SetDataFile { table: TableKind, path: Option<PathBuf> },
+    /// Open a dataset: every data file at once, then one load (no half-switched load of
+    /// a new catalogue with the old behaviour file).
+    OpenDataset { catalogue: Option<PathBuf>, behaviour: PathBuf, users: Option<PathBuf> },
     /// Override (or, with None, reset) the column of a role; reloads.
     SetMapping { table: TableKind, role: Role, column: Option<String> },
     /// Change an event type's weight; re-weights and refits.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::data::{Catalogue, Dataset};
 use crate::embed::ItemVectors;
 use crate::fusion::{
-    CandidateSet, FusionConfig, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions, leave_one_out,
-    rank,
+    CandidateSet, FusionConfig, ListFor, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions,
+    leave_one_out, rank, rules_for,
 };
 use crate::rank::{FeatureInput, Ranker, RankerError, data_fingerprint};
 use crate::score::external::{ExternalScorer, LoadedSignals};
@@ -25,6 +25,21 @@ pub enum Target {
     Shopper(String),
     /// A search query, optionally personalised for a shopper.
     Search { query: Query, shopper: Option<String> },
+}
+
+impl Target {
+    /// What the list is for, as rule scopes see it.
+    pub fn list_for(&self) -> ListFor<'_> {
+        match self {
+            Target::Shopper(id) => ListFor::Shopper(id),
+            Target::Search { query, shopper } => ListFor::Search { query: &query.text, shopper: shopper.as_deref() },
+        }
+    }
+
+    /// The rules whose scope covers this target's list.
+    pub fn rules_in_scope(&self, rules: &[Rule]) -> Vec<Rule> {
+        rules_for(rules, self.list_for())
+    }
 }
 
 /// The state for one shopper or query: profile and candidate scores, cached so that
@@ -230,9 +245,11 @@ impl Engine {
             Target::Shopper(id) => {
                 let (p, known) = self.profile_of(id);
                 if !known {
-                    notices.push(format!(
-                        "shopper '{id}' is not in the data: cold-start recommendations (popularity, freshness)"
-                    ));
+                    // No id in the text: notices are shown as they are, privacy switch or not.
+                    notices.push(
+                        "this shopper is not in the data: cold-start recommendations (popularity, freshness)"
+                            .to_owned(),
+                    );
                 } else if p.items.is_empty() && !p.events.is_empty() {
                     notices.push(
                         "this shopper has only cancellations, returns or zero-weight events: no personal signal \
@@ -258,6 +275,7 @@ impl Engine {
             Target::Search { .. } => SignalId::search().collect::<Vec<_>>(),
         };
         let scorers = self.models.scorers_for(&signals);
+        let rules = target.rules_in_scope(rules);
         let forced: Vec<u32> = rules
             .iter()
             .filter(|r| r.enabled && matches!(r.action, RuleAction::Pin { .. }))
@@ -293,7 +311,8 @@ impl Engine {
         k: usize,
     ) -> Vec<ExplainedItem> {
         state.candidates.prepare(config);
-        let ctx = RankContext { catalogue: self.catalogue(), rules, vectors: self.vectors.as_deref() };
+        let rules = state.target.rules_in_scope(rules);
+        let ctx = RankContext { catalogue: self.catalogue(), rules: &rules, vectors: self.vectors.as_deref() };
         let ranked = rank(&state.candidates, config, &ctx, k);
         let top: Vec<RankedItem> = ranked.into_iter().take(k).collect();
         let shown: Vec<u32> = top.iter().map(|e| e.item).collect();
@@ -345,6 +364,8 @@ impl Engine {
                     };
                     evidence.push(format!("{verb} by rule “{}”", effect.rule));
                 }
+                // A lower score above it is explained first: it is what a reader asks about.
+                evidence.extend(ranked.reranked.iter().map(ToString::to_string));
                 for (signal, _) in order {
                     let key = (ranked.item, signal);
                     let sentence = match state.evidence.get(&key) {

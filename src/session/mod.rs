@@ -189,6 +189,7 @@ pub fn sample_rules() -> Vec<Rule> {
             enabled: true,
             target: crate::fusion::RuleTarget::Item { id: id.to_owned() },
             action: crate::fusion::RuleAction::Hide,
+            scope: crate::fusion::RuleScope::All,
         })
         .collect()
 }

@@ -154,7 +154,7 @@ impl WorkbenchApp {
     pub fn dialog_result(&mut self, purpose: DialogPurpose, path: PathBuf) {
         match purpose {
             DialogPurpose::DataFile(table) => {
-                self.remember(path.clone());
+                // The chosen file fills its field; "Open dataset" loads the fields together.
                 let i = match table {
                     TableKind::Catalogue => 0,
                     TableKind::Behaviour => 1,
@@ -163,7 +163,6 @@ impl WorkbenchApp {
                 if let Some(d) = self.ui.path_drafts.get_mut(i) {
                     *d = path.display().to_string();
                 }
-                self.commands.push(Command::SetDataFile { table, path: Some(path) });
             }
             DialogPurpose::ModelDir => self.commands.push(Command::SetModelDir(Some(path))),
             DialogPurpose::SaveSession => {
@@ -284,17 +283,27 @@ impl WorkbenchApp {
     fn draw(&mut self, ui: &mut egui::Ui) {
         let mut cx = PanelContext { wb: &self.wb, ui: &mut self.ui, commands: &mut self.commands };
         panels::status::show(ui, &mut cx);
-        panels::left::show(ui, &mut cx);
+        // Presenting hides the configuration: the list and its explanation get the room.
+        if !cx.ui.presenting {
+            panels::left::show(ui, &mut cx);
+        }
         panels::inspector::show(ui, &mut cx);
         egui::CentralPanel::default().show(ui, |ui| {
             panels::notices::show(ui, &mut cx);
-            ui.horizontal(|ui| {
-                for tab in Tab::ALL {
-                    if ui.selectable_label(cx.ui.settings.tab == tab, tab.title()).clicked() {
-                        cx.ui.settings.tab = tab;
+            if cx.ui.presenting {
+                panels::present::bar(ui, &mut cx);
+            } else {
+                panels::present::guide(ui, &mut cx);
+                ui.horizontal(|ui| {
+                    for tab in Tab::ALL {
+                        if ui.selectable_label(cx.ui.settings.tab == tab, tab.title()).clicked() {
+                            cx.ui.settings.tab = tab;
+                        }
                     }
-                }
-            });
+                    ui.separator();
+                    panels::present::present_button(ui, &mut cx);
+                });
+            }
             ui.separator();
             match cx.ui.settings.tab {
                 Tab::Recommendations => panels::recommend::show(ui, &mut cx),

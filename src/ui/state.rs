@@ -76,6 +76,8 @@ pub struct UiSettings {
     pub recent: Vec<PathBuf>,
     /// Selected tab.
     pub tab: Tab,
+    /// The first-open guide was dismissed.
+    pub guide_dismissed: bool,
 }
 
 /// Compare tab widget state (what is compared and B itself live in the workbench).
@@ -83,11 +85,15 @@ pub struct UiSettings {
 pub struct CompareUi {
     /// RBO persistence.
     pub rbo_p: f64,
+    /// Shopper B as being typed (applied on Enter); shown as the displayed id otherwise.
+    pub shopper_b_draft: String,
+    /// Whether the shopper B field had the keyboard focus last frame.
+    pub shopper_b_editing: bool,
 }
 
 impl Default for CompareUi {
     fn default() -> Self {
-        Self { rbo_p: 0.9 }
+        Self { rbo_p: 0.9, shopper_b_draft: String::new(), shopper_b_editing: false }
     }
 }
 
@@ -157,6 +163,18 @@ pub enum FormTarget {
     Price,
 }
 
+/// Whose lists a rule made in the form changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormScope {
+    /// Every list.
+    #[default]
+    All,
+    /// The selected shopper's.
+    ThisShopper,
+    /// Searches whose query contains a text.
+    Queries,
+}
+
 /// State of the add-rule form.
 #[derive(Debug, Clone)]
 pub struct RuleForm {
@@ -174,6 +192,10 @@ pub struct RuleForm {
     pub factor: f32,
     /// Pin position.
     pub position: usize,
+    /// Whose lists it changes.
+    pub scope: FormScope,
+    /// The text queries must contain (scope `Queries`).
+    pub query: String,
 }
 
 impl Default for RuleForm {
@@ -186,6 +208,8 @@ impl Default for RuleForm {
             max: 10.0,
             factor: 1.5,
             position: 1,
+            scope: FormScope::All,
+            query: String::new(),
         }
     }
 }
@@ -197,10 +221,16 @@ pub struct UiState {
     pub settings: UiSettings,
     /// Text typed in the shopper search box.
     pub shopper_filter: String,
+    /// Enter in the shopper box matched no single shopper.
+    pub shopper_filter_miss: bool,
     /// Query being typed (applied on Enter or button).
     pub query_draft: String,
     /// Path fields of the data panel, before they are applied.
     pub path_drafts: [String; 3],
+    /// Why the typed paths cannot be opened.
+    pub path_error: Option<String>,
+    /// The session's paths when the fields were last set from them.
+    pub paths_seen: [String; 3],
     /// Whether the column-mapping window is open, and for which table.
     pub mapping_window: Option<TableKind>,
     /// A dropped file waiting for the user to say which table it is.
@@ -213,6 +243,14 @@ pub struct UiState {
     pub explore: ExploreUi,
     /// Rule editor state.
     pub rule_form: RuleForm,
+    /// The presentation view is on (configuration hidden, everything larger).
+    pub presenting: bool,
+    /// The shoppers the presentation steps through.
+    pub present_shoppers: Vec<String>,
+    /// Which of them is shown.
+    pub present_at: usize,
+    /// The inspector's rule buttons make rules for every list (else for the one on screen).
+    pub rule_for_every_list: bool,
     /// Screen rectangles of plots drawn this frame, by name (for PNG export).
     pub plot_rects: HashMap<String, egui::Rect>,
     /// A plot PNG waiting for the screenshot: (plot name, target file).

@@ -40,6 +40,9 @@ pub const ONLY_B: Color32 = Color32::from_rgb(0xe1, 0x57, 0x59);
 pub const HISTORY: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
 /// Recommended items in maps.
 pub const RECOMMENDED: Color32 = Color32::from_rgb(0xf2, 0x8e, 0x2b);
+/// A sequential colour scale (low → high): dark purple, teal, yellow (viridis-like).
+pub const SCALE: [Color32; 3] =
+    [Color32::from_rgb(0x44, 0x01, 0x54), Color32::from_rgb(0x21, 0x90, 0x8d), Color32::from_rgb(0xfd, 0xe7, 0x25)];
 /// Neutral points in plots.
 pub const MUTED: Color32 = Color32::from_gray(150);
 /// Warning text.

@@ -71,6 +71,14 @@ impl CompareState {
         self.list_b.clear();
     }
 
+    /// Forgets everything tied to the data: B's lists, shopper B and the comparison
+    /// across users (new data was installed).
+    pub(super) fn forget_data(&mut self) {
+        self.clear_lists();
+        self.shopper_b.clear();
+        self.across = None;
+    }
+
     pub(super) fn set_across(&mut self, result: ConfigComparison) {
         self.across = Some(result);
     }
@@ -121,7 +129,8 @@ impl Workbench {
                 c.list_b = match (c.config_b(self.evaluation.tuned()), self.view.target_mut()) {
                     (Some(b), Some(target)) => {
                         target.candidates.prepare(&b);
-                        let list = top_items(engine, &target.candidates, &b, rules, k);
+                        let rules = target.target.rules_in_scope(rules);
+                        let list = top_items(engine, &target.candidates, &b, &rules, k);
                         target.candidates.prepare(config_a);
                         list
                     }
@@ -155,7 +164,8 @@ impl Workbench {
         c.list_b = match &mut c.target_b {
             Some((_, state)) => {
                 state.candidates.prepare(config);
-                top_items(engine, &state.candidates, config, rules, k)
+                let rules = state.target.rules_in_scope(rules);
+                top_items(engine, &state.candidates, config, &rules, k)
             }
             None => Vec::new(),
         };
@@ -172,11 +182,12 @@ impl Workbench {
         let a = self.session.active_fusion().clone();
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let seed = outcome.request.bootstrap.seed;
+        let stamp = self.eval_fingerprint();
         let progress = self.progress_handle();
         let started = self.jobs.start(job::COMPARE, progress, move |_| {
             let result = compare_configs(&mut outcome.context, &a, &b, k, rbo_p, seed);
             outcome.context.prepare_for(&a);
-            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Compared(Box::new(result), outcome))))
+            JobOutput::Eval(stamp, Ok(Box::new(EvalJobOutput::Compared(Box::new(result), outcome))))
         });
         self.report_start(started, Some(format!("“{}” is already running", job::COMPARE)));
     }

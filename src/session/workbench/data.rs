@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{JobOutput, NoticeLevel, Workbench, job};
+use super::{Fingerprint, JobOutput, NoticeLevel, Workbench, job};
 use crate::data::{Dataset, TableKind};
 use crate::jobs::Cancelled;
 use crate::score::SignalId;
@@ -24,6 +24,8 @@ pub struct DataState {
     pub(super) external_failed: Vec<(crate::data::scores::SignalFile, String)>,
     /// Counts reloads: results of jobs started for older data are dropped.
     pub(super) generation: u64,
+    /// The data settings (files, mappings) the installed data was loaded from.
+    loaded_from: Option<crate::data::DataSources>,
 }
 
 impl DataState {
@@ -58,6 +60,12 @@ impl DataState {
         self.engine = Some(engine);
     }
 
+    /// The data settings (files, mappings) the installed data was loaded from; the
+    /// session's may differ while a new load runs.
+    pub fn loaded_from(&self) -> Option<&crate::data::DataSources> {
+        self.loaded_from.as_ref()
+    }
+
     /// The engine, to install or drop item vectors.
     pub(super) fn engine_mut(&mut self) -> Option<&mut Engine> {
         self.engine.as_mut()
@@ -79,6 +87,11 @@ impl Workbench {
                     }
                     TableKind::Users => self.session.data.users = path,
                 }
+                self.reload();
+            }
+            Command::OpenDataset { catalogue, behaviour, users } => {
+                let d = &mut self.session.data;
+                (d.catalogue, d.behaviour, d.users) = (catalogue, behaviour, users);
                 self.reload();
             }
             Command::SetMapping { table, role, column } => {
@@ -111,47 +124,39 @@ impl Workbench {
         }
     }
 
-    /// Starts loading the session's data (then fitting and embedding).
+    /// Starts loading the session's data (then fitting and embedding). A load still
+    /// running is superseded; until the new data arrives the installed data keeps working.
     pub(super) fn reload(&mut self) {
-        self.data.error = None;
-        self.data.engine = None;
-        self.data.external.clear();
-        self.data.external_failed.clear();
-        self.data.generation += 1;
-        self.view.clear();
-        self.compare.clear_lists();
-        self.evaluation = super::EvaluationState::default();
-        self.supersede_training(None);
         self.live_before_load();
+        self.requested = self.requested.max(self.generation) + 1;
+        let stamp = Fingerprint::of(self.requested, &());
         let session = self.session.clone();
         let progress = self.progress_handle();
-        let started = self.jobs.start(job::LOAD, progress, move |p| {
-            JobOutput::Loaded(pipeline::load(&session, p).map(Arc::new).map_err(|e| e.to_string()))
+        let started = self.jobs.replace(job::LOAD, progress, move |p| {
+            JobOutput::Loaded(stamp, pipeline::load(&session, p).map(Arc::new).map_err(|e| e.to_string()))
         });
         self.report_start(started, None);
     }
 
-    /// Fits every signal on `dataset` in the background (a running fit is cancelled).
+    /// Fits every signal on `dataset` in the background (a running fit is superseded).
     pub(super) fn start_fit(&mut self, dataset: Arc<Dataset>) {
         self.supersede_training(Some(&dataset));
         self.live_before_fit();
         // The transformer is trained by its own job, once (see `training`).
         let params = self.fit_params();
+        let stamp = self.fit_fingerprint();
         let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &self.session.model.template));
         let progress = self.progress_handle();
-        if self.jobs.is_running(job::FIT) {
-            self.jobs.cancel(job::FIT);
-        }
-        let started = self.jobs.start(job::FIT, progress, move |p| {
-            JobOutput::Fitted(pipeline::fit_all(dataset, &params, texts, Err(String::new()), p).map(Box::new))
+        let started = self.jobs.replace(job::FIT, progress, move |p| {
+            JobOutput::Fitted(stamp, pipeline::fit_all(dataset, &params, texts, Err(String::new()), p).map(Box::new))
         });
-        self.report_start(started, Some("signals are already being fitted; try again when done".to_owned()));
+        self.report_start(started, None);
     }
 
-    pub(super) fn finish_load(&mut self, result: Result<Arc<Dataset>, String>) {
+    pub(super) fn finish_load(&mut self, stamp: Fingerprint, result: Result<Arc<Dataset>, String>) {
         match result {
             Ok(dataset) => {
-                self.data.dataset = Some(dataset.clone());
+                self.install_dataset(stamp.data, dataset.clone());
                 for f in &dataset.report.files {
                     for n in &f.notices {
                         self.notify(NoticeLevel::Info, format!("{}: {n}", crate::data::format::short_name(&f.path)));
@@ -162,9 +167,51 @@ impl Workbench {
                 self.start_embed();
             }
             Err(e) => {
-                self.notify(NoticeLevel::Error, e.clone());
+                // The data that is installed stays, and so do the paths it came from.
+                let kept = self.data.loaded_from.clone().zip(self.data.dataset.as_ref());
+                match kept {
+                    Some((settings, ds)) => {
+                        let size = format!(
+                            "{} items · {} shoppers · {} events",
+                            ds.report.items, ds.report.users, ds.report.events
+                        );
+                        self.session.data = settings;
+                        self.notify(NoticeLevel::Error, format!("{e} — still showing the previous data ({size})"));
+                    }
+                    None => self.notify(NoticeLevel::Error, e.clone()),
+                }
                 self.data.error = Some(e);
             }
+        }
+    }
+
+    /// Installs newly loaded data as load number `generation`: everything computed for
+    /// the previous data (engine, lists, embeddings, evaluations) is dropped and the jobs
+    /// still working on it are cancelled, so nothing of it can reach the new data.
+    fn install_dataset(&mut self, generation: u64, dataset: Arc<Dataset>) {
+        self.generation = generation;
+        for name in [job::FIT, job::EMBED, job::EVAL, job::TUNE, job::SWEEP, job::COMPARE, job::RANK] {
+            self.jobs.retire(name);
+        }
+        self.supersede_training(Some(&dataset));
+        let generation = self.data.generation + 1;
+        self.data = DataState {
+            dataset: Some(dataset),
+            engine: None,
+            error: None,
+            loaded_from: None,
+            external: Vec::new(),
+            external_failed: Vec::new(),
+            generation,
+        };
+        self.data.loaded_from = Some(self.session.data.clone());
+        self.embedding.forget();
+        self.view.clear();
+        self.compare.forget_data();
+        self.evaluation.for_new_data();
+        let item_known = |id: &str| self.data.dataset.as_ref().is_some_and(|d| d.catalogue.ids.get(id).is_some());
+        if self.session.selection.item.as_deref().is_some_and(|i| !item_known(i)) {
+            self.session.selection.item = None;
         }
     }
 
@@ -188,8 +235,10 @@ impl Workbench {
         self.data.dataset = Some(engine.dataset.clone());
         self.data.engine = Some(engine);
         self.install_ranker();
-        if self.session.selection.shopper.is_none() {
-            self.session.selection.shopper = self.heaviest_shoppers(1).into_iter().next();
+        // A shopper of other data (or none) becomes this data's heaviest shopper.
+        let known = self.session.selection.shopper.as_deref().is_some_and(|s| self.knows_shopper(s));
+        if !known {
+            self.session.selection.shopper = self.heaviest_shopper();
         }
         self.apply_impact(Impact::Rescore);
         self.train_if_wanted();

@@ -66,6 +66,13 @@ impl EmbeddingState {
         self.enabled = on;
     }
 
+    /// Forgets the vectors, map and query embeddings (they belong to data no longer loaded).
+    pub(super) fn forget(&mut self) {
+        self.outcome = None;
+        self.failure = None;
+        self.queries.clear();
+    }
+
     /// Installs the vectors in `engine`, or tells it why there are none, so that signals
     /// fitted after a failure say why `semantic` is missing instead of "being computed".
     pub(super) fn attach_to(&self, engine: &mut Engine, params: &SignalParams) {
@@ -117,7 +124,8 @@ impl Workbench {
         }
     }
 
-    /// Embeds the catalogue in the background.
+    /// Embeds the catalogue in the background; an embedding still running (of other
+    /// data or other model settings) is superseded and its result dropped.
     pub(super) fn start_embed(&mut self) {
         if !self.embedding.enabled {
             return;
@@ -125,11 +133,12 @@ impl Workbench {
         let Some(dataset) = self.data.dataset().cloned() else { return };
         self.embedding.failure = None;
         let session = self.session.clone();
+        let stamp = self.embed_fingerprint();
         let progress = self.progress_handle();
-        let started = self.jobs.start(job::EMBED, progress, move |p| {
-            JobOutput::Embedded(pipeline::embed_catalogue(&dataset, &session, p))
+        let started = self.jobs.replace(job::EMBED, progress, move |p| {
+            JobOutput::Embedded(stamp, pipeline::embed_catalogue(&dataset, &session, p))
         });
-        self.report_start(started, Some("the catalogue is already being embedded".to_owned()));
+        self.report_start(started, None);
     }
 
     pub(super) fn finish_embed(&mut self, result: Result<EmbedOutcome, String>) {

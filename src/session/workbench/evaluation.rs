@@ -51,6 +51,8 @@ pub struct EvaluationState {
     live: Option<ConfigMetrics>,
     live_config: Option<FusionConfig>,
     tuned: Option<FusionConfig>,
+    /// The data files the tuned weights were tuned on (they outlive a switch of data).
+    tuned_on: Option<String>,
     tune_summary: Option<TuneOutcome>,
     sweep1: Option<Sweep1>,
     sweep2: Option<Sweep2>,
@@ -72,6 +74,18 @@ impl EvaluationState {
     /// Weights found by tuning.
     pub fn tuned(&self) -> Option<&FusionConfig> {
         self.tuned.as_ref()
+    }
+
+    /// The data files the tuned weights were tuned on.
+    pub fn tuned_on(&self) -> Option<&str> {
+        self.tuned_on.as_deref()
+    }
+
+    /// The state for newly installed data: results of the old data are dropped, the
+    /// tuned weights are kept with the name of the data they were tuned on.
+    pub(super) fn for_new_data(&mut self) {
+        let (tuned, tuned_on) = (self.tuned.take(), self.tuned_on.take());
+        *self = Self { tuned, tuned_on, ..Self::default() };
     }
 
     /// Tuning summary.
@@ -140,6 +154,7 @@ impl Workbench {
             self.notify(NoticeLevel::Info, why.to_string());
             return;
         };
+        let stamp = self.eval_fingerprint();
         let progress = self.progress_handle();
         let name = if tune { job::TUNE } else { job::EVAL };
         let settings = TuneSettings {
@@ -154,7 +169,7 @@ impl Workbench {
             } else {
                 run_evaluation(&dataset, &req, p).map(|o| EvalJobOutput::Evaluated(Box::new(o)))
             };
-            JobOutput::Eval(output.map(Box::new))
+            JobOutput::Eval(stamp, output.map(Box::new))
         });
         self.report_start(started, Some(format!("“{name}” is already running")));
     }
@@ -179,10 +194,11 @@ impl Workbench {
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let boot = outcome.request.bootstrap;
         let values: Vec<f32> = (0..=10).map(|i| i as f32 / 10.0).collect();
+        let stamp = self.eval_fingerprint();
         let progress = self.progress_handle();
         let started = self.jobs.start(job::SWEEP, progress, move |_| {
             let s = sweep1(&mut outcome.context, &base, signal, &values, k, &boot);
-            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Swept1(s, outcome))))
+            JobOutput::Eval(stamp, Ok(Box::new(EvalJobOutput::Swept1(s, outcome))))
         });
         self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
     }
@@ -192,10 +208,11 @@ impl Workbench {
         let base = self.session.fusion.clone();
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let values: Vec<f32> = (0..=6).map(|i| i as f32 / 6.0).collect();
+        let stamp = self.eval_fingerprint();
         let progress = self.progress_handle();
         let started = self.jobs.start(job::SWEEP, progress, move |_| {
             let s = sweep2(&mut outcome.context, &base, a, b, &values, k);
-            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Swept2(s, outcome))))
+            JobOutput::Eval(stamp, Ok(Box::new(EvalJobOutput::Swept2(s, outcome))))
         });
         self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
     }
@@ -205,10 +222,11 @@ impl Workbench {
         let base = self.session.fusion.clone();
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let seed = self.session.eval.seed;
+        let stamp = self.eval_fingerprint();
         let progress = self.progress_handle();
         let started = self.jobs.start(job::SWEEP, progress, move |_| {
             let points = pareto(&mut outcome.context, &base, 150, k, seed);
-            JobOutput::Eval(Ok(Box::new(EvalJobOutput::Pareto(points, outcome))))
+            JobOutput::Eval(stamp, Ok(Box::new(EvalJobOutput::Pareto(points, outcome))))
         });
         self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
     }
@@ -216,11 +234,13 @@ impl Workbench {
     pub(super) fn finish_eval(&mut self, result: Result<Box<EvalJobOutput>, Cancelled>) {
         // A cancelled run says nothing; the previous results stay.
         if let Ok(output) = result {
+            let data = self.data.loaded_from().map(data_label);
             let ev = &mut self.evaluation;
             let outcome = match *output {
                 EvalJobOutput::Evaluated(o) => o,
                 EvalJobOutput::Tuned(t, o) => {
                     ev.tuned = Some(t.config.clone());
+                    ev.tuned_on = data;
                     ev.tune_summary = Some(*t);
                     o
                 }
@@ -274,5 +294,14 @@ impl Workbench {
         let ks = outcome.request.ks.clone();
         ev.live = Some(outcome.context.measure(config, &ks, &boot));
         ev.live_config = Some(config.clone());
+    }
+}
+
+/// The files of a dataset as a user names them ("events.csv + catalogue.csv").
+pub(super) fn data_label(d: &crate::data::DataSources) -> String {
+    let name = |p: &std::path::Path| crate::data::format::short_name(p);
+    match &d.catalogue {
+        Some(c) => format!("{} + {}", name(&d.behaviour), name(c)),
+        None => name(&d.behaviour),
     }
 }

@@ -36,8 +36,11 @@ impl Workbench {
                         Mode::Recommend => FusionConfig::default(),
                         Mode::Search => default_search_fusion(),
                     },
-                    Preset::Tuned => match self.evaluation.tuned() {
-                        Some(t) => t.clone(),
+                    Preset::Tuned => match self.evaluation.tuned().cloned() {
+                        Some(t) => {
+                            self.warn_if_tuned_elsewhere();
+                            t
+                        }
                         None => {
                             self.notify(NoticeLevel::Info, "no tuned weights yet: run Tune in the Evaluate tab");
                             return;
@@ -56,6 +59,17 @@ impl Workbench {
             }
             _ => {}
         }
+    }
+
+    /// Warns when the tuned weights were tuned on data other than the loaded data.
+    fn warn_if_tuned_elsewhere(&mut self) {
+        let here = self.data.loaded_from().map(super::evaluation::data_label);
+        let Some(on) = self.evaluation.tuned_on().filter(|on| Some(*on) != here.as_deref()) else { return };
+        let text = format!(
+            "these weights were tuned on {on}, not on the loaded {}: tune again for this data",
+            here.unwrap_or_else(|| "data".to_owned())
+        );
+        self.notify(NoticeLevel::Warning, text);
     }
 
     /// Adding, removing and switching rules (pin rules add candidates: re-scores).

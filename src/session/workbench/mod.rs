@@ -48,16 +48,37 @@ pub use ranker::{RankerOutput, RankerState};
 pub use training::{TrainOutput, TrainingState};
 pub use view::CurrentView;
 
+/// The identity of the data and settings a job's result was computed for: a result whose
+/// fingerprint no longer matches the workbench's is dropped, never installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Which load the data came from (every load gets a new number).
+    pub data: u64,
+    /// A hash of the settings the result depends on.
+    pub settings: u64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of load number `data` under `settings`.
+    pub fn of(data: u64, settings: &impl serde::Serialize) -> Self {
+        use std::hash::{Hash, Hasher};
+        // `DefaultHasher::new` uses fixed keys: the same settings hash the same in a run.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(settings).unwrap_or_default().hash(&mut h);
+        Self { data, settings: h.finish() }
+    }
+}
+
 /// What a background job hands back.
 pub enum JobOutput {
     /// Data loaded.
-    Loaded(Result<Arc<Dataset>, String>),
+    Loaded(Fingerprint, Result<Arc<Dataset>, String>),
     /// Signals fitted.
-    Fitted(Result<Box<Engine>, Cancelled>),
+    Fitted(Fingerprint, Result<Box<Engine>, Cancelled>),
     /// Catalogue embedded.
-    Embedded(Result<EmbedOutcome, String>),
+    Embedded(Fingerprint, Result<EmbedOutcome, String>),
     /// Evaluation, tuning, sweep or comparison finished.
-    Eval(Result<Box<EvalJobOutput>, Cancelled>),
+    Eval(Fingerprint, Result<Box<EvalJobOutput>, Cancelled>),
     /// The transformer trained (or stopped).
     Trained(Box<TrainOutput>),
     /// Score files read as external signals.
@@ -127,6 +148,10 @@ pub struct Workbench {
     ranker: RankerState,
     /// Background jobs.
     jobs: JobRunner<JobOutput>,
+    /// The number of the load whose data is installed (0: none yet).
+    generation: u64,
+    /// The number of the latest load asked for (a running load of an older one is dropped).
+    requested: u64,
     /// Wakes the GUI when a job progresses.
     repaint: Option<Repaint>,
 }
@@ -147,6 +172,8 @@ impl Workbench {
             live: LiveState::default(),
             ranker: RankerState::default(),
             jobs: JobRunner::default(),
+            generation: 0,
+            requested: 0,
             repaint: None,
         }
     }
@@ -256,9 +283,60 @@ impl Workbench {
         self.session.active_fusion()
     }
 
-    /// Shopper id as displayed (pseudonymised when the privacy switch is on).
+    /// Shopper id as displayed (pseudonymised when the privacy switch is on): the one
+    /// function every shown or exported shopper id goes through.
     pub fn display_user(&self, id: &str) -> String {
         if self.session.privacy { pseudonym(id, &self.session.privacy_salt) } else { id.to_owned() }
+    }
+
+    /// "shopper 17850", or the pseudonym alone ("shopper-01ba0add") with the privacy
+    /// switch on, so that a label never reads "shopper shopper-…".
+    pub fn shopper_label(&self, id: &str) -> String {
+        let shown = self.display_user(id);
+        if self.session.privacy { shown } else { format!("shopper {shown}") }
+    }
+
+    /// The shopper whose displayed id is `text` (the raw id is accepted only with the
+    /// privacy switch off); otherwise the one shopper whose displayed id contains it.
+    pub fn resolve_shopper(&self, text: &str) -> Option<String> {
+        let engine = self.engine()?;
+        let wanted = text.trim().to_lowercase();
+        if wanted.is_empty() {
+            return None;
+        }
+        let active = engine
+            .dataset
+            .behaviour
+            .users
+            .names()
+            .iter()
+            .enumerate()
+            .filter(|(u, _)| engine.interactions.history.get(*u).is_some_and(|h| !h.is_empty()))
+            .map(|(_, n)| (n, self.display_user(n).to_lowercase()));
+        let mut partial = Vec::new();
+        for (name, shown) in active {
+            if shown == wanted {
+                return Some(name.clone());
+            }
+            if shown.contains(&wanted) {
+                partial.push(name);
+            }
+        }
+        match partial.as_slice() {
+            [one] => Some((*one).clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `id` is a shopper of the loaded data.
+    pub fn knows_shopper(&self, id: &str) -> bool {
+        self.engine().is_some_and(|e| e.dataset.behaviour.users.get(id).is_some())
+    }
+
+    /// The data files and mappings the installed data came from (the session's may
+    /// differ: typed but not loaded, or a load still running).
+    pub fn loaded_from(&self) -> Option<&crate::data::DataSources> {
+        self.data.loaded_from()
     }
 
     /// Whether a job with this name is running.
@@ -274,10 +352,16 @@ impl Workbench {
     /// Handles one command: each family goes to the handler of the part it changes.
     pub fn handle(&mut self, command: Command) {
         use Command as C;
+        match &command {
+            C::SetWeight(signal, _) => self.view.weight_moving(*signal),
+            _ => self.view.end_gesture(),
+        }
         match command {
-            c @ (C::Reload | C::SetDataFile { .. } | C::SetMapping { .. } | C::SetEventWeight { .. }) => {
-                self.handle_data(c)
-            }
+            c @ (C::Reload
+            | C::SetDataFile { .. }
+            | C::OpenDataset { .. }
+            | C::SetMapping { .. }
+            | C::SetEventWeight { .. }) => self.handle_data(c),
             c @ (C::AddSignalFile(_) | C::RemoveSignalFile(_)) => self.handle_signals(c),
             c @ (C::SetSignalEnabled(..)
             | C::SetWeight(..)
@@ -325,10 +409,26 @@ impl Workbench {
                 Err(panic) => {
                     self.notify(NoticeLevel::Error, format!("the job “{name}” failed unexpectedly: {panic}"));
                 }
-                Ok(JobOutput::Loaded(result)) => self.finish_load(result),
-                Ok(JobOutput::Fitted(result)) => self.finish_fit(result),
-                Ok(JobOutput::Embedded(result)) => self.finish_embed(result),
-                Ok(JobOutput::Eval(result)) => self.finish_eval(result),
+                Ok(JobOutput::Loaded(f, result)) => {
+                    if f.data == self.requested {
+                        self.finish_load(f, result);
+                    }
+                }
+                Ok(JobOutput::Fitted(f, result)) => {
+                    if f == self.fit_fingerprint() {
+                        self.finish_fit(result);
+                    }
+                }
+                Ok(JobOutput::Embedded(f, result)) => {
+                    if f == self.embed_fingerprint() {
+                        self.finish_embed(result);
+                    }
+                }
+                Ok(JobOutput::Eval(f, result)) => {
+                    if f == self.eval_fingerprint() {
+                        self.finish_eval(result);
+                    }
+                }
                 Ok(JobOutput::Trained(output)) => self.finish_training(*output),
                 Ok(JobOutput::Signals(output)) => self.finish_signals(*output),
                 Ok(JobOutput::Batch(result)) => self.finish_batch_export(result),
@@ -336,6 +436,25 @@ impl Workbench {
                 Ok(JobOutput::Ranked(output)) => self.finish_ranker_training(*output),
             }
         }
+    }
+
+    /// What a fit's result must have been computed for: the installed data, its event
+    /// weights, the signal parameters and the item texts.
+    pub(super) fn fit_fingerprint(&self) -> Fingerprint {
+        let s = &self.session;
+        Fingerprint::of(self.generation, &(&self.fit_params(), &s.event_weights, &s.model.template))
+    }
+
+    /// What an embedding must have been computed for: the installed catalogue and the
+    /// model settings (folder, device, text template, batch size).
+    pub(super) fn embed_fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(self.generation, &self.session.model)
+    }
+
+    /// What an evaluation-family result must have been computed for: the installed data
+    /// and its event weights.
+    pub(super) fn eval_fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(self.generation, &self.session.event_weights)
     }
 
     /// A progress handle that wakes the GUI on every change.
@@ -359,6 +478,12 @@ impl Workbench {
             }
             Err(e) => self.notify(NoticeLevel::Error, format!("cannot start a background job: {e}")),
         }
+    }
+
+    /// The shopper with the most events (ties: the lower index): what every "Heaviest"
+    /// button and the first shopper of new data use.
+    pub fn heaviest_shopper(&self) -> Option<String> {
+        self.heaviest_shoppers(1).into_iter().next()
     }
 
     /// The `n` shoppers with the most events, by id.

@@ -16,6 +16,9 @@ pub struct CurrentView {
     target: Option<TargetState>,
     list: Vec<ExplainedItem>,
     rank_moves: HashMap<u32, i64>,
+    /// While one signal's weight is moved step after step (a slider drag), the moves are
+    /// counted from the list before the first step, not from the previous frame's list.
+    gesture: Option<(crate::score::SignalId, HashMap<u32, usize>)>,
 }
 
 impl CurrentView {
@@ -43,11 +46,27 @@ impl CurrentView {
         self.target = None;
         self.list.clear();
         self.rank_moves.clear();
+        self.gesture = None;
+    }
+
+    /// A weight of `signal` is about to move: the first of a run of moves of the same
+    /// signal keeps the list as it is now, to count the moves from.
+    pub(super) fn weight_moving(&mut self, signal: crate::score::SignalId) {
+        if self.gesture.as_ref().is_none_or(|(s, _)| *s != signal) {
+            let baseline = self.list.iter().map(|e| (e.ranked.item, e.position)).collect();
+            self.gesture = Some((signal, baseline));
+        }
+    }
+
+    /// Any other change ends a run of weight moves.
+    pub(super) fn end_gesture(&mut self) {
+        self.gesture = None;
     }
 
     /// Shows a newly scored target (no rank moves: it is a different list).
     fn show(&mut self, engine: &Engine, state: TargetState, session: &Session) {
         self.target = Some(state);
+        self.gesture = None;
         self.list.clear();
         self.rerank(engine, session);
         self.rank_moves.clear();
@@ -64,7 +83,10 @@ impl CurrentView {
     /// item moved.
     fn rerank(&mut self, engine: &Engine, session: &Session) {
         let Some(target) = &mut self.target else { return };
-        let before: HashMap<u32, usize> = self.list.iter().map(|e| (e.ranked.item, e.position)).collect();
+        let before: HashMap<u32, usize> = match &self.gesture {
+            Some((_, baseline)) => baseline.clone(),
+            None => self.list.iter().map(|e| (e.ranked.item, e.position)).collect(),
+        };
         self.list = engine.explain(target, session.active_fusion(), &session.rules, session.selection.k);
         self.rank_moves = self
             .list

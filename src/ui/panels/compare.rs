@@ -87,13 +87,28 @@ fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, Strin
         CompareMode::Shoppers => {
             ui.horizontal(|ui| {
                 ui.label("Shopper B:");
-                let mut b = compare.shopper_b().to_owned();
-                let r = ui.add(egui::TextEdit::singleline(&mut b).desired_width(120.0).hint_text("shopper id"));
-                if r.changed() {
-                    cx.commands.push(Command::SetShopperB(b));
+                // Unless being typed in, the field shows B as displayed (a pseudonym with privacy on).
+                if !cx.ui.compare.shopper_b_editing {
+                    let b = compare.shopper_b().trim();
+                    cx.ui.compare.shopper_b_draft = if b.is_empty() { String::new() } else { wb.display_user(b) };
                 }
-                if ui.button("Heaviest").clicked()
-                    && let Some(s) = wb.heaviest_shoppers(2).into_iter().nth(1)
+                let r = ui.add(
+                    egui::TextEdit::singleline(&mut cx.ui.compare.shopper_b_draft)
+                        .id_salt("shopper-b-field")
+                        .desired_width(120.0)
+                        .hint_text("shopper id"),
+                );
+                let r = r.on_hover_text("Type an id (or part of one) and press Enter");
+                cx.ui.compare.shopper_b_editing = r.has_focus();
+                if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    let typed = cx.ui.compare.shopper_b_draft.trim().to_owned();
+                    if !typed.is_empty() && typed != wb.display_user(compare.shopper_b().trim()) {
+                        // An id of no loaded shopper is kept as typed: B gets cold-start recommendations.
+                        cx.commands.push(Command::SetShopperB(wb.resolve_shopper(&typed).unwrap_or(typed)));
+                    }
+                }
+                if ui.button("Heaviest").on_hover_text("The shopper with the most events").clicked()
+                    && let Some(s) = wb.heaviest_shopper()
                 {
                     cx.commands.push(Command::SetShopperB(s));
                 }
@@ -104,7 +119,7 @@ fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, Strin
                 return None;
             }
             let a = wb.session().selection.shopper.clone().unwrap_or_default();
-            Some((format!("A: shopper {}", wb.display_user(&a)), format!("B: shopper {}", wb.display_user(b))))
+            Some((format!("A: {}", wb.shopper_label(&a)), format!("B: {}", wb.shopper_label(b))))
         }
         CompareMode::Queries => {
             ui.horizontal(|ui| {
@@ -134,6 +149,9 @@ fn rank_shift(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, label_a: &str, label
     let col_w = (width - 140.0) / 2.0;
     let (response, painter) = ui.allocate_painter(Vec2::new(width, row_h * (rows as f32 + 1.0)), Sense::click());
     let rect = response.rect;
+    // The painted headings, for screen readers (and tests) too.
+    let heading = format!("{label_a} | {label_b}");
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, heading.clone()));
     let text_color = ui.visuals().text_color();
     let font = egui::FontId::proportional(13.0);
     painter.text(rect.left_top(), egui::Align2::LEFT_TOP, label_a, egui::FontId::proportional(14.0), text_color);

@@ -3,7 +3,7 @@
 //! one-weight sweep, two-weight heatmap, accuracy-vs-diversity front; segments.
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, Heatmap, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Heatmap, Line, Plot, PlotPoints, Points};
 
 use crate::eval::experiment::RowKind;
 use crate::score::SignalId;
@@ -190,35 +190,52 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         .filter(|r| r.kind == RowKind::Signal)
         .filter_map(|r| r.metrics.metrics.get(&keys[0]).map(|e| (r.name.clone(), e.value)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
+    // A table whose header stays in view while its rows scroll.
     egui::ScrollArea::horizontal().id_salt("metrics-scroll").show(ui, |ui| {
-        egui::Grid::new("metrics-table").striped(true).num_columns(keys.len() + 2).show(ui, |ui| {
-            ui.strong("row");
-            ui.strong("kind");
-            for key in &keys {
-                ui.strong(key);
-            }
-            ui.end_row();
-            for (name, kind, metrics) in &rows {
-                let color = match SignalId::from_id(name) {
-                    Some(s) => theme::signal_color(s),
-                    None => ui.visuals().strong_text_color(),
-                };
-                ui.colored_label(color, name);
-                ui.label(kind);
-                for key in &keys {
-                    match metrics.get(key) {
-                        Some(e) => {
-                            ui.label(format!("{:.4}", e.value))
-                                .on_hover_text(format!("95 % interval [{:.4}, {:.4}]", e.ci.0, e.ci.1));
-                        }
-                        None => {
-                            ui.label("–");
-                        }
-                    }
+        let mut table = egui_extras::TableBuilder::new(ui)
+            .id_salt("metrics-table")
+            .striped(true)
+            .max_scroll_height(260.0)
+            .column(egui_extras::Column::auto().at_least(90.0))
+            .column(egui_extras::Column::auto().at_least(80.0));
+        for _ in &keys {
+            table = table.column(egui_extras::Column::auto().at_least(78.0));
+        }
+        table
+            .header(20.0, |mut header| {
+                for title in ["row", "kind"].into_iter().map(str::to_owned).chain(keys.iter().cloned()) {
+                    header.col(|ui| {
+                        ui.strong(title);
+                    });
                 }
-                ui.end_row();
-            }
-        });
+            })
+            .body(|mut body| {
+                for (name, kind, metrics) in &rows {
+                    body.row(20.0, |mut row| {
+                        row.col(|ui| {
+                            let color = match SignalId::from_id(name) {
+                                Some(s) => theme::signal_color(s),
+                                None => ui.visuals().strong_text_color(),
+                            };
+                            ui.colored_label(color, name);
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(kind.as_str()).extend());
+                        });
+                        for key in &keys {
+                            row.col(|ui| match metrics.get(key) {
+                                Some(e) => {
+                                    ui.label(format!("{:.4}", e.value))
+                                        .on_hover_text(format!("95 % interval [{:.4}, {:.4}]", e.ci.0, e.ci.1));
+                                }
+                                None => {
+                                    ui.label("–");
+                                }
+                            });
+                        }
+                    });
+                }
+            });
     });
     if let Some((name, v)) = best_signal {
         ui.label(format!("Best single signal on {}: {name} ({v:.4}). Hover a value for its 95 % interval.", keys[0]));
@@ -245,8 +262,10 @@ fn bar_chart(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
     let mut bars = Vec::new();
     let mut whiskers = Vec::new();
     let mut names = Vec::new();
+    let mut whisker_top = 0.0f64;
     for (i, r) in outcome.rows.iter().enumerate() {
         let Some(e) = r.metrics.metrics.get(&key) else { continue };
+        whisker_top = whisker_top.max(e.ci.1).max(e.value);
         let color = SignalId::from_id(&r.name).map_or(theme::MUTED, theme::signal_color);
         bars.push(Bar::new(i as f64, e.value).width(0.6).fill(color).name(&r.name));
         whiskers.push(
@@ -260,9 +279,13 @@ fn bar_chart(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         ui.strong(format!("{key} with 95 % intervals"));
         super::widgets::png_button(ui, cx, "metrics-bars");
     });
+    let top = whisker_top.max(0.0) * 1.1;
     let r = Plot::new("metrics-bars")
-        .height(200.0)
+        .height(240.0)
         .allow_scroll(false)
+        .include_y(0.0)
+        .include_y(if top > 0.0 { top } else { 1.0 })
+        .y_axis_label(key.clone())
         .x_axis_formatter(move |m, _| {
             names
                 .get(m.value.round() as usize)
@@ -282,12 +305,12 @@ fn bar_chart(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
 fn sweeps(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let signals: Vec<SignalId> = cx.wb.evaluation().outcome().map(|o| o.context.signals.clone()).unwrap_or_default();
     let busy = cx.wb.is_running(job::SWEEP);
-    ui.columns(3, |cols| {
-        let [c1, c2, c3] = cols else { return };
-        sweep_column(c1, cx, &signals, busy);
-        heatmap_column(c2, cx, &signals, busy);
-        pareto_column(c3, cx, busy);
-    });
+    // One plot per row, the tab's full width: big enough to read and to put in a slide.
+    sweep_column(ui, cx, &signals, busy);
+    ui.separator();
+    heatmap_column(ui, cx, &signals, busy);
+    ui.separator();
+    pareto_column(ui, cx, busy);
 }
 
 /// The one-weight sweep: signal choice, run button and the curve with intervals.
@@ -354,24 +377,69 @@ fn heatmap_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[Signa
         }
     });
     if let Some(s) = cx.wb.evaluation().sweep2() {
-        let cols = s.values.len();
-        let values: Vec<f64> = s.grid.iter().rev().flatten().copied().collect();
-        let vmax = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        ui.label(format!(
-            "rows: {} weight (top = 1) · columns: {} weight · best {:.4}",
-            s.a.label(),
-            s.b.label(),
-            vmax
-        ));
-        let r = Plot::new("sweep2")
-            .height(200.0)
-            .allow_scroll(false)
-            .allow_drag(false)
-            .show_axes([false, false])
-            .show(ui, |plot| plot.add(Heatmap::new(values, cols)));
-        cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
-        super::widgets::png_button(ui, cx, "sweep2");
+        heatmap_plot(ui, cx, s);
     }
+}
+
+/// The grid as a heatmap: cell values to 3 decimals, weights as tick labels, the colour
+/// scale named, the best cell and the current weights marked.
+fn heatmap_plot(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &crate::eval::experiment::Sweep2) {
+    let n = s.values.len();
+    // Row i (a = values[i]) sits at y ∈ [i, i+1]: a grows upwards, b to the right.
+    let values: Vec<f64> = s.grid.iter().flatten().copied().collect();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    let best = values.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap_or(0);
+    let best_at = [(best % n.max(1)) as f64 + 0.5, (best / n.max(1)) as f64 + 0.5];
+    let step = if n > 1 { f64::from(s.values.last().copied().unwrap_or(1.0)) / (n - 1) as f64 } else { 1.0 };
+    let cell_of = |w: f32| if step > 0.0 { f64::from(w) / step + 0.5 } else { 0.5 };
+    let fusion = &cx.wb.session().fusion;
+    let current_at = [cell_of(fusion.weight(s.b)), cell_of(fusion.weight(s.a))];
+    ui.label(format!(
+        "{}: colour from {lo:.3} (dark purple) to {hi:.3} (yellow) · red ring: best {hi:.3} · blue dot: current weights",
+        s.metric
+    ));
+    let ticks = s.values.clone();
+    let ticks_y = s.values.clone();
+    let tick = |values: &[f32], v: f64| {
+        let i = (v - 0.5).round();
+        values
+            .get(i as usize)
+            .filter(|_| i >= 0.0 && (v - 0.5 - i).abs() < 1e-6)
+            .map(|w| format!("{w:.2}"))
+            .unwrap_or_default()
+    };
+    let marks = move |_: egui_plot::GridInput| -> Vec<egui_plot::GridMark> {
+        (0..n).map(|i| egui_plot::GridMark { value: i as f64 + 0.5, step_size: 1.0 }).collect()
+    };
+    let r = Plot::new("sweep2")
+        .height(320.0)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .show_grid(false)
+        .x_axis_label(format!("{} weight", s.b.label()))
+        .y_axis_label(format!("{} weight", s.a.label()))
+        .x_grid_spacer(marks)
+        .y_grid_spacer(marks)
+        .x_axis_formatter(move |m, _| tick(&ticks, m.value))
+        .y_axis_formatter(move |m, _| tick(&ticks_y, m.value))
+        .show(ui, |plot| {
+            // Three decimals without the leading zero, so that a cell's label fits it.
+            let label = |v: f64| format!("{v:.3}").replacen("0.", ".", 1);
+            plot.add(Heatmap::new(values, n).palette(&theme::SCALE).formatter(Box::new(label)));
+            plot.points(
+                Points::new("best", PlotPoints::from(vec![best_at]))
+                    .shape(egui_plot::MarkerShape::Circle)
+                    .filled(false)
+                    .radius(9.0)
+                    .color(theme::ONLY_B),
+            );
+            plot.points(
+                Points::new("current weights", PlotPoints::from(vec![current_at])).radius(5.0).color(theme::ONLY_A),
+            );
+        });
+    cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
+    super::widgets::png_button(ui, cx, "sweep2");
 }
 
 /// The accuracy-vs-diversity samples and their front.
@@ -385,24 +453,43 @@ fn pareto_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, busy: bool) {
     if let Some(points) = cx.wb.evaluation().pareto() {
         let all: Vec<[f64; 2]> =
             points.iter().filter(|p| !p.on_front && !p.current).map(|p| [p.diversity, p.ndcg]).collect();
-        let mut front: Vec<[f64; 2]> = points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
-        front.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let front = pareto_front(points);
         let current: Vec<[f64; 2]> = points.iter().filter(|p| p.current).map(|p| [p.diversity, p.ndcg]).collect();
+        // The legend sits above the plot, where it covers nothing.
+        ui.horizontal(|ui| {
+            ui.colored_label(theme::MUTED, "grey dots: sampled weights");
+            ui.colored_label(theme::ONLY_A, "blue line: Pareto front (no sample beats it on both)");
+            ui.colored_label(theme::ONLY_B, "red dot: current weights");
+        });
         let r = Plot::new("pareto")
-            .height(200.0)
+            .height(300.0)
             .allow_scroll(false)
-            .legend(Legend::default())
-            .x_axis_label("intra-list diversity")
-            .y_axis_label("ndcg")
+            .x_axis_label("intra-list diversity@K (mean embedding distance)")
+            .y_axis_label("ndcg@K")
             .show(ui, |plot| {
                 plot.points(Points::new("sampled weights", PlotPoints::from(all)).color(theme::MUTED).radius(2.0));
-                plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A));
-                plot.points(Points::new("front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
+                plot.line(Line::new("Pareto front", PlotPoints::from(front.clone())).color(theme::ONLY_A).width(2.0));
+                plot.points(Points::new("Pareto front", PlotPoints::from(front)).color(theme::ONLY_A).radius(3.0));
                 plot.points(Points::new("current weights", PlotPoints::from(current)).color(theme::ONLY_B).radius(6.0));
             });
         cx.ui.plot_rects.insert("pareto".to_owned(), r.response.rect);
         super::widgets::png_button(ui, cx, "pareto");
     }
+}
+
+/// The front as a line: its points by diversity, keeping only those whose ndcg is above
+/// every point further right (so the line only falls, never zigzags).
+pub(crate) fn pareto_front(points: &[crate::eval::experiment::ParetoPoint]) -> Vec<[f64; 2]> {
+    let mut front: Vec<[f64; 2]> = points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
+    front.sort_by(|a, b| b[0].total_cmp(&a[0]));
+    let mut best = f64::NEG_INFINITY;
+    front.retain(|p| {
+        let keep = p[1] > best;
+        best = best.max(p[1]);
+        keep
+    });
+    front.reverse();
+    front
 }
 
 fn segments(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {

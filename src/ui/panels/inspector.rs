@@ -119,41 +119,50 @@ fn image(ui: &mut egui::Ui, source: &str) {
     }
 }
 
+/// The contributions as a horizontal waterfall: one labelled row per signal and rule,
+/// each bar starting where the one above ended, and the score as the last row.
 fn waterfall(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, e: &crate::session::ExplainedItem) {
     let mut bars = Vec::new();
     let mut names = Vec::new();
     let mut base = 0.0f64;
-    let mut x = 0.0;
+    let push = |bars: &mut Vec<Bar>, names: &mut Vec<String>, name: String, v: f64, from: f64, fill| {
+        // Row i sits at y = −i, so the first contribution is at the top.
+        let y = -(names.len() as f64);
+        bars.push(Bar::new(y, v).base_offset(from).width(0.7).fill(fill).name(name.clone()));
+        names.push(name);
+    };
     for (s, v) in e.contributions.iter().filter(|(_, v)| v.abs() > 1e-9) {
         let v = f64::from(*v);
-        bars.push(Bar::new(x, v).base_offset(base).width(0.7).fill(theme::signal_color(*s)).name(s.label()));
-        names.push(s.label().to_owned());
+        push(&mut bars, &mut names, s.label().to_owned(), v, base, theme::signal_color(*s));
         base += v;
-        x += 1.0;
     }
     for r in &e.ranked.rule_effects {
         let v = f64::from(r.delta);
-        bars.push(Bar::new(x, v).base_offset(base).width(0.7).fill(theme::RULE_COLOR).name(format!("rule {}", r.rule)));
-        names.push(format!("rule {}", r.rule));
+        push(&mut bars, &mut names, format!("rule {}", r.rule), v, base, theme::RULE_COLOR);
         base += v;
-        x += 1.0;
     }
-    bars.push(Bar::new(x, f64::from(e.ranked.score)).width(0.7).fill(theme::MUTED).name("score"));
-    names.push("score".to_owned());
+    push(&mut bars, &mut names, "score".to_owned(), f64::from(e.ranked.score), 0.0, theme::MUTED);
+    let rows = names.len();
+    let labels = names.clone();
     let response = Plot::new("waterfall")
-        .height(170.0)
+        .height(28.0 + 22.0 * rows as f32)
         .allow_scroll(false)
         .allow_drag(false)
         .allow_zoom(false)
-        .show_grid([false, true])
-        .x_axis_formatter(move |mark, _| {
-            names
-                .get(mark.value.round() as usize)
-                .filter(|_| (mark.value - mark.value.round()).abs() < 1e-6)
-                .cloned()
+        .show_grid([true, false])
+        .x_axis_label("contribution to the score")
+        .y_axis_min_width(96.0)
+        // A mark on every row, so that every bar is labelled.
+        .y_grid_spacer(move |_| (0..rows).map(|i| egui_plot::GridMark { value: -(i as f64), step_size: 1.0 }).collect())
+        .y_axis_formatter(move |mark, _| {
+            let row = (-mark.value).round();
+            labels
+                .get(row as usize)
+                .filter(|_| row >= 0.0 && (mark.value + row).abs() < 1e-6)
+                .map(|n| crate::data::report::shorten(n, 14))
                 .unwrap_or_default()
         })
-        .show(ui, |plot| plot.bar_chart(BarChart::new("contributions", bars)));
+        .show(ui, |plot| plot.bar_chart(BarChart::new("contributions", bars).horizontal()));
     cx.ui.plot_rects.insert("waterfall".to_owned(), response.response.rect);
     super::widgets::png_button(ui, cx, "waterfall");
 }

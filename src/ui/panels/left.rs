@@ -28,26 +28,70 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     });
 }
 
+/// The session's path of each data table, as the path fields show it.
+fn session_paths(cx: &PanelContext<'_>) -> [String; 3] {
+    let d = &cx.wb.session().data;
+    let shown = |p: Option<&std::path::Path>| p.map(|p| p.display().to_string()).unwrap_or_default();
+    [shown(d.catalogue.as_deref()), shown(Some(&d.behaviour)), shown(d.users.as_deref())]
+}
+
+/// The path each table's installed data came from ("" when none is loaded).
+fn loaded_paths(cx: &PanelContext<'_>) -> [String; 3] {
+    let Some(d) = cx.wb.loaded_from() else { return Default::default() };
+    let shown = |p: Option<&std::path::Path>| p.map(|p| p.display().to_string()).unwrap_or_default();
+    [shown(d.catalogue.as_deref()), shown(Some(&d.behaviour)), shown(d.users.as_deref())]
+}
+
+/// Opens the dataset the path fields name (an empty catalogue or users field: none).
+fn open_typed_dataset(cx: &mut PanelContext<'_>) {
+    let path =
+        |i: usize| cx.ui.path_drafts.get(i).map(|t| t.trim()).filter(|t| !t.is_empty()).map(std::path::PathBuf::from);
+    match path(1) {
+        Some(behaviour) => {
+            cx.ui.path_error = None;
+            cx.commands.push(Command::OpenDataset { catalogue: path(0), behaviour, users: path(2) });
+        }
+        None => cx.ui.path_error = Some("a behaviour file is needed".to_owned()),
+    }
+}
+
 fn data_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    // When the session's paths change (a session loaded, a failed load undone), the
+    // fields follow; what is typed in them otherwise stays until Enter.
+    let current = session_paths(cx);
+    if cx.ui.paths_seen != current {
+        cx.ui.path_drafts = current.clone();
+        cx.ui.paths_seen = current;
+    }
+    let loaded = loaded_paths(cx);
+    let loading = cx.wb.is_running(crate::session::workbench::job::LOAD);
     egui::CollapsingHeader::new("Data files").default_open(true).show(ui, |ui| {
         for (i, (label, table)) in
             [("Catalogue", TableKind::Catalogue), ("Behaviour", TableKind::Behaviour), ("Users", TableKind::Users)]
                 .into_iter()
                 .enumerate()
         {
-            ui.label(label);
+            let mut text = cx.ui.path_drafts.get(i).cloned().unwrap_or_default();
+            let is_loaded = loaded.get(i).is_some_and(|l| l.trim() == text.trim());
             ui.horizontal(|ui| {
-                let mut text = cx.ui.path_drafts.get(i).cloned().unwrap_or_default();
+                ui.label(label);
+                if !is_loaded && !loading {
+                    ui.colored_label(theme::WARNING, "typed, not loaded — press Enter")
+                        .on_hover_text(format!("loaded: {}", loaded.get(i).map_or("", |s| s.as_str())));
+                }
+            });
+            ui.horizontal(|ui| {
                 let r = ui
-                    .add(egui::TextEdit::singleline(&mut text).desired_width(170.0).hint_text("path (or drop a file)"));
+                    .add(egui::TextEdit::singleline(&mut text).desired_width(170.0).hint_text("path (or drop a file)"))
+                    .on_hover_text(if text.is_empty() { "no file".to_owned() } else { text.clone() });
                 if let Some(d) = cx.ui.path_drafts.get_mut(i) {
                     *d = text.clone();
                 }
+                // Enter opens the dataset the fields name, all files at once.
                 if r.lost_focus() && ui.input(|inp| inp.key_pressed(egui::Key::Enter)) {
-                    let path = (!text.trim().is_empty()).then(|| std::path::PathBuf::from(text.trim()));
-                    cx.commands.push(Command::SetDataFile { table, path });
+                    open_typed_dataset(cx);
                 }
-                if ui.small_button("Open…").clicked() {
+                if ui.small_button("Open…").on_hover_text("Choose the file; then Open dataset loads").clicked() {
                     cx.commands.open_dialog(DialogPurpose::DataFile(table));
                 }
                 if ui
@@ -73,11 +117,22 @@ fn data_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         }
         super::live::strip(ui, cx);
         ui.horizontal(|ui| {
+            let typed = cx.ui.path_drafts != loaded;
+            if ui
+                .add_enabled(typed && !loading, egui::Button::new("Open dataset"))
+                .on_hover_text("Load the files named above, together")
+                .clicked()
+            {
+                open_typed_dataset(cx);
+            }
             if ui.button("Reload").clicked() {
                 cx.commands.push(Command::Reload);
             }
             if let Some(e) = cx.wb.data_error() {
                 ui.colored_label(theme::ERROR, "load failed").on_hover_text(e);
+            }
+            if let Some(e) = &cx.ui.path_error {
+                ui.colored_label(theme::ERROR, e);
             }
         });
         if let Some(ds) = cx.wb.dataset() {
@@ -133,25 +188,49 @@ fn model_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         }
         ui.label("Embedded text (in order):");
         let available = cx.wb.dataset().map(|d| d.catalogue.text_field_names()).unwrap_or_default();
-        let mut fields = cx.wb.session().model.template.fields.clone();
-        let mut changed = false;
-        ui.horizontal_wrapped(|ui| {
-            for f in &available {
-                let mut on = fields.contains(f);
-                if ui.checkbox(&mut on, f).changed() {
-                    changed = true;
-                    if on {
-                        fields.push(f.clone());
-                    } else {
-                        fields.retain(|x| x != f);
-                    }
-                }
-            }
-        });
-        if changed {
-            cx.commands.push(Command::SetTemplateFields(fields));
+        let fields = cx.wb.session().model.template.fields.clone();
+        if let Some(new) = template_fields_editor(ui, &available, &fields) {
+            cx.commands.push(Command::SetTemplateFields(new));
         }
     });
+}
+
+/// The embedded fields in their order (each once, with ↑ to move it earlier), then the
+/// other available fields to tick; returns the new list when it changed.
+fn template_fields_editor(ui: &mut egui::Ui, available: &[String], fields: &[String]) -> Option<Vec<String>> {
+    let mut chosen: Vec<String> = Vec::new();
+    for f in fields {
+        if !chosen.contains(f) {
+            chosen.push(f.clone());
+        }
+    }
+    let mut changed = chosen.len() != fields.len();
+    let mut new = chosen.clone();
+    for (i, f) in chosen.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let mut on = true;
+            if ui.checkbox(&mut on, format!("{}. {f}", i + 1)).changed() {
+                new.retain(|x| x != f);
+                changed = true;
+            }
+            if i > 0 && ui.small_button("↑").on_hover_text(format!("Embed {f} earlier")).clicked() {
+                if let Some(at) = new.iter().position(|x| x == f).filter(|&at| at > 0) {
+                    new.swap(at, at - 1);
+                }
+                changed = true;
+            }
+        });
+    }
+    ui.horizontal_wrapped(|ui| {
+        for f in available.iter().filter(|f| !chosen.contains(f)) {
+            let mut on = false;
+            if ui.checkbox(&mut on, f.as_str()).changed() {
+                new.push(f.clone());
+                changed = true;
+            }
+        }
+    });
+    changed.then_some(new)
 }
 
 fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
@@ -408,16 +487,22 @@ fn session_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 cx.commands.open_dialog(DialogPurpose::LoadSession);
             }
         });
-        if !cx.ui.settings.recent.is_empty() {
-            ui.label("Recent:");
-            for p in cx.ui.settings.recent.clone().iter().take(6) {
-                let name = crate::data::format::short_name(p);
+        // Sessions only: data files are opened in the data section.
+        let sessions: Vec<std::path::PathBuf> = cx
+            .ui
+            .settings
+            .recent
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .take(6)
+            .cloned()
+            .collect();
+        if !sessions.is_empty() {
+            ui.label("Recent sessions:");
+            for p in sessions {
+                let name = crate::data::format::short_name(&p);
                 if ui.link(name).on_hover_text(p.display().to_string()).clicked() {
-                    if p.extension().is_some_and(|e| e == "json") {
-                        cx.commands.push(Command::LoadSession(p.clone()));
-                    } else {
-                        cx.ui.dropped = Some(p.clone());
-                    }
+                    cx.commands.push(Command::LoadSession(p.clone()));
                 }
             }
         }
@@ -467,6 +552,9 @@ fn session_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         ui.separator();
         let mut privacy = cx.wb.session().privacy;
         if ui.checkbox(&mut privacy, "Privacy: pseudonymise shopper ids").changed() {
+            // What was typed may be a raw id: it does not stay on screen.
+            cx.ui.shopper_filter.clear();
+            cx.ui.compare.shopper_b_draft.clear();
             cx.commands.push(Command::SetPrivacy(privacy));
         }
         let mut dark = cx.ui.settings.dark;

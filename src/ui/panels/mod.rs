@@ -10,6 +10,7 @@ pub mod inspector;
 pub mod left;
 pub mod live;
 pub mod notices;
+pub mod present;
 pub mod recommend;
 pub mod rules;
 pub mod status;

@@ -68,7 +68,25 @@ fn shopper_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let users = &engine.dataset.behaviour.users;
     let current = cx.wb.session().selection.shopper.clone().unwrap_or_default();
     ui.label("Shopper:");
-    ui.add(egui::TextEdit::singleline(&mut cx.ui.shopper_filter).hint_text("search id").desired_width(110.0));
+    let typed = ui.add(
+        egui::TextEdit::singleline(&mut cx.ui.shopper_filter)
+            .hint_text("search id")
+            .desired_width(110.0)
+            .id_salt("shopper-filter"),
+    );
+    // Enter applies: the shopper with exactly this (displayed) id, or the only one containing it.
+    if typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        match cx.wb.resolve_shopper(&cx.ui.shopper_filter) {
+            Some(s) => {
+                cx.commands.push(Command::SelectShopper(s));
+                cx.ui.shopper_filter.clear();
+            }
+            None => cx.ui.shopper_filter_miss = true,
+        }
+    }
+    if typed.changed() {
+        cx.ui.shopper_filter_miss = false;
+    }
     let filter = cx.ui.shopper_filter.trim().to_lowercase();
     let shopper_combo = egui::ComboBox::from_id_salt("shopper-combo")
         .selected_text(cx.wb.display_user(&current))
@@ -109,11 +127,15 @@ fn shopper_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
         }
     }
-    if ui.button("Heaviest").clicked()
-        && let Some(s) = cx.wb.heaviest_shoppers(1).into_iter().next()
+    if cx.ui.shopper_filter_miss {
+        ui.colored_label(theme::WARNING, "no single shopper matches: pick one from the list");
+    }
+    if ui.button("Heaviest").on_hover_text("The shopper with the most events").clicked()
+        && let Some(s) = cx.wb.heaviest_shopper()
     {
         cx.commands.push(Command::SelectShopper(s));
     }
+    super::present::add_button(ui, cx);
     if ui.button("Cold").on_hover_text("A shopper with at most 2 events").clicked() {
         let cold = cx.wb.cold_shoppers(2);
         if !cold.is_empty() {
@@ -123,7 +145,13 @@ fn shopper_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
         }
     }
-    // From a segment: a random shopper whose events carry the chosen attribute value.
+    segment_picker(ui, cx);
+}
+
+/// A random shopper from a segment: one whose events carry the chosen attribute value.
+fn segment_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let Some(engine) = cx.wb.engine() else { return };
+    let users = &engine.dataset.behaviour.users;
     let attributes: Vec<&crate::data::EventAttribute> =
         engine.dataset.behaviour.attributes.iter().filter(|a| a.values.len() > 1 && a.values.len() <= 300).collect();
     if let Some(attribute) = attributes.first() {
@@ -157,12 +185,7 @@ fn history(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let cat = engine.catalogue();
     ui.horizontal(|ui| {
         ui.strong("History");
-        ui.label(format!(
-            "{} events, {} distinct items{}",
-            profile.events.len(),
-            profile.items.len(),
-            if target.known { "" } else { " — unknown shopper, cold start" }
-        ));
+        ui.label(history_summary(profile.events.len(), profile.items.len(), target.known));
     });
     if profile.events.is_empty() {
         return;
@@ -180,6 +203,14 @@ fn history(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
             _ => orders.push((e.time, sign, vec![e.item])),
         }
+    }
+    if let [(t, _, items)] = orders.as_slice() {
+        // A single order is a date and its items, not a plot with one dot.
+        let names: Vec<String> =
+            items.iter().take(6).map(|&i| crate::data::report::shorten(cat.title(i), 30)).collect();
+        ui.label(format!("One order, on {}: {}", crate::data::timestamp::format_date(*t), names.join(", ")));
+        recent_links(ui, cx, profile);
+        return;
     }
     let points: Vec<[f64; 2]> = orders.iter().map(|(t, n, _)| [(t - t0) as f64 / 86_400.0, *n]).collect();
     let labels: Vec<(f64, f64, String)> = orders
@@ -200,6 +231,7 @@ fn history(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         .height(120.0)
         .allow_scroll(false)
         .x_axis_label(format!("days since {start}"))
+        .include_x(0.0)
         .y_axis_label("items")
         .label_formatter(move |hover| {
             let v = super::explore::hover_point(hover);
@@ -214,6 +246,30 @@ fn history(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             plot.points(Points::new("orders", PlotPoints::from(points)).radius(3.5).color(theme::ONLY_A));
         });
     cx.ui.plot_rects.insert("history".to_owned(), response.response.rect);
+    recent_links(ui, cx, profile);
+}
+
+/// "12 events, 9 distinct items", in the singular for one, and what is missing for a
+/// shopper whose events carry no positive weight.
+pub(crate) fn history_summary(events: usize, items: usize, known: bool) -> String {
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut text = if events == 0 {
+        "no events".to_owned()
+    } else if items == 0 {
+        format!("{} (cancellations, returns or zero-weight events only)", plural(events, "event", "events"))
+    } else {
+        format!("{}, {}", plural(events, "event", "events"), plural(items, "distinct item", "distinct items"))
+    };
+    if !known {
+        text.push_str(" — unknown shopper, cold start");
+    }
+    text
+}
+
+/// Links to the shopper's six most recent items.
+fn recent_links(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, profile: &crate::score::UserProfile) {
+    let Some(engine) = cx.wb.engine() else { return };
+    let cat = engine.catalogue();
     ui.horizontal_wrapped(|ui| {
         ui.label("Recent:");
         for e in profile.events.iter().rev().take(6) {
@@ -288,7 +344,12 @@ fn ranked_list(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 .collect();
             widgets::contribution_bar(ui, &parts, max_total, 170.0).on_hover_text(hover.join("\n"));
             ui.label(format!("{:.4}", e.ranked.score));
-            ui.label(e.evidence.first().cloned().unwrap_or_default()).on_hover_text(e.evidence.join("\n"));
+            // Cut with an ellipsis at the panel's edge; every sentence is in the tooltip.
+            let room = (ui.clip_rect().right() - ui.cursor().min.x - 8.0).max(120.0);
+            let why = e.evidence.first().cloned().unwrap_or_default();
+            ui.allocate_ui(egui::vec2(room, 18.0), |ui| {
+                ui.add(egui::Label::new(why).truncate()).on_hover_text(e.evidence.join("\n"));
+            });
             ui.end_row();
         }
     });

@@ -2,13 +2,34 @@
 
 use eframe::egui;
 
-use crate::fusion::{Adjustment, Rule, RuleAction, RuleTarget};
-use crate::session::Command;
+use crate::fusion::{Adjustment, Rule, RuleAction, RuleScope, RuleTarget};
+use crate::session::{Command, Mode, Workbench};
 use crate::ui::context::PanelContext;
-use crate::ui::state::{FormAction, FormTarget, RuleForm};
+use crate::ui::state::{FormAction, FormScope, FormTarget, RuleForm};
+use crate::ui::theme;
 
-/// The rule the form describes, named after the `n` rules there are (None while incomplete).
-fn build_rule(form: &RuleForm, n: usize) -> Option<Rule> {
+/// The scope of the list on screen: the current shopper's, or searches containing the query.
+fn current_scope(wb: &Workbench) -> RuleScope {
+    let selection = &wb.session().selection;
+    match selection.mode {
+        Mode::Search if !selection.query.trim().is_empty() => {
+            RuleScope::Queries { containing: selection.query.trim().to_owned() }
+        }
+        _ => selection.shopper.clone().map_or(RuleScope::All, |id| RuleScope::Shopper { id }),
+    }
+}
+
+/// How a scope reads in the rules list (shopper ids through the privacy switch).
+fn scope_text(wb: &Workbench, scope: &RuleScope) -> String {
+    match scope {
+        RuleScope::All => "for every list".to_owned(),
+        RuleScope::Shopper { id } => format!("for {}", wb.shopper_label(id)),
+        RuleScope::Queries { containing } => format!("for searches containing “{containing}”"),
+    }
+}
+
+/// The rule the form describes (None while incomplete).
+fn build_rule(form: &RuleForm, wb: &Workbench) -> Option<Rule> {
     let target = match form.target {
         FormTarget::Item => RuleTarget::Item { id: form.value.trim().to_owned() },
         FormTarget::Category => RuleTarget::Category { name: form.value.trim().to_owned() },
@@ -24,19 +45,40 @@ fn build_rule(form: &RuleForm, n: usize) -> Option<Rule> {
         FormAction::Bury => RuleAction::Bury { adjustment: Adjustment::Multiply(form.factor.clamp(0.0, 1.0)) },
         FormAction::Hide => RuleAction::Hide,
     };
-    Some(Rule { name: format!("R{}", n + 1), enabled: true, target, action })
+    let scope = match form.scope {
+        FormScope::All => RuleScope::All,
+        FormScope::ThisShopper => RuleScope::Shopper { id: wb.session().selection.shopper.clone()? },
+        FormScope::Queries if form.query.trim().is_empty() => return None,
+        FormScope::Queries => RuleScope::Queries { containing: form.query.trim().to_owned() },
+    };
+    let name = Rule::readable_name(&action, &target, wb.engine().map(|e| e.catalogue()));
+    Some(Rule { name, enabled: true, target, action, scope })
 }
 
 /// The rules list with enable checkboxes and remove buttons, and the add form.
 pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
-    egui::CollapsingHeader::new(format!("Rules ({})", cx.wb.session().rules.len())).show(ui, |ui| {
+    // A fixed id: the header's text changes with the count, and must not collapse it.
+    let header =
+        egui::CollapsingHeader::new(format!("Rules ({})", cx.wb.session().rules.len())).id_salt("rules-section");
+    header.show(ui, |ui| {
+        let catalogue = cx.wb.engine().map(|e| e.catalogue());
         for (i, r) in cx.wb.session().rules.iter().enumerate() {
-            ui.horizontal(|ui| {
+            let inactive = catalogue.and_then(|c| r.inactive_in(c));
+            ui.horizontal_wrapped(|ui| {
                 let mut on = r.enabled;
                 if ui.checkbox(&mut on, "").accessible_name(format!("rule {} enabled", r.name)).changed() {
                     cx.commands.push(Command::SetRuleEnabled(i, on));
                 }
-                ui.label(format!("{}: {}", r.name, r.describe()));
+                let line = format!("{} · {}", r.name, scope_text(cx.wb, &r.scope));
+                match &inactive {
+                    Some(why) => {
+                        ui.colored_label(theme::MUTED, line).on_hover_text(why);
+                        ui.colored_label(theme::WARNING, why);
+                    }
+                    None => {
+                        ui.label(line).on_hover_text(r.describe());
+                    }
+                }
                 if ui.small_button("remove").on_hover_text("Remove rule").clicked() {
                     cx.commands.push(Command::RemoveRule(i));
                 }
@@ -90,8 +132,17 @@ pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
             FormAction::Hide => {}
         }
-        let n = cx.wb.session().rules.len();
-        let rule = build_rule(&cx.ui.rule_form, n);
+        let form = &mut cx.ui.rule_form;
+        ui.horizontal(|ui| {
+            ui.label("for");
+            ui.selectable_value(&mut form.scope, FormScope::All, "every list");
+            ui.selectable_value(&mut form.scope, FormScope::ThisShopper, "this shopper");
+            ui.selectable_value(&mut form.scope, FormScope::Queries, "searches containing");
+        });
+        if form.scope == FormScope::Queries {
+            ui.add(egui::TextEdit::singleline(&mut form.query).hint_text("text in the query"));
+        }
+        let rule = build_rule(&cx.ui.rule_form, cx.wb);
         if ui.add_enabled(rule.is_some(), egui::Button::new("Add rule")).clicked()
             && let Some(rule) = rule
         {
@@ -100,14 +151,19 @@ pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     });
 }
 
-/// Rule buttons for one item (used by the inspector).
+/// Rule buttons for one item (used by the inspector): for the list on screen (this
+/// shopper, or searches containing this query) unless "for every list" is ticked.
 pub fn item_rule_buttons(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, item_id: &str) {
-    let n = cx.wb.session().rules.len();
-    let make = |action: RuleAction| Rule {
-        name: format!("R{}", n + 1),
-        enabled: true,
-        target: RuleTarget::Item { id: item_id.to_owned() },
-        action,
+    let here = current_scope(cx.wb);
+    let here_text = scope_text(cx.wb, &here);
+    ui.checkbox(&mut cx.ui.rule_for_every_list, "for every list")
+        .on_hover_text(format!("Off: the rule applies {here_text} only"));
+    let scope = if cx.ui.rule_for_every_list { RuleScope::All } else { here };
+    let catalogue = cx.wb.engine().map(|e| e.catalogue());
+    let make = |action: RuleAction| {
+        let target = RuleTarget::Item { id: item_id.to_owned() };
+        let name = Rule::readable_name(&action, &target, catalogue);
+        Rule { name, enabled: true, target, action, scope: scope.clone() }
     };
     ui.horizontal_wrapped(|ui| {
         if ui.button("Pin at #1").clicked() {

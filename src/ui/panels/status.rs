@@ -43,15 +43,40 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
             for (name, p) in cx.wb.jobs().running() {
                 ui.separator();
+                // The bar shows the fraction; the words beside it are never cut by the bar's width.
                 let text = match (p.fraction(), p.eta_s()) {
-                    (Some(_), Some(eta)) => format!("{name}: {} {}/{} · eta {eta:.0}s", p.stage, p.done, p.total),
+                    (Some(_), Some(eta)) => {
+                        format!("{name}: {} {}/{} · about {} left", p.stage, p.done, p.total, readable_eta(eta))
+                    }
                     _ => format!("{name}: {}", p.stage),
                 };
-                ui.add(egui::ProgressBar::new(p.fraction().unwrap_or(0.0)).desired_width(120.0).text(text));
+                ui.add(egui::ProgressBar::new(p.fraction().unwrap_or(0.0)).desired_width(70.0).show_percentage());
+                ui.label(text);
                 if ui.small_button("cancel").on_hover_text(format!("Cancel {name}")).clicked() {
                     cx.commands.push(Command::CancelJob(name.clone()));
                 }
             }
         });
     });
+}
+
+/// A remaining time as people say it: "8 s", "3 min 05 s", "1 h 04 min".
+pub(crate) fn readable_eta(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3_599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3_600, (s % 3_600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn remaining_times_read_as_people_say_them() {
+        assert_eq!(super::readable_eta(7.6), "8 s");
+        assert_eq!(super::readable_eta(185.0), "3 min 05 s");
+        assert_eq!(super::readable_eta(3_840.0), "1 h 04 min");
+        assert_eq!(super::readable_eta(-2.0), "0 s");
+    }
 }

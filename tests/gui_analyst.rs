@@ -1,0 +1,386 @@
+#![cfg(feature = "gui")]
+//! The workbench as an analyst uses it (issue 19), driven through the real widgets with
+//! egui_kittest: switching datasets and sessions, privacy, picking shoppers, re-ranking
+//! explained.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use recfuse::session::Session;
+use recfuse::ui::WorkbenchApp;
+
+fn harness(session: Session, embed: bool) -> Harness<'static, WorkbenchApp> {
+    Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, embed))
+}
+
+/// Steps the app until `done` holds (background jobs finish on their own threads).
+fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(600) {
+        h.step();
+        if done(h.state()) {
+            h.run_steps(2);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn loaded(h: &mut Harness<'static, WorkbenchApp>) {
+    wait_until(h, "the list", |app| !app.wb.list().is_empty() && app.wb.jobs().running().is_empty());
+}
+
+/// Every label and value in the accessibility tree.
+fn texts(h: &Harness<'static, WorkbenchApp>) -> Vec<String> {
+    h.query_all_by(|_| true)
+        .flat_map(|n| {
+            let node = n.accesskit_node();
+            [node.label(), node.value()]
+        })
+        .flatten()
+        .collect()
+}
+
+/// Whether `text` contains `id` as a whole token (not inside a longer number or name).
+fn has_token(text: &str, id: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || matches!(c, '.' | ',' | '-' | '_');
+    text.match_indices(id).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + id.len()..].chars().next();
+        !before.is_some_and(part) && !after.is_some_and(part)
+    })
+}
+
+/// A second dataset, unlike the sample: 30 items in two categories, 6 shoppers.
+fn second_dataset(dir: &Path) -> (PathBuf, PathBuf) {
+    let catalogue = dir.join("lamps_catalogue.csv");
+    let events = dir.join("lamps_events.csv");
+    let mut c = String::from("item_id,title,category\n");
+    for i in 1..=30 {
+        let (kind, category) = if i % 2 == 0 { ("wool rug", "Rugs") } else { ("desk lamp", "Lamps") };
+        c.push_str(&format!("L{i:02},oak {kind} number {i},{category}\n"));
+    }
+    std::fs::write(&catalogue, c).expect("write catalogue");
+    let mut e = String::from("user_id,item_id,timestamp,event_type\n");
+    let mut t = 1_600_000_000u64;
+    for u in 1..=6u64 {
+        for k in 0..(3 + u) {
+            let item = (u * 5 + k * 7) % 30 + 1;
+            t += 3_600;
+            e.push_str(&format!("u{u},L{item:02},{t},purchase\n"));
+        }
+    }
+    std::fs::write(&events, e).expect("write events");
+    (catalogue, events)
+}
+
+/// A session file for the second dataset.
+fn second_session(dir: &Path) -> PathBuf {
+    let (catalogue, events) = second_dataset(dir);
+    let mut s = Session::default();
+    s.data.catalogue = Some(catalogue);
+    s.data.behaviour = events;
+    s.data.users = None;
+    let path = dir.join("lamps.json");
+    s.save(&path).expect("save session");
+    path
+}
+
+/// Types into the path field of the "Enter a path" window (stepping, not settling: jobs
+/// may be running).
+fn type_path(h: &mut Harness<'static, WorkbenchApp>, text: &str) {
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.data().placeholder() == Some("/path/to/file")
+    };
+    h.get_by(field).click();
+    h.run_steps(3);
+    h.get_by(field).type_text(text);
+    h.run_steps(3);
+}
+
+/// Opens a session through "Open session…" and the typed-path window.
+fn open_session(h: &mut Harness<'static, WorkbenchApp>, path: &Path) {
+    if h.query_by_label("Open session…").is_none() {
+        h.get_by_label("Session and export").click();
+        h.run_steps(3);
+    }
+    h.get_by_label("Open session…").click();
+    wait_until(h, "the path window", |app| app.ui.dialog_fallback.is_some());
+    type_path(h, &path.display().to_string());
+    h.get_by_label("OK").click();
+    h.run_steps(3);
+}
+
+/// Types `text` into the text field whose placeholder is `hint`, then presses Enter.
+fn type_and_enter(h: &mut Harness<'static, WorkbenchApp>, hint: &str, text: &str) {
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.data().placeholder() == Some(hint)
+    };
+    h.get_by(field).click();
+    h.run();
+    h.get_by(field).type_text(text);
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+}
+
+#[test]
+fn a_session_on_other_data_opened_while_embedding_gets_its_own_vectors() {
+    // An empty embedding cache, so that the sample is still being embedded at the switch.
+    let cache = tempfile::tempdir().expect("tempdir");
+    // SAFETY: set before the harness starts any thread in this test; the other tests of
+    // this binary do not embed and do not read the variable.
+    unsafe { std::env::set_var("RECFUSE_CACHE_DIR", cache.path()) };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let session = second_session(dir.path());
+    let mut h = harness(Session::default(), true);
+    wait_until(&mut h, "the sample's embedding to start", |app| {
+        app.wb.dataset().is_some() && app.wb.is_running(recfuse::session::workbench::job::EMBED)
+    });
+    assert_eq!(h.state().wb.dataset().map(|d| d.catalogue.len()), Some(2872));
+    open_session(&mut h, &session);
+    wait_until(&mut h, "the second dataset, fitted and embedded", |app| {
+        app.wb.dataset().is_some_and(|d| d.catalogue.len() == 30)
+            && app.wb.engine().is_some()
+            && app.wb.jobs().running().is_empty()
+    });
+    let app = h.state();
+    let notices: Vec<&str> = app.wb.notices().iter().map(|n| n.text.as_str()).collect();
+    assert!(!notices.iter().any(|n| n.contains("already being")), "a job was refused: {notices:?}");
+    let vectors = app.wb.vectors().expect("the new catalogue is embedded");
+    assert_eq!(vectors.data.len() / vectors.dim, 30, "vectors of another catalogue are attached");
+    assert!(app.wb.available_signals().contains(&recfuse::score::SignalId::SEMANTIC));
+    let engine = app.wb.engine().expect("engine");
+    assert!(!app.wb.list().is_empty());
+    for e in app.wb.list() {
+        let id = engine.catalogue().ids.name(e.ranked.item);
+        assert!(id.starts_with('L'), "item {id} is not of the loaded catalogue");
+    }
+    // The path fields show the session's files.
+    let shown = texts(&h);
+    assert!(shown.iter().any(|t| t.ends_with("lamps_catalogue.csv")), "the catalogue field kept the old path");
+    assert!(shown.iter().any(|t| t.ends_with("lamps_events.csv")), "the behaviour field kept the old path");
+}
+
+#[test]
+fn a_failed_load_keeps_the_previous_data_working_and_says_so() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let before = h.state().wb.session().data.behaviour.clone();
+    let path_text = before.display().to_string();
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.value().is_some_and(|v| v == path_text)
+    };
+    h.get_by(field).click();
+    h.run();
+    h.get_by(field).type_text(".missing");
+    h.run();
+    // Typed but not yet loaded: the field says so.
+    h.get_by_label_contains("typed, not loaded");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    wait_until(&mut h, "the failed load", |app| {
+        app.wb.data_error().is_some() && !app.wb.is_running(recfuse::session::workbench::job::LOAD)
+    });
+    h.run_steps(3);
+    let app = h.state();
+    assert_eq!(app.wb.list().len(), 10, "the previous list must stay");
+    assert_eq!(app.wb.session().data.behaviour, before, "the session must name the data that is loaded");
+    assert!(
+        app.wb.notices().iter().any(|n| n.text.contains("still showing the previous data (2872 items")),
+        "the failure must say the previous data stays"
+    );
+    h.get_by_label("2872 items · 445 shoppers · 36378 events");
+    assert!(h.query_by_label("Loading data and fitting signals…").is_none());
+}
+
+#[test]
+fn with_privacy_on_no_tab_shows_a_raw_shopper_id() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let heaviest = h.state().wb.heaviest_shoppers(3);
+    // The sample's three heaviest shoppers, counted by hand from events.csv.
+    assert_eq!(heaviest, vec!["17920".to_owned(), "16360".to_owned(), "13230".to_owned()]);
+    // A raw id typed into the shopper box before the switch.
+    h.get_by(|n| n.role() == egui::accesskit::Role::TextInput && n.data().placeholder() == Some("search id")).click();
+    h.run();
+    h.get_by(|n| n.role() == egui::accesskit::Role::TextInput && n.data().placeholder() == Some("search id"))
+        .type_text("13230");
+    h.run();
+    h.get_by_label("Session and export").click();
+    h.run();
+    h.get_by_label("Privacy: pseudonymise shopper ids").click();
+    h.run();
+    h.get_by_label("Compare").click();
+    h.run();
+    h.get_by_label("Two shoppers").click();
+    h.run();
+    h.get_by_label("Heaviest").click();
+    h.run_steps(3);
+    assert_eq!(h.state().wb.compare().shopper_b(), "17920");
+    for tab in ["Compare", "Recommendations", "Evaluate", "Explore", "Data"] {
+        h.get_by_label(tab).click();
+        h.run_steps(3);
+        for text in texts(&h) {
+            for raw in &heaviest {
+                assert!(!has_token(&text, raw), "{tab}: raw id {raw} shown in “{text}”");
+            }
+            assert!(!text.contains("shopper shopper-"), "{tab}: doubled prefix in “{text}”");
+        }
+    }
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    let pseudonym = h.state().wb.display_user("17920");
+    assert!(pseudonym.starts_with("shopper-"));
+    h.get_by_label(&format!("A: {pseudonym} | B: {pseudonym}"));
+}
+
+#[test]
+fn enter_picks_a_shopper_heaviest_agrees_and_a_one_event_shopper_has_no_plot() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    type_and_enter(&mut h, "search id", "16360");
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("16360"));
+    h.get_by_label("Heaviest").click();
+    h.run_steps(3);
+    // 17920 has the most events of the sample (696 lines of events.csv).
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("17920"));
+    h.get_by_label("Compare").click();
+    h.run();
+    h.get_by_label("Two shoppers").click();
+    h.run();
+    h.get_by_label("Heaviest").click();
+    h.run_steps(3);
+    assert_eq!(h.state().wb.compare().shopper_b(), "17920", "Heaviest must pick the same shopper in both tabs");
+    h.get_by_label("Recommendations").click();
+    h.run();
+    // 15070 has one line in events.csv.
+    type_and_enter(&mut h, "search id", "15070");
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("15070"));
+    let shown = texts(&h);
+    assert!(shown.iter().any(|t| t.starts_with("1 event")), "{shown:?}");
+    assert!(!shown.iter().any(|t| t.contains("1 events")), "plural for one event");
+    assert!(shown.iter().any(|t| t.starts_with("One order, on ")), "one order is a sentence, not a plot");
+}
+
+#[test]
+fn the_category_cap_says_on_the_item_why_it_moved_down() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalogue, events) = second_dataset(dir.path());
+    let mut session = Session::default();
+    session.data.catalogue = Some(catalogue);
+    session.data.behaviour = events;
+    let mut h = harness(session, false);
+    loaded(&mut h);
+    // Two categories and a cap of 1: after one Lamp and one Rug, every further item is
+    // the 2nd (or later) of its category and says so.
+    let cap = h.get_by(|n| n.value().is_some_and(|v| v.starts_with("per-category cap: ")));
+    cap.set_value_accesskit(1.0);
+    h.run_steps(3);
+    assert_eq!(h.state().wb.fusion().category_cap, 1);
+    let app = h.state();
+    let third = app.wb.list().get(2).expect("a third item");
+    let first_line = third.evidence.first().cloned().unwrap_or_default();
+    assert!(first_line.starts_with("category cap: 2nd "), "{first_line}");
+    assert!(first_line.ends_with(" item (cap 1), moved down"), "{first_line}");
+}
+
+fn title_of(app: &WorkbenchApp, position: usize) -> String {
+    let engine = app.wb.engine().expect("engine");
+    let item = app.wb.list().get(position).expect("list entry").ranked.item;
+    recfuse::data::report::shorten(engine.catalogue().title(item), 42)
+}
+
+#[test]
+fn a_pin_made_for_one_shopper_stays_with_that_shopper_and_the_rules_stay_open() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    h.get_by_label("Rules (4)").click();
+    h.run();
+    let third = title_of(h.state(), 2);
+    let item = h.state().wb.list()[2].ranked.item;
+    h.get_by_label(&third).click();
+    h.run();
+    h.get_by_label("Pin at #1").click();
+    h.run_steps(3);
+    let app = h.state();
+    assert_eq!(app.wb.list()[0].ranked.item, item, "pinned at #1");
+    let rule = app.wb.session().rules.last().expect("a rule").clone();
+    assert_eq!(rule.scope, recfuse::fusion::RuleScope::Shopper { id: "17920".to_owned() });
+    assert!(rule.name.starts_with("pin “") && rule.name.ends_with("” at #1"), "{}", rule.name);
+    // The section stayed open and lists the new rule with its scope.
+    h.get_by_label(&format!("{} · for shopper 17920", rule.name));
+    // Another shopper's list is not pinned.
+    type_and_enter(&mut h, "search id", "16360");
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("16360"));
+    assert!(h.state().wb.list().iter().all(|e| e.ranked.rule_effects.is_empty()), "the pin reached another shopper");
+}
+
+#[test]
+fn rules_for_items_the_loaded_catalogue_lacks_are_shown_inactive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalogue, events) = second_dataset(dir.path());
+    let mut session = Session::default();
+    session.data.catalogue = Some(catalogue);
+    session.data.behaviour = events;
+    let mut h = harness(session, false);
+    loaded(&mut h);
+    h.get_by_label("Rules (4)").click();
+    h.run();
+    // The default session's "hide postage" rule names stock code POST, which these lamps lack.
+    h.get_by_label("inactive: the loaded catalogue has no item POST");
+}
+
+#[test]
+fn after_a_slider_drag_the_movement_column_counts_from_before_the_drag() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let before: Vec<u32> = h.state().wb.list().iter().map(|e| e.ranked.item).collect();
+    // A drag is many small moves of one slider; the last ones usually change nothing.
+    for w in [0.25, 0.2, 0.15, 0.1, 0.05, 0.0, 0.0] {
+        h.get_by_role_and_label(egui::accesskit::Role::Slider, "ALS weight").set_value_accesskit(w);
+        h.run();
+    }
+    let app = h.state();
+    let after: Vec<u32> = app.wb.list().iter().map(|e| e.ranked.item).collect();
+    assert_ne!(before, after, "ALS at 0 must change the sample's list");
+    // Expected: each item's place before the drag minus its place after (positive = up).
+    for (at, item) in after.iter().enumerate() {
+        let expected = before.iter().position(|b| b == item).map(|was| was as i64 - at as i64);
+        assert_eq!(app.wb.rank_moves().get(item).copied(), expected, "item at #{}", at + 1);
+    }
+    assert!(app.wb.rank_moves().values().any(|&m| m != 0));
+}
+
+#[test]
+fn the_presentation_view_hides_the_configuration_and_steps_through_shoppers() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    // The first-open guide, dismissed for good.
+    h.get_by_label_contains("New here?");
+    h.get_by_label("Got it").click();
+    h.run();
+    assert!(h.query_by_label_contains("New here?").is_none());
+    assert!(h.state().ui.settings.guide_dismissed);
+    h.get_by_label("Present").click();
+    h.run_steps(3);
+    assert!(
+        h.query_by_role_and_label(egui::accesskit::Role::Slider, "ALS weight").is_none(),
+        "the configuration must be hidden"
+    );
+    // Without chosen shoppers it steps through the heaviest: 17920, then 16360.
+    h.get_by_label("shopper 17920 · 1 of 5");
+    h.get_by_label("Next shopper >").click();
+    h.run_steps(3);
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("16360"));
+    h.get_by_label("shopper 16360 · 2 of 5");
+    h.get_by_label("Exit presentation").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "ALS weight");
+}
