@@ -122,6 +122,8 @@ fn a_saved_session_restores_the_weights() {
     // Without a desktop file-dialog service the app asks for a typed path.
     h.get_by_label("Session and export").click();
     h.run();
+    h.get_by_label("Save session…").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Save session…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &path.display().to_string());
@@ -131,6 +133,8 @@ fn a_saved_session_restores_the_weights() {
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "Item CF weight").set_value_accesskit(0.1);
     h.run();
     assert!((h.state().wb.session().fusion.weight(SignalId::ITEM_CF) - 0.1).abs() < 1e-6);
+    h.get_by_label("Open session…").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Open session…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &path.display().to_string());
@@ -153,6 +157,8 @@ fn the_privacy_switch_hides_raw_ids() {
     assert!(shows(&h, &raw), "raw id shown before the switch");
     h.get_by_label("Session and export").click();
     h.run();
+    h.get_by_label("Privacy: pseudonymise shopper ids").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Privacy: pseudonymise shopper ids").click();
     h.run();
     assert!(!shows(&h, &raw), "raw id still visible");
@@ -248,8 +254,12 @@ fn exports_the_list_and_an_html_report_with_pseudonyms() {
     let raw = h.state().wb.session().selection.shopper.clone().expect("shopper");
     h.get_by_label("Session and export").click();
     h.run();
+    h.get_by_label("Privacy: pseudonymise shopper ids").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Privacy: pseudonymise shopper ids").click();
     h.run();
+    h.get_by_label("List CSV…").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("List CSV…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &csv.display().to_string());
@@ -259,6 +269,8 @@ fn exports_the_list_and_an_html_report_with_pseudonyms() {
     assert!(text.starts_with("for,rank,item_id,title,score,fused_score"));
     assert_eq!(text.lines().count(), 11, "header + 10 rows");
     assert!(!text.contains(&raw) && text.contains("shopper-"), "the export must pseudonymise the shopper");
+    h.get_by_label("HTML report…").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("HTML report…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &html.display().to_string());

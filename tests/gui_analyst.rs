@@ -110,6 +110,8 @@ fn open_session(h: &mut Harness<'static, WorkbenchApp>, path: &Path) {
         h.get_by_label("Session and export").click();
         h.run_steps(3);
     }
+    h.get_by_label("Open session…").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Open session…").click();
     wait_until(h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(h, &path.display().to_string());
@@ -215,6 +217,8 @@ fn with_privacy_on_no_tab_shows_a_raw_shopper_id() {
     h.run();
     h.get_by_label("Session and export").click();
     h.run();
+    h.get_by_label("Privacy: pseudonymise shopper ids").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Privacy: pseudonymise shopper ids").click();
     h.run();
     h.get_by_label("Compare").click();

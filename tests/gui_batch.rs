@@ -49,8 +49,12 @@ fn exports_every_shoppers_list_as_parquet_in_the_background() {
     let k = h.state().wb.session().selection.k;
     h.get_by_label("Session and export").click();
     h.run();
+    h.get_by_label("Privacy: pseudonymise shopper ids").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Privacy: pseudonymise shopper ids").click();
     h.run();
+    h.get_by_label("Recommendations for all shoppers…").scroll_to_me();
+    h.run_steps(3);
     h.get_by_label("Recommendations for all shoppers…").click();
     wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(&mut h, &out.display().to_string());
@@ -102,6 +106,8 @@ fn exports_the_fusion_profile_as_spark_sql_and_json_from_the_export_buttons() {
     h.get_by_label("Session and export").click();
     h.run();
     for (button, path) in [("Spark SQL…", &sql), ("Profile JSON…", &json)] {
+        h.get_by_label(button).scroll_to_me();
+        h.run_steps(3);
         h.get_by_label(button).click();
         wait_until(&mut h, "the path window", |app| app.ui.dialog_fallback.is_some());
         type_path(&mut h, &path.display().to_string());

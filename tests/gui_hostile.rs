@@ -86,5 +86,9 @@ fn hostile_files_show_an_error_and_the_window_keeps_working() {
         h.state_mut().wb.handle(Command::SetDataFile { table: TableKind::Behaviour, path: Some(good.clone()) });
         wait_until(&mut h, "the list after the good file", |app| !app.wb.list().is_empty());
         assert!(h.state().wb.data_error().is_none(), "{name}: the error stays after a good load");
+        // The failed load's notice is about data since replaced: off the list, in the history.
+        let shown = |texts: &[recfuse::session::workbench::Notice]| texts.iter().any(|n| n.text.contains(&name));
+        assert!(!shown(h.state().wb.notices()), "{name}: the old error is still shown");
+        assert!(shown(h.state().wb.notice_history()), "{name}: the old error is not in the history");
     }
 }

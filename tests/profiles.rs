@@ -7,8 +7,8 @@ use std::process::Command;
 
 use recfuse::data::Catalogue;
 use recfuse::fusion::{
-    Adjustment, CandidateSet, FusionConfig, FusionMethod, Normalisation, RankContext, Rule, RuleAction, RuleTarget,
-    rank,
+    Adjustment, CandidateSet, FusionConfig, FusionMethod, ListFor, Normalisation, RankContext, Rule, RuleAction,
+    RuleScope, RuleTarget, rank, rules_for,
 };
 use recfuse::score::{ScoreContext, Scorer, SignalId, UserProfile};
 use recfuse::session::Session;
@@ -114,7 +114,9 @@ fn recfuse_lists(config: &FusionConfig, rules: &[Rule], k: usize) -> Vec<Vec<Str
             let ctx = ScoreContext { profile: &profile, query: None };
             let mut set = CandidateSet::build(&refs, &ctx, ITEMS, config, &[], None);
             set.prepare(config);
-            let rctx = RankContext { catalogue: &cat, rules, vectors: None };
+            let id = format!("u{u}");
+            let scoped = rules_for(rules, ListFor::Shopper(&id));
+            let rctx = RankContext { catalogue: &cat, rules: &scoped, vectors: None };
             rank(&set, config, &rctx, k).into_iter().take(k).map(|e| cat.ids.name(e.item).to_owned()).collect()
         })
         .collect()
@@ -192,7 +194,13 @@ fn base_config(method: FusionMethod, norm: Normalisation) -> FusionConfig {
 }
 
 fn rules() -> Vec<Rule> {
-    let rule = |name: &str, target, action| Rule { name: name.to_owned(), enabled: true, target, action };
+    let rule = |name: &str, target, action| Rule {
+        name: name.to_owned(),
+        enabled: true,
+        target,
+        action,
+        scope: RuleScope::All,
+    };
     vec![
         rule(
             "acme up",
@@ -211,6 +219,15 @@ fn rules() -> Vec<Rule> {
         ),
         rule("no i09", RuleTarget::Item { id: "i09".to_owned() }, RuleAction::Hide),
         Rule { enabled: false, ..rule("off", RuleTarget::Item { id: "i10".to_owned() }, RuleAction::Hide) },
+        // Scoped: hides i00 for shopper u1 only; the query-scoped one touches no shopper list.
+        Rule {
+            scope: RuleScope::Shopper { id: "u1".to_owned() },
+            ..rule("u1 no i00", RuleTarget::Item { id: "i00".to_owned() }, RuleAction::Hide)
+        },
+        Rule {
+            scope: RuleScope::Queries { containing: "mug".to_owned() },
+            ..rule("mug searches", RuleTarget::Item { id: "i02".to_owned() }, RuleAction::Hide)
+        },
     ]
 }
 
@@ -247,7 +264,9 @@ fn the_spark_sql_query_ranks_every_shopper_as_recfuse_does() {
             }
         }
     }
-    assert_eq!(checked, 4 * 5 * 2 * 2);
+    // 5 methods (`learned` is written, and without a ranker ranked, as the weighted sum)
+    // × 5 normalisations × exclusions on/off × rules on/off.
+    assert_eq!(checked, 5 * 5 * 2 * 2);
 }
 
 #[test]
@@ -259,6 +278,11 @@ fn the_scenario_exercises_what_the_query_must_get_right() {
     let ruled = recfuse_lists(&config, &rules(), 6);
     assert_ne!(plain, ruled, "the rules must change some list");
     assert!(ruled.iter().flatten().all(|i| i != "i09"), "hidden");
+    // The rule scoped to shopper u1 changes u1's list only (the query-scoped one none).
+    let unscoped: Vec<Rule> = rules().into_iter().filter(|r| r.scope == RuleScope::All).collect();
+    let without = recfuse_lists(&config, &unscoped, 6);
+    assert!(without[1].iter().any(|i| i == "i00") && !ruled[1].iter().any(|i| i == "i00"), "{without:?} {ruled:?}");
+    assert_eq!((&without[0], &without[2]), (&ruled[0], &ruled[2]));
     let mut wide = config.clone();
     wide.candidates_per_signal = 100;
     assert_ne!(recfuse_lists(&wide, &[], 6), plain, "the top-4 candidate cut must matter");
@@ -319,6 +343,7 @@ fn recommend_with_the_exported_profile_ranks_as_the_session_it_came_from() {
         enabled: true,
         target: RuleTarget::PriceRange { min: Some(0.0), max: Some(1.0) },
         action: RuleAction::Bury { adjustment: Adjustment::Multiply(0.5) },
+        scope: RuleScope::All,
     });
     session.params.item_cf.neighbours = 7;
     let session_path = dir.path().join("tuned.json");
@@ -435,6 +460,7 @@ fn each_format_has_a_header_that_lists_what_its_target_cannot_express() {
         enabled: true,
         target: RuleTarget::Item { id: "85123A".to_owned() },
         action: RuleAction::Pin { position: 1 },
+        scope: RuleScope::All,
     });
     for format in [ProfileFormat::SparkSql, ProfileFormat::OpenSearch, ProfileFormat::Vespa] {
         let text = render(&tuned, format);

@@ -163,7 +163,8 @@ fn shopper_list(
 ) -> ShopperList {
     let mut state = engine.prepare_target(Target::Shopper(id.to_owned()), config, rules);
     state.candidates.prepare(config);
-    let ctx = RankContext { catalogue: engine.catalogue(), rules, vectors: engine.vectors.as_deref() };
+    let rules = state.target.rules_in_scope(rules);
+    let ctx = RankContext { catalogue: engine.catalogue(), rules: &rules, vectors: engine.vectors.as_deref() };
     let ranked = rank(&state.candidates, config, &ctx, top);
     let entries = ranked
         .into_iter()

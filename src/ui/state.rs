@@ -243,6 +243,8 @@ pub struct UiState {
     pub explore: ExploreUi,
     /// Rule editor state.
     pub rule_form: RuleForm,
+    /// The notices window (every notice, and those no longer shown) is open.
+    pub notices_window: bool,
     /// The presentation view is on (configuration hidden, everything larger).
     pub presenting: bool,
     /// The shoppers the presentation steps through.

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::{Profile, reranking_not_expressed};
-use crate::fusion::{Adjustment, FusionConfig, FusionMethod, Normalisation, Rule, RuleAction, RuleTarget};
+use crate::fusion::{Adjustment, FusionConfig, FusionMethod, Normalisation, Rule, RuleAction, RuleScope, RuleTarget};
 use crate::score::SignalId;
 
 /// A SQL string literal.
@@ -117,8 +117,13 @@ fn adjusted(action: &RuleAction) -> Option<String> {
 }
 
 /// The rules the query applies: enabled boosts, buries and hides, in order.
+/// A rule scoped to search queries does not touch shopper lists: it is not applied.
 fn applied_rules(rules: &[Rule]) -> Vec<&Rule> {
-    rules.iter().filter(|r| r.enabled && !matches!(r.action, RuleAction::Pin { .. })).collect()
+    rules
+        .iter()
+        .filter(|r| r.enabled && !matches!(r.action, RuleAction::Pin { .. }))
+        .filter(|r| !matches!(r.scope, RuleScope::Queries { .. }))
+        .collect()
 }
 
 /// The header: what the query reads, does, and cannot do.
@@ -184,6 +189,13 @@ fn header(profile: &Profile) -> String {
     let mut missing = reranking_not_expressed(config, &profile.rules);
     missing.extend(
         profile.rules.iter().filter(|r| !r.enabled).map(|r| format!("rule \"{}\" is disabled (not applied)", r.name)),
+    );
+    missing.extend(
+        profile
+            .rules
+            .iter()
+            .filter(|r| r.enabled && matches!(r.scope, RuleScope::Queries { .. }))
+            .map(|r| format!("rule \"{}\" applies to search queries only (not to shopper lists)", r.name)),
     );
     let _ = writeln!(h, "-- NOT EXPRESSED (RecFuse does these; this query does not):");
     if missing.is_empty() {
@@ -314,7 +326,10 @@ fn rules_sql(rules: &[&Rule]) -> (String, String) {
             }
             RuleTarget::Item { .. } => String::new(),
         };
-        let cond = condition(&rule.target);
+        let cond = match &rule.scope {
+            RuleScope::Shopper { id } => format!("r.user_id = {} AND {}", quote(id), condition(&rule.target)),
+            RuleScope::All | RuleScope::Queries { .. } => condition(&rule.target),
+        };
         let (score, hidden) = match (&rule.action, adjusted(&rule.action)) {
             (RuleAction::Hide, _) => ("r.score".to_owned(), format!("CASE WHEN {cond} THEN 1 ELSE r.hidden END")),
             (_, Some(adj)) => {

@@ -194,6 +194,8 @@ impl Workbench {
             self.jobs.retire(name);
         }
         self.supersede_training(Some(&dataset));
+        // Notices about the replaced data (its notes, a failed load's error) go to the history.
+        self.notices.retire();
         let generation = self.data.generation + 1;
         self.data = DataState {
             dataset: Some(dataset),

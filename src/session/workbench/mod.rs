@@ -268,6 +268,11 @@ impl Workbench {
         self.notices.all()
     }
 
+    /// Notices no longer shown (dismissed, or about data since replaced), oldest first.
+    pub fn notice_history(&self) -> &[Notice] {
+        self.notices.history()
+    }
+
     /// Background jobs.
     pub fn jobs(&self) -> &JobRunner<JobOutput> {
         &self.jobs

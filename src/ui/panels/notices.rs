@@ -25,13 +25,46 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             ui.add(egui::Label::new(&n.text).wrap());
         });
     }
-    if cx.wb.notices().len() > 4 {
-        ui.label(format!("… {} older notices", cx.wb.notices().len() - 4));
+    let older = cx.wb.notices().len().saturating_sub(4);
+    let earlier = cx.wb.notice_history().len();
+    if older + earlier > 0 {
+        let text = match (older, earlier) {
+            (0, e) => format!("Notices… ({e} earlier)"),
+            (o, 0) => format!("… {o} older notices"),
+            (o, e) => format!("… {o} older notices ({e} earlier)"),
+        };
+        if ui
+            .small_button(text)
+            .on_hover_text("Every notice, and those dismissed or about data since replaced")
+            .clicked()
+        {
+            cx.ui.notices_window = true;
+        }
     }
+    notices_window(ui.ctx(), cx);
     if let Some(i) = dismiss {
         cx.commands.push(Command::DismissNotice(i));
     }
     if !cx.wb.notices().is_empty() {
         ui.separator();
     }
+}
+
+/// The notices window: the shown notices, then the history (newest first).
+fn notices_window(ctx: &egui::Context, cx: &mut PanelContext<'_>) {
+    let mut open = cx.ui.notices_window;
+    egui::Window::new("Notices").open(&mut open).default_width(560.0).show(ctx, |ui| {
+        egui::ScrollArea::vertical().max_height(420.0).show(ui, |ui| {
+            ui.strong("Shown");
+            for n in cx.wb.notices().iter().rev() {
+                ui.add(egui::Label::new(format!("{:?}: {}", n.level, n.text)).wrap());
+            }
+            ui.separator();
+            ui.strong("Earlier (dismissed, or about data since replaced)");
+            for n in cx.wb.notice_history().iter().rev() {
+                ui.add(egui::Label::new(format!("{:?}: {}", n.level, n.text)).wrap());
+            }
+        });
+    });
+    cx.ui.notices_window = open;
 }
