@@ -39,3 +39,11 @@ pub fn run() -> u8 {
         }
     }
 }
+
+/// Parses command-line arguments (without the program name) as `recfuse` does and applies
+/// the option checks that need no data; nothing is read or run. For the `cli_args` fuzz
+/// target: any input must give `Ok` or a message, never a panic.
+#[doc(hidden)]
+pub fn check_args(args: &[String]) -> Result<(), String> {
+    cli::check_args(args)
+}

@@ -245,3 +245,18 @@ fn compare_refuses_sessions_on_different_data() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("are sessions on different data"), "{}", stderr(&out));
 }
+
+/// `recfuse::check_args` (the `cli_args` fuzz target's entry point) parses and checks a
+/// command line without reading anything: a valid one is `Ok`, a bad option value is a
+/// message naming it, `--help` is a message, not an exit.
+#[test]
+fn command_lines_are_checked_without_running() {
+    let args = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(recfuse::check_args(&args("recommend --behaviour b.csv --user u1 --weights als=0.5")), Ok(()));
+    let err = recfuse::check_args(&args("recommend --behaviour b.csv --user u1 --weights als=1e300")).unwrap_err();
+    assert!(err.contains("als") && err.contains("1e300"), "{err}");
+    let err = recfuse::check_args(&args("eval --behaviour b.csv --signal-file als=s.csv")).unwrap_err();
+    assert!(err.contains("als"), "{err}");
+    assert!(recfuse::check_args(&args("--help")).is_err());
+    assert!(recfuse::check_args(&args("recommend --behaviour b.csv --user u1 --map item_id")).is_err());
+}

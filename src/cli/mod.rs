@@ -121,3 +121,36 @@ pub(crate) fn run(command: Command) -> u8 {
         }
     }
 }
+
+/// Parses `args` (without the program name) as `recfuse` does and applies every option
+/// check that needs no data file: the fusion options (`--weights`, `--fusion`, `--top`,
+/// `--signal-file`, …) of the sub-commands that rank, and the column mappings. Nothing is
+/// read or run. The error is the message the user would see.
+pub(crate) fn check_args(args: &[String]) -> Result<(), String> {
+    let argv = std::iter::once("recfuse".to_owned()).chain(args.iter().cloned());
+    let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let rank = match &cli.command {
+        Some(Command::Recommend(a)) => Some(&a.rank),
+        Some(Command::Search(a)) => Some(&a.rank),
+        Some(Command::Eval(a)) => Some(&a.rank),
+        Some(Command::Compare(a)) => Some(&a.rank),
+        Some(Command::Batch(a)) => Some(&a.rank),
+        Some(Command::Watch(a)) => Some(&a.rank),
+        _ => None,
+    };
+    if let Some(rank) = rank {
+        let mut config = crate::fusion::FusionConfig::default();
+        rank.apply_to(&mut config).map_err(|e| format!("{e:#}"))?;
+        rank.signal_files().map_err(|e| format!("{e:#}"))?;
+    }
+    let data = match &cli.command {
+        Some(Command::Recommend(a)) => Some(&a.data),
+        Some(Command::Eval(a)) => Some(&a.data),
+        Some(Command::Validate(a)) => Some(&a.data),
+        _ => None,
+    };
+    if let Some(data) = data {
+        data.sources().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
