@@ -121,3 +121,22 @@ fn unix_seconds_with_eight_digits_stay_unix_seconds() {
     assert_eq!(d.behaviour.time.first(), Some(&10_000_000));
     assert!(!notices(&d).iter().any(|s| s.contains("YYYYMMDD")));
 }
+
+/// A second date column (a delivery date as text) is not a segment; a real categorical
+/// column beside it is (issue #19, item 9).
+#[test]
+fn a_date_string_column_is_not_a_segment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = write(
+        dir.path(),
+        "e.csv",
+        "user_id,item_id,timestamp,ship_date,store\n\
+         u1,A,2011-01-01 10:00,2011-01-03,north\n\
+         u1,B,2011-01-02 10:00,2011-01-04,south\n\
+         u2,A,2011-01-02 11:00,2011-01-04,north\n",
+    );
+    let d = load(None, events);
+    let names: Vec<&str> = d.behaviour.attributes.iter().map(|a| a.name.as_str()).collect();
+    assert!(names.contains(&"store"), "{names:?}");
+    assert!(!names.contains(&"ship_date"), "{names:?}");
+}

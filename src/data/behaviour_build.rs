@@ -189,11 +189,29 @@ fn attribute_columns(table: &RawTable, mapping: &ResolvedMapping) -> Vec<(String
             continue;
         }
         let Ok(column) = table.frame.column(&name) else { continue };
-        if column.n_unique().map(|u| u <= MAX_ATTRIBUTE_VALUES).unwrap_or(false) {
+        if column.n_unique().map(|u| u <= MAX_ATTRIBUTE_VALUES).unwrap_or(false)
+            && !holds_dates(column.as_materialized_series())
+        {
             attributes.push((name.clone(), name));
         }
     }
     attributes
+}
+
+/// Whether a column holds dates or times (typed, or text that reads as timestamps, such
+/// as a second date column): a segment per date is not a segment.
+fn holds_dates(series: &polars::prelude::Series) -> bool {
+    use polars::prelude::DataType;
+    match series.dtype() {
+        DataType::Date | DataType::Datetime(..) => true,
+        DataType::String => {
+            let cells = column_cells(series);
+            let sample: Vec<String> =
+                cells.iter().filter_map(|c| c.as_text().map(|t| t.into_owned())).take(20).collect();
+            !sample.is_empty() && sample.iter().all(|t| t.contains(['-', '/', ':']) && parse_timestamp(t).is_ok())
+        }
+        _ => false,
+    }
 }
 
 /// A column's name and its cells, when the file has the column.
