@@ -258,5 +258,7 @@ fn command_lines_are_checked_without_running() {
     let err = recfuse::check_args(&args("eval --behaviour b.csv --signal-file als=s.csv")).unwrap_err();
     assert!(err.contains("als"), "{err}");
     assert!(recfuse::check_args(&args("--help")).is_err());
+    let err = recfuse::check_args(&args("eval --behaviour b.csv --bootstrap 100000000000")).unwrap_err();
+    assert!(err.contains("bootstrap"), "{err}");
     assert!(recfuse::check_args(&args("recommend --behaviour b.csv --user u1 --map item_id")).is_err());
 }

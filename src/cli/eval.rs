@@ -69,7 +69,7 @@ fn tuning_summary(t: &crate::eval::experiment::TuneOutcome, k: usize) -> String 
 }
 
 /// Refuses evaluation options outside their ranges (TESTING.md, "Limits").
-fn check_eval_args(args: &EvalArgs) -> Result<(), crate::limits::OutOfRange> {
+pub(crate) fn check_eval_args(args: &EvalArgs) -> Result<(), crate::limits::OutOfRange> {
     use crate::limits::{MAX_BOOTSTRAP, MAX_K, check_count, check_real};
     check_count("--bootstrap", args.bootstrap, 0, MAX_BOOTSTRAP)?;
     check_count("number of --k values", args.k.len(), 1, 16)?;

@@ -124,7 +124,8 @@ pub(crate) fn run(command: Command) -> u8 {
 
 /// Parses `args` (without the program name) as `recfuse` does and applies every option
 /// check that needs no data file: the fusion options (`--weights`, `--fusion`, `--top`,
-/// `--signal-file`, …) of the sub-commands that rank, and the column mappings. Nothing is
+/// `--signal-file`, …) of the sub-commands that rank, the column mappings and `eval`'s
+/// split, K and bootstrap bounds. Nothing is
 /// read or run. The error is the message the user would see.
 pub(crate) fn check_args(args: &[String]) -> Result<(), String> {
     let argv = std::iter::once("recfuse".to_owned()).chain(args.iter().cloned());
@@ -151,6 +152,9 @@ pub(crate) fn check_args(args: &[String]) -> Result<(), String> {
     };
     if let Some(data) = data {
         data.sources().map_err(|e| e.to_string())?;
+    }
+    if let Some(Command::Eval(a)) = &cli.command {
+        eval::check_eval_args(a).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
