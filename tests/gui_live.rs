@@ -10,7 +10,7 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use recfuse::data::DataSources;
-use recfuse::session::Session;
+use recfuse::session::{LiveSettings, Session};
 use recfuse::ui::WorkbenchApp;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live");
@@ -35,7 +35,8 @@ fn the_live_switch_follows_the_file_and_the_list_and_evidence_update() {
     std::fs::copy(Path::new(FIXTURES).join("catalogue.csv"), &catalogue).expect("copy");
     std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
     let data = DataSources { catalogue: Some(catalogue), behaviour: events.clone(), ..DataSources::default() };
-    let session = Session { data, ..Session::default() };
+    // No automatic refit here: the rank moves are compared with the incremental list.
+    let session = Session { data, live: LiveSettings { refit_after_percent: 0.0 }, ..Session::default() };
     let mut h = Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
@@ -73,4 +74,41 @@ fn the_live_switch_follows_the_file_and_the_list_and_evidence_update() {
     h.get_by_label("Live").click();
     h.run_steps(3);
     assert!(!h.state().wb.live().is_on());
+}
+
+#[test]
+fn live_mode_refits_by_itself_once_the_new_events_pass_the_threshold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalogue = dir.path().join("catalogue.csv");
+    let events = dir.path().join("events.csv");
+    std::fs::copy(Path::new(FIXTURES).join("catalogue.csv"), &catalogue).expect("copy");
+    std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
+    let data = DataSources { catalogue: Some(catalogue), behaviour: events.clone(), ..DataSources::default() };
+    // The fixture has 4 events: a refit is due once 2 more have arrived (50 %).
+    let session = Session { data, live: LiveSettings { refit_after_percent: 50.0 }, ..Session::default() };
+    let mut h = Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
+    wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
+    h.get_by_label("Live").click();
+    h.run_steps(3);
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&events).expect("open");
+        f.write_all(text.as_bytes()).expect("append");
+    };
+    // One event: 1 / 4 = 25 %, below the threshold; folded in, no refit.
+    append("u4,C,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "the first batch", |app| app.wb.live().stats().events == 1);
+    h.get_by_label("drift 25.0 %");
+    assert!(!h.state().wb.live().refitting());
+    assert_eq!(h.state().wb.live().fitted_events(), 4, "still the first fit");
+    // Two more: 3 / 4 = 75 %: the refit starts by itself and is swapped in.
+    append("u5,C,2011-01-01 10:00:00,purchase\nu6,C,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "the automatic refit", |app| app.wb.live().fitted_events() == 7 && !app.wb.live().refitting());
+    assert!(
+        h.state().wb.notices().iter().any(|n| n.text.contains("automatic refit at 50 %")),
+        "the notice says why it refitted"
+    );
+    h.get_by_label("drift 0.0 %");
+    assert!(h.state().wb.live().is_on(), "live mode goes on after the refit");
 }

@@ -196,6 +196,9 @@ fn sessions_of_the_wrong_shape_or_with_absurd_numbers_are_refused() {
     );
     let err = Session::load(&boost).expect_err("a boost of 1e30 would swamp every score").to_string();
     assert!(err.contains("rule 1 (“up”) adjustment"), "{err}");
+    let refit = write(&dir.path().join("g.json"), r#"{"live": {"refit_after_percent": -5}}"#);
+    let err = Session::load(&refit).expect_err("a negative refit threshold").to_string();
+    assert!(err.contains("live.refit_after_percent = -5 is outside the allowed range 0 to 1000"), "{err}");
     let ok = write(&dir.path().join("f.json"), r#"{"params": {"als": {"factors": 32}}}"#);
     assert_eq!(Session::load(&ok).expect("a normal session loads").params.als.factors, 32);
 }

@@ -329,6 +329,60 @@ fn watch_json_prints_a_new_line_after_an_append_and_writes_nothing() {
 }
 
 #[test]
+fn a_refit_of_the_live_engine_equals_a_fresh_fit_on_the_grown_file() {
+    let (_dir, catalogue, events) = workdir();
+    let session = session_for(&catalogue, &events);
+    let len = std::fs::metadata(&events).expect("meta").len();
+    let engine = engine_for(&session);
+    let mut feed = follow_behaviour(&events, len, &session.data.behaviour_mapping).expect("follow");
+    append(
+        &events,
+        "u1,C,2011-01-02 10:00:00,purchase\nu4,A,2011-01-02 11:00:00,purchase\nu4,C,2011-01-04 10:00:00,purchase\n",
+    );
+    let (live, _) = step(&mut feed, &engine);
+    let refit = live.refit(&SignalParams::default(), &Progress::new()).expect("refit");
+    // The independent reference: load the grown file and fit from scratch.
+    let fresh = engine_for(&session);
+    assert_eq!(refit.interactions.events, 7);
+    for shopper in ["u1", "u2", "u4"] {
+        let (p_refit, _) = refit.profile_of(shopper);
+        let (p_fresh, _) = fresh.profile_of(shopper);
+        for (signal, scorer) in &fresh.models.scorers {
+            let n = fresh.catalogue().len();
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            refit.models.scorers[signal].score_all(&ScoreContext { profile: &p_refit, query: None }, &mut a);
+            scorer.score_all(&ScoreContext { profile: &p_fresh, query: None }, &mut b);
+            assert_eq!(a, b, "{signal} for {shopper}");
+        }
+    }
+}
+
+#[test]
+fn watch_refits_in_the_background_once_new_events_pass_the_threshold() {
+    let (_dir, catalogue, events) = workdir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recfuse"))
+        .args(["watch", "--catalogue"])
+        .arg(&catalogue)
+        .arg("--behaviour")
+        .arg(&events)
+        .args(["--user", "nobody", "--json", "--no-semantic", "--refit-after", "50", "--idle-exit", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start recfuse watch");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("first line");
+    // 3 new events on the fixture's 4 = 75 %, past the 50 % threshold.
+    append(&events, &format!("u4,C,{T0},purchase\nu5,C,{T0},purchase\nu6,C,{T0},purchase\n"));
+    let output = child.wait_with_output().expect("exit");
+    assert!(output.status.success(), "{}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("3 new events since the last fit are 75.0 % of the 4 it used"), "{stderr}");
+    assert!(stderr.contains("refit on 7 events"), "{stderr}");
+}
+
+#[test]
 fn replay_writes_the_log_in_time_order_and_never_to_its_input() {
     let dir = tempfile::tempdir().expect("temp dir");
     let input = dir.path().join("log.csv");

@@ -2,13 +2,16 @@
 //! shopper's list at start and again each time it changes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use super::DataArgs;
 use super::recommend::{RankArgs, build_engine, fusion_config, list_json, rules};
+use crate::data::EventBatch;
 use crate::data::follow::{Follower, POLL_INTERVAL};
+use crate::jobs::{JobHandle, JobStatus, Progress};
 use crate::session::Session;
 use crate::session::engine::{Engine, ExplainedItem, Target};
 use crate::session::live::{LiveFeed, LiveStep, follow_behaviour};
@@ -31,6 +34,11 @@ pub(crate) struct WatchArgs {
     /// Stop when no new event has arrived for this many seconds.
     #[arg(long, value_name = "SECS")]
     pub idle_exit: Option<f64>,
+    /// Refit every signal in the background once the new events reach this share (per
+    /// cent) of the events the last fit used, and swap the refit in when it is done;
+    /// 0 = never.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    pub refit_after: f64,
     #[command(flatten)]
     pub rank: RankArgs,
 }
@@ -40,6 +48,17 @@ struct Watcher {
     session: Session,
     engine: Engine,
     feed: LiveFeed,
+    /// Events the engine's signals were fitted on, and events folded in since.
+    fitted_events: usize,
+    since_fit: usize,
+    refit: Option<Refit>,
+}
+
+/// A refit running in the background, and the batches that arrived meanwhile.
+struct Refit {
+    job: JobHandle<Result<Engine, crate::jobs::Cancelled>>,
+    pending: Vec<Arc<EventBatch>>,
+    started: Instant,
 }
 
 impl Watcher {
@@ -51,7 +70,60 @@ impl Watcher {
             Some(dir) => LiveFeed::new(Follower::folder(dir)?, session.data.behaviour_mapping.clone()),
             None => follow_behaviour(&path, loaded_len, &session.data.behaviour_mapping)?,
         };
-        Ok(Self { session, engine, feed })
+        let fitted_events = engine.dataset.behaviour.user.len();
+        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None })
+    }
+
+    /// Starts a background refit when the events since the last fit reached `percent` of
+    /// the events it used.
+    fn refit_if_drifted(&mut self, percent: f64) -> anyhow::Result<()> {
+        let drift = 100.0 * self.since_fit as f64 / self.fitted_events.max(1) as f64;
+        if percent <= 0.0 || self.refit.is_some() || drift < percent {
+            return Ok(());
+        }
+        eprintln!(
+            "note: {} new events since the last fit are {drift:.1} % of the {} it used; refitting in the background",
+            self.since_fit, self.fitted_events
+        );
+        let engine = self.engine.clone();
+        let params = self.session.params.clone();
+        let job = JobHandle::spawn("refit", Progress::new(), move |p| engine.refit(&params, p))?;
+        self.refit = Some(Refit { job, pending: Vec::new(), started: Instant::now() });
+        Ok(())
+    }
+
+    /// Swaps a finished refit in, with the batches that arrived while it ran folded in.
+    fn finish_refit(&mut self) -> bool {
+        let Some(refit) = &mut self.refit else { return false };
+        let result = match refit.job.poll() {
+            JobStatus::Running(_) => return false,
+            JobStatus::Finished(result) => result.map_err(|_| "cancelled".to_owned()),
+            JobStatus::Panicked(message) => Err(message),
+        };
+        let Some(refit) = self.refit.take() else { return false };
+        match result {
+            Ok(mut engine) => {
+                self.fitted_events = engine.dataset.behaviour.user.len();
+                self.since_fit = 0;
+                for batch in &refit.pending {
+                    let (next, summary) = engine.apply_batch(batch);
+                    engine = next;
+                    self.since_fit += summary.events;
+                }
+                eprintln!(
+                    "note: refit on {} events in {:.1} s swapped in ({} events folded in since it started)",
+                    self.fitted_events,
+                    refit.started.elapsed().as_secs_f64(),
+                    self.since_fit
+                );
+                self.engine = engine;
+                true
+            }
+            Err(message) => {
+                eprintln!("warning: the refit failed ({message}); the incremental state is kept");
+                false
+            }
+        }
     }
 }
 
@@ -65,6 +137,7 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
     if let Some(s) = args.idle_exit {
         crate::limits::check_real("--idle-exit", s, 0.0, 1e6)?;
     }
+    crate::limits::check_real("--refit-after", args.refit_after, 0.0, crate::session::MAX_REFIT_AFTER_PERCENT)?;
     let mut session = Session { data: args.data.sources()?, ..Session::default() };
     args.rank.apply_profile(&mut session)?;
     let config = fusion_config(session.fusion.clone(), &args.rank)?;
@@ -84,10 +157,17 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
             break;
         }
         std::thread::sleep(POLL_INTERVAL);
+        let refitted = watcher.finish_refit();
         match watcher.feed.step(&watcher.engine) {
+            LiveStep::Idle if refitted => {}
             LiveStep::Idle => continue,
-            LiveStep::Applied { engine, summary, .. } => {
+            LiveStep::Applied { engine, summary, batch, .. } => {
                 watcher.engine = *engine;
+                watcher.since_fit += summary.events;
+                if let Some(refit) = &mut watcher.refit {
+                    refit.pending.push(batch);
+                }
+                watcher.refit_if_drifted(args.refit_after)?;
                 live_events += summary.events;
                 last_news = Instant::now();
                 let shoppers = summary.shoppers.len();

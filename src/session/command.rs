@@ -118,6 +118,9 @@ pub enum Command {
     SetLive(bool),
     /// Refit every signal on all events so far, in the background (live mode's "Refit").
     RefitLive,
+    /// Refit automatically once the live events since the last fit reach this share (per
+    /// cent) of the events it used; 0 = only on request.
+    SetLiveRefitAfter(f64),
     /// Train the learned ranker (fusion method `learned`) in the background on the
     /// evaluation settings; installed, and saved beside the session file, when it ends.
     TrainRanker,

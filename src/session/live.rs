@@ -8,6 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use super::engine::Engine;
 use crate::data::follow::{FollowEvent, Follower};
 use crate::data::{ColumnMapping, DataError, EventBatch, build_batch};
+use crate::jobs::{Cancelled, Progress};
+use crate::score::params::SignalParams;
 use crate::score::{LiveChange, LiveUpdate, SignalId};
 
 /// How one signal took in a batch of live events.
@@ -114,6 +116,29 @@ impl Engine {
             ranker: self.ranker.clone(),
         };
         (engine, BatchSummary { apply_time: start.elapsed(), ..summary })
+    }
+}
+
+impl Engine {
+    /// Fits every signal again on all events so far (the dataset as live batches grew it),
+    /// keeping what a fit does not produce: the item vectors, the imported score files, the
+    /// learned ranker and a trained transformer (their weights stay until trained again).
+    pub fn refit(&self, params: &SignalParams, progress: &Progress) -> Result<Engine, Cancelled> {
+        let first = SignalParams {
+            transformer: crate::score::params::TransformerParams { enabled: false, ..params.transformer.clone() },
+            ..params.clone()
+        };
+        let vectors = self.vectors.clone().ok_or_else(|| {
+            self.models.unavailable.get(&SignalId::SEMANTIC).cloned().unwrap_or_else(|| "no item embeddings".to_owned())
+        });
+        let mut engine =
+            super::pipeline::fit_all(self.dataset.clone(), &first, self.item_texts.clone(), vectors, progress)?;
+        if let Some(scorer) = self.models.scorers.get(&SignalId::TRANSFORMER) {
+            engine.install(SignalId::TRANSFORMER, scorer.clone());
+        }
+        engine.set_external(self.external.clone());
+        engine.ranker = self.ranker.clone();
+        Ok(engine)
     }
 }
 

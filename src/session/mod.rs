@@ -120,6 +120,24 @@ impl Default for EvalSettings {
     }
 }
 
+/// Live-mode settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LiveSettings {
+    /// Refit every signal automatically once the events folded in since the last fit
+    /// reach this share (per cent) of the events that fit used; 0 = only on request.
+    pub refit_after_percent: f64,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self { refit_after_percent: 10.0 }
+    }
+}
+
+/// Largest automatic-refit threshold (per cent of the fitted events).
+pub const MAX_REFIT_AFTER_PERCENT: f64 = 1_000.0;
+
 /// Everything saved in a session file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -144,6 +162,8 @@ pub struct Session {
     pub selection: Selection,
     /// Evaluation settings.
     pub eval: EvalSettings,
+    /// Live-mode settings.
+    pub live: LiveSettings,
     /// Pseudonymise shopper ids in the display and in exports.
     pub privacy: bool,
     /// Random salt of the pseudonyms (kept so pseudonyms are stable within a session).
@@ -173,6 +193,7 @@ impl Default for Session {
             rules: sample_rules(),
             selection: Selection::default(),
             eval: EvalSettings::default(),
+            live: LiveSettings::default(),
             privacy: false,
             privacy_salt: format!("{:016x}", fastrand::u64(..)),
         }
@@ -223,7 +244,7 @@ fn position(line: usize, column: usize) -> String {
 pub const MAX_SESSION_FILE_BYTES: u64 = 64 << 20;
 
 /// The top-level keys of a session file.
-const SESSION_KEYS: [&str; 12] = [
+const SESSION_KEYS: [&str; 13] = [
     "version",
     "data",
     "event_weights",
@@ -234,6 +255,7 @@ const SESSION_KEYS: [&str; 12] = [
     "rules",
     "selection",
     "eval",
+    "live",
     "privacy",
     "privacy_salt",
 ];
@@ -305,6 +327,7 @@ impl Session {
         check_real("eval.test_fraction", e.test_fraction, 0.001, 0.999)?;
         check_count("eval.leave_last_n", e.leave_last_n, 1, 1_000)?;
         check_count("selection.k", self.selection.k, 1, 200)?;
+        check_real("live.refit_after_percent", self.live.refit_after_percent, 0.0, MAX_REFIT_AFTER_PERCENT)?;
         check_count("model.batch_size", self.model.batch_size, 1, 4_096)?;
         Ok(())
     }
@@ -374,4 +397,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_saved_key_is_a_known_session_key() {
+        let value = serde_json::to_value(super::Session::default()).expect("serialise");
+        let mut saved: Vec<&str> = value.as_object().expect("object").keys().map(String::as_str).collect();
+        let mut known = super::SESSION_KEYS.to_vec();
+        saved.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(saved, known, "a saved session must load again");
+    }
 }

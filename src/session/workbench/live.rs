@@ -2,6 +2,8 @@
 //! 250 ms and folds new rows into a copy of the engine; [`Workbench::poll`] swaps the copy
 //! in and refreshes the list (rank-change markers show what moved). A full refit runs on
 //! request as the usual fit job; batches that arrive meanwhile are folded into its result.
+//! The same refit starts by itself once the events folded in since the last fit reach
+//! `live.refit_after_percent` of the events that fit used (the drift shown in the strip).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -89,6 +91,10 @@ pub struct LiveState {
     since_refit: Option<Vec<Arc<EventBatch>>>,
     /// The last reading error (said once, not every poll).
     last_error: Option<String>,
+    /// Events the installed signals were fitted on (before any live batch).
+    fitted_events: usize,
+    /// Events folded in since that fit.
+    since_fit: usize,
     stats: LiveStats,
 }
 
@@ -106,6 +112,21 @@ impl LiveState {
     /// Whether a refit started in live mode is running.
     pub fn refitting(&self) -> bool {
         self.since_refit.is_some()
+    }
+
+    /// Events the installed signals were fitted on.
+    pub fn fitted_events(&self) -> usize {
+        self.fitted_events
+    }
+
+    /// Events folded in since the installed signals were fitted.
+    pub fn events_since_fit(&self) -> usize {
+        self.since_fit
+    }
+
+    /// Those events as a share (per cent) of the events the fit used.
+    pub fn drift_percent(&self) -> f64 {
+        if self.fitted_events == 0 { 0.0 } else { 100.0 * self.since_fit as f64 / self.fitted_events as f64 }
     }
 }
 
@@ -135,6 +156,20 @@ impl Workbench {
                     self.start_fit(dataset);
                 }
             }
+            Command::SetLiveRefitAfter(percent) => {
+                match crate::limits::check_real(
+                    "live.refit_after_percent",
+                    percent,
+                    0.0,
+                    crate::session::MAX_REFIT_AFTER_PERCENT,
+                ) {
+                    Ok(()) => {
+                        self.session.live.refit_after_percent = percent;
+                        self.refit_if_drifted();
+                    }
+                    Err(e) => self.notify(NoticeLevel::Error, e.to_string()),
+                }
+            }
             _ => {}
         }
     }
@@ -157,11 +192,38 @@ impl Workbench {
     /// Folds the batches that arrived during a refit into its result, then (re)starts
     /// following.
     pub(super) fn live_after_fit(&mut self, engine: &mut crate::session::engine::Engine) {
+        self.live.fitted_events = engine.dataset.behaviour.user.len();
+        self.live.since_fit = 0;
         if let Some(batches) = self.live.since_refit.take() {
             for batch in batches {
-                *engine = engine.apply_batch(&batch).0;
+                let (next, summary) = engine.apply_batch(&batch);
+                *engine = next;
+                self.live.since_fit += summary.events;
             }
         }
+    }
+
+    /// Starts the refit when the events since the last fit passed the session's threshold
+    /// and no fit is running.
+    fn refit_if_drifted(&mut self) {
+        let threshold = self.session.live.refit_after_percent;
+        if !self.live.on || threshold <= 0.0 || self.live.refitting() || self.jobs.is_running(job::FIT) {
+            return;
+        }
+        let drift = self.live.drift_percent();
+        if drift < threshold {
+            return;
+        }
+        let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) else { return };
+        self.notify(
+            NoticeLevel::Info,
+            format!(
+                "refitting every signal in the background: {} live events since the last fit are {drift:.1} % of \
+                 the {} it used (automatic refit at {threshold} %)",
+                self.live.since_fit, self.live.fitted_events
+            ),
+        );
+        self.start_fit(dataset);
     }
 
     /// Starts following once the engine exists.
@@ -259,8 +321,10 @@ impl Workbench {
         self.data.install_live(engine);
         self.refresh_after_live();
         let lag = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
+        self.live.since_fit += summary.events;
         self.live.stats.record(&summary, lag);
         self.live.last_error = None;
+        self.refit_if_drifted();
     }
 
     /// Live mode's state (the strip reads it).

@@ -385,7 +385,7 @@ impl Workbench {
             }
             c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
             C::TrainTransformer => self.request_training(),
-            c @ (C::SetLive(_) | C::RefitLive) => self.handle_live(c),
+            c @ (C::SetLive(_) | C::RefitLive | C::SetLiveRefitAfter(_)) => self.handle_live(c),
             C::TrainRanker => self.start_ranker_training(),
             c @ (C::RunEvaluation
             | C::RunTuning

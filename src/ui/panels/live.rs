@@ -50,6 +50,30 @@ pub fn strip(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 lines.join("\n")
             ));
         }
+        let threshold = cx.wb.session().live.refit_after_percent;
+        let drift = format!("drift {:.1} %", live.drift_percent());
+        ui.label(RichText::new(drift).color(theme::MUTED).small()).on_hover_text(format!(
+            "{} live events since the signals were last fitted, as a share of the events that fit used; {}",
+            live.events_since_fit(),
+            if threshold > 0.0 {
+                format!("a refit starts by itself at {threshold} %")
+            } else {
+                "automatic refit is off".to_owned()
+            }
+        ));
+        let mut percent = threshold;
+        let r = ui
+            .add(
+                egui::DragValue::new(&mut percent)
+                    .range(0.0..=crate::session::MAX_REFIT_AFTER_PERCENT)
+                    .speed(0.5)
+                    .prefix("auto refit at ")
+                    .suffix(" %"),
+            )
+            .on_hover_text("Refit automatically once the drift reaches this share; 0 = only when you press Refit");
+        if r.changed() && percent != threshold {
+            cx.commands.push(Command::SetLiveRefitAfter(percent));
+        }
         let refitting = live.refitting() || cx.wb.is_running(job::FIT);
         if ui
             .add_enabled(!refitting, egui::Button::new(if refitting { "Refitting…" } else { "Refit" }).small())

@@ -1,8 +1,10 @@
-//! The status bar: device, model, data sizes, running jobs with progress and cancel.
+//! The status bar: device, model, data sizes, running jobs with progress and cancel (all
+//! but live mode's follow job, which the live strip shows).
 
 use eframe::egui;
 
 use crate::session::Command;
+use crate::session::workbench::job;
 use crate::ui::context::PanelContext;
 
 /// Draws the bottom status bar.
@@ -41,7 +43,8 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 ui.label(format!("frame {median:.1} ms"))
                     .on_hover_text("median CPU time of the last 120 frames (logic + drawing + commands)");
             }
-            for (name, p) in cx.wb.jobs().running() {
+            // Following the behaviour file never ends: the live strip shows it and switches it off.
+            for (name, p) in cx.wb.jobs().running().into_iter().filter(|(name, _)| name != job::LIVE) {
                 ui.separator();
                 // The bar shows the fraction; the words beside it are never cut by the bar's width.
                 let text = match (p.fraction(), p.eta_s()) {
