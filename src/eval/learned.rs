@@ -228,27 +228,65 @@ pub fn train_ranker(
 }
 
 /// Scores every candidate set of `context` with `ranker` (profiles from `interactions`,
-/// which the context's signals were fitted on).
+/// which the context's signals were fitted on), and attributes each set's `explain_top`
+/// best-scored candidates exactly (0: none). Returns the number of items attributed.
+pub fn attach_learned_explained(
+    context: &mut EvalContext,
+    ranker: &Ranker,
+    interactions: &Interactions,
+    input: &FeatureInput<'_>,
+    explain_top: usize,
+) -> Result<usize, RankerError> {
+    let scorer = ranker.scorer(input.vectors, true)?;
+    let users = context.users.clone();
+    let counts = context
+        .candidates
+        .par_iter_mut()
+        .zip(users.par_iter())
+        .map(|(set, &u)| {
+            let rows = ranker.rows(set, &interactions.profile(u), input);
+            if explain_top == 0 {
+                set.learned = scorer.score(&rows)?;
+                return Ok(0);
+            }
+            let (scores, explained) = scorer.score_and_attribute(ranker.signals(), &rows, explain_top)?;
+            set.learned = scores;
+            Ok(explained.len())
+        })
+        .collect::<Result<Vec<usize>, RankerError>>()?;
+    Ok(counts.iter().sum())
+}
+
+/// Scores every candidate set of `context` with `ranker` (no attribution).
 pub fn attach_learned(
     context: &mut EvalContext,
     ranker: &Ranker,
     interactions: &Interactions,
     input: &FeatureInput<'_>,
 ) -> Result<(), RankerError> {
-    let users = context.users.clone();
-    context.candidates.par_iter_mut().zip(users.par_iter()).try_for_each(|(set, &u)| {
-        set.learned = ranker.score_set(set, &interactions.profile(u), input)?;
-        Ok::<(), RankerError>(())
-    })
+    attach_learned_explained(context, ranker, interactions, input, 0).map(|_| ())
 }
 
-/// The `learned` row: `ranker` applied to the test context of `outcome` (signals fitted on
-/// all training events) and measured like every other row.
-pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker) -> Result<ResultRow, RankerError> {
-    let req = outcome.request.clone();
-    let split = three_way(&dataset.behaviour, req.rule);
-    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
-    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
+/// The interactions of the training events of `outcome`'s split (what its test context's
+/// signals were fitted on, and what the ranker's profiles and cheap features read).
+pub fn test_interactions(dataset: &Dataset, outcome: &EvalOutcome) -> Interactions {
+    let split = three_way(&dataset.behaviour, outcome.request.rule);
+    Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len())
+}
+
+/// Scores `outcome`'s test context with `ranker` (signals fitted on all training events,
+/// `train` from [`test_interactions`]) and attributes each shopper's `explain_top` best
+/// candidates; returns the number of items attributed. Refuses a ranker reading signals
+/// the test fit lacks.
+pub fn attach_test(
+    dataset: &Dataset,
+    outcome: &mut EvalOutcome,
+    ranker: &Ranker,
+    train: &Interactions,
+    explain_top: usize,
+) -> Result<usize, RankerError> {
+    let vectors = outcome.request.vectors.clone();
+    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: train, vectors: vectors.as_deref() };
     let missing: Vec<&str> =
         ranker.signals().iter().filter(|s| !outcome.context.signals.contains(s)).map(|s| s.id()).collect();
     if !missing.is_empty() {
@@ -257,10 +295,23 @@ pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker
             missing.join(", ")
         )));
     }
-    attach_learned(&mut outcome.context, ranker, &train, &input)?;
+    attach_learned_explained(&mut outcome.context, ranker, train, &input, explain_top)
+}
+
+/// The `learned` row of a test context whose sets carry learned scores ([`attach_test`]).
+pub fn measure_learned(outcome: &mut EvalOutcome) -> ResultRow {
+    let req = &outcome.request;
     let config = FusionConfig { method: FusionMethod::Learned, ..req.config.clone() };
     let metrics = outcome.context.measure(&config, &req.ks, &req.bootstrap);
-    Ok(ResultRow { name: "learned".to_owned(), kind: RowKind::Learned, weights: Default::default(), metrics })
+    ResultRow { name: "learned".to_owned(), kind: RowKind::Learned, weights: Default::default(), metrics }
+}
+
+/// The `learned` row: `ranker` applied to the test context of `outcome` (signals fitted on
+/// all training events) and measured like every other row.
+pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker) -> Result<ResultRow, RankerError> {
+    let train = test_interactions(dataset, outcome);
+    attach_test(dataset, outcome, ranker, &train, 0)?;
+    Ok(measure_learned(outcome))
 }
 
 /// The `tuned` row: weights tuned on validation measured on the test context of `outcome`
@@ -276,36 +327,4 @@ pub fn tuned_row(outcome: &mut EvalOutcome, tuned: &TuneOutcome) -> ResultRow {
         weights: super::experiment::non_zero_weights(&tuned.config, &outcome.context.signals),
         metrics,
     }
-}
-
-/// Exact attribution of each evaluated shopper's top `k` under the learned scores already
-/// attached to `outcome`'s test context ([`learned_row`]): what showing every list with its
-/// explanation costs. Returns the number of items attributed.
-pub fn attribute_top(
-    dataset: &Dataset,
-    outcome: &EvalOutcome,
-    ranker: &Ranker,
-    k: usize,
-) -> Result<usize, RankerError> {
-    let req = &outcome.request;
-    let split = three_way(&dataset.behaviour, req.rule);
-    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
-    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
-    let context = &outcome.context;
-    let counts = context
-        .candidates
-        .par_iter()
-        .zip(context.users.par_iter())
-        .map(|(set, &u)| {
-            let mut order: Vec<usize> = (0..set.len()).collect();
-            order.sort_by(|&a, &b| {
-                let (x, y) = (set.learned.get(a).copied().unwrap_or(0.0), set.learned.get(b).copied().unwrap_or(0.0));
-                y.total_cmp(&x).then(a.cmp(&b))
-            });
-            order.truncate(k);
-            let rows = ranker.rows(set, &train.profile(u), &input);
-            Ok(ranker.attribute(&rows, input.vectors, &order)?.len())
-        })
-        .collect::<Result<Vec<usize>, RankerError>>()?;
-    Ok(counts.iter().sum())
 }
