@@ -41,6 +41,10 @@ pub(crate) struct EvalArgs {
     /// Most epochs of the learned ranker (with --learned).
     #[arg(long, default_value_t = 30)]
     pub epochs: usize,
+    /// With --learned: try a small grid of ranker variants (hidden width, learning rate,
+    /// with and without the embedding features), chosen on the early-stopping shoppers.
+    #[arg(long)]
+    pub search: bool,
     /// Seed (random split, bootstrap, tuning restarts).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -137,11 +141,13 @@ pub(crate) fn learned_json(o: &crate::eval::learned::LearnedOutcome) -> serde_js
         "train_shoppers": o.report.train_shoppers,
         "validation_shoppers": o.report.validation_shoppers,
         "train_seconds": o.train_seconds,
+        "variants": o.variants,
         "versus_tuned": o.versus_tuned,
         "features": {
             "signals": o.ranker.meta.signals,
             "cheap": o.ranker.meta.cheap,
             "embedding_dim": o.ranker.meta.config.dim,
+            "hidden": o.ranker.meta.config.hidden,
         },
     })
 }
@@ -149,7 +155,8 @@ pub(crate) fn learned_json(o: &crate::eval::learned::LearnedOutcome) -> serde_js
 /// Runs `recfuse eval --learned`: the evaluation, then tuning and the ranker trained on
 /// validation, and their rows measured on test.
 fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
-    let settings = train_settings(args.epochs, 32, 0.01, args.seed)?;
+    let settings =
+        crate::rank::TrainSettings { search: args.search, ..train_settings(args.epochs, 32, 0.01, args.seed)? };
     let (_session, req, dataset) = request(args)?;
     let progress = Progress::new();
     let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));

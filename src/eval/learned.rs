@@ -78,8 +78,85 @@ pub struct LearnedOutcome {
     pub tuned: TuneOutcome,
     /// The comparison with it.
     pub versus_tuned: LearnedVsTuned,
-    /// Seconds spent in the training loop.
+    /// Seconds spent in the training loop (every variant tried).
     pub train_seconds: f64,
+    /// The variants tried, with their early-stopping NDCG (one without a search).
+    pub variants: Vec<Variant>,
+}
+
+/// One trained variant of a hyper-parameter search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Variant {
+    /// Hidden width.
+    pub hidden: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// Whether it read the embedding features.
+    pub embeddings: bool,
+    /// Its best NDCG@10 on the early-stopping shoppers (what the choice rests on).
+    pub holdout_ndcg: f32,
+    /// The epoch kept.
+    pub best_epoch: usize,
+    /// Whether it was kept.
+    pub chosen: bool,
+}
+
+/// The settings a search tries: the given ones, then with and without the embedding
+/// features at two sizes and learning rates (chosen on the early-stopping shoppers only).
+pub fn search_grid(base: &TrainSettings, vectors: bool) -> Vec<TrainSettings> {
+    if !base.search {
+        return vec![base.clone()];
+    }
+    let mut out = vec![TrainSettings { embeddings: base.embeddings && vectors, ..base.clone() }];
+    let embeddings: &[bool] = if vectors { &[true, false] } else { &[false] };
+    for &e in embeddings {
+        for (hidden, lr) in [(base.hidden, base.learning_rate), (base.hidden * 2, base.learning_rate * 0.3)] {
+            let s = TrainSettings { hidden: hidden.min(1_024), learning_rate: lr, embeddings: e, ..base.clone() };
+            let same = |o: &TrainSettings| o.hidden == s.hidden && o.learning_rate == s.learning_rate;
+            if !out.iter().any(|o| same(o) && o.embeddings == e) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// Trains every variant of [`search_grid`] on `fit`, each with early stopping on
+/// `holdout`, and keeps the one with the best early-stopping NDCG (ties: the first).
+#[allow(clippy::too_many_arguments)]
+fn train_search(
+    signals: &[crate::score::SignalId],
+    fit: &[TrainList],
+    holdout: &[TrainList],
+    vectors: Option<&crate::embed::ItemVectors>,
+    settings: &TrainSettings,
+    fingerprint: String,
+    progress: &Progress,
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<(Ranker, TrainReport, Vec<Variant>), RankerError> {
+    let mut best: Option<(f32, Ranker, TrainReport)> = None;
+    let mut variants = Vec::new();
+    for s in search_grid(settings, vectors.is_some()) {
+        let (ranker, report) = train(signals, fit, holdout, vectors, &s, fingerprint.clone(), progress, on_epoch)?;
+        let ndcg = report.epochs.iter().map(|e| e.validation_ndcg).fold(f32::NEG_INFINITY, f32::max);
+        let embeddings = ranker.config().dim > 0;
+        variants.push(Variant {
+            hidden: s.hidden,
+            learning_rate: s.learning_rate,
+            embeddings,
+            holdout_ndcg: ndcg,
+            best_epoch: report.best_epoch,
+            chosen: false,
+        });
+        if best.as_ref().is_none_or(|(b, _, _)| ndcg > *b) {
+            best = Some((ndcg, ranker, report));
+        }
+    }
+    let (ndcg, ranker, report) = best.ok_or_else(|| RankerError::Invalid("no ranker variant to train".to_owned()))?;
+    if let Some(v) = variants.iter_mut().find(|v| v.holdout_ndcg == ndcg) {
+        v.chosen = true;
+    }
+    Ok((ranker, report, variants))
 }
 
 /// The training lists of a validation context: each shopper's leading candidates under
@@ -186,7 +263,7 @@ pub fn train_ranker(
         warm_start: signals.iter().map(|&s| start.weight(s) * WARM_SCALE).collect(),
         ..train_settings.clone()
     };
-    let (ranker, report) = train(
+    let (ranker, report, variants) = train_search(
         &signals,
         &pick(fit_idx),
         &pick(holdout_idx),
@@ -223,8 +300,9 @@ pub fn train_ranker(
         "versus_tuned": versus_tuned,
         "split": req.rule.name(),
         "train_seconds": train_seconds,
+        "variants": variants,
     });
-    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds })
+    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds, variants })
 }
 
 /// Scores every candidate set of `context` with `ranker` (profiles from `interactions`,
@@ -326,5 +404,22 @@ pub fn tuned_row(outcome: &mut EvalOutcome, tuned: &TuneOutcome) -> ResultRow {
         kind: RowKind::Tuned,
         weights: super::experiment::non_zero_weights(&tuned.config, &outcome.context.signals),
         metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_grid_tries_each_size_with_and_without_embeddings_once() {
+        let base = TrainSettings { hidden: 32, learning_rate: 0.01, ..TrainSettings::default() };
+        assert_eq!(search_grid(&base, true), vec![base.clone()]);
+        let on = TrainSettings { search: true, ..base };
+        let key = |s: &TrainSettings| (s.hidden, (s.learning_rate * 1e4).round() as i64, s.embeddings);
+        let with: Vec<_> = search_grid(&on, true).iter().map(key).collect();
+        assert_eq!(with, vec![(32, 100, true), (64, 30, true), (32, 100, false), (64, 30, false)]);
+        let without: Vec<_> = search_grid(&on, false).iter().map(key).collect();
+        assert_eq!(without, vec![(32, 100, false), (64, 30, false)]);
     }
 }

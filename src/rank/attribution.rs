@@ -35,6 +35,9 @@ pub struct Attribution {
     pub score: f32,
 }
 
+/// Every row's score, and the attribution of the best-scored rows `(row, attribution)`.
+pub type Explained = (Vec<f32>, Vec<(usize, Attribution)>);
+
 /// The mean dense row over the shopper's candidates.
 fn mean_dense(rows: &ShopperRows, width: usize) -> Vec<f32> {
     let mut m = vec![0.0f32; width];
@@ -184,7 +187,7 @@ impl Scorer<'_> {
         signal_ids: &[SignalId],
         rows: &ShopperRows,
         top: usize,
-    ) -> Result<(Vec<f32>, Vec<(usize, Attribution)>), RankerError> {
+    ) -> Result<Explained, RankerError> {
         let p = self.partials(rows)?;
         let scores = self.scores_of(&p);
         let mut order: Vec<usize> = (0..scores.len()).collect();

@@ -15,7 +15,7 @@ mod model;
 mod scorer;
 mod train;
 
-pub use attribution::Attribution;
+pub use attribution::{Attribution, Explained};
 pub use features::{CHEAP_FEATURES, FeatureInput, ShopperRows, data_fingerprint, shopper_rows};
 pub use model::{Ranker, RankerConfig, RankerMeta};
 pub use scorer::Scorer;

@@ -69,7 +69,7 @@ impl Ranker {
             while start < n {
                 let end = (start + CHUNK).min(n);
                 let block = v.data.get(start * c.dim..end * c.dim).unwrap_or(&[]);
-                items.extend(matmul(block, end - start, c.dim, &scorer.plain.item, c.hidden)?);
+                items.extend(matmul(block.to_vec(), end - start, c.dim, &scorer.plain.item, c.hidden)?);
                 start = end;
             }
             scorer.items = items;
@@ -80,12 +80,12 @@ impl Ranker {
 
 /// `a · b` for row-major `a` (`rows × inner`) and `b` (`inner × cols`), by candle's
 /// matrix product (vectorised and threaded on the CPU).
-fn matmul(a: &[f32], rows: usize, inner: usize, b: &[f32], cols: usize) -> Result<Vec<f32>, RankerError> {
+fn matmul(a: Vec<f32>, rows: usize, inner: usize, b: &[f32], cols: usize) -> Result<Vec<f32>, RankerError> {
     if rows == 0 || cols == 0 {
         return Ok(Vec::new());
     }
     let dev = Device::Cpu;
-    let a = Tensor::from_slice(a, (rows, inner), &dev)?;
+    let a = Tensor::from_vec(a, (rows, inner), &dev)?;
     let b = Tensor::from_slice(b, (inner, cols), &dev)?;
     Ok(a.matmul(&b)?.flatten_all()?.to_vec1()?)
 }
@@ -137,15 +137,14 @@ impl Scorer<'_> {
     /// The dense-feature part of every candidate: `b + x·W_dense` and `x·w_wide`.
     fn dense_part(&self, rows: &ShopperRows) -> (Vec<f32>, Vec<f32>) {
         let (h, w) = (self.hidden, self.width);
-        let mut base = Vec::with_capacity(rows.n * h);
+        let mut base = vec![0.0f32; rows.n * h];
         let mut wide = Vec::with_capacity(rows.n);
-        for j in 0..rows.n {
+        for (j, acc) in base.chunks_exact_mut(h.max(1)).enumerate() {
             let x = rows.dense.get(j * w..(j + 1) * w).unwrap_or(&[]);
-            let mut acc = self.plain.bias.clone();
+            acc.copy_from_slice(self.plain.bias.get(..h).unwrap_or(&[]));
             for (c, &v) in x.iter().enumerate() {
-                axpy(&mut acc, v, self.plain.dense.get(c * h..(c + 1) * h).unwrap_or(&[]));
+                axpy(acc, v, self.plain.dense.get(c * h..(c + 1) * h).unwrap_or(&[]));
             }
-            base.extend_from_slice(&acc);
             wide.push(x.iter().zip(&self.plain.wide).map(|(a, b)| a * b).sum());
         }
         (base, wide)
@@ -174,7 +173,7 @@ impl Scorer<'_> {
         };
         let user_ok = user.len() == d;
         if user_ok {
-            user_term = matmul(user, 1, d, &self.plain.user, h)?;
+            user_term = matmul(user.to_vec(), 1, d, &self.plain.user, h)?;
         }
         // diag(V_u)·W_both, and W_item beside it when items are not cached.
         let cached = !self.items.is_empty();
@@ -200,7 +199,7 @@ impl Scorer<'_> {
             for &j in chunk {
                 gathered.extend_from_slice(rows.items.get(j).and_then(|&i| vectors.row(i)).unwrap_or(&[]));
             }
-            let product = matmul(&gathered, chunk.len(), d, &right, cols)?;
+            let product = matmul(gathered, chunk.len(), d, &right, cols)?;
             for (&j, p) in chunk.iter().zip(product.chunks_exact(cols)) {
                 let (both, item) = p.split_at(h);
                 let item = if cached {

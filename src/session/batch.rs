@@ -152,8 +152,11 @@ pub fn read_shopper_list(path: &Path, engine: &Engine) -> Result<Vec<String>, Ba
 struct ShopperList {
     /// Item, score, per-signal contributions, rules' change, and under the learned ranker
     /// its embedding, cheap-feature and baseline terms (empty otherwise).
-    entries: Vec<(u32, f32, Vec<f32>, f32, Vec<f32>)>,
+    entries: Vec<Entry>,
 }
+
+/// One listed item: item, score, per-signal contributions, rules' change, learned terms.
+type Entry = (u32, f32, Vec<f32>, f32, Vec<f32>);
 
 /// The extra contribution columns of the learned ranker's attribution.
 const LEARNED_COLUMNS: [&str; 3] = ["embedding", "cheap_features", "baseline"];
