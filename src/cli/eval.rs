@@ -167,12 +167,14 @@ fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
     let tuned_row = crate::eval::learned::tuned_row(&mut outcome, &learned.tuned);
     outcome.rows.push(tuned_row);
     let train = crate::eval::learned::test_interactions(&dataset, &outcome);
-    let started = std::time::Instant::now();
+    let cpu = super::bench::support::cpu_seconds;
+    let (started, cpu0) = (std::time::Instant::now(), cpu());
     crate::eval::learned::attach_test(&dataset, &mut outcome, &learned.ranker, &train, 0)?;
-    let scoring = started.elapsed().as_secs_f64();
+    let (scoring, cpu1) = (started.elapsed().as_secs_f64(), cpu());
     let started = std::time::Instant::now();
     let attributed = crate::eval::learned::attach_test(&dataset, &mut outcome, &learned.ranker, &train, 10)?;
-    let explained = started.elapsed().as_secs_f64();
+    let (explained, cpu2) = (started.elapsed().as_secs_f64(), cpu());
+    let spent = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| b - a);
     let row = crate::eval::learned::measure_learned(&mut outcome);
     outcome.rows.push(row);
     if let Some(b) = bar {
@@ -186,6 +188,8 @@ fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
             if let Some(o) = l.as_object_mut() {
                 o.insert("test_scoring_seconds".to_owned(), serde_json::json!(scoring));
                 o.insert("test_scoring_with_attribution_seconds".to_owned(), serde_json::json!(explained));
+                o.insert("test_scoring_cpu_seconds".to_owned(), serde_json::json!(spent(cpu0, cpu1)));
+                o.insert("test_scoring_with_attribution_cpu_seconds".to_owned(), serde_json::json!(spent(cpu1, cpu2)));
                 o.insert("test_items_attributed".to_owned(), serde_json::json!(attributed));
             }
             map.insert("learned".to_owned(), l);
