@@ -3,6 +3,7 @@
 //! hand-set model, save/load, stale-model refusal, and the CLI end to end on the sample.
 
 use candle_core::{Device, Tensor, Var};
+use polars::prelude::*;
 use recfuse::jobs::Progress;
 use recfuse::rank::{Ranker, RankerError, ShopperRows, TrainList, TrainSettings, listwise_loss, train};
 use recfuse::score::SignalId;
@@ -283,6 +284,7 @@ fn train_then_recommend_with_exact_attribution_and_a_stale_model_is_refused() {
     }
     let scores: Vec<f64> = items.iter().map(|i| i["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "listed by the ranker's score: {scores:?}");
+    batch_uses_the_ranker(dir.path(), (c, e, m), items);
 
     // One event fewer: other data, so the model is refused with a message saying so.
     let text = std::fs::read_to_string(&events).unwrap();
@@ -307,6 +309,43 @@ fn train_then_recommend_with_exact_attribution_and_a_stale_model_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("trained on other data"), "{err}");
+}
+
+/// `batch --fusion learned --ranker` writes the ranker's list (the items and scores
+/// `recommend` gave) and its exact attribution columns, which add up to each score.
+fn batch_uses_the_ranker(dir: &Path, (c, e, m): (&str, &str, &str), items: &[serde_json::Value]) {
+    let out_file = dir.join("batch.parquet");
+    let o = out_file.to_str().unwrap();
+    let args = ["batch", "--catalogue", c, "--behaviour", e, "--out", o, "--fusion", "learned", "--ranker", m];
+    let out = recfuse(&[&args[..], &["--no-semantic", "--explain", "--json"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let df = ParquetReader::new(std::fs::File::open(&out_file).unwrap()).finish().unwrap();
+    let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+    for wanted in ["contribution_embedding", "contribution_cheap_features", "contribution_baseline"] {
+        assert!(names.iter().any(|n| n == wanted), "{wanted} missing from {names:?}");
+    }
+    let user = df.column("user_id").unwrap().as_materialized_series().str().unwrap().clone();
+    let item = df.column("item_id").unwrap().as_materialized_series().str().unwrap().clone();
+    let score = df.column("score").unwrap().as_materialized_series().f32().unwrap().clone();
+    let parts: Vec<Float32Chunked> = names
+        .iter()
+        .filter(|n| n.starts_with("contribution_"))
+        .map(|n| df.column(n).unwrap().as_materialized_series().f32().unwrap().clone())
+        .collect();
+    let mut shown = Vec::new();
+    for r in 0..df.height() {
+        let total: f32 = parts.iter().map(|p| p.get(r).unwrap()).sum();
+        let s = score.get(r).unwrap();
+        assert!((total - s).abs() < 1e-4, "row {r}: contributions {total} vs score {s}");
+        if user.get(r) == Some("17850") {
+            shown.push((item.get(r).unwrap().to_owned(), s));
+        }
+    }
+    assert_eq!(shown.len(), items.len());
+    for ((id, s), want) in shown.iter().zip(items) {
+        assert_eq!(id, want["item_id"].as_str().unwrap());
+        assert!((f64::from(*s) - want["score"].as_f64().unwrap()).abs() < 1e-5, "{id}: {s} vs {want}");
+    }
 }
 
 #[test]

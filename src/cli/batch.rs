@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::DataArgs;
-use super::recommend::{RankArgs, build_engine, wants_transformer};
+use super::recommend::{RankArgs, build_engine, install_ranker, wants_transformer};
 use crate::jobs::Progress;
 use crate::session::Session;
 use crate::session::batch::{BatchRequest, check_output, read_shopper_list, write_recommendations};
@@ -72,6 +72,7 @@ fn inputs(args: &BatchArgs, session: &Session) -> Vec<PathBuf> {
     files.extend(args.session.clone());
     files.extend(args.rank.rules.clone());
     files.extend(args.rank.profile.clone());
+    files.extend(args.rank.ranker.clone());
     files
 }
 
@@ -91,7 +92,8 @@ pub(crate) fn run(args: &BatchArgs) -> anyhow::Result<u8> {
         (None, false) => Vec::new(),
     };
     session.params.transformer.enabled |= wants_transformer(&config);
-    let engine = build_engine(&session, &args.rank)?;
+    let mut engine = build_engine(&session, &args.rank)?;
+    install_ranker(&mut engine, &args.rank)?;
     let shoppers = match &args.shoppers {
         Some(p) => Some(read_shopper_list(p, &engine)?),
         None => None,

@@ -32,6 +32,11 @@ pub(crate) struct TrainArgs {
     /// AdamW learning rate.
     #[arg(long, default_value_t = 0.01)]
     pub learning_rate: f64,
+    /// Try a small grid of variants (this width and rate, twice the width at 0.3 × the
+    /// rate, each with and without the embedding features), chosen on the early-stopping
+    /// shoppers.
+    #[arg(long)]
+    pub search: bool,
     /// Seed (initial weights, shuffling, held-out shoppers, tuning restarts).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -70,6 +75,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
         tune: true,
         learned: false,
         epochs: args.epochs,
+        search: args.search,
         seed: args.seed,
         bootstrap: 0,
         session: None,
@@ -93,7 +99,10 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
 
 /// Runs `recfuse train`.
 pub(crate) fn run(args: &TrainArgs) -> anyhow::Result<u8> {
-    let settings = train_settings(args.epochs, args.hidden, args.learning_rate, args.seed)?;
+    let settings = crate::rank::TrainSettings {
+        search: args.search,
+        ..train_settings(args.epochs, args.hidden, args.learning_rate, args.seed)?
+    };
     let (_session, req, dataset) = request(&eval_args(args))?;
     let tune = TuneSettings { k: 10, seed: args.seed, ..TuneSettings::default() };
     let json = args.json;

@@ -78,8 +78,85 @@ pub struct LearnedOutcome {
     pub tuned: TuneOutcome,
     /// The comparison with it.
     pub versus_tuned: LearnedVsTuned,
-    /// Seconds spent in the training loop.
+    /// Seconds spent in the training loop (every variant tried).
     pub train_seconds: f64,
+    /// The variants tried, with their early-stopping NDCG (one without a search).
+    pub variants: Vec<Variant>,
+}
+
+/// One trained variant of a hyper-parameter search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Variant {
+    /// Hidden width.
+    pub hidden: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// Whether it read the embedding features.
+    pub embeddings: bool,
+    /// Its best NDCG@10 on the early-stopping shoppers (what the choice rests on).
+    pub holdout_ndcg: f32,
+    /// The epoch kept.
+    pub best_epoch: usize,
+    /// Whether it was kept.
+    pub chosen: bool,
+}
+
+/// The settings a search tries: the given ones, then with and without the embedding
+/// features at two sizes and learning rates (chosen on the early-stopping shoppers only).
+pub fn search_grid(base: &TrainSettings, vectors: bool) -> Vec<TrainSettings> {
+    if !base.search {
+        return vec![base.clone()];
+    }
+    let mut out = vec![TrainSettings { embeddings: base.embeddings && vectors, ..base.clone() }];
+    let embeddings: &[bool] = if vectors { &[true, false] } else { &[false] };
+    for &e in embeddings {
+        for (hidden, lr) in [(base.hidden, base.learning_rate), (base.hidden * 2, base.learning_rate * 0.3)] {
+            let s = TrainSettings { hidden: hidden.min(1_024), learning_rate: lr, embeddings: e, ..base.clone() };
+            let same = |o: &TrainSettings| o.hidden == s.hidden && o.learning_rate == s.learning_rate;
+            if !out.iter().any(|o| same(o) && o.embeddings == e) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// Trains every variant of [`search_grid`] on `fit`, each with early stopping on
+/// `holdout`, and keeps the one with the best early-stopping NDCG (ties: the first).
+#[allow(clippy::too_many_arguments)]
+fn train_search(
+    signals: &[crate::score::SignalId],
+    fit: &[TrainList],
+    holdout: &[TrainList],
+    vectors: Option<&crate::embed::ItemVectors>,
+    settings: &TrainSettings,
+    fingerprint: String,
+    progress: &Progress,
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<(Ranker, TrainReport, Vec<Variant>), RankerError> {
+    let mut best: Option<(f32, Ranker, TrainReport)> = None;
+    let mut variants = Vec::new();
+    for s in search_grid(settings, vectors.is_some()) {
+        let (ranker, report) = train(signals, fit, holdout, vectors, &s, fingerprint.clone(), progress, on_epoch)?;
+        let ndcg = report.epochs.iter().map(|e| e.validation_ndcg).fold(f32::NEG_INFINITY, f32::max);
+        let embeddings = ranker.config().dim > 0;
+        variants.push(Variant {
+            hidden: s.hidden,
+            learning_rate: s.learning_rate,
+            embeddings,
+            holdout_ndcg: ndcg,
+            best_epoch: report.best_epoch,
+            chosen: false,
+        });
+        if best.as_ref().is_none_or(|(b, _, _)| ndcg > *b) {
+            best = Some((ndcg, ranker, report));
+        }
+    }
+    let (ndcg, ranker, report) = best.ok_or_else(|| RankerError::Invalid("no ranker variant to train".to_owned()))?;
+    if let Some(v) = variants.iter_mut().find(|v| v.holdout_ndcg == ndcg) {
+        v.chosen = true;
+    }
+    Ok((ranker, report, variants))
 }
 
 /// The training lists of a validation context: each shopper's leading candidates under
@@ -186,7 +263,7 @@ pub fn train_ranker(
         warm_start: signals.iter().map(|&s| start.weight(s) * WARM_SCALE).collect(),
         ..train_settings.clone()
     };
-    let (ranker, report) = train(
+    let (ranker, report, variants) = train_search(
         &signals,
         &pick(fit_idx),
         &pick(holdout_idx),
@@ -223,32 +300,71 @@ pub fn train_ranker(
         "versus_tuned": versus_tuned,
         "split": req.rule.name(),
         "train_seconds": train_seconds,
+        "variants": variants,
     });
-    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds })
+    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds, variants })
 }
 
 /// Scores every candidate set of `context` with `ranker` (profiles from `interactions`,
-/// which the context's signals were fitted on).
+/// which the context's signals were fitted on), and attributes each set's `explain_top`
+/// best-scored candidates exactly (0: none). Returns the number of items attributed.
+pub fn attach_learned_explained(
+    context: &mut EvalContext,
+    ranker: &Ranker,
+    interactions: &Interactions,
+    input: &FeatureInput<'_>,
+    explain_top: usize,
+) -> Result<usize, RankerError> {
+    let scorer = ranker.scorer(input.vectors, true)?;
+    let users = context.users.clone();
+    let counts = context
+        .candidates
+        .par_iter_mut()
+        .zip(users.par_iter())
+        .map(|(set, &u)| {
+            let rows = ranker.rows(set, &interactions.profile(u), input);
+            if explain_top == 0 {
+                set.learned = scorer.score(&rows)?;
+                return Ok(0);
+            }
+            let (scores, explained) = scorer.score_and_attribute(ranker.signals(), &rows, explain_top)?;
+            set.learned = scores;
+            Ok(explained.len())
+        })
+        .collect::<Result<Vec<usize>, RankerError>>()?;
+    Ok(counts.iter().sum())
+}
+
+/// Scores every candidate set of `context` with `ranker` (no attribution).
 pub fn attach_learned(
     context: &mut EvalContext,
     ranker: &Ranker,
     interactions: &Interactions,
     input: &FeatureInput<'_>,
 ) -> Result<(), RankerError> {
-    let users = context.users.clone();
-    context.candidates.par_iter_mut().zip(users.par_iter()).try_for_each(|(set, &u)| {
-        set.learned = ranker.score_set(set, &interactions.profile(u), input)?;
-        Ok::<(), RankerError>(())
-    })
+    attach_learned_explained(context, ranker, interactions, input, 0).map(|_| ())
 }
 
-/// The `learned` row: `ranker` applied to the test context of `outcome` (signals fitted on
-/// all training events) and measured like every other row.
-pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker) -> Result<ResultRow, RankerError> {
-    let req = outcome.request.clone();
-    let split = three_way(&dataset.behaviour, req.rule);
-    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
-    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
+/// The interactions of the training events of `outcome`'s split (what its test context's
+/// signals were fitted on, and what the ranker's profiles and cheap features read).
+pub fn test_interactions(dataset: &Dataset, outcome: &EvalOutcome) -> Interactions {
+    let split = three_way(&dataset.behaviour, outcome.request.rule);
+    Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len())
+}
+
+/// Scores `outcome`'s test context with `ranker` (signals fitted on all training events,
+/// `train` from [`test_interactions`]) and attributes each shopper's `explain_top` best
+/// candidates; returns the number of items attributed. Refuses a ranker reading signals
+/// the test fit lacks.
+pub fn attach_test(
+    dataset: &Dataset,
+    outcome: &mut EvalOutcome,
+    ranker: &Ranker,
+    train: &Interactions,
+    explain_top: usize,
+) -> Result<usize, RankerError> {
+    let vectors = outcome.request.vectors.clone();
+    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: train, vectors: vectors.as_deref() };
     let missing: Vec<&str> =
         ranker.signals().iter().filter(|s| !outcome.context.signals.contains(s)).map(|s| s.id()).collect();
     if !missing.is_empty() {
@@ -257,10 +373,23 @@ pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker
             missing.join(", ")
         )));
     }
-    attach_learned(&mut outcome.context, ranker, &train, &input)?;
+    attach_learned_explained(&mut outcome.context, ranker, train, &input, explain_top)
+}
+
+/// The `learned` row of a test context whose sets carry learned scores ([`attach_test`]).
+pub fn measure_learned(outcome: &mut EvalOutcome) -> ResultRow {
+    let req = &outcome.request;
     let config = FusionConfig { method: FusionMethod::Learned, ..req.config.clone() };
     let metrics = outcome.context.measure(&config, &req.ks, &req.bootstrap);
-    Ok(ResultRow { name: "learned".to_owned(), kind: RowKind::Learned, weights: Default::default(), metrics })
+    ResultRow { name: "learned".to_owned(), kind: RowKind::Learned, weights: Default::default(), metrics }
+}
+
+/// The `learned` row: `ranker` applied to the test context of `outcome` (signals fitted on
+/// all training events) and measured like every other row.
+pub fn learned_row(dataset: &Dataset, outcome: &mut EvalOutcome, ranker: &Ranker) -> Result<ResultRow, RankerError> {
+    let train = test_interactions(dataset, outcome);
+    attach_test(dataset, outcome, ranker, &train, 0)?;
+    Ok(measure_learned(outcome))
 }
 
 /// The `tuned` row: weights tuned on validation measured on the test context of `outcome`
@@ -278,34 +407,19 @@ pub fn tuned_row(outcome: &mut EvalOutcome, tuned: &TuneOutcome) -> ResultRow {
     }
 }
 
-/// Exact attribution of each evaluated shopper's top `k` under the learned scores already
-/// attached to `outcome`'s test context ([`learned_row`]): what showing every list with its
-/// explanation costs. Returns the number of items attributed.
-pub fn attribute_top(
-    dataset: &Dataset,
-    outcome: &EvalOutcome,
-    ranker: &Ranker,
-    k: usize,
-) -> Result<usize, RankerError> {
-    let req = &outcome.request;
-    let split = three_way(&dataset.behaviour, req.rule);
-    let train = Interactions::build(&dataset.behaviour, &split.train, dataset.catalogue.len());
-    let input = FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: req.vectors.as_deref() };
-    let context = &outcome.context;
-    let counts = context
-        .candidates
-        .par_iter()
-        .zip(context.users.par_iter())
-        .map(|(set, &u)| {
-            let mut order: Vec<usize> = (0..set.len()).collect();
-            order.sort_by(|&a, &b| {
-                let (x, y) = (set.learned.get(a).copied().unwrap_or(0.0), set.learned.get(b).copied().unwrap_or(0.0));
-                y.total_cmp(&x).then(a.cmp(&b))
-            });
-            order.truncate(k);
-            let rows = ranker.rows(set, &train.profile(u), &input);
-            Ok(ranker.attribute(&rows, input.vectors, &order)?.len())
-        })
-        .collect::<Result<Vec<usize>, RankerError>>()?;
-    Ok(counts.iter().sum())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_grid_tries_each_size_with_and_without_embeddings_once() {
+        let base = TrainSettings { hidden: 32, learning_rate: 0.01, ..TrainSettings::default() };
+        assert_eq!(search_grid(&base, true), vec![base.clone()]);
+        let on = TrainSettings { search: true, ..base };
+        let key = |s: &TrainSettings| (s.hidden, (s.learning_rate * 1e4).round() as i64, s.embeddings);
+        let with: Vec<_> = search_grid(&on, true).iter().map(key).collect();
+        assert_eq!(with, vec![(32, 100, true), (64, 30, true), (32, 100, false), (64, 30, false)]);
+        let without: Vec<_> = search_grid(&on, false).iter().map(key).collect();
+        assert_eq!(without, vec![(32, 100, false), (64, 30, false)]);
+    }
 }

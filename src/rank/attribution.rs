@@ -4,11 +4,15 @@
 //! mean candidate of the shopper. Every coalition is enumerated and its exact model output
 //! computed (the first layer's input is a sum of one term per player, so coalitions are
 //! built incrementally instead of running a forward pass each), so the contributions plus
-//! the baseline score add up to the candidate's score.
+//! the baseline score add up to the candidate's score. The players' terms come from the
+//! scorer's per-candidate partial sums ([`Partials`]): the embedding player's term of a
+//! candidate is already there, and its baseline term is the mean of them (the term is
+//! linear in V_i and the flag for a fixed V_u).
 
 use super::RankerError;
 use super::features::ShopperRows;
-use super::model::{Inputs, Ranker};
+use super::model::Ranker;
+use super::scorer::{Partials, Scorer};
 use crate::embed::ItemVectors;
 use crate::fusion::shapley;
 use crate::score::SignalId;
@@ -31,50 +35,19 @@ pub struct Attribution {
     pub score: f32,
 }
 
-/// The mean of every feature over the shopper's candidates (dense row, V_i, flag).
-fn baseline(rows: &ShopperRows, vectors: Option<&ItemVectors>, dim: usize) -> (Vec<f32>, Vec<f32>, f32) {
-    let mut x = Inputs::default();
-    x.push(rows, 0..rows.n, vectors, dim);
-    let n = x.rows.max(1) as f32;
-    let mean = |data: &[f32], width: usize| -> Vec<f32> {
-        let mut m = vec![0.0f32; width];
-        for row in data.chunks_exact(width.max(1)) {
-            for (a, v) in m.iter_mut().zip(row) {
-                *a += v / n;
-            }
-        }
-        m
-    };
-    let width = rows.dense.len().checked_div(rows.n).unwrap_or(0);
-    (mean(&x.dense, width), mean(&x.item, dim), x.flag.iter().sum::<f32>() / n)
-}
+/// Every row's score, and the attribution of the best-scored rows `(row, attribution)`.
+pub type Explained = (Vec<f32>, Vec<(usize, Attribution)>);
 
-/// `acc += v · m` for a row vector `v` and a row-major `v.len() × h` matrix `m`.
-fn add_product(acc: &mut [f32], v: &[f32], m: &[f32]) {
-    let h = acc.len();
-    for (k, &x) in v.iter().enumerate() {
-        if x == 0.0 {
-            continue;
-        }
-        if let Some(row) = m.get(k * h..(k + 1) * h) {
-            for (a, w) in acc.iter_mut().zip(row) {
-                *a += x * w;
-            }
+/// The mean dense row over the shopper's candidates.
+fn mean_dense(rows: &ShopperRows, width: usize) -> Vec<f32> {
+    let mut m = vec![0.0f32; width];
+    let n = rows.n.max(1) as f32;
+    for row in rows.dense.chunks_exact(width.max(1)).take(rows.n) {
+        for (a, v) in m.iter_mut().zip(row) {
+            *a += v / n;
         }
     }
-}
-
-/// The network's weights as plain arrays, for enumerating coalitions.
-struct Plain {
-    dense: Vec<f32>,
-    wide: Vec<f32>,
-    bias: Vec<f32>,
-    out: Vec<f32>,
-    out_bias: f32,
-    user: Vec<f32>,
-    item: Vec<f32>,
-    both: Vec<f32>,
-    flag: Vec<f32>,
+    m
 }
 
 /// What one player adds to the hidden layer's input and to the wide part, when it takes
@@ -84,70 +57,148 @@ struct Player {
     wide: [f32; 2],
 }
 
-impl Ranker {
-    fn plain(&self) -> Result<Plain, RankerError> {
-        let get = |name: &str| -> Result<Vec<f32>, RankerError> {
-            match self.weight(name) {
-                Some(t) => Ok(t.flatten_all()?.to_vec1()?),
-                None => Ok(Vec::new()),
-            }
-        };
-        Ok(Plain {
-            dense: get("deep.dense")?,
-            wide: get("wide.w")?,
-            bias: get("deep.b")?,
-            out: get("out.w")?,
-            out_bias: get("out.b")?.first().copied().unwrap_or(0.0),
-            user: get("deep.user")?,
-            item: get("deep.item")?,
-            both: get("deep.both")?,
-            flag: get("deep.flag")?,
-        })
-    }
+/// Scratch buffers for enumerating coalitions.
+struct Coalitions {
+    z: Vec<f32>,
+    wide: Vec<f32>,
+    values: Vec<f32>,
 }
 
-/// The players' terms for one candidate (`x`: its dense row, V_u, V_i, flag) against the
-/// baseline (`b`: mean dense row, mean V_i, mean flag), and the constant hidden input.
-fn players(
-    w: &Plain,
-    signals: usize,
-    x: (&[f32], &[f32], &[f32], f32),
-    b: (&[f32], &[f32], f32),
-) -> (Vec<Player>, Vec<f32>) {
-    let h = w.bias.len();
-    let (dense, user, item, flag) = x;
-    let width = dense.len();
-    let mut constant = w.bias.clone();
-    add_product(&mut constant, user, &w.user);
-    let mut out: Vec<Player> =
-        (0..signals + 2).map(|_| Player { hidden: [vec![0.0; h], vec![0.0; h]], wide: [0.0; 2] }).collect();
-    for c in 0..width {
-        let player = if c < signals { c } else { signals + 1 };
-        let row = w.dense.get(c * h..(c + 1) * h).unwrap_or(&[]);
-        let wide = w.wide.get(c).copied().unwrap_or(0.0);
-        let Some(p) = out.get_mut(player) else { continue };
-        for (side, v) in [dense.get(c), b.0.get(c)].into_iter().enumerate() {
-            let v = v.copied().unwrap_or(0.0);
-            if let (Some(acc), Some(wd)) = (p.hidden.get_mut(side), p.wide.get_mut(side)) {
-                for (a, r) in acc.iter_mut().zip(row) {
-                    *a += v * r;
+impl Scorer<'_> {
+    /// The players' terms for candidate `j` against the baseline, and the constant hidden
+    /// input (bias, and V_u·W_user when the candidate has both vectors).
+    fn players(&self, signals: usize, p: &Partials, dense: (&[f32], &[f32]), j: usize) -> (Vec<Player>, Vec<f32>) {
+        let w = &self.plain;
+        let h = self.hidden();
+        let ok = p.ok.get(j).copied().unwrap_or(false);
+        let mut constant = w.bias.clone();
+        if ok {
+            constant.iter_mut().zip(&p.user_term).for_each(|(c, u)| *c += u);
+        }
+        let mut out: Vec<Player> =
+            (0..signals + 2).map(|_| Player { hidden: [vec![0.0; h], vec![0.0; h]], wide: [0.0; 2] }).collect();
+        for c in 0..dense.0.len() {
+            let player = if c < signals { c } else { signals + 1 };
+            let row = w.dense.get(c * h..(c + 1) * h).unwrap_or(&[]);
+            let wide = w.wide.get(c).copied().unwrap_or(0.0);
+            let Some(pl) = out.get_mut(player) else { continue };
+            for (side, v) in [dense.0.get(c), dense.1.get(c)].into_iter().enumerate() {
+                let v = v.copied().unwrap_or(0.0);
+                if let (Some(acc), Some(wd)) = (pl.hidden.get_mut(side), pl.wide.get_mut(side)) {
+                    acc.iter_mut().zip(row).for_each(|(a, r)| *a += v * r);
+                    *wd += v * wide;
                 }
-                *wd += v * wide;
             }
         }
+        if let Some(pl) = out.get_mut(signals) {
+            pl.hidden[0].copy_from_slice(p.emb.get(j * h..(j + 1) * h).unwrap_or(&vec![0.0; h]));
+            pl.hidden[1].copy_from_slice(&p.mean_item);
+            if ok {
+                pl.hidden[1].iter_mut().zip(&p.mean_both).for_each(|(a, b)| *a += b);
+            }
+        }
+        (out, constant)
     }
-    if !user.is_empty()
-        && let Some(p) = out.get_mut(signals)
-    {
-        for (side, (it, f)) in [(item, flag), (b.1, b.2)].into_iter().enumerate() {
-            let Some(acc) = p.hidden.get_mut(side) else { continue };
-            add_product(acc, it, &w.item);
-            let both: Vec<f32> = user.iter().zip(it).map(|(u, i)| u * i).collect();
-            add_product(acc, &both, &w.both);
-            add_product(acc, &[f], &w.flag);
+
+    /// The model's output for every coalition (bit `p` set: player `p` takes the
+    /// candidate's value), each from the previous coalition plus one player's change.
+    fn coalition_values(&self, ps: &[Player], constant: &[f32], s: &mut Coalitions) {
+        let h = constant.len();
+        let coalitions = 1usize << ps.len();
+        s.z.resize(coalitions * h, 0.0);
+        s.wide.resize(coalitions, 0.0);
+        s.values.resize(coalitions, 0.0);
+        let (first, _) = s.z.split_at_mut(h);
+        first.copy_from_slice(constant);
+        let mut wide0 = 0.0;
+        for p in ps {
+            first.iter_mut().zip(&p.hidden[1]).for_each(|(a, v)| *a += v);
+            wide0 += p.wide[1];
+        }
+        if let Some(slot) = s.wide.first_mut() {
+            *slot = wide0;
+        }
+        for mask in 1..coalitions {
+            let g = mask.trailing_zeros() as usize;
+            let prev = mask & (mask - 1);
+            let Some(p) = ps.get(g) else { continue };
+            let (before, after) = s.z.split_at_mut(mask * h);
+            let (Some(src), Some(dst)) = (before.get(prev * h..(prev + 1) * h), after.get_mut(..h)) else {
+                continue;
+            };
+            for (((d, s), new), old) in dst.iter_mut().zip(src).zip(&p.hidden[0]).zip(&p.hidden[1]) {
+                *d = s + (new - old);
+            }
+            let previous = s.wide.get(prev).copied().unwrap_or(0.0);
+            if let Some(slot) = s.wide.get_mut(mask) {
+                *slot = previous + (p.wide[0] - p.wide[1]);
+            }
+        }
+        for (mask, v) in s.values.iter_mut().enumerate() {
+            let zs = s.z.get(mask * h..(mask + 1) * h).unwrap_or(&[]);
+            *v = self.output(zs, s.wide.get(mask).copied().unwrap_or(0.0));
         }
     }
-    (out, constant)
+
+    /// Exact attribution of candidates `which` from the partial sums of `rows`.
+    pub(crate) fn attribute_partials(
+        &self,
+        signal_ids: &[SignalId],
+        rows: &ShopperRows,
+        p: &Partials,
+        which: &[usize],
+    ) -> Result<Vec<Attribution>, RankerError> {
+        let signals = signal_ids.len();
+        let n_players = signals + 2;
+        if n_players > MAX_PLAYERS {
+            return Err(RankerError::Invalid(format!(
+                "{signals} signals are too many for exact attribution (at most {})",
+                MAX_PLAYERS - 2
+            )));
+        }
+        let width = super::features::dense_width(signals);
+        let base = mean_dense(rows, width);
+        let mut scratch = Coalitions { z: Vec::new(), wide: Vec::new(), values: Vec::new() };
+        let mut out = Vec::with_capacity(which.len());
+        for &j in which {
+            let Some(x) = rows.dense.get(j * width..(j + 1) * width).filter(|_| j < rows.n) else {
+                return Err(RankerError::Invalid(format!("no candidate at position {j}")));
+            };
+            let (ps, constant) = self.players(signals, p, (x, &base), j);
+            self.coalition_values(&ps, &constant, &mut scratch);
+            let values = &scratch.values;
+            let phi = shapley(n_players, |m| f64::from(values.get(m as usize).copied().unwrap_or(0.0)));
+            let get = |p: usize| phi.get(p).copied().unwrap_or(0.0) as f32;
+            out.push(Attribution {
+                signals: signal_ids.iter().enumerate().map(|(p, &s)| (s, get(p))).collect(),
+                embedding: get(signals),
+                cheap: get(signals + 1),
+                baseline: values.first().copied().unwrap_or(0.0),
+                score: values.last().copied().unwrap_or(0.0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Scores every row and attributes the `top` best-scored (ties: the earlier row),
+    /// in rank order: `(scores, [(row, attribution)])`.
+    pub fn score_and_attribute(
+        &self,
+        signal_ids: &[SignalId],
+        rows: &ShopperRows,
+        top: usize,
+    ) -> Result<Explained, RankerError> {
+        let p = self.partials(rows)?;
+        let scores = self.scores_of(&p);
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (scores.get(a).copied().unwrap_or(0.0), scores.get(b).copied().unwrap_or(0.0));
+            y.total_cmp(&x).then(a.cmp(&b))
+        });
+        order.truncate(top);
+        let attributions = self.attribute_partials(signal_ids, rows, &p, &order)?;
+        Ok((scores, order.into_iter().zip(attributions).collect()))
+    }
 }
 
 impl Ranker {
@@ -162,76 +213,8 @@ impl Ranker {
         vectors: Option<&ItemVectors>,
         which: &[usize],
     ) -> Result<Vec<Attribution>, RankerError> {
-        let signals = self.signals().len();
-        let n_players = signals + 2;
-        if n_players > MAX_PLAYERS {
-            return Err(RankerError::Invalid(format!(
-                "{signals} signals are too many for exact attribution (at most {})",
-                MAX_PLAYERS - 2
-            )));
-        }
-        let dim = self.config().dim;
-        let w = self.plain()?;
-        let h = w.bias.len();
-        let (base_dense, base_item, base_flag) = baseline(rows, vectors, dim);
-        let coalitions = 1usize << n_players;
-        let mut out = Vec::with_capacity(which.len());
-        let mut z = vec![0.0f32; coalitions * h];
-        let mut wide = vec![0.0f32; coalitions];
-        let mut values = vec![0.0f32; coalitions];
-        for &j in which {
-            let mut one = Inputs::default();
-            one.push(rows, j..j + 1, vectors, dim);
-            if one.rows != 1 {
-                return Err(RankerError::Invalid(format!("no candidate at position {j}")));
-            }
-            let flag = one.flag.first().copied().unwrap_or(0.0);
-            let x = (one.dense.as_slice(), one.user.as_slice(), one.item.as_slice(), flag);
-            let (ps, constant) = players(&w, signals, x, (&base_dense, &base_item, base_flag));
-            // The empty coalition: every player at the baseline.
-            let (first, _) = z.split_at_mut(h);
-            first.copy_from_slice(&constant);
-            let mut wide0 = 0.0;
-            for p in &ps {
-                for (a, v) in first.iter_mut().zip(&p.hidden[1]) {
-                    *a += v;
-                }
-                wide0 += p.wide[1];
-            }
-            if let Some(slot) = wide.first_mut() {
-                *slot = wide0;
-            }
-            for mask in 1..coalitions {
-                let g = mask.trailing_zeros() as usize;
-                let prev = mask & (mask - 1);
-                let Some(p) = ps.get(g) else { continue };
-                let (before, after) = z.split_at_mut(mask * h);
-                let (Some(src), Some(dst)) = (before.get(prev * h..(prev + 1) * h), after.get_mut(..h)) else {
-                    continue;
-                };
-                for (((d, s), new), old) in dst.iter_mut().zip(src).zip(&p.hidden[0]).zip(&p.hidden[1]) {
-                    *d = s + (new - old);
-                }
-                let previous = wide.get(prev).copied().unwrap_or(0.0);
-                if let Some(slot) = wide.get_mut(mask) {
-                    *slot = previous + (p.wide[0] - p.wide[1]);
-                }
-            }
-            for (mask, v) in values.iter_mut().enumerate() {
-                let zs = z.get(mask * h..(mask + 1) * h).unwrap_or(&[]);
-                let deep: f32 = zs.iter().zip(&w.out).map(|(a, o)| a.max(0.0) * o).sum();
-                *v = deep + w.out_bias + wide.get(mask).copied().unwrap_or(0.0);
-            }
-            let phi = shapley(n_players, |m| f64::from(values.get(m as usize).copied().unwrap_or(0.0)));
-            let get = |p: usize| phi.get(p).copied().unwrap_or(0.0) as f32;
-            out.push(Attribution {
-                signals: self.signals().iter().enumerate().map(|(p, &s)| (s, get(p))).collect(),
-                embedding: get(signals),
-                cheap: get(signals + 1),
-                baseline: values.first().copied().unwrap_or(0.0),
-                score: values.get(coalitions - 1).copied().unwrap_or(0.0),
-            });
-        }
-        Ok(out)
+        let scorer = self.scorer(vectors, false)?;
+        let p = scorer.partials(rows)?;
+        scorer.attribute_partials(self.signals(), rows, &p, which)
     }
 }

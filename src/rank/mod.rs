@@ -12,11 +12,13 @@
 mod attribution;
 mod features;
 mod model;
+mod scorer;
 mod train;
 
-pub use attribution::Attribution;
+pub use attribution::{Attribution, Explained};
 pub use features::{CHEAP_FEATURES, FeatureInput, ShopperRows, data_fingerprint, shopper_rows};
 pub use model::{Ranker, RankerConfig, RankerMeta};
+pub use scorer::Scorer;
 pub use train::{EpochReport, TrainList, TrainReport, TrainSettings, listwise_loss, train};
 
 use crate::jobs::Cancelled;

@@ -264,7 +264,8 @@ impl Ranker {
         self.vars.get(name).map(Var::as_tensor).ok_or_else(|| RankerError::Invalid(format!("no weight '{name}'")))
     }
 
-    /// Scores of a batch, `[rows]`.
+    /// Scores of a batch, `[rows]`, as candle tensors (training differentiates it;
+    /// scoring takes the equal, faster path of [`super::Scorer`]).
     pub(crate) fn forward(&self, x: &Inputs) -> Result<Tensor, RankerError> {
         let c = self.meta.config;
         let dev = Device::Cpu;
@@ -323,18 +324,9 @@ impl Ranker {
         shopper_rows(set, &self.signals, profile, input, self.meta.config.dim)
     }
 
-    /// Scores of prepared rows (batched by 4,096).
+    /// Scores of prepared rows (the fast exact path of [`super::Scorer`]).
     pub fn score_rows(&self, rows: &ShopperRows, vectors: Option<&ItemVectors>) -> Result<Vec<f32>, RankerError> {
-        let mut out = Vec::with_capacity(rows.n);
-        let mut start = 0;
-        while start < rows.n {
-            let end = (start + 4_096).min(rows.n);
-            let mut x = Inputs::default();
-            x.push(rows, start..end, vectors, self.meta.config.dim);
-            out.extend(self.forward(&x)?.to_vec1::<f32>()?);
-            start = end;
-        }
-        Ok(out)
+        self.scorer(vectors, false)?.score(rows)
     }
 
     /// The model's score of every candidate of `set`.

@@ -49,6 +49,12 @@ pub struct TrainSettings {
     /// Initial weights of the wide part's signal features (in signal order), e.g. the
     /// starting fusion's weights, so training starts from that ranking; empty = random.
     pub warm_start: Vec<f32>,
+    /// Whether to read the embedding features (V_u, V_i, V_u ⊙ V_i) when there are vectors.
+    pub embeddings: bool,
+    /// Train a small grid of variants (hidden width, learning rate, with and without the
+    /// embedding features) and keep the best on the early-stopping shoppers
+    /// (`crate::eval::learned`); off: these settings only.
+    pub search: bool,
 }
 
 impl Default for TrainSettings {
@@ -62,6 +68,8 @@ impl Default for TrainSettings {
             patience: 5,
             seed: 7,
             warm_start: Vec::new(),
+            embeddings: true,
+            search: false,
         }
     }
 }
@@ -181,6 +189,7 @@ pub fn train(
             "no training shopper has a relevant item among its candidates: nothing to learn from".into(),
         ));
     }
+    let vectors = vectors.filter(|_| settings.embeddings);
     let dim = vectors.map_or(0, |v| v.dim);
     let model = Ranker::new(signals, dim, settings.hidden, fingerprint, settings.seed)?;
     if !settings.warm_start.is_empty() {

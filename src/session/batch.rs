@@ -5,7 +5,9 @@
 //! The file is long format, one row per (shopper, position): `user_id`, `rank`, `item_id`,
 //! `score`, and with contributions one `contribution_<signal>` column per weighted signal
 //! plus `contribution_rules` (they sum to `score`: the attribution `recommend --explain`
-//! shows). Shoppers are processed in chunks of [`CHUNK_SHOPPERS`], each chunk in parallel
+//! shows). Under the `learned` fusion with a ranker installed, the signal columns are the
+//! ranker's exact Shapley values, with `contribution_embedding`,
+//! `contribution_cheap_features` and `contribution_baseline` beside them. Shoppers are processed in chunks of [`CHUNK_SHOPPERS`], each chunk in parallel
 //! (rayon) and written as one Parquet row group, so memory holds one chunk's lists, never
 //! every shopper's; the file is written beside the target and renamed when complete.
 
@@ -148,8 +150,16 @@ pub fn read_shopper_list(path: &Path, engine: &Engine) -> Result<Vec<String>, Ba
 
 /// One shopper's list: (item, score, contribution per column signal, rule delta).
 struct ShopperList {
-    entries: Vec<(u32, f32, Vec<f32>, f32)>,
+    /// Item, score, per-signal contributions, rules' change, and under the learned ranker
+    /// its embedding, cheap-feature and baseline terms (empty otherwise).
+    entries: Vec<Entry>,
 }
+
+/// One listed item: item, score, per-signal contributions, rules' change, learned terms.
+type Entry = (u32, f32, Vec<f32>, f32, Vec<f32>);
+
+/// The extra contribution columns of the learned ranker's attribution.
+const LEARNED_COLUMNS: [&str; 3] = ["embedding", "cheap_features", "baseline"];
 
 /// Ranks one shopper exactly as [`Engine::explain`] does (same candidates, fusion, rules
 /// and re-ranking) and takes the contributions of the `columns` signals.
@@ -166,24 +176,44 @@ fn shopper_list(
     let rules = state.target.rules_in_scope(rules);
     let ctx = RankContext { catalogue: engine.catalogue(), rules: &rules, vectors: engine.vectors.as_deref() };
     let ranked = rank(&state.candidates, config, &ctx, top);
+    let which: Vec<usize> = ranked.iter().take(top).map(|r| r.candidate).collect();
+    let learned = if columns.is_empty() { None } else { engine.learned_attribution(&state, config, &which) };
     let entries = ranked
         .into_iter()
         .take(top)
-        .map(|r| {
-            let terms =
-                if columns.is_empty() { Vec::new() } else { contributions(&state.candidates, config, r.candidate) };
-            let by_signal =
-                columns.iter().map(|s| terms.iter().find(|(t, _)| t == s).map_or(0.0, |(_, v)| *v)).collect();
+        .enumerate()
+        .map(|(p, r)| {
+            let attribution = learned.as_ref().and_then(|a| a.get(p));
+            let by_signal = match attribution {
+                Some(a) => {
+                    columns.iter().map(|s| a.signals.iter().find(|(t, _)| t == s).map_or(0.0, |(_, v)| *v)).collect()
+                }
+                None if columns.is_empty() => Vec::new(),
+                None => {
+                    let terms = contributions(&state.candidates, config, r.candidate);
+                    columns.iter().map(|s| terms.iter().find(|(t, _)| t == s).map_or(0.0, |(_, v)| *v)).collect()
+                }
+            };
+            let features = attribution.map_or_else(Vec::new, |a| vec![a.embedding, a.cheap, a.baseline]);
             let rules_delta = r.rule_effects.iter().map(|e| e.delta).sum();
-            (r.item, r.score, by_signal, rules_delta)
+            (r.item, r.score, by_signal, rules_delta, features)
         })
         .collect();
     ShopperList { entries }
 }
 
 /// The signals that get a contribution column: fitted, recommending, with a weight.
+/// Under the `learned` fusion with a ranker installed: the signals the ranker reads.
 pub fn contribution_signals(engine: &Engine, config: &FusionConfig) -> Vec<SignalId> {
+    if let Some(r) = learned_ranker(engine, config) {
+        return SignalId::recommend().filter(|s| r.signals().contains(s)).collect();
+    }
     SignalId::recommend().filter(|s| engine.models.scorers.contains_key(s) && config.weight(*s) != 0.0).collect()
+}
+
+/// The ranker that ranks the batch: installed, and the fusion is `learned`.
+fn learned_ranker<'a>(engine: &'a Engine, config: &FusionConfig) -> Option<&'a crate::rank::Ranker> {
+    engine.ranker.as_deref().filter(|_| config.method == crate::fusion::FusionMethod::Learned)
 }
 
 /// The columns of one chunk.
@@ -193,6 +223,7 @@ fn chunk_columns(
     ids: &[String],
     lists: &[ShopperList],
     signals: &[SignalId],
+    learned: bool,
 ) -> Vec<OutColumn> {
     let cat = engine.catalogue();
     let rows: usize = lists.iter().map(|l| l.entries.len()).sum();
@@ -202,12 +233,13 @@ fn chunk_columns(
     let mut score = Vec::with_capacity(rows);
     let mut per_signal: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); signals.len()];
     let mut rules = Vec::with_capacity(rows);
+    let mut features: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); if learned { LEARNED_COLUMNS.len() } else { 0 }];
     for (id, list) in ids.iter().zip(lists) {
         let shown = match &request.pseudonym_salt {
             Some(salt) => super::privacy::pseudonym(id, salt),
             None => id.clone(),
         };
-        for (p, (i, s, terms, delta)) in list.entries.iter().enumerate() {
+        for (p, (i, s, terms, delta, extra)) in list.entries.iter().enumerate() {
             user.push(shown.clone());
             position.push(p as i64 + 1);
             item.push(cat.ids.name(*i).to_owned());
@@ -216,6 +248,9 @@ fn chunk_columns(
                 column.push(*v);
             }
             rules.push(*delta);
+            for (k, column) in features.iter_mut().enumerate() {
+                column.push(extra.get(k).copied().unwrap_or(0.0));
+            }
         }
     }
     let mut columns = vec![
@@ -227,6 +262,9 @@ fn chunk_columns(
     if request.contributions {
         for (s, values) in signals.iter().zip(per_signal) {
             columns.push(OutColumn::Float32(format!("contribution_{}", s.id()), values));
+        }
+        for (name, values) in LEARNED_COLUMNS.iter().zip(features) {
+            columns.push(OutColumn::Float32(format!("contribution_{name}"), values));
         }
         columns.push(OutColumn::Float32("contribution_rules".to_owned(), rules));
     }
@@ -253,6 +291,7 @@ pub fn write_recommendations(
         }
     };
     let signals = if request.contributions { contribution_signals(engine, config) } else { Vec::new() };
+    let learned = request.contributions && learned_ranker(engine, config).is_some();
     let mut writer = ParquetTableWriter::create_atomic(out)?;
     progress.start_stage("recommending for every shopper", ids.len() as u64);
     let (mut rows, mut short_lists) = (0usize, 0usize);
@@ -264,7 +303,7 @@ pub fn write_recommendations(
         let lists: Vec<ShopperList> =
             chunk.par_iter().map(|id| shopper_list(engine, config, rules, id, request.top, &signals)).collect();
         short_lists += lists.iter().filter(|l| l.entries.len() < request.top).count();
-        let columns = chunk_columns(engine, request, chunk, &lists, &signals);
+        let columns = chunk_columns(engine, request, chunk, &lists, &signals, learned);
         if names.is_empty() {
             names = column_names(&columns);
         }

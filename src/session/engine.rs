@@ -210,7 +210,7 @@ impl Engine {
 
     /// Exact Shapley attribution of the learned ranker for candidates `which` (`None`
     /// when the learned ranker does not rank this set).
-    fn learned_attribution(
+    pub(crate) fn learned_attribution(
         &self,
         state: &TargetState,
         config: &FusionConfig,

@@ -11,7 +11,7 @@
 mod fuse;
 mod live;
 mod runner;
-mod support;
+pub(crate) mod support;
 mod synthetic;
 
 use std::path::{Path, PathBuf};

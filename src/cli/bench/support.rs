@@ -125,6 +125,20 @@ pub(super) fn peak_memory_bytes() -> Option<u64> {
     parse_status_kib(&status, "VmHWM:").map(|kib| kib * 1024)
 }
 
+/// CPU seconds (user + system, every thread) this process has used so far; `None` where
+/// `/proc/self/stat` is not available. Linux reports them in USER_HZ = 100 ticks a second.
+pub(crate) fn cpu_seconds() -> Option<f64> {
+    parse_stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/PID/stat` line, in seconds.
+pub(super) fn parse_stat_cpu(stat: &str) -> Option<f64> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    Some((tick(11)? + tick(12)?) as f64 / 100.0)
+}
+
 /// The value in kB of a `/proc/self/status` line such as `VmHWM:   123456 kB`.
 pub(super) fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
     status.lines().find_map(|line| line.strip_prefix(key)).and_then(|rest| rest.split_whitespace().next()?.parse().ok())

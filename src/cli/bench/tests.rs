@@ -80,3 +80,10 @@ fn generated_data_round_trips_through_the_loader() {
     assert_eq!(d.catalogue.len(), 200);
     assert!(d.catalogue.has_prices() && d.catalogue.has_categories());
 }
+
+#[test]
+fn cpu_time_is_utime_plus_stime_in_hundredths() {
+    // Fields 14 and 15 (utime 250, stime 30 ticks); a name with spaces and ')' inside.
+    let stat = "4242 (re (c) fuse) R 1 2 3 4 5 6 7 8 9 10 250 30 0 0 20 0 3 0 100 2000 50";
+    assert_eq!(super::support::parse_stat_cpu(stat), Some(2.8));
+}
