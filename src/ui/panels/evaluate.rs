@@ -253,6 +253,9 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
             ))
             .wrap(),
         );
+        for line in crate::eval::hyper::describe(&t.param_trials, k) {
+            ui.add(egui::Label::new(line).wrap());
+        }
     }
 }
 
