@@ -147,9 +147,13 @@ pub(crate) fn tune_params(
             t.chosen = true;
         }
         if at != first {
-            params.als = if signal == SignalId::ALS { p.als.clone() } else { params.als };
-            params.item_cf = if signal == SignalId::ITEM_CF { p.item_cf.clone() } else { params.item_cf };
-            params.user_cf = if signal == SignalId::USER_CF { p.user_cf.clone() } else { params.user_cf };
+            if signal == SignalId::ALS {
+                params.als = p.als;
+            } else if signal == SignalId::ITEM_CF {
+                params.item_cf = p.item_cf;
+            } else {
+                params.user_cf = p.user_cf;
+            }
         }
         models.push((signal, scorer));
     }
@@ -160,10 +164,14 @@ pub(crate) fn tune_params(
 pub fn changed(a: &SignalParams, b: &SignalParams) -> Vec<SignalId> {
     TUNED_SIGNALS
         .into_iter()
-        .filter(|&s| match s {
-            s if s == SignalId::ALS => a.als != b.als,
-            s if s == SignalId::ITEM_CF => a.item_cf != b.item_cf,
-            _ => a.user_cf != b.user_cf,
+        .filter(|&s| {
+            if s == SignalId::ALS {
+                a.als != b.als
+            } else if s == SignalId::ITEM_CF {
+                a.item_cf != b.item_cf
+            } else {
+                a.user_cf != b.user_cf
+            }
         })
         .collect()
 }
