@@ -193,19 +193,7 @@ pub(crate) fn non_zero_weights(config: &FusionConfig, signals: &[SignalId]) -> s
     signals.iter().filter(|s| config.weight(**s) != 0.0).map(|s| (s.id().to_owned(), config.weight(*s))).collect()
 }
 
-/// A configuration that uses one signal alone.
-pub fn single_signal(base: &FusionConfig, signal: SignalId) -> FusionConfig {
-    let mut c = base.clone();
-    for (s, setting) in c.signals.iter_mut() {
-        setting.weight = if *s == signal { 1.0 } else { 0.0 };
-        setting.enabled = true;
-    }
-    c.signals.entry(signal).or_default().weight = 1.0;
-    c.method = crate::fusion::FusionMethod::Weighted;
-    c.mmr_lambda = 1.0;
-    c.category_cap = 0;
-    c
-}
+pub use super::hyper::single_signal;
 
 /// Prepares the test context and measures every signal alone and the current fusion.
 pub fn run_evaluation(dataset: &Dataset, req: &EvalRequest, progress: &Progress) -> Result<EvalOutcome, Cancelled> {
@@ -280,7 +268,21 @@ pub fn tune(
     progress.start_stage("fitting on train minus validation", 1);
     let (inner, mut models) = fit_on(dataset, &split.inner_train, req, progress)?;
     let tuning = if settings.params {
-        let t = super::hyper::tune_params(dataset, &split, &inner, req, settings.k.max(1), progress)?;
+        let search = super::hyper::ParamSearch {
+            dataset,
+            split: &split,
+            input: FitInput {
+                interactions: &inner,
+                catalogue: &dataset.catalogue,
+                texts: &req.texts,
+                vectors: req.vectors.as_ref().ok_or("no item embeddings"),
+            },
+            params: &req.params,
+            config: &req.config,
+            binary: req.binary,
+            k: settings.k.max(1),
+        };
+        let t = super::hyper::tune_params(&search, progress)?;
         for (signal, scorer) in &t.models {
             models.scorers.insert(*signal, scorer.clone());
         }

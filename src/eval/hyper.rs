@@ -10,13 +10,45 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::experiment::{EvalRequest, single_signal};
 use super::runner::EvalContext;
 use super::split::ThreeWaySplit;
 use crate::data::Dataset;
+use crate::fusion::FusionConfig;
 use crate::jobs::{Cancelled, Progress};
 use crate::score::registry::{Fitted, SignalModels, spec};
-use crate::score::{FitInput, Interactions, Scorer, SignalId, SignalParams};
+use crate::score::{FitInput, Scorer, SignalId, SignalParams};
+
+/// A configuration that uses one signal alone.
+pub fn single_signal(base: &FusionConfig, signal: SignalId) -> FusionConfig {
+    let mut c = base.clone();
+    for (s, setting) in c.signals.iter_mut() {
+        setting.weight = if *s == signal { 1.0 } else { 0.0 };
+        setting.enabled = true;
+    }
+    c.signals.entry(signal).or_default().weight = 1.0;
+    c.method = crate::fusion::FusionMethod::Weighted;
+    c.mmr_lambda = 1.0;
+    c.category_cap = 0;
+    c
+}
+
+/// What [`tune_params`] searches on.
+pub(crate) struct ParamSearch<'a> {
+    /// The data.
+    pub dataset: &'a Dataset,
+    /// The split (fits on `inner_train`, scores on `validation`).
+    pub split: &'a ThreeWaySplit,
+    /// The fit input on train minus validation.
+    pub input: FitInput<'a>,
+    /// The parameters to start from.
+    pub params: &'a SignalParams,
+    /// The fusion settings each single-signal configuration is derived from.
+    pub config: &'a FusionConfig,
+    /// Binary relevance.
+    pub binary: bool,
+    /// Cut-off of the NDCG objective.
+    pub k: usize,
+}
 
 /// One hyper-parameter setting tried on validation.
 #[derive(Debug, Clone, Serialize)]
@@ -89,28 +121,16 @@ pub const TUNED_SIGNALS: [SignalId; 3] = [SignalId::ALS, SignalId::ITEM_CF, Sign
 
 /// Tunes the hyper-parameters of [`TUNED_SIGNALS`] (those the request's models have) on the
 /// validation split, each signal alone.
-pub(crate) fn tune_params(
-    dataset: &Dataset,
-    split: &ThreeWaySplit,
-    inner: &Interactions,
-    req: &EvalRequest,
-    k: usize,
-    progress: &Progress,
-) -> Result<ParamTuning, Cancelled> {
-    let input = FitInput {
-        interactions: inner,
-        catalogue: &dataset.catalogue,
-        texts: &req.texts,
-        vectors: req.vectors.as_ref().ok_or("no item embeddings"),
-    };
-    let mut params = req.params.clone();
+pub(crate) fn tune_params(search: &ParamSearch<'_>, progress: &Progress) -> Result<ParamTuning, Cancelled> {
+    let ParamSearch { dataset, split, input, k, binary, .. } = *search;
+    let mut params = search.params.clone();
     let mut trials = Vec::new();
     let mut models = Vec::new();
     for signal in TUNED_SIGNALS {
         let Some(fit) = spec(signal).map(|s| s.fit) else { continue };
-        let settings = grid(signal, &req.params);
+        let settings = grid(signal, search.params);
         progress.start_stage(format!("tuning {signal} on validation"), settings.len() as u64);
-        let config = single_signal(&req.config, signal);
+        let config = single_signal(search.config, signal);
         let mut best: Option<(usize, f64, SignalParams, Arc<dyn Scorer>)> = None;
         let first = trials.len();
         for (n, (label, p)) in settings.into_iter().enumerate() {
@@ -121,11 +141,11 @@ pub(crate) fn tune_params(
             let mut context = EvalContext::prepare(
                 dataset,
                 &split.inner_train,
-                inner,
+                input.interactions,
                 &split.validation,
                 &one,
                 &config,
-                req.binary,
+                binary,
                 progress,
             )?;
             context.prepare_for(&config);
