@@ -388,3 +388,28 @@ fn the_presentation_view_hides_the_configuration_and_steps_through_shoppers() {
     h.run_steps(3);
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "ALS weight");
 }
+
+#[test]
+fn tuning_in_the_evaluate_tab_lists_the_signal_parameters_it_tried_and_kept() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    h.get_by_label("Evaluate").click();
+    h.run_steps(3);
+    h.get_by_label("Tune weights").click();
+    h.run_steps(2);
+    wait_until(&mut h, "tuning", |app| {
+        app.wb.evaluation().tune_summary().is_some() && app.wb.jobs().running().is_empty()
+    });
+    h.run_steps(3);
+    let shown = texts(&h);
+    for signal in ["als", "item_cf", "user_cf"] {
+        let line = shown
+            .iter()
+            .find(|t| t.starts_with(&format!("{signal} alone, ndcg@")))
+            .unwrap_or_else(|| panic!("no parameter line for {signal} in {shown:?}"));
+        assert_eq!(line.matches("(kept)").count(), 1, "{line}");
+        assert_eq!(line.matches("[current]").count(), 1, "{line}");
+    }
+    let als = shown.iter().find(|t| t.starts_with("als alone")).cloned().unwrap_or_default();
+    assert!(als.contains("λ 0.05, α 1 [current]") && als.contains("λ 5, α 4"), "{als}");
+}

@@ -2,13 +2,17 @@
 """ALS (and item-KNN) fit time and accuracy: the Python `implicit` library vs RecFuse, on the
 peer-baseline protocol (../shared/reference/PEER-BASELINES.md), measured in the same run.
 
-Install (exact command used for BENCHMARKS.md):
-    python3 -m venv /work/bench_venv && /work/bench_venv/bin/pip install \
-        implicit==0.7.2 numpy scipy polars pandas pyarrow
+Install (exact command used for BENCHMARKS.md, issue #13 measurements):
+    python3 -m venv /tmp/venv-quality && /tmp/venv-quality/bin/pip install \
+        implicit==0.7.3 numpy scipy polars pandas pyarrow
+(earlier rows: implicit==0.7.2 in /work/bench_venv)
 
 Usage (from the repository root, after `cargo build --release`):
     OPENBLAS_NUM_THREADS=1 /work/bench_venv/bin/python benches/reference/implicit_als_bench.py \
-        --dataset retail --reps 5 [--recfuse PATH] [--json]
+        --dataset retail --reps 5 [--threads N] [--recfuse PATH] [--json]
+
+`--threads N` (default 0 = all cores) limits both sides to N threads: implicit's
+`num_threads=N`, RecFuse's rayon pool through `RAYON_NUM_THREADS=N` in its environment.
 
 What runs, interleaved round by round so both see the same machine load (round 0 is a
 warm-up and is not reported):
@@ -62,6 +66,9 @@ from common import (  # noqa: E402
 FACTORS, REG, ALPHA, ITERS, CG_STEPS = 64, 0.05, 1.0, 15, 3
 
 
+THREADS = 0
+
+
 def fit_implicit(matrix, seed=42):
     model = AlternatingLeastSquares(
         factors=FACTORS,
@@ -71,7 +78,7 @@ def fit_implicit(matrix, seed=42):
         use_cg=True,
         calculate_training_loss=False,
         random_state=seed,
-        num_threads=0,
+        num_threads=THREADS,
     )
     model.cg_steps = CG_STEPS
     wall, cpu = time.perf_counter(), time.process_time()
@@ -104,7 +111,7 @@ def scale(args, binary):
         matrix = sp.csr_matrix((1.0 + np.log1p(val), idx, ptr), shape=(meta["users"], meta["items"]))
         model = AlternatingLeastSquares(
             factors=FACTORS, regularization=REG, alpha=ALPHA, iterations=args.iterations, use_cg=True,
-            calculate_training_loss=False, random_state=42, num_threads=0,
+            calculate_training_loss=False, random_state=42, num_threads=THREADS,
         )
         model.cg_steps = CG_STEPS
         wall, cpu = time.perf_counter(), time.process_time()
@@ -140,7 +147,12 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--recfuse", default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="threads of both sides (0 = all cores)")
     args = ap.parse_args()
+    global THREADS
+    THREADS = args.threads
+    if args.threads > 0:
+        os.environ["RAYON_NUM_THREADS"] = str(args.threads)
     binary = recfuse_binary(args.recfuse)
     if args.scale:
         scale(args, binary)
@@ -186,7 +198,7 @@ def main():
     knn_args = ["bench", "fit", "--signal", "item_cf", "--data", train_csv, "--warmup", "1", "--reps", "1"]
     knn_model = None
     for round_no in range(args.reps + 1):
-        knn_model = CosineRecommender(K=100, num_threads=0)
+        knn_model = CosineRecommender(K=100, num_threads=THREADS)
         t0 = time.perf_counter()
         knn_model.fit(binary_matrix, show_progress=False)
         t = time.perf_counter() - t0
@@ -208,6 +220,7 @@ def main():
         "train_pairs": int(split.counts.nnz),
         "eval_users": len(split.relevant),
         "cut_unix": split.cut,
+        "threads": args.threads,
         "als": {
             "params": {"factors": FACTORS, "regularization": REG, "alpha": ALPHA, "iterations": ITERS, "cg_steps": CG_STEPS},
             "implicit_wall": imp_t,
@@ -227,7 +240,10 @@ def main():
         print(json.dumps(result, indent=2))
         return
     m = result["machine"]
-    print(f"machine: {m['cpu']} x {m['cores']} cores, Python {m['python']}, implicit {implicit.__version__}")
+    print(
+        f"machine: {m['cpu']} x {m['cores']} cores, Python {m['python']}, implicit {implicit.__version__}, "
+        f"threads {args.threads or 'all'}"
+    )
     print(
         f"data: {args.dataset}: {result['train_rows']} train rows, {result['train_users']} users, "
         f"{result['train_items']} items, {result['train_pairs']} pairs; {result['eval_users']} users evaluated"

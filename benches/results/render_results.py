@@ -44,6 +44,16 @@ def main(path):
               f"start {tuning['start_ndcg']:.4f}, searched {tuning['searched_ndcg']:.4f}, best single signal "
               f"{single.get('signal', '–')} {single.get('ndcg', float('nan')):.4f}; kept **{tuning['kept']}** "
               f"(validation {tuning['kept_validation_ndcg']:.4f}, test {test_ndcg:.4f}).")
+        params = tuning.get("params") or []
+        if params:
+            parts = []
+            for signal in dict.fromkeys(p["signal"] for p in params):
+                tried = [p for p in params if p["signal"] == signal]
+                current = next(p for p in tried if p["current"])
+                kept = next(p for p in tried if p["chosen"])
+                parts.append(f"{signal} {kept['setting']} ({kept['validation_ndcg']:.4f}; current "
+                             f"{current['setting']} {current['validation_ndcg']:.4f}; {len(tried)} tried)")
+            print(f"\nSignal parameters tuned on validation (each signal alone, NDCG@10): {'; '.join(parts)}.")
 
 
 if __name__ == "__main__":

@@ -12,3 +12,11 @@ ML=../shared/data/movielens_latest_small
 "$BIN" eval --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --split leave-last --leave-last 5 --tune --json \
   > docs/results/ml_leave5.json
 "$BIN" eval --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --tune --json > docs/results/ml_temporal.json
+# Small-shop cuts (issue #13): 100 MovieLens users, 300 Online Retail shoppers, seed 13.
+CUT=${CUT:-$(mktemp -d)}
+${PYTHON:-python3} benches/results/cut_small.py "$CUT"
+"$BIN" eval --behaviour "$CUT/retail300/online_retail.csv" --tune --json > docs/results/issue13_retail300_eval.json
+"$BIN" eval --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv" --split leave-last --leave-last 5 \
+  --tune --json > docs/results/issue13_ml100_leave5.json
+"$BIN" eval --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv" --tune --json \
+  > docs/results/issue13_ml100_temporal.json

@@ -32,9 +32,13 @@ pub(crate) struct EvalArgs {
     /// Graded relevance (summed event weights) instead of binary.
     #[arg(long)]
     pub graded: bool,
-    /// Tune weights on validation and report them on test.
+    /// Tune weights on validation and report them on test. Also tunes ALS's regularisation
+    /// and confidence scaling and the item-CF / user-CF neighbourhood sizes on validation.
     #[arg(long)]
     pub tune: bool,
+    /// With --tune: keep the signal parameters as given, tune the weights only.
+    #[arg(long)]
+    pub no_tune_params: bool,
     /// Also train the learned ranker on validation (implies --tune) and add a `learned` row.
     #[arg(long)]
     pub learned: bool,
@@ -61,7 +65,7 @@ pub(crate) struct EvalArgs {
 /// One line about a tuning run: what it rests on and what it kept.
 fn tuning_summary(t: &crate::eval::experiment::TuneOutcome, k: usize) -> String {
     let single = t.best_single.map_or(String::new(), |(s, v)| format!(", best single signal {s} {v:.4}"));
-    format!(
+    let mut out = format!(
         "tuning on {} validation shoppers: ndcg@{k} start {:.4}, searched {:.4}{single}; kept {} ({:.4}); {} evaluations",
         t.validation_users,
         t.start_ndcg,
@@ -69,7 +73,12 @@ fn tuning_summary(t: &crate::eval::experiment::TuneOutcome, k: usize) -> String 
         t.kept.describe(),
         t.validation_ndcg,
         t.evaluations
-    )
+    );
+    for line in crate::eval::hyper::describe(&t.param_trials, k) {
+        out.push_str("\n  ");
+        out.push_str(&line);
+    }
+    out
 }
 
 /// Refuses evaluation options outside their ranges (TESTING.md, "Limits").
@@ -247,8 +256,12 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
     let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));
     let started = std::time::Instant::now();
     let (outcome, tuned) = if args.tune {
-        let settings =
-            TuneSettings { k: req.ks.first().copied().unwrap_or(10), seed: args.seed, ..TuneSettings::default() };
+        let settings = TuneSettings {
+            k: req.ks.first().copied().unwrap_or(10),
+            seed: args.seed,
+            params: !args.no_tune_params,
+            ..TuneSettings::default()
+        };
         let (o, t) =
             evaluate_and_tune(&dataset, &req, &settings, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
         (o, Some((t, settings.k)))

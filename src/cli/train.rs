@@ -73,6 +73,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
         k: vec![10],
         graded: false,
         tune: true,
+        no_tune_params: false,
         learned: false,
         epochs: args.epochs,
         search: args.search,

@@ -99,11 +99,14 @@ pub struct TuneSettings {
     pub seed: u64,
     /// Also try each signal's normalisation.
     pub normalisation: bool,
+    /// Also tune ALS's λ and α and the item-CF / user-CF neighbourhood sizes on validation
+    /// (`crate::eval::hyper`) before the weights.
+    pub params: bool,
 }
 
 impl Default for TuneSettings {
     fn default() -> Self {
-        Self { k: 10, rounds: 3, restarts: 2, seed: 7, normalisation: true }
+        Self { k: 10, rounds: 3, restarts: 2, seed: 7, normalisation: true, params: true }
     }
 }
 
@@ -127,6 +130,11 @@ pub struct TuneOutcome {
     pub validation_users: usize,
     /// Objective evaluations made.
     pub evaluations: usize,
+    /// The signal parameters tuned on validation (`None` when they were not tuned); the
+    /// tuned row is measured with models fitted on train with these.
+    pub params: Option<SignalParams>,
+    /// Every hyper-parameter setting tried, with its validation NDCG.
+    pub param_trials: Vec<super::hyper::ParamTrial>,
 }
 
 /// Which configuration tuning kept.
@@ -185,22 +193,19 @@ pub(crate) fn non_zero_weights(config: &FusionConfig, signals: &[SignalId]) -> s
     signals.iter().filter(|s| config.weight(**s) != 0.0).map(|s| (s.id().to_owned(), config.weight(*s))).collect()
 }
 
-/// A configuration that uses one signal alone.
-pub fn single_signal(base: &FusionConfig, signal: SignalId) -> FusionConfig {
-    let mut c = base.clone();
-    for (s, setting) in c.signals.iter_mut() {
-        setting.weight = if *s == signal { 1.0 } else { 0.0 };
-        setting.enabled = true;
-    }
-    c.signals.entry(signal).or_default().weight = 1.0;
-    c.method = crate::fusion::FusionMethod::Weighted;
-    c.mmr_lambda = 1.0;
-    c.category_cap = 0;
-    c
-}
+pub use super::hyper::single_signal;
 
 /// Prepares the test context and measures every signal alone and the current fusion.
 pub fn run_evaluation(dataset: &Dataset, req: &EvalRequest, progress: &Progress) -> Result<EvalOutcome, Cancelled> {
+    Ok(evaluation_parts(dataset, req, progress)?.0)
+}
+
+/// [`run_evaluation`], also returning the train interactions and the models fitted on them.
+fn evaluation_parts(
+    dataset: &Dataset,
+    req: &EvalRequest,
+    progress: &Progress,
+) -> Result<(EvalOutcome, Interactions, SignalModels), Cancelled> {
     let split = three_way(&dataset.behaviour, req.rule);
     progress.start_stage("fitting on train", 1);
     let (train, models) = fit_on(dataset, &split.train, req, progress)?;
@@ -237,7 +242,7 @@ pub fn run_evaluation(dataset: &Dataset, req: &EvalRequest, progress: &Progress)
         metrics: fused,
     });
     progress.advance(1);
-    Ok(EvalOutcome {
+    let outcome = EvalOutcome {
         split: req.rule.name().to_owned(),
         cut: split.cuts.1,
         events: (split.train.len(), split.test.len()),
@@ -246,7 +251,8 @@ pub fn run_evaluation(dataset: &Dataset, req: &EvalRequest, progress: &Progress)
         segments,
         context,
         request: req.clone(),
-    })
+    };
+    Ok((outcome, train, models))
 }
 
 /// Tunes weights (and normalisations) by coordinate ascent with restarts to maximise
@@ -260,7 +266,30 @@ pub fn tune(
 ) -> Result<TuneOutcome, Cancelled> {
     let split = three_way(&dataset.behaviour, req.rule);
     progress.start_stage("fitting on train minus validation", 1);
-    let (inner, models) = fit_on(dataset, &split.inner_train, req, progress)?;
+    let (inner, mut models) = fit_on(dataset, &split.inner_train, req, progress)?;
+    let tuning = if settings.params {
+        let search = super::hyper::ParamSearch {
+            dataset,
+            split: &split,
+            input: FitInput {
+                interactions: &inner,
+                catalogue: &dataset.catalogue,
+                texts: &req.texts,
+                vectors: req.vectors.as_ref().ok_or("no item embeddings"),
+            },
+            params: &req.params,
+            config: &req.config,
+            binary: req.binary,
+            k: settings.k.max(1),
+        };
+        let t = super::hyper::tune_params(&search, progress)?;
+        for (signal, scorer) in &t.models {
+            models.scorers.insert(*signal, scorer.clone());
+        }
+        Some(t)
+    } else {
+        None
+    };
     let mut context = EvalContext::prepare(
         dataset,
         &split.inner_train,
@@ -271,7 +300,12 @@ pub fn tune(
         req.binary,
         progress,
     )?;
-    Ok(coordinate_ascent(&mut context, &req.config, settings, progress))
+    let mut outcome = coordinate_ascent(&mut context, &req.config, settings, progress);
+    if let Some(t) = tuning {
+        outcome.params = Some(t.params);
+        outcome.param_trials = t.trials;
+    }
+    Ok(outcome)
 }
 
 /// Runs [`run_evaluation`], tunes on validation with [`tune`], and adds a `tuned` row:
@@ -282,11 +316,49 @@ pub fn evaluate_and_tune(
     settings: &TuneSettings,
     progress: &Progress,
 ) -> Result<(EvalOutcome, TuneOutcome), Cancelled> {
-    let mut outcome = run_evaluation(dataset, req, progress)?;
+    let (mut outcome, train, mut models) = evaluation_parts(dataset, req, progress)?;
     let tuned = tune(dataset, req, settings, progress)?;
-    outcome.context.prepare_for(&tuned.config);
-    let metrics = outcome.context.measure(&tuned.config, &req.ks, &req.bootstrap);
-    outcome.context.prepare_for(&req.config);
+    let changed = tuned.params.as_ref().map(|p| super::hyper::changed(&req.params, p)).unwrap_or_default();
+    let metrics = match &tuned.params {
+        Some(params) if !changed.is_empty() => {
+            // Refit the signals whose parameters changed on train, and measure on a test
+            // context built from those models (same split, users and relevance).
+            let input = FitInput {
+                interactions: &train,
+                catalogue: &dataset.catalogue,
+                texts: &req.texts,
+                vectors: req.vectors.as_ref().ok_or("no item embeddings"),
+            };
+            progress.start_stage("refitting tuned signals on train", changed.len() as u64);
+            for signal in &changed {
+                if let Some(spec) = crate::score::registry::spec(*signal)
+                    && let crate::score::registry::Fitted::Ready(s) = (spec.fit)(&input, params, progress)?
+                {
+                    models.scorers.insert(*signal, s);
+                }
+                progress.advance(1);
+            }
+            let split = three_way(&dataset.behaviour, req.rule);
+            let mut context = EvalContext::prepare(
+                dataset,
+                &split.train,
+                &train,
+                &split.test,
+                &models,
+                &tuned.config,
+                req.binary,
+                progress,
+            )?;
+            context.prepare_for(&tuned.config);
+            context.measure(&tuned.config, &req.ks, &req.bootstrap)
+        }
+        _ => {
+            outcome.context.prepare_for(&tuned.config);
+            let m = outcome.context.measure(&tuned.config, &req.ks, &req.bootstrap);
+            outcome.context.prepare_for(&req.config);
+            m
+        }
+    };
     outcome.rows.push(ResultRow {
         name: "tuned".to_owned(),
         kind: RowKind::Tuned,
@@ -379,6 +451,8 @@ pub fn coordinate_ascent(
         kept,
         validation_users: context.users.len(),
         evaluations,
+        params: None,
+        param_trials: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod compare;
 pub mod experiment;
+pub mod hyper;
 pub mod learned;
 pub mod metric_names;
 pub mod metrics;

@@ -118,5 +118,6 @@ pub fn tuning_json(t: &TuneOutcome) -> serde_json::Value {
         "kept": kept,
         "kept_validation_ndcg": t.validation_ndcg,
         "evaluations": t.evaluations,
+        "params": t.param_trials,
     })
 }

@@ -7,11 +7,10 @@
 
 use std::sync::Arc;
 
-use super::registry::{Fitted, SignalSpec};
-use rayon::prelude::*;
-
-use super::interactions::{Interactions, SparseRows, UserProfile, ValueTransform};
+use super::als_kernels::{gram_matrix, sweep};
+use super::interactions::{Interactions, UserProfile, ValueTransform};
 use super::params::AlsParams;
+use super::registry::{Fitted, SignalSpec};
 use super::semantic::dot;
 use super::topk::top_k_pairs;
 use super::{ScoreContext, Scorer, SignalId, title_list};
@@ -34,143 +33,6 @@ pub struct AlsScorer {
 
 fn row_of(m: &[f32], r: usize, f: usize) -> &[f32] {
     m.get(r * f..(r + 1) * f).unwrap_or(&[])
-}
-
-/// `AᵀA + λI` for a row-major `n × f` matrix. Blocks are summed in a fixed order so the
-/// result (and therefore the fitted factors) does not depend on thread scheduling.
-fn gram_matrix(m: &[f32], f: usize, lambda: f32) -> Vec<f32> {
-    let blocks: Vec<Vec<f32>> = m
-        .par_chunks(f * 1024)
-        .map(|block| {
-            let mut g = vec![0.0f32; f * f];
-            for row in block.chunks_exact(f) {
-                for (a, &ra) in row.iter().enumerate() {
-                    if ra == 0.0 {
-                        continue;
-                    }
-                    if let Some(g_row) = g.get_mut(a * f..(a + 1) * f) {
-                        for (gv, &rb) in g_row.iter_mut().zip(row) {
-                            *gv += ra * rb;
-                        }
-                    }
-                }
-            }
-            g
-        })
-        .collect();
-    let mut g = vec![0.0f32; f * f];
-    for b in blocks {
-        g.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-    }
-    for d in 0..f {
-        if let Some(v) = g.get_mut(d * f + d) {
-            *v += lambda;
-        }
-    }
-    g
-}
-
-/// `out = G·x` for a dense `f × f` matrix.
-fn mat_vec(g: &[f32], x: &[f32], out: &mut [f32]) {
-    let f = x.len();
-    for (o, row) in out.iter_mut().zip(g.chunks_exact(f)) {
-        *o = dot(row, x);
-    }
-}
-
-/// One row's least-squares update with `steps` conjugate-gradient iterations, starting
-/// from `x`: solves `(G + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i`.
-fn cg_update(
-    x: &mut [f32],
-    gram: &[f32],
-    other: &[f32],
-    idx: &[u32],
-    conf: &[f32],
-    steps: usize,
-    scratch: &mut CgScratch,
-) {
-    let f = x.len();
-    let CgScratch { r, p, ap } = scratch;
-    // r = b − A x
-    mat_vec(gram, x, r);
-    r.iter_mut().for_each(|v| *v = -*v);
-    for (&i, &c) in idx.iter().zip(conf) {
-        let y = row_of(other, i as usize, f);
-        let coef = c - (c - 1.0) * dot(y, x);
-        for (rv, &yv) in r.iter_mut().zip(y) {
-            *rv += coef * yv;
-        }
-    }
-    p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
-    if rs_old < 1e-20 {
-        return;
-    }
-    for _ in 0..steps {
-        mat_vec(gram, p, ap);
-        for (&i, &c) in idx.iter().zip(conf) {
-            let y = row_of(other, i as usize, f);
-            let coef = (c - 1.0) * dot(y, p);
-            for (av, &yv) in ap.iter_mut().zip(y) {
-                *av += coef * yv;
-            }
-        }
-        let denom = dot(p, ap);
-        if denom.abs() < 1e-30 {
-            break;
-        }
-        let alpha = rs_old / denom;
-        for ((xv, pv), (rv, av)) in x.iter_mut().zip(p.iter()).zip(r.iter_mut().zip(ap.iter())) {
-            *xv += alpha * pv;
-            *rv -= alpha * av;
-        }
-        let rs_new = dot(r, r);
-        if rs_new < 1e-20 {
-            break;
-        }
-        let beta = rs_new / rs_old;
-        for (pv, &rv) in p.iter_mut().zip(r.iter()) {
-            *pv = rv + beta * *pv;
-        }
-        rs_old = rs_new;
-    }
-}
-
-struct CgScratch {
-    r: Vec<f32>,
-    p: Vec<f32>,
-    ap: Vec<f32>,
-}
-
-impl CgScratch {
-    fn new(f: usize) -> Self {
-        Self { r: vec![0.0; f], p: vec![0.0; f], ap: vec![0.0; f] }
-    }
-}
-
-/// Updates every row of `target` given the fixed `other` factors.
-fn sweep(
-    target: &mut [f32],
-    other: &[f32],
-    rows: &SparseRows,
-    confidence: &[f32],
-    f: usize,
-    lambda: f32,
-    steps: usize,
-) {
-    let gram = gram_matrix(other, f, lambda);
-    target.par_chunks_mut(f).enumerate().for_each_init(
-        || CgScratch::new(f),
-        |scratch, (u, x)| {
-            let (Some(&a), Some(&b)) = (rows.ptr.get(u), rows.ptr.get(u + 1)) else { return };
-            let (Some(idx), Some(conf)) = (rows.idx.get(a..b), confidence.get(a..b)) else { return };
-            if idx.is_empty() {
-                x.iter_mut().for_each(|v| *v = 0.0);
-                return;
-            }
-            cg_update(x, &gram, other, idx, conf, steps, scratch);
-        },
-    );
 }
 
 /// Solves `A z = b` for a symmetric positive-definite `A` (`f × f`, row-major) by

@@ -4,6 +4,7 @@
 //! One file per signal; all share the [`Scorer`] trait. Nothing here knows about the GUI.
 
 pub mod als;
+mod als_kernels;
 pub mod bm25;
 pub mod category;
 pub mod external;

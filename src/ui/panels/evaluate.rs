@@ -79,7 +79,10 @@ fn settings_row(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         }
         if ui
             .add_enabled(!busy, egui::Button::new("Tune weights"))
-            .on_hover_text("Coordinate ascent on a validation split inside train; reported on test")
+            .on_hover_text(
+                "Tunes ALS λ / α and the item-CF / user-CF neighbourhood sizes, then the weights by coordinate \
+                 ascent, on a validation split inside train; reported on test",
+            )
             .clicked()
         {
             cx.commands.push(Command::RunTuning);
@@ -253,6 +256,9 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
             ))
             .wrap(),
         );
+        for line in crate::eval::hyper::describe(&t.param_trials, k) {
+            ui.add(egui::Label::new(line).wrap());
+        }
     }
 }
 
