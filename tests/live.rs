@@ -188,6 +188,29 @@ fn als_fold_in_is_the_closed_form_least_squares_solution() {
 }
 
 #[test]
+fn als_item_refresh_is_the_closed_form_solution_and_moves_the_gram_matrix() {
+    // Shopper factors X = [[1,0],[0,1],[1,1]], λ = 1, α = 1, binary. Item 1 was bought by
+    // shoppers 0 and 2: A = XᵀX + λI + Σ(c−1)xxᵀ = [[5,2],[2,4]], b = [4,2], so
+    // y₁ = [0.75, 0.125] (the same arithmetic as the shopper fold-in above).
+    let params =
+        AlsParams { regularization: 1.0, alpha: 1.0, transform: ValueTransform::Binary, ..AlsParams::default() };
+    let als = AlsScorer::from_factors(2, vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], vec![1.0, 0.0, 0.0, 0.0], &params);
+    let by_item = recfuse::score::SparseRows::from_triples(2, vec![(1, 0, 8.0), (1, 2, 8.0)]);
+    let refreshed = als.refresh_items(&[1], &by_item);
+    let y = &refreshed.item_factors;
+    assert!((y[2] - 0.75).abs() < 1e-6 && (y[3] - 0.125).abs() < 1e-6, "{y:?}");
+    assert_eq!(&y[0..2], &[1.0, 0.0], "item 0 had no new events");
+    // A shopper outside the training data who bought item 1 is solved against the new
+    // Gram matrix YᵀY + λI = [[2.5625, 0.09375], [0.09375, 1.015625]]:
+    // A = [[3.125, 0.1875], [0.1875, 1.03125]], b = [1.5, 0.25] → x = [8/17, 8/51], and the
+    // score of item 1 is x·y₁ = 6/17 + 1/51 = 19/51.
+    let cold = UserProfile { user: None, items: vec![(1, 8.0)], events: Vec::new(), now: 0 };
+    let mut out = vec![0.0; 2];
+    refreshed.score_all(&ScoreContext { profile: &cold, query: None }, &mut out);
+    assert!((out[1] - 19.0 / 51.0).abs() < 1e-5, "{out:?}");
+}
+
+#[test]
 fn a_half_written_last_line_is_held_back_until_its_newline_arrives() {
     let (_dir, _catalogue, events) = workdir();
     let len = std::fs::metadata(&events).expect("meta").len();

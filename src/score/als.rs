@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::als_kernels::{gram_matrix, sweep};
-use super::interactions::{Interactions, UserProfile, ValueTransform};
+use super::interactions::{Interactions, SparseRows, UserProfile, ValueTransform};
 use super::params::AlsParams;
 use super::registry::{Fitted, SignalSpec};
 use super::semantic::dot;
@@ -27,6 +27,8 @@ pub struct AlsScorer {
     pub item_factors: Vec<f32>,
     /// `YᵀY + λI` of the final item factors (for shoppers outside the training data).
     gram: Vec<f32>,
+    /// λ of the fit (live updates solve with it).
+    regularization: f32,
     alpha: f32,
     transform: ValueTransform,
 }
@@ -117,7 +119,15 @@ impl AlsScorer {
             progress.advance(1);
         }
         let gram = gram_matrix(&item_factors, f, params.regularization);
-        Ok(Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: t })
+        Ok(Self {
+            factors: f,
+            user_factors,
+            item_factors,
+            gram,
+            regularization: params.regularization,
+            alpha: params.alpha,
+            transform: t,
+        })
     }
 
     /// A scorer from given factors (rows of `factors` values each), with the confidence
@@ -125,7 +135,15 @@ impl AlsScorer {
     pub fn from_factors(factors: usize, user_factors: Vec<f32>, item_factors: Vec<f32>, params: &AlsParams) -> Self {
         let f = factors.max(1);
         let gram = gram_matrix(&item_factors, f, params.regularization);
-        Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: params.transform }
+        Self {
+            factors: f,
+            user_factors,
+            item_factors,
+            gram,
+            regularization: params.regularization,
+            alpha: params.alpha,
+            transform: params.transform,
+        }
     }
 
     /// Folds shoppers in against the fixed item factors: each shopper's vector becomes the
@@ -155,6 +173,39 @@ impl AlsScorer {
             user_factors,
             item_factors: self.item_factors.clone(),
             gram: self.gram.clone(),
+            regularization: self.regularization,
+            alpha: self.alpha,
+            transform: self.transform,
+        }
+    }
+
+    /// Solves the factors of `items` again, exactly, against the fixed shopper factors —
+    /// the item half of an ALS sweep, for those items only: `(XᵀX + λI + Σ (c−1) x xᵀ) y =
+    /// Σ c x` over the item's shoppers in `by_item`. Items that are new get rows; the
+    /// Gram matrix of the item factors follows.
+    pub fn refresh_items(&self, items: &[u32], by_item: &SparseRows) -> Self {
+        let f = self.factors;
+        let user_gram = gram_matrix(&self.user_factors, f, self.regularization);
+        let mut item_factors = self.item_factors.clone();
+        item_factors.resize(by_item.rows().max(item_factors.len() / f) * f, 0.0);
+        for &j in items {
+            let (users, values) = by_item.row(j as usize);
+            let entries = users.iter().copied().zip(values.iter().copied());
+            let (a, b) = self.system_against(&self.user_factors, &user_gram, entries);
+            let x = if users.is_empty() { None } else { cholesky_solve(&a, &b) };
+            let Some(row) = item_factors.get_mut(j as usize * f..(j as usize + 1) * f) else { continue };
+            match x {
+                Some(x) => row.copy_from_slice(&x),
+                None => row.iter_mut().for_each(|v| *v = 0.0),
+            }
+        }
+        let gram = gram_matrix(&item_factors, f, self.regularization);
+        Self {
+            factors: f,
+            user_factors: self.user_factors.clone(),
+            item_factors,
+            gram,
+            regularization: self.regularization,
             alpha: self.alpha,
             transform: self.transform,
         }
@@ -162,11 +213,22 @@ impl AlsScorer {
 
     /// The system matrix `YᵀY + λI + Σ (c−1) y yᵀ` and right-hand side for a profile.
     fn system(&self, profile: &UserProfile) -> (Vec<f32>, Vec<f32>) {
+        self.system_against(&self.item_factors, &self.gram, profile.items.iter().copied())
+    }
+
+    /// `G + Σ (c−1) y yᵀ` and `Σ c y` over `(row of other, value)` entries, `G` being
+    /// `othersᵀothers + λI`.
+    fn system_against(
+        &self,
+        others: &[f32],
+        gram: &[f32],
+        entries: impl Iterator<Item = (u32, f32)>,
+    ) -> (Vec<f32>, Vec<f32>) {
         let f = self.factors;
-        let mut a = self.gram.clone();
+        let mut a = gram.to_vec();
         let mut b = vec![0.0f32; f];
-        for &(i, r) in &profile.items {
-            let y = row_of(&self.item_factors, i as usize, f);
+        for (i, r) in entries {
+            let y = row_of(others, i as usize, f);
             if y.len() != f {
                 continue;
             }
@@ -239,10 +301,18 @@ impl Scorer for AlsScorer {
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
         let users: Vec<(u32, UserProfile)> =
             change.delta.users.iter().map(|&u| (u, change.interactions.profile(u))).collect();
-        let next = self.fold_in(&users, change.interactions.n_users);
+        // Half a sweep each way: the shoppers against the old item factors, the items with
+        // new events against those shoppers, then the shoppers again against the new items.
+        let users_first = self.fold_in(&users, change.interactions.n_users);
+        let items = users_first.refresh_items(&change.delta.items, &change.interactions.by_item);
+        let next = items.fold_in(&users, change.interactions.n_users);
         super::LiveUpdate::Updated(
             Arc::new(next),
-            format!("{} shopper vectors folded in; item factors fixed until a refit", users.len()),
+            format!(
+                "{} shopper and {} item vectors solved again; other items' factors fixed until a refit",
+                users.len(),
+                change.delta.items.len()
+            ),
         )
     }
 
