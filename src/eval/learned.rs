@@ -236,7 +236,7 @@ pub fn attach_learned(
     input: &FeatureInput<'_>,
 ) -> Result<(), RankerError> {
     let users = context.users.clone();
-    context.candidates.par_iter_mut().zip(users.par_iter()).try_for_each(|(set, &u)| {
+    std::sync::Arc::make_mut(&mut context.candidates).par_iter_mut().zip(users.par_iter()).try_for_each(|(set, &u)| {
         set.learned = ranker.score_set(set, &interactions.profile(u), input)?;
         Ok::<(), RankerError>(())
     })

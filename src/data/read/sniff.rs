@@ -232,6 +232,13 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
         } else if b != b'\r' {
             at_field_start = false;
             record_empty = false;
+            // The rest of an unquoted field changes nothing until the next separator or
+            // line end (a quote or `\r` inside it is plain text): jump there, but no further
+            // than the byte where the record-length check above must fire.
+            let limit = record_start.saturating_add(MAX_RECORD_BYTES + 1);
+            let rest = bytes.get(i + 1..limit.min(bytes.len())).unwrap_or(&[]);
+            i = memchr::memchr2(separator, b'\n', rest).map_or(i + 1 + rest.len(), |k| i + 1 + k);
+            continue;
         }
         i += 1;
     }
