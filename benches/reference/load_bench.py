@@ -9,6 +9,12 @@ Install (exact command used for BENCHMARKS.md):
 Usage (from the repository root, after `cargo build --release`):
     /work/bench_venv/bin/python benches/reference/load_bench.py --data retail --reps 5 [--json]
     /work/bench_venv/bin/python benches/reference/load_bench.py --data completejourney --reps 5
+    /work/bench_venv/bin/python benches/reference/load_bench.py --data retail --peak-memory
+
+--peak-memory measures, instead of times, the peak resident memory (`/usr/bin/time -f %M`) of
+one fresh process each, alternating 3 rounds: a Python process that imports only polars and
+runs the "equivalent work" function below (its source, unchanged), and `recfuse validate`
+loading the same files once.
 
 The Python side does the work RecFuse's loader does, not just a raw read:
 - retail (online_retail.csv.gz, behaviour only): read with ids as strings; parse InvoiceDate;
@@ -158,14 +164,60 @@ WORK = {
 }
 
 
+def peak_kib(cmd):
+    """Peak resident memory of one run of `cmd`, in KiB (GNU time)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, check=True)
+    return int(out.stderr.strip().splitlines()[-1])
+
+
+def peak_memory(data, binary, rounds=3):
+    """Peak memory of polars-python doing the equivalent work vs `recfuse validate`."""
+    import inspect
+    import sys
+    from pathlib import Path
+
+    prelude = (
+        "import polars as pl\nfrom pathlib import Path\n"
+        f"RETAIL = Path({str(RETAIL)!r})\nCJ = Path({str(CJ)!r})\n"
+        "IDS = {'InvoiceNo': pl.Utf8, 'StockCode': pl.Utf8, 'CustomerID': pl.Utf8}\n"
+    )
+    if data == "retail":
+        fn, call = polars_retail, "polars_retail()"
+        files = ["--behaviour", str(RETAIL)]
+    elif data == "completejourney":
+        fn, call = polars_cj, "polars_cj()"
+        files = ["--catalogue", str(CJ / "products.parquet"), "--behaviour", str(CJ / "transactions.parquet")]
+    else:
+        d = Path(data).resolve()
+        fn, call = polars_generated, f"polars_generated(Path({str(d)!r}))"
+        files = ["--catalogue", str(d / "catalogue.parquet"), "--behaviour", str(d / "events.parquet")]
+    script = prelude + inspect.getsource(fn) + "\n" + call + "\n"
+    polars_kib, recfuse_kib = [], []
+    for _ in range(rounds):
+        polars_kib.append(peak_kib([sys.executable, "-c", script]))
+        recfuse_kib.append(peak_kib([binary, "validate", *files, "--json"]))
+    p, r = max(polars_kib) / 1024, max(recfuse_kib) / 1024
+    print(f"peak memory, {data}, max of {rounds} fresh processes each:")
+    print(f"  polars-python (equivalent work)  {p:.0f} MiB   (runs: {[round(k / 1024) for k in polars_kib]})")
+    print(f"  recfuse validate                 {r:.0f} MiB   (runs: {[round(k / 1024) for k in recfuse_kib]})")
+    print(f"  RecFuse / polars = {r / p:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="retail", help="retail, completejourney, or a directory from `recfuse bench generate`")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--recfuse", default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--peak-memory", action="store_true", help="measure peak memory instead of time")
     args = ap.parse_args()
     binary = recfuse_binary(args.recfuse)
+    if args.peak_memory:
+        peak_memory(args.data, binary)
+        return
     if args.data not in WORK:
         from pathlib import Path
 

@@ -2,12 +2,14 @@
 //! column role: ids, timestamps, rating and quantity, event type, the item columns that
 //! derive a catalogue, and the categorical attributes (channel, session, …).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, PlHashMap};
 
 use super::behaviour::{Behaviour, DerivedItems, EventAttribute, ItemSource, NewEvent};
 use super::catalogue::record_bad_row;
+use super::encoded::{Encoded, text_of};
 use super::mapping::{ResolvedMapping, Role};
 use super::report::{FileReport, IssueKind};
 use super::table::{BadRow, Cell, RawTable, column_cells};
@@ -97,26 +99,32 @@ impl Behaviour {
     ) -> Behaviour {
         let columns = BehaviourColumns::new(table, mapping);
         let mut builder = LogBuilder::new(&columns, table.rows);
-        let bad: HashMap<usize, &BadRow> = table.bad_rows.iter().map(|(r, b)| (*r, b)).collect();
-        // Cells are materialised a chunk at a time to bound memory on large files.
+        let bad: PlHashMap<usize, &BadRow> = table.bad_rows.iter().map(|(r, b)| (*r, b)).collect();
+        // Columns are converted a chunk at a time (once per distinct value) to bound memory
+        // on large files.
         const CHUNK: usize = 1 << 20;
         let mut start = 0usize;
         while start < table.rows {
             let part = table.frame.slice(start as i64, CHUNK);
-            let cells = ChunkCells::new(&part, &columns);
+            let cells = ChunkCells::new(&part, &columns, matches!(items, ItemSource::Derive(_)));
+            let mut index = ChunkIndex::new(&cells);
+            let item_column = columns.item.as_deref();
             for local in 0..part.height() {
                 let display_row = start + local + 1;
-                if let Some(bad_row) = bad.get(&(start + local)) {
+                if !bad.is_empty()
+                    && let Some(bad_row) = bad.get(&(start + local))
+                {
                     record_bad_row(report, display_row, bad_row);
                     continue;
                 }
                 let Some(event) = cells.event(&columns, local, display_row, report) else { continue };
-                let item_column = columns.item.as_deref();
-                let Some(item) = items.index_of(&event.item, &cells, local, (display_row, item_column), report) else {
-                    continue;
-                };
-                builder.push(event, item, &cells, local);
+                let found = items.index_of(event.item, (&cells, &mut index), local, (display_row, item_column), report);
+                let Some(item) = found else { continue };
+                builder.push(event, item, (&cells, &mut index), local);
                 report.rows_kept += 1;
+            }
+            if let ItemSource::Derive(derived) = &mut items {
+                derived.add_titles(&cells, std::mem::take(&mut index.titles));
             }
             start += part.height().max(1);
         }
@@ -214,57 +222,89 @@ fn holds_dates(series: &polars::prelude::Series) -> bool {
     }
 }
 
-/// A column's name and its cells, when the file has the column.
-type NamedCells<'a> = Option<(String, Vec<Cell<'a>>)>;
+/// A role's column in one chunk, encoded by distinct value with what the role derives from
+/// each value; `None` when the file has no such column.
+type RoleColumn<'a, T> = Option<Encoded<'a, T>>;
 
-/// The cells of one chunk of rows, by role.
+/// Unix seconds of a timestamp cell, or why not ([`event_time`]).
+type TimeValue = Result<i64, Option<(TimestampError, String)>>;
+
+/// The quantity a value stands for: blank counts as 1; `Err` holds the text of a
+/// non-numeric value (recorded; the row is kept with quantity 1).
+type QuantityValue = Result<f32, String>;
+
+/// The rating a value stands for: `Err` holds the text of a non-numeric value.
+type RatingValue = Result<Option<f32>, String>;
+
+/// The columns of one chunk of rows, by role, each converted once per distinct value.
 struct ChunkCells<'a> {
-    user: NamedCells<'a>,
-    item: NamedCells<'a>,
-    time: NamedCells<'a>,
-    event_type: NamedCells<'a>,
-    rating: NamedCells<'a>,
-    quantity: NamedCells<'a>,
-    invoice: NamedCells<'a>,
-    title: NamedCells<'a>,
-    price: NamedCells<'a>,
-    category: NamedCells<'a>,
-    brand: NamedCells<'a>,
-    attributes: Vec<(String, Vec<Cell<'a>>)>,
+    user: RoleColumn<'a, Option<Cow<'a, str>>>,
+    item: RoleColumn<'a, Option<Cow<'a, str>>>,
+    time: RoleColumn<'a, TimeValue>,
+    event_type: RoleColumn<'a, Option<String>>,
+    rating: RoleColumn<'a, RatingValue>,
+    quantity: RoleColumn<'a, QuantityValue>,
+    /// Whether the invoice number marks a cancellation (`None`: blank).
+    invoice: RoleColumn<'a, Option<bool>>,
+    title: RoleColumn<'a, Option<String>>,
+    price: RoleColumn<'a, Option<f32>>,
+    category: RoleColumn<'a, Option<Cow<'a, str>>>,
+    brand: RoleColumn<'a, Option<Cow<'a, str>>>,
+    attributes: Vec<Encoded<'a, Option<Cow<'a, str>>>>,
 }
 
-/// One event read from a row, before its ids are interned.
+/// How a row's event type is named: a value of the event type column (its code), or a
+/// type derived from the other columns.
+#[derive(Clone, Copy)]
+enum TypeKey {
+    Column(u32),
+    Derived(&'static str),
+}
+
+/// One event read from a row, before its ids are interned: the codes of its user and item
+/// values in the chunk.
 struct EventRow {
-    user: String,
-    item: String,
+    user: u32,
+    item: u32,
     time: i64,
     rating: Option<f32>,
     quantity: Option<f32>,
-    event_type: String,
+    event_type: TypeKey,
 }
 
 /// A row that is dropped (already recorded in the report).
 struct Dropped;
 
 impl<'a> ChunkCells<'a> {
-    fn new(part: &'a DataFrame, columns: &BehaviourColumns) -> Self {
-        let col = |name: &Option<String>| -> NamedCells<'a> {
-            name.as_ref()
-                .and_then(|c| part.column(c).ok().map(|s| (c.clone(), column_cells(s.as_materialized_series()))))
-        };
+    /// The chunk's role columns; the item columns (title, price, category, brand) only
+    /// when the items are derived from the events (`derive`), as nothing else reads them.
+    fn new(part: &'a DataFrame, columns: &BehaviourColumns, derive: bool) -> Self {
+        fn col<'a, T>(part: &'a DataFrame, name: &Option<String>, f: impl FnMut(&Cell<'a>) -> T) -> RoleColumn<'a, T> {
+            let name = name.as_ref()?;
+            let series = part.column(name).ok()?.as_materialized_series();
+            Some(Encoded::new(name, series, f))
+        }
+        let ratings_are_types = columns.rating.is_some() && columns.event_type.is_none();
+        let item_column = |name: &Option<String>| if derive { name.clone() } else { None };
         ChunkCells {
-            user: col(&columns.user),
-            item: col(&columns.item),
-            time: col(&columns.time),
-            event_type: col(&columns.event_type),
-            rating: col(&columns.rating),
-            quantity: col(&columns.quantity),
-            invoice: col(&columns.invoice),
-            title: col(&columns.title),
-            price: col(&columns.price),
-            category: col(&columns.category),
-            brand: col(&columns.brand),
-            attributes: columns.attributes.iter().filter_map(|(_, c)| col(&Some(c.clone()))).collect(),
+            user: col(part, &columns.user, text_of),
+            item: col(part, &columns.item, text_of),
+            time: col(part, &columns.time, |c| event_time(Some(c.clone()))),
+            event_type: col(part, &columns.event_type, |c| text_of(c).map(|t| normalise_event_type(&t))),
+            rating: col(part, &columns.rating, |c| match numeric(c) {
+                Some(v) => Ok(Some(v)),
+                None if ratings_are_types => Err(c.to_text()),
+                None => Ok(None),
+            }),
+            quantity: col(part, &columns.quantity, |c| {
+                if c.is_blank() { Ok(1.0) } else { numeric(c).ok_or_else(|| c.to_text()) }
+            }),
+            invoice: col(part, &columns.invoice, |c| text_of(c).map(|t| t.starts_with(['C', 'c']))),
+            title: col(part, &item_column(&columns.title), |c| text_of(c).map(|t| strip_html(&join_list_text(&t)))),
+            price: col(part, &item_column(&columns.price), numeric_price),
+            category: col(part, &item_column(&columns.category), text_of),
+            brand: col(part, &item_column(&columns.brand), text_of),
+            attributes: columns.attributes.iter().filter_map(|(_, c)| col(part, &Some(c.clone()), text_of)).collect(),
         }
     }
 
@@ -277,11 +317,11 @@ impl<'a> ChunkCells<'a> {
         display_row: usize,
         report: &mut FileReport,
     ) -> Option<EventRow> {
-        let Some(user) = text_at(&self.user, local) else {
+        let Some(user) = present_code(&self.user, local) else {
             report.record(IssueKind::MissingUserId, display_row, columns.user.as_deref(), "");
             return None;
         };
-        let Some(item) = text_at(&self.item, local) else {
+        let Some(item) = present_code(&self.item, local) else {
             report.record(IssueKind::MissingItemId, display_row, columns.item.as_deref(), "");
             return None;
         };
@@ -295,8 +335,12 @@ impl<'a> ChunkCells<'a> {
     /// The event time in unix seconds; `None` (recorded) when missing, unparseable or out
     /// of range.
     fn time_at(&self, local: usize, display_row: usize, column: Option<&str>, report: &mut FileReport) -> Option<i64> {
-        match event_time(cell_at(&self.time, local)) {
-            Ok(t) => Some(t),
+        let value = match &self.time {
+            Some(c) => c.get(local),
+            None => &Err(None),
+        };
+        match value {
+            Ok(t) => Some(*t),
             Err(None) => {
                 report.record(IssueKind::MissingTimestamp, display_row, column, "");
                 None
@@ -306,7 +350,7 @@ impl<'a> ChunkCells<'a> {
                     TimestampError::Unparseable => IssueKind::UnparseableTimestamp,
                     TimestampError::OutOfRange => IssueKind::TimestampOutOfRange,
                 };
-                report.record(kind, display_row, column, &raw);
+                report.record(kind, display_row, column, raw);
                 None
             }
         }
@@ -315,28 +359,24 @@ impl<'a> ChunkCells<'a> {
     /// The rating, if any. A non-numeric rating drops the row when the ratings are the
     /// event types (no event type column); otherwise it is ignored.
     fn rating_at(&self, local: usize, display_row: usize, report: &mut FileReport) -> Result<Option<f32>, Dropped> {
-        let Some(c) = cell_at(&self.rating, local) else { return Ok(None) };
-        match numeric(&c) {
-            Some(v) => Ok(Some(v)),
-            None if self.rating.is_some() && self.event_type.is_none() => {
-                report.record(IssueKind::NonNumericRating, display_row, name_of(&self.rating), &c.to_text());
+        let Some(c) = &self.rating else { return Ok(None) };
+        match c.get(local) {
+            Ok(v) => Ok(*v),
+            Err(raw) => {
+                report.record(IssueKind::NonNumericRating, display_row, Some(&c.name), raw);
                 Err(Dropped)
             }
-            None => Ok(None),
         }
     }
 
     /// The quantity, if the file has the column: blank counts as 1, and so does a
     /// non-numeric value (recorded, the row is kept).
     fn quantity_at(&self, local: usize, display_row: usize, report: &mut FileReport) -> Option<f32> {
-        let c = cell_at(&self.quantity, local)?;
-        if c.is_blank() {
-            return Some(1.0);
-        }
-        match numeric(&c) {
-            Some(v) => Some(v),
-            None => {
-                report.record(IssueKind::NonNumericQuantity, display_row, name_of(&self.quantity), &c.to_text());
+        let c = self.quantity.as_ref()?;
+        match c.get(local) {
+            Ok(v) => Some(*v),
+            Err(raw) => {
+                report.record(IssueKind::NonNumericQuantity, display_row, Some(&c.name), raw);
                 Some(1.0)
             }
         }
@@ -344,23 +384,36 @@ impl<'a> ChunkCells<'a> {
 
     /// The event type: the event type column, else `rating` when there is a rating
     /// column, else derived from the invoice number and quantity, else `interaction`.
-    fn event_type_at(&self, local: usize, quantity: Option<f32>) -> String {
-        if let Some(t) = text_at(&self.event_type, local) {
-            normalise_event_type(&t)
+    fn event_type_at(&self, local: usize, quantity: Option<f32>) -> TypeKey {
+        if let Some(c) = &self.event_type
+            && c.get(local).is_some()
+        {
+            TypeKey::Column(c.code(local))
         } else if self.event_type.is_none() && self.rating.is_some() {
-            event_type::RATING.to_owned()
-        } else if let Some(invoice) = text_at(&self.invoice, local) {
-            if invoice.starts_with(['C', 'c']) {
-                event_type::CANCEL.to_owned()
+            TypeKey::Derived(event_type::RATING)
+        } else if let Some(cancel) = self.invoice.as_ref().and_then(|c| *c.get(local)) {
+            if cancel {
+                TypeKey::Derived(event_type::CANCEL)
             } else if quantity.is_some_and(|q| q <= 0.0) {
-                event_type::ADJUSTMENT.to_owned()
+                TypeKey::Derived(event_type::ADJUSTMENT)
             } else {
-                event_type::PURCHASE.to_owned()
+                TypeKey::Derived(event_type::PURCHASE)
             }
         } else {
-            event_type::INTERACTION.to_owned()
+            TypeKey::Derived(event_type::INTERACTION)
         }
     }
+}
+
+/// The code of row `i`'s value when it has non-blank text.
+fn present_code(c: &RoleColumn<'_, Option<Cow<'_, str>>>, i: usize) -> Option<u32> {
+    let c = c.as_ref()?;
+    c.get(i).as_ref().map(|_| c.code(i))
+}
+
+/// The text of code `code` of an id column (empty when there is none).
+fn id_text<'c>(c: &'c RoleColumn<'_, Option<Cow<'_, str>>>, code: u32) -> &'c str {
+    c.as_ref().and_then(|c| c.derived_of(code).as_deref()).unwrap_or("")
 }
 
 /// Unix seconds from a timestamp cell. `Err(None)` when there is no value,
@@ -384,35 +437,69 @@ pub(super) fn event_time(cell: Option<Cell<'_>>) -> Result<i64, Option<(Timestam
     }
 }
 
+/// Per chunk, what each distinct id value became once its first kept row was seen: the
+/// log's user index, the item index (or that the catalogue lacks it), the event type index
+/// and each attribute's value code. Filled lazily, so indices are handed out in the order
+/// of the kept rows, exactly as row-by-row interning did.
+struct ChunkIndex {
+    users: Vec<u32>,
+    items: Vec<Option<Option<u32>>>,
+    types: Vec<Option<u16>>,
+    attributes: Vec<Vec<u32>>,
+    /// (item index, title code) → rows, added to the derived titles at the end of the chunk.
+    titles: PlHashMap<(u32, u32), u32>,
+}
+
+/// A code's slot that has not been filled yet.
+const UNSET: u32 = u32::MAX;
+
+impl ChunkIndex {
+    fn new(cells: &ChunkCells<'_>) -> Self {
+        let distinct = |c: Option<usize>| c.unwrap_or(0);
+        ChunkIndex {
+            users: vec![UNSET; distinct(cells.user.as_ref().map(Encoded::distinct))],
+            items: vec![None; distinct(cells.item.as_ref().map(Encoded::distinct))],
+            types: vec![None; distinct(cells.event_type.as_ref().map(Encoded::distinct))],
+            attributes: cells.attributes.iter().map(|a| vec![UNSET; a.distinct()]).collect(),
+            titles: PlHashMap::default(),
+        }
+    }
+}
+
 impl ItemSource<'_> {
-    /// The item index of an event's item id `item`: looked up in the catalogue (an
-    /// unknown item drops the row, recorded at `(display_row, column)`), or collected
-    /// with the row's item columns.
+    /// The item index of an event's item (code `item` of the chunk's item column): looked
+    /// up in the catalogue (an unknown item drops the row, recorded at `(display_row,
+    /// column)`), or collected with the row's item columns.
     fn index_of(
         &mut self,
-        item: &str,
-        cells: &ChunkCells<'_>,
+        item: u32,
+        (cells, index): (&ChunkCells<'_>, &mut ChunkIndex),
         local: usize,
         (display_row, column): (usize, Option<&str>),
         report: &mut FileReport,
     ) -> Option<u32> {
+        let slot = index.items.get_mut(item as usize)?;
         match self {
             ItemSource::Catalogue(cat) => {
-                let index = cat.ids.get(item);
-                if index.is_none() {
-                    report.record(IssueKind::UnknownItem, display_row, column, item);
+                let found = *slot.get_or_insert_with(|| cat.ids.get(id_text(&cells.item, item)));
+                if found.is_none() {
+                    report.record(IssueKind::UnknownItem, display_row, column, id_text(&cells.item, item));
                 }
-                index
+                found
             }
-            ItemSource::Derive(derived) => Some(derived.collect(item, cells, local)),
+            ItemSource::Derive(derived) => {
+                let i = *slot.get_or_insert_with(|| Some(derived.add_item(id_text(&cells.item, item))));
+                let i = i?;
+                derived.collect(i, cells, local, &mut index.titles);
+                Some(i)
+            }
         }
     }
 }
 
 impl DerivedItems {
-    /// Interns `item` and adds the row's title, price, category and brand to what is known
-    /// of it.
-    fn collect(&mut self, item: &str, cells: &ChunkCells<'_>, local: usize) -> u32 {
+    /// Interns item id `item`, with room for what is known of it.
+    fn add_item(&mut self, item: &str) -> u32 {
         let i = self.ids.intern(item);
         let iu = i as usize;
         if self.titles.len() <= iu {
@@ -421,12 +508,19 @@ impl DerivedItems {
             self.categories.resize_with(iu + 1, String::new);
             self.brands.resize_with(iu + 1, String::new);
         }
-        if let Some(t) = text_at(&cells.title, local)
-            && let Some(m) = self.titles.get_mut(iu)
+        i
+    }
+
+    /// Adds row `local`'s title (counted in `titles` until the chunk ends), price, category
+    /// and brand to what is known of item `i`.
+    fn collect(&mut self, i: u32, cells: &ChunkCells<'_>, local: usize, titles: &mut PlHashMap<(u32, u32), u32>) {
+        let iu = i as usize;
+        if let Some(t) = &cells.title
+            && t.get(local).is_some()
         {
-            *m.entry(strip_html(&join_list_text(&t))).or_insert(0) += 1;
+            *titles.entry((i, t.code(local))).or_insert(0) += 1;
         }
-        if let Some(p) = cell_at(&cells.price, local).as_ref().and_then(numeric_price)
+        if let Some(p) = cells.price.as_ref().and_then(|c| *c.get(local))
             && let Some(v) = self.prices.get_mut(iu)
         {
             v.push(p);
@@ -434,12 +528,26 @@ impl DerivedItems {
         for (c, target) in [(&cells.category, &mut self.categories), (&cells.brand, &mut self.brands)] {
             if let Some(slot) = target.get_mut(iu)
                 && slot.is_empty()
-                && let Some(t) = text_at(c, local)
+                && let Some(t) = c.as_ref().and_then(|c| c.get(local).as_deref())
             {
-                *slot = t;
+                *slot = t.to_owned();
             }
         }
-        i
+    }
+
+    /// Adds the chunk's title counts to the items' titles.
+    fn add_titles(&mut self, cells: &ChunkCells<'_>, counts: PlHashMap<(u32, u32), u32>) {
+        let Some(t) = &cells.title else { return };
+        for ((i, code), n) in counts {
+            if let (Some(m), Some(title)) = (self.titles.get_mut(i as usize), t.derived_of(code).as_ref()) {
+                match m.get_mut(title.as_str()) {
+                    Some(count) => *count += n,
+                    None => {
+                        m.insert(title.clone(), n);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -453,8 +561,12 @@ pub(crate) const FOLDED_EVENT_TYPE: &str = "other (too many event types)";
 struct LogBuilder {
     log: Behaviour,
     type_index: HashMap<String, u16>,
+    /// The index of each derived event type used so far.
+    derived_types: Vec<(&'static str, u16)>,
     /// Distinct event types folded into [`FOLDED_EVENT_TYPE`].
     folded_types: usize,
+    has_rating: bool,
+    has_quantity: bool,
 }
 
 impl LogBuilder {
@@ -474,7 +586,14 @@ impl LogBuilder {
         log.item.reserve(rows);
         log.time.reserve(rows);
         log.event_type.reserve(rows);
-        LogBuilder { log, type_index: HashMap::new(), folded_types: 0 }
+        LogBuilder {
+            log,
+            type_index: HashMap::new(),
+            derived_types: Vec::new(),
+            folded_types: 0,
+            has_rating: columns.rating.is_some(),
+            has_quantity: columns.quantity.is_some(),
+        }
     }
 
     fn intern_type(&mut self, name: &str) -> u16 {
@@ -498,39 +617,72 @@ impl LogBuilder {
         last
     }
 
+    /// The index of a row's event type.
+    fn type_of(&mut self, key: TypeKey, cells: &ChunkCells<'_>, index: &mut ChunkIndex) -> u16 {
+        match key {
+            TypeKey::Column(code) => {
+                if let Some(Some(t)) = index.types.get(code as usize) {
+                    return *t;
+                }
+                let name = cells.event_type.as_ref().and_then(|c| c.derived_of(code).as_deref()).unwrap_or("");
+                let t = self.intern_type(name);
+                if let Some(slot) = index.types.get_mut(code as usize) {
+                    *slot = Some(t);
+                }
+                t
+            }
+            TypeKey::Derived(name) => {
+                if let Some((_, t)) = self.derived_types.iter().find(|(n, _)| *n == name) {
+                    return *t;
+                }
+                let t = self.intern_type(name);
+                self.derived_types.push((name, t));
+                t
+            }
+        }
+    }
+
     /// Appends a kept event for catalogue item `item`, with row `local`'s attribute values.
-    fn push(&mut self, event: EventRow, item: u32, cells: &ChunkCells<'_>, local: usize) {
-        let user = self.log.users.intern(&event.user);
-        let event_type = self.intern_type(&event.event_type);
+    fn push(&mut self, event: EventRow, item: u32, (cells, index): (&ChunkCells<'_>, &mut ChunkIndex), local: usize) {
+        let user = match index.users.get(event.user as usize) {
+            Some(&u) if u != UNSET => u,
+            _ => {
+                let u = self.log.users.intern(id_text(&cells.user, event.user));
+                if let Some(slot) = index.users.get_mut(event.user as usize) {
+                    *slot = u;
+                }
+                u
+            }
+        };
+        let event_type = self.type_of(event.event_type, cells, index);
         let log = &mut self.log;
         log.user.push(user);
         log.item.push(item);
         log.time.push(event.time);
         log.event_type.push(event_type);
-        if cells.rating.is_some() {
+        if self.has_rating {
             log.rating.push(event.rating.unwrap_or(f32::NAN));
         }
-        if cells.quantity.is_some() {
+        if self.has_quantity {
             log.quantity.push(event.quantity.unwrap_or(1.0));
         }
-        for ((_, values), attribute) in cells.attributes.iter().zip(log.attributes.iter_mut()) {
-            let code =
-                values.get(local).and_then(|c| c.as_text().map(|t| attribute.values.intern(&t))).unwrap_or(u32::MAX);
-            attribute.codes.push(code);
+        for ((values, attribute), codes) in
+            cells.attributes.iter().zip(log.attributes.iter_mut()).zip(&mut index.attributes)
+        {
+            let code = values.code(local);
+            let value = match codes.get(code as usize) {
+                Some(&v) if v != UNSET => v,
+                _ => {
+                    let v = values.get(local).as_deref().map_or(u32::MAX, |t| attribute.values.intern(t));
+                    if let Some(slot) = codes.get_mut(code as usize) {
+                        *slot = v;
+                    }
+                    v
+                }
+            };
+            attribute.codes.push(value);
         }
     }
-}
-
-fn text_at(c: &NamedCells<'_>, i: usize) -> Option<String> {
-    c.as_ref().and_then(|(_, v)| v.get(i)).and_then(|c| c.as_text().map(|t| t.into_owned()))
-}
-
-fn name_of<'c>(c: &'c NamedCells<'_>) -> Option<&'c str> {
-    c.as_ref().map(|(n, _)| n.as_str())
-}
-
-fn cell_at<'a>(c: &NamedCells<'a>, i: usize) -> Option<Cell<'a>> {
-    c.as_ref().and_then(|(_, v)| v.get(i)).cloned()
 }
 
 fn numeric(c: &Cell<'_>) -> Option<f32> {

@@ -11,6 +11,8 @@
 //!
 //! Each fix replaces the column in the table and adds a notice naming the column.
 
+use std::borrow::Cow;
+
 use polars::prelude::*;
 
 use super::mapping::{ResolvedMapping, Role};
@@ -28,10 +30,21 @@ pub(crate) fn normalise_columns(table: &mut RawTable, mapping: &ResolvedMapping)
     let mut notices = Vec::new();
     for role in NUMERIC_ROLES {
         let Some(name) = mapping.get(role) else { continue };
-        let Some(cells) = table.cells(name) else { continue };
-        if !uses_decimal_commas(&cells, semicolon) {
+        let Ok(column) = table.frame.column(name) else { continue };
+        let commas = match column.as_materialized_series().str() {
+            // Only whether some value has a comma or reads one way matters: each distinct
+            // text is looked at once.
+            Ok(ca) => {
+                let mut seen: PlHashSet<&str> = PlHashSet::default();
+                let distinct = ca.iter().flatten().filter(|s| seen.insert(s)).map(|s| Cell::Str(Cow::Borrowed(s)));
+                uses_decimal_commas(distinct, semicolon)
+            }
+            Err(_) => table.cells(name).is_some_and(|cells| uses_decimal_commas(cells.into_iter(), semicolon)),
+        };
+        if !commas {
             continue;
         }
+        let Some(cells) = table.cells(name) else { continue };
         let fixed: Vec<Option<String>> =
             cells.iter().map(|c| c.as_text().map(|t| decimal_comma_to_point(&t))).collect();
         let series = Series::new(name.into(), fixed);
@@ -41,8 +54,8 @@ pub(crate) fn normalise_columns(table: &mut RawTable, mapping: &ResolvedMapping)
     }
     for role in TIME_ROLES {
         let Some(name) = mapping.get(role) else { continue };
-        let Some(cells) = table.cells(name) else { continue };
-        let Some((seconds, digits)) = compact_dates(&cells) else { continue };
+        let Ok(column) = table.frame.column(name) else { continue };
+        let Some((seconds, digits)) = compact_dates(column.as_materialized_series()) else { continue };
         let millis: Vec<Option<i64>> = seconds.iter().map(|s| s.map(|v| v.saturating_mul(1000))).collect();
         let series = Series::new(name.into(), millis).cast(&DataType::Datetime(TimeUnit::Milliseconds, None));
         if let Ok(series) = series
@@ -70,11 +83,11 @@ enum Mark {
 /// Whether the text cells of a column use decimal commas: some value has a comma and no
 /// value reads only with a decimal point; outside `;` files at least one value must be
 /// unambiguous (`1,50`, `1.234,56`).
-fn uses_decimal_commas(cells: &[Cell<'_>], semicolon: bool) -> bool {
+fn uses_decimal_commas<'a>(cells: impl Iterator<Item = Cell<'a>>, semicolon: bool) -> bool {
     let (mut comma, mut point, mut with_comma) = (0usize, 0usize, 0usize);
     for c in cells {
         let Cell::Str(s) = c else { continue };
-        for token in number_tokens(s) {
+        for token in number_tokens(&s) {
             with_comma += usize::from(token.contains(','));
             match classify(token) {
                 Mark::DecimalComma => comma += 1,
@@ -140,28 +153,44 @@ fn decimal_comma_to_point(text: &str) -> String {
 }
 
 /// The unix seconds of every value of a compact-date column, and the digit count (8 or
-/// 14): `None` unless every non-blank value is a compact date of the same length.
-fn compact_dates(cells: &[Cell<'_>]) -> Option<(Vec<Option<i64>>, usize)> {
+/// 14): `None` unless every non-blank value is a compact date of the same length (typed
+/// dates, floats and booleans never are).
+fn compact_dates(series: &Series) -> Option<(Vec<Option<i64>>, usize)> {
     let mut digits = None;
-    let mut out = Vec::with_capacity(cells.len());
-    for c in cells {
-        let text = match c {
-            Cell::Null => {
-                out.push(None);
-                continue;
-            }
-            Cell::Int(v) => v.to_string(),
-            Cell::Str(s) if s.trim().is_empty() => {
-                out.push(None);
-                continue;
-            }
-            Cell::Str(s) => s.trim().to_owned(),
-            _ => return None,
+    let mut out = Vec::with_capacity(series.len());
+    let mut push = |text: Option<&str>| -> Option<()> {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            out.push(None);
+            return Some(());
         };
         if *digits.get_or_insert(text.len()) != text.len() {
             return None;
         }
-        out.push(Some(compact_date(&text)?));
+        out.push(Some(compact_date(text)?));
+        Some(())
+    };
+    match series.dtype() {
+        DataType::String => {
+            for v in series.str().ok()?.iter() {
+                push(v)?;
+            }
+        }
+        dt if dt.is_integer() => {
+            let ints = series.cast(&DataType::Int64).ok()?;
+            for v in ints.i64().ok()?.iter() {
+                push(v.map(|x| x.to_string()).as_deref())?;
+            }
+        }
+        _ => {
+            for c in super::table::column_cells(series) {
+                match c {
+                    Cell::Null => push(None)?,
+                    Cell::Int(v) => push(Some(&v.to_string()))?,
+                    Cell::Str(s) => push(Some(&s))?,
+                    _ => return None,
+                }
+            }
+        }
     }
     digits.map(|d| (out, d))
 }
@@ -170,19 +199,19 @@ fn compact_dates(cells: &[Cell<'_>]) -> Option<(Vec<Option<i64>>, usize)> {
 mod tests {
     use super::*;
 
-    fn cells(values: &[&'static str]) -> Vec<Cell<'static>> {
-        values.iter().map(|v| Cell::Str(std::borrow::Cow::Borrowed(*v))).collect()
+    fn cells(values: &[&'static str]) -> impl Iterator<Item = Cell<'static>> {
+        values.iter().map(|v| Cell::Str(std::borrow::Cow::Borrowed(*v))).collect::<Vec<_>>().into_iter()
     }
 
     #[test]
     fn decimal_comma_detection() {
-        assert!(uses_decimal_commas(&cells(&["1,50", "2,00"]), false));
-        assert!(uses_decimal_commas(&cells(&["1.234,56", "7"]), false));
-        assert!(uses_decimal_commas(&cells(&["1,500"]), true));
-        assert!(!uses_decimal_commas(&cells(&["1,500"]), false));
-        assert!(!uses_decimal_commas(&cells(&["$1,025.50", "1,50"]), true));
-        assert!(!uses_decimal_commas(&cells(&["2.5", "3"]), true));
-        assert!(!uses_decimal_commas(&cells(&["1,000,000"]), true));
+        assert!(uses_decimal_commas(cells(&["1,50", "2,00"]), false));
+        assert!(uses_decimal_commas(cells(&["1.234,56", "7"]), false));
+        assert!(uses_decimal_commas(cells(&["1,500"]), true));
+        assert!(!uses_decimal_commas(cells(&["1,500"]), false));
+        assert!(!uses_decimal_commas(cells(&["$1,025.50", "1,50"]), true));
+        assert!(!uses_decimal_commas(cells(&["2.5", "3"]), true));
+        assert!(!uses_decimal_commas(cells(&["1,000,000"]), true));
         assert_eq!(decimal_comma_to_point("€1.234,56"), "€1234.56");
     }
 }

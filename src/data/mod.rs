@@ -11,6 +11,7 @@ mod behaviour_build;
 pub mod catalogue;
 mod columns;
 mod duplicates;
+mod encoded;
 pub mod error;
 pub mod follow;
 pub mod format;

@@ -317,8 +317,7 @@ pub fn attach_learned_explained(
 ) -> Result<usize, RankerError> {
     let scorer = ranker.scorer(input.vectors, true)?;
     let users = context.users.clone();
-    let counts = context
-        .candidates
+    let counts = std::sync::Arc::make_mut(&mut context.candidates)
         .par_iter_mut()
         .zip(users.par_iter())
         .map(|(set, &u)| {

@@ -24,14 +24,17 @@ use crate::score::{Interactions, ScoreContext, SignalId};
 /// Users with at most this many training events are "cold".
 pub const COLD_MAX_EVENTS: usize = 2;
 
-/// Everything needed to measure any fusion setting on one split.
+/// Everything needed to measure any fusion setting on one split. Cloning is cheap: the
+/// candidate sets are shared (copied only when a clone re-normalises them).
+#[derive(Clone)]
 pub struct EvalContext {
     /// Evaluated users (dataset user indices).
     pub users: Vec<u32>,
     /// Relevant items per evaluated user.
     pub relevance: Vec<Relevance>,
-    /// Candidates per evaluated user, with every signal's scores.
-    pub candidates: Vec<CandidateSet>,
+    /// Candidates per evaluated user, with every signal's scores (shared between clones,
+    /// such as the one a live-metrics job measures on).
+    pub candidates: Arc<Vec<CandidateSet>>,
     /// Catalogue size.
     pub n_items: usize,
     /// Training interactions per item (novelty).
@@ -134,7 +137,7 @@ impl EvalContext {
         Ok(Self {
             users,
             relevance,
-            candidates,
+            candidates: Arc::new(candidates),
             n_items,
             popularity,
             n_train_users,
@@ -154,7 +157,10 @@ impl EvalContext {
 
     /// Re-normalises cached candidates for `config` (only signals whose choice changed).
     pub fn prepare_for(&mut self, config: &FusionConfig) {
-        self.candidates.par_iter_mut().for_each(|c| c.prepare(config));
+        if self.candidates.iter().all(|c| c.is_prepared_for(config)) {
+            return;
+        }
+        Arc::make_mut(&mut self.candidates).par_iter_mut().for_each(|c| c.prepare(config));
     }
 
     /// Top-`k` lists of every evaluated user under `config` (the set must be prepared).

@@ -41,9 +41,10 @@ pub fn fused_scores(set: &CandidateSet, config: &FusionConfig, out: &mut Vec<f32
     }
     out.clear();
     out.resize(n, 0.0);
-    let weights = weights_of(set, config);
     let mut active_mask = 0u32;
-    for (s, &w) in weights.iter().enumerate() {
+    // The weights are read in place (no per-set vector: this runs for every shopper).
+    for (s, &id) in set.signals.iter().enumerate() {
+        let w = if set.is_degenerate_signal(s) { 0.0 } else { config.weight(id) };
         if w == 0.0 {
             continue;
         }

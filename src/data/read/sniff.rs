@@ -232,6 +232,7 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
         } else if b != b'\r' {
             at_field_start = false;
             record_empty = false;
+            i = unquoted_field_last(bytes, i, separator, record_start);
         }
         i += 1;
     }
@@ -248,6 +249,16 @@ pub fn scan_records(path: &Path, bytes: &[u8], separator: u8, has_header: bool) 
     }
     finish(fields, record_empty, &mut scan);
     Ok(scan)
+}
+
+/// The last byte of the plain text that byte `i` of an unquoted field starts: the rest of
+/// the field changes nothing until the next separator or line end (a quote or `\r` inside it
+/// is plain text), so the scan goes on after it — but no further than the byte where the
+/// record-length check must fire for the record starting at `record_start`.
+fn unquoted_field_last(bytes: &[u8], i: usize, separator: u8, record_start: usize) -> usize {
+    let limit = record_start.saturating_add(MAX_RECORD_BYTES + 1);
+    let rest = bytes.get(i + 1..limit.min(bytes.len())).unwrap_or(&[]);
+    memchr::memchr2(separator, b'\n', rest).map_or(i + rest.len(), |k| i + k)
 }
 
 /// The error for a quoted field with text after its closing quote (`"Pla"te`).

@@ -2,6 +2,9 @@
 //! metrics, tuning results, sweeps and the Pareto front; and the commands that start
 //! them or change the evaluation settings.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::compare::ConfigComparison;
@@ -9,9 +12,10 @@ use crate::eval::experiment::{
     EvalOutcome, EvalRequest, ParetoPoint, Sweep1, Sweep2, TuneOutcome, TuneSettings, evaluate_and_tune, pareto,
     run_evaluation, sweep1, sweep2,
 };
-use crate::eval::runner::ConfigMetrics;
+use crate::eval::metric_names::MetricKind;
+use crate::eval::runner::{ConfigMetrics, EvalContext};
 use crate::eval::split::SplitRule;
-use crate::fusion::FusionConfig;
+use crate::fusion::{CandidateSet, FusionConfig};
 use crate::jobs::Cancelled;
 use crate::score::SignalId;
 use crate::session::command::Command;
@@ -50,6 +54,8 @@ pub struct EvaluationState {
     outcome: Option<Box<EvalOutcome>>,
     live: Option<ConfigMetrics>,
     live_config: Option<FusionConfig>,
+    /// How long the last live re-measurement took (decides where the next one runs).
+    live_cost: Option<Duration>,
     tuned: Option<FusionConfig>,
     /// The data files the tuned weights were tuned on (they outlive a switch of data).
     tuned_on: Option<String>,
@@ -269,16 +275,20 @@ impl Workbench {
         self.update_b(Impact::Rerank);
     }
 
-    /// Re-measures the current weights on the cached test context (milliseconds). Called
-    /// after every command; skipped when candidates would need rebuilding.
+    /// Re-measures the current weights on the cached test context. Called after every
+    /// command; skipped when candidates would need rebuilding. When it fits in a frame
+    /// ([`live_fits_in_frame`]) it runs here; otherwise as the [`job::LIVE_METRICS`] job on a
+    /// shared copy of the context, and the previous figures stay shown until it reports.
     pub(super) fn update_live_metrics(&mut self) {
-        let config = &self.session.fusion;
+        let config = self.session.fusion.clone();
+        let stamp = self.eval_fingerprint();
+        let running = self.jobs.is_running(job::LIVE_METRICS);
         let ev = &mut self.evaluation;
-        if ev.live_config.as_ref() == Some(config) && ev.live.is_some() {
+        if ev.live_config.as_ref() == Some(&config) && ev.live.is_some() {
             return;
         }
         let Some(outcome) = ev.outcome.as_mut() else { return };
-        if change_impact(&outcome.request.config, config) == Impact::Rescore {
+        if change_impact(&outcome.request.config, &config) == Impact::Rescore {
             ev.live = None;
             return;
         }
@@ -289,11 +299,89 @@ impl Workbench {
             ev.live = None;
             return;
         }
-        outcome.context.prepare_for(config);
+        if running {
+            // The job's report starts the next measurement if the sliders moved meanwhile.
+            return;
+        }
         let boot = BootstrapConfig { resamples: 200, ..outcome.request.bootstrap };
         let ks = outcome.request.ks.clone();
-        ev.live = Some(outcome.context.measure(config, &ks, &boot));
-        ev.live_config = Some(config.clone());
+        if live_fits_in_frame(ev.live_cost, &outcome.context, boot.resamples, ks.len()) {
+            let start = Instant::now();
+            outcome.context.prepare_for(&config);
+            ev.live = Some(outcome.context.measure(&config, &ks, &boot));
+            ev.live_config = Some(config);
+            ev.live_cost = Some(start.elapsed());
+            return;
+        }
+        let mut context = outcome.context.clone();
+        let from = context.candidates.clone();
+        let progress = self.progress_handle();
+        let started = self.jobs.start(job::LIVE_METRICS, progress, move |_| {
+            let start = Instant::now();
+            context.prepare_for(&config);
+            let metrics = context.measure(&config, &ks, &boot);
+            let prepared = (!Arc::ptr_eq(&context.candidates, &from)).then(|| context.candidates.clone());
+            let cost = start.elapsed();
+            JobOutput::LiveMetrics(Box::new(LiveMetricsOutput { stamp, config, metrics, from, prepared, cost }))
+        });
+        self.report_start(started, None);
+    }
+
+    /// Takes in what a live-metrics job measured, when it was measured on the current data
+    /// and context; then measures again if the weights moved while it ran.
+    pub(super) fn finish_live_metrics(&mut self, output: LiveMetricsOutput) {
+        if output.stamp != self.eval_fingerprint() {
+            return;
+        }
+        let ev = &mut self.evaluation;
+        ev.live_cost = Some(output.cost);
+        if let Some(outcome) = ev.outcome.as_mut()
+            && Arc::ptr_eq(&outcome.context.candidates, &output.from)
+        {
+            if let Some(prepared) = output.prepared {
+                outcome.context.candidates = prepared;
+            }
+            ev.live = Some(output.metrics);
+            ev.live_config = Some(output.config);
+        }
+        self.update_live_metrics();
+    }
+}
+
+/// What a live-metrics job hands back.
+pub struct LiveMetricsOutput {
+    /// The data and event weights it was measured for.
+    stamp: super::Fingerprint,
+    /// The weights measured.
+    config: FusionConfig,
+    /// The metrics.
+    metrics: ConfigMetrics,
+    /// The candidate sets the job started from (to tell whether the context is still the same).
+    from: Arc<Vec<CandidateSet>>,
+    /// The re-normalised candidate sets, when the job had to re-normalise a copy.
+    prepared: Option<Arc<Vec<CandidateSet>>>,
+    /// How long the measurement took.
+    cost: Duration,
+}
+
+/// The most a live re-measurement may take on the UI thread: half a 60 Hz frame.
+const LIVE_FRAME_BUDGET: Duration = Duration::from_millis(8);
+
+/// Before any re-measurement has been timed: the most work (cached scores fused, plus
+/// bootstrap draws of every metric) done on the UI thread. About 5 ms on the 2-core AMD
+/// EPYC of BENCHMARKS.md; full Online Retail is about ten times this.
+const LIVE_INLINE_WORK: usize = 1_000_000;
+
+/// Whether re-measuring the live metrics fits in a frame: the last measurement took at most
+/// [`LIVE_FRAME_BUDGET`], or, before the first, the context is small ([`LIVE_INLINE_WORK`]).
+fn live_fits_in_frame(last: Option<Duration>, context: &EvalContext, resamples: usize, ks: usize) -> bool {
+    match last {
+        Some(cost) => cost <= LIVE_FRAME_BUDGET,
+        None => {
+            let fused: usize = context.candidates.iter().map(|c| c.len() * c.signals.len()).sum();
+            let draws = context.users.len() * resamples * ks.max(1) * MetricKind::ALL.len();
+            fused.saturating_add(draws) <= LIVE_INLINE_WORK
+        }
     }
 }
 
@@ -303,5 +391,79 @@ pub(super) fn data_label(d: &crate::data::DataSources) -> String {
     match &d.catalogue {
         Some(c) => format!("{} + {}", name(&d.behaviour), name(c)),
         None => name(&d.behaviour),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fusion::Normalisation;
+    use crate::session::Session;
+
+    fn wait_for_jobs(wb: &mut Workbench) {
+        let start = Instant::now();
+        while !wb.jobs().running().is_empty() {
+            assert!(start.elapsed().as_secs() < 300, "the jobs did not finish");
+            wb.poll();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn evaluated_workbench() -> Workbench {
+        let mut wb = Workbench::new(Session::default());
+        wb.set_embedding_enabled(false);
+        wb.handle(Command::Reload);
+        let start = Instant::now();
+        while wb.engine().is_none() || !wb.jobs().running().is_empty() {
+            assert!(start.elapsed().as_secs() < 120, "the sample did not load");
+            wb.poll();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        wb.handle(Command::RunEvaluation);
+        wait_for_jobs(&mut wb);
+        assert!(wb.evaluation().outcome().is_some());
+        wb
+    }
+
+    /// The metrics of the current weights measured directly on the context.
+    fn direct(wb: &mut Workbench) -> ConfigMetrics {
+        let config = wb.session.fusion.clone();
+        let outcome = wb.evaluation.outcome.as_mut().unwrap();
+        let boot = BootstrapConfig { resamples: 200, ..outcome.request.bootstrap };
+        let ks = outcome.request.ks.clone();
+        outcome.context.prepare_for(&config);
+        outcome.context.measure(&config, &ks, &boot)
+    }
+
+    #[test]
+    fn live_metrics_too_slow_for_a_frame_come_from_a_job_and_equal_a_direct_measurement() {
+        let mut wb = evaluated_workbench();
+        // As if the last measurement had fitted in a frame: measured here, at once.
+        wb.evaluation.live_cost = Some(Duration::ZERO);
+        wb.handle(Command::SetWeight(SignalId::ALS, 0.7));
+        assert!(!wb.jobs().is_running(job::LIVE_METRICS));
+        let inline = wb.evaluation().live().cloned().unwrap();
+        assert_eq!(inline, direct(&mut wb));
+        // As if the last measurement had taken a second: the next goes to a job.
+        wb.evaluation.live_cost = Some(Duration::from_secs(1));
+        wb.handle(Command::SetWeight(SignalId::ALS, 0.1));
+        assert!(wb.jobs().is_running(job::LIVE_METRICS), "a slow re-measurement must leave the UI thread");
+        assert_eq!(wb.evaluation().live(), Some(&inline), "the previous figures stay until the job reports");
+        wait_for_jobs(&mut wb);
+        let from_job = wb.evaluation().live().cloned().unwrap();
+        assert_ne!(from_job, inline);
+        assert_eq!(from_job, direct(&mut wb));
+        // A normalisation change re-normalises a copy in the job, which is installed.
+        wb.evaluation.live_cost = Some(Duration::from_secs(1));
+        wb.handle(Command::SetNormalisation(SignalId::ALS, Normalisation::Rank));
+        // Moves while the job runs are measured when it reports.
+        wb.handle(Command::SetWeight(SignalId::ALS, 0.4));
+        wait_for_jobs(&mut wb);
+        let config = wb.session.fusion.clone();
+        let outcome = wb.evaluation().outcome().unwrap();
+        assert!(outcome.context.candidates.iter().all(|c| c.is_prepared_for(&config)));
+        assert_eq!(wb.evaluation.live_config.as_ref(), Some(&config));
+        let from_job = wb.evaluation().live().cloned().unwrap();
+        assert_eq!(from_job, direct(&mut wb));
     }
 }

@@ -89,6 +89,8 @@ pub enum JobOutput {
     Live(Box<LiveOutput>),
     /// The learned ranker trained (or stopped).
     Ranked(Box<RankerOutput>),
+    /// The live metrics of the current weights, measured off the UI thread.
+    LiveMetrics(Box<evaluation::LiveMetricsOutput>),
 }
 
 /// Job names (a second job with a running name is refused).
@@ -117,6 +119,8 @@ pub mod job {
     pub const LIVE: &str = "follow behaviour";
     /// Training the learned ranker.
     pub const RANK: &str = "train ranker";
+    /// Re-measuring the live metrics when that does not fit in a frame.
+    pub const LIVE_METRICS: &str = "live metrics";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).
@@ -439,6 +443,7 @@ impl Workbench {
                 Ok(JobOutput::Batch(result)) => self.finish_batch_export(result),
                 Ok(JobOutput::Live(output)) => self.finish_live(*output),
                 Ok(JobOutput::Ranked(output)) => self.finish_ranker_training(*output),
+                Ok(JobOutput::LiveMetrics(output)) => self.finish_live_metrics(*output),
             }
         }
     }

@@ -185,7 +185,10 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         })
         .collect();
     if let Some(live) = cx.wb.evaluation().live() {
-        rows.push(("current".to_owned(), "live (current sliders)".to_owned(), live.metrics.clone()));
+        // Re-measured in the background when it does not fit in a frame: until it reports,
+        // the figures are those of the previous slider position.
+        let kind = if cx.wb.is_running(job::LIVE_METRICS) { "live (updating…)" } else { "live (current sliders)" };
+        rows.push(("current".to_owned(), kind.to_owned(), live.metrics.clone()));
     }
     let best_signal = outcome
         .rows
