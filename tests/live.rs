@@ -191,7 +191,8 @@ fn als_fold_in_is_the_closed_form_least_squares_solution() {
 fn als_item_refresh_is_the_closed_form_solution_and_moves_the_gram_matrix() {
     // Shopper factors X = [[1,0],[0,1],[1,1]], λ = 1, α = 1, binary. Item 1 was bought by
     // shoppers 0 and 2: A = XᵀX + λI + Σ(c−1)xxᵀ = [[5,2],[2,4]], b = [4,2], so
-    // y₁ = [0.75, 0.125] (the same arithmetic as the shopper fold-in above).
+    // y₁ = [0.75, 0.125] (the same arithmetic as the shopper fold-in above). The update is
+    // the fit's conjugate gradient (3 steps by default), exact on two unknowns after two.
     let params =
         AlsParams { regularization: 1.0, alpha: 1.0, transform: ValueTransform::Binary, ..AlsParams::default() };
     let als = AlsScorer::from_factors(2, vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], vec![1.0, 0.0, 0.0, 0.0], &params);

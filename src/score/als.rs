@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::als_kernels::{gram_matrix, sweep};
+use super::als_kernels::{gram_matrix, sweep, update_rows};
 use super::interactions::{Interactions, SparseRows, UserProfile, ValueTransform};
 use super::params::AlsParams;
 use super::registry::{Fitted, SignalSpec};
@@ -27,8 +27,9 @@ pub struct AlsScorer {
     pub item_factors: Vec<f32>,
     /// `YᵀY + λI` of the final item factors (for shoppers outside the training data).
     gram: Vec<f32>,
-    /// λ of the fit (live updates solve with it).
+    /// λ and the conjugate-gradient steps of the fit (live updates solve with them).
     regularization: f32,
+    cg_steps: usize,
     alpha: f32,
     transform: ValueTransform,
 }
@@ -125,6 +126,7 @@ impl AlsScorer {
             item_factors,
             gram,
             regularization: params.regularization,
+            cg_steps: params.cg_steps,
             alpha: params.alpha,
             transform: t,
         })
@@ -141,6 +143,7 @@ impl AlsScorer {
             item_factors,
             gram,
             regularization: params.regularization,
+            cg_steps: params.cg_steps,
             alpha: params.alpha,
             transform: params.transform,
         }
@@ -174,31 +177,33 @@ impl AlsScorer {
             item_factors: self.item_factors.clone(),
             gram: self.gram.clone(),
             regularization: self.regularization,
+            cg_steps: self.cg_steps,
             alpha: self.alpha,
             transform: self.transform,
         }
     }
 
-    /// Solves the factors of `items` again, exactly, against the fixed shopper factors —
-    /// the item half of an ALS sweep, for those items only: `(XᵀX + λI + Σ (c−1) x xᵀ) y =
-    /// Σ c x` over the item's shoppers in `by_item`. Items that are new get rows; the
-    /// Gram matrix of the item factors follows.
+    /// Updates the factors of `items` against the fixed shopper factors as an ALS sweep of
+    /// the fit does, for those items only (the fit's conjugate-gradient steps, warm-started
+    /// from the item's factors; a new item starts from zero): `(XᵀX + λI + Σ (c−1) x xᵀ) y =
+    /// Σ c x` over the item's shoppers in `by_item`. The Gram matrix of the item factors
+    /// follows.
     pub fn refresh_items(&self, items: &[u32], by_item: &SparseRows) -> Self {
         let f = self.factors;
         let user_gram = gram_matrix(&self.user_factors, f, self.regularization);
         let mut item_factors = self.item_factors.clone();
         item_factors.resize(by_item.rows().max(item_factors.len() / f) * f, 0.0);
-        for &j in items {
-            let (users, values) = by_item.row(j as usize);
-            let entries = users.iter().copied().zip(values.iter().copied());
-            let (a, b) = self.system_against(&self.user_factors, &user_gram, entries);
-            let x = if users.is_empty() { None } else { cholesky_solve(&a, &b) };
-            let Some(row) = item_factors.get_mut(j as usize * f..(j as usize + 1) * f) else { continue };
-            match x {
-                Some(x) => row.copy_from_slice(&x),
-                None => row.iter_mut().for_each(|v| *v = 0.0),
-            }
-        }
+        let (alpha, transform) = (self.alpha, self.transform);
+        update_rows(
+            &mut item_factors,
+            &self.user_factors,
+            &user_gram,
+            by_item,
+            |v| 1.0 + alpha * transform.apply(v),
+            f,
+            self.cg_steps,
+            items,
+        );
         let gram = gram_matrix(&item_factors, f, self.regularization);
         Self {
             factors: f,
@@ -206,6 +211,7 @@ impl AlsScorer {
             item_factors,
             gram,
             regularization: self.regularization,
+            cg_steps: self.cg_steps,
             alpha: self.alpha,
             transform: self.transform,
         }
@@ -301,15 +307,16 @@ impl Scorer for AlsScorer {
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
         let users: Vec<(u32, UserProfile)> =
             change.delta.users.iter().map(|&u| (u, change.interactions.profile(u))).collect();
-        // Half a sweep each way: the shoppers against the old item factors, the items with
-        // new events against those shoppers, then the shoppers again against the new items.
+        // Half a sweep each way: the shoppers against the old item factors (exactly), the
+        // items with new events against those shoppers (the fit's CG update), then the
+        // shoppers again against the new items.
         let users_first = self.fold_in(&users, change.interactions.n_users);
         let items = users_first.refresh_items(&change.delta.items, &change.interactions.by_item);
         let next = items.fold_in(&users, change.interactions.n_users);
         super::LiveUpdate::Updated(
             Arc::new(next),
             format!(
-                "{} shopper and {} item vectors solved again; other items' factors fixed until a refit",
+                "{} shopper vectors solved again, {} item vectors updated; other items' factors fixed until a refit",
                 users.len(),
                 change.delta.items.len()
             ),

@@ -300,6 +300,41 @@ pub(crate) fn sweep(
     );
 }
 
+/// Updates only the rows `which` of `target` like [`sweep`] does (warm-started CG steps
+/// against the fixed `other` factors, whose Gram matrix `gram` includes λ); rows without
+/// interactions become zero. Confidences come from each entry's value through `confidence`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn update_rows(
+    target: &mut [f32],
+    other: &[f32],
+    gram: &[f32],
+    rows: &SparseRows,
+    confidence: impl Fn(f32) -> f32,
+    f: usize,
+    steps: usize,
+    which: &[u32],
+) {
+    let fma = has_fma();
+    let mut scratch = CgScratch::new(f);
+    for &r in which {
+        let (idx, values) = rows.row(r as usize);
+        let Some(x) = target.get_mut(r as usize * f..(r as usize + 1) * f) else { continue };
+        if idx.is_empty() {
+            x.iter_mut().for_each(|v| *v = 0.0);
+            continue;
+        }
+        let conf: Vec<f32> = values.iter().map(|&v| confidence(v)).collect();
+        #[cfg(target_arch = "x86_64")]
+        if fma {
+            // SAFETY: `has_fma` detected the features the function is compiled for.
+            unsafe { cg_update_fma(x, gram, other, idx, &conf, steps, &mut scratch) };
+            continue;
+        }
+        let _ = fma;
+        cg_update::<false>(x, gram, other, idx, &conf, steps, &mut scratch);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
