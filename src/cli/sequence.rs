@@ -22,7 +22,7 @@ pub(crate) struct TrainSequenceArgs {
     /// Where to write the weights (safetensors).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Most epochs (default: the signal's parameter, 30); early stopping may end sooner.
+    /// Most epochs (default: the signal's parameter, 40); early stopping may end sooner.
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Seed (default: the signal's parameter).
@@ -37,6 +37,13 @@ pub(crate) struct TrainSequenceArgs {
     /// Device for embedding the item texts: auto, cpu, cuda[:N], metal.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Train on what `eval --split leave-last --leave-last N` trains on: every shopper's
+    /// last N positive events are left out (0 = train on every event).
+    #[arg(long, default_value_t = 0)]
+    pub leave_last: usize,
+    /// Session file whose transformer parameters and event weights to use.
+    #[arg(long, value_name = "FILE")]
+    pub session: Option<PathBuf>,
     /// Print JSON (the epochs and the summary) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -82,7 +89,11 @@ fn epoch_json(e: &EpochReport) -> serde_json::Value {
 
 /// Runs `recfuse train-sequence`.
 pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
-    let mut session = Session { data: args.data.sources()?, ..Session::default() };
+    let mut session = match &args.session {
+        Some(p) => Session::load(p)?,
+        None => Session::default(),
+    };
+    session.data = args.data.sources()?;
     let params = &mut session.params.transformer;
     params.enabled = true;
     if let Some(e) = args.epochs {
@@ -94,8 +105,12 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
     let params = params.clone();
     let dataset = pipeline::load(&session, &Progress::new())?;
     let vectors = item_vectors(args, &session, &dataset);
-    let all: Vec<usize> = (0..dataset.behaviour.len()).collect();
-    let interactions = Interactions::build(&dataset.behaviour, &all, dataset.catalogue.len());
+    let mut events: Vec<usize> = (0..dataset.behaviour.len()).collect();
+    if args.leave_last > 0 {
+        let rule = crate::eval::split::SplitRule::LeaveLast { n: args.leave_last };
+        events = crate::eval::split::split_events(&dataset.behaviour, &events, rule).train;
+    }
+    let interactions = Interactions::build(&dataset.behaviour, &events, dataset.catalogue.len());
     if !args.json {
         println!(
             "training: width {}, {} blocks, {} heads, last {} items, {} text vectors",
@@ -117,6 +132,7 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
     let (scorer, report) =
         TransformerScorer::fit(&interactions, vectors.as_deref(), &params, &Progress::new(), &mut on_epoch)?;
     let seconds = started.elapsed().as_secs_f64();
+    let scorer = scorer.with_fingerprint(crate::rank::data_fingerprint(&dataset));
     scorer.save(&args.out)?;
     if json {
         let v = serde_json::json!({
@@ -126,6 +142,7 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
             "validation_shoppers": report.validation_shoppers,
             "text_vectors": vectors.is_some(),
             "seconds": seconds,
+            "data_fingerprint": scorer.fingerprint(),
             "out": args.out.display().to_string(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
