@@ -11,7 +11,8 @@ Usage (from the repository root):
     /tmp/venv-seq/bin/python benches/reference/sasrec_reference.py \
         --ratings ../shared/data/movielens_latest_small/ratings.csv --leave-last 5 \
         [--dim 64 --blocks 2 --heads 2 --max-len 50 --dropout 0.2 --lr 1e-3 --epochs 200 \
-         --batch 128 --loss ce|bce --patience 10 --seed 42 --threads 2]
+         --batch 128 --loss ce|bce --patience 10 --eval-every 1 --seed 42 --threads 2 \
+         --time-budget-s 0]
 
 Protocol (RecFuse's, src/eval/split.rs, src/eval/runner.rs, src/score/transformer):
 - ratings.csv read in file order, stably sorted by timestamp; rating >= 4 is a positive event
@@ -169,7 +170,11 @@ def train(args, n_items, train_seq, train_seen):
     model = SASRec(n_items, args.dim, args.blocks, args.heads, args.max_len, args.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98))
     best, best_state, best_epoch, stale = -1.0, None, 0, 0
+    started = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
+        if args.time_budget_s and time.perf_counter() - started > args.time_budget_s and best_state:
+            print(f"time budget reached after epoch {epoch - 1}", file=sys.stderr, flush=True)
+            break
         model.train()
         order = rng.permutation(len(win))
         for b in range(0, len(order), args.batch):
@@ -220,6 +225,7 @@ def main():
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--eval-every", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--time-budget-s", type=float, default=0.0, help="stop training after this long (0 = no limit)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)

@@ -134,6 +134,7 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
     let seconds = started.elapsed().as_secs_f64();
     let scorer = scorer.with_fingerprint(crate::rank::data_fingerprint(&dataset));
     scorer.save(&args.out)?;
+    let (scored, scoring_seconds) = time_scoring(&scorer, &interactions);
     if json {
         let v = serde_json::json!({
             "epochs": report.epochs.iter().map(epoch_json).collect::<Vec<_>>(),
@@ -142,6 +143,8 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
             "validation_shoppers": report.validation_shoppers,
             "text_vectors": vectors.is_some(),
             "seconds": seconds,
+            "scored_shoppers": scored,
+            "scoring_seconds": scoring_seconds,
             "data_fingerprint": scorer.fingerprint(),
             "out": args.out.display().to_string(),
         });
@@ -154,6 +157,25 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
             report.validation_shoppers,
             args.out.display()
         );
+        println!("scored all {scored} shoppers with a history (one thread, every item) in {scoring_seconds:.3} s");
     }
     Ok(0)
+}
+
+/// Scores every shopper with training events against every item, one after another on
+/// this thread: (shoppers, seconds).
+fn time_scoring(scorer: &TransformerScorer, interactions: &Interactions) -> (usize, f64) {
+    use crate::score::{ScoreContext, Scorer};
+    let mut out = vec![0.0f32; interactions.n_items];
+    let started = Instant::now();
+    let mut n = 0;
+    for u in 0..interactions.n_users as u32 {
+        if interactions.user_event_count(u) == 0 {
+            continue;
+        }
+        let profile = interactions.profile(u);
+        scorer.score_all(&ScoreContext { profile: &profile, query: None }, &mut out);
+        n += 1;
+    }
+    (n, started.elapsed().as_secs_f64())
 }

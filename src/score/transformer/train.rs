@@ -14,6 +14,8 @@ use crate::score::params::TransformerParams;
 
 /// Cut-off of the validation metrics.
 const VALIDATION_K: usize = 10;
+/// Validation shoppers per forward pass.
+const VALIDATION_BATCH: usize = 256;
 
 /// One epoch's numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -193,13 +195,14 @@ fn draw_negatives(candidates: &[u32], k: usize, rng: &mut fastrand::Rng) -> Vec<
 
 /// Hit rate and NDCG@10 of the held-out items, ranked against every catalogue item the
 /// shopper did not have.
-fn validate(model: &SeqModel, cases: &[Case], batch: usize) -> Result<(f32, f32), TransformerError> {
+fn validate(model: &SeqModel, cases: &[Case], progress: &Progress) -> Result<(f32, f32), TransformerError> {
     if cases.is_empty() {
         return Ok((0.0, 0.0));
     }
     let table = model.item_table()?.t()?.contiguous()?;
     let (mut hits, mut ndcg) = (0.0f64, 0.0f64);
-    for chunk in cases.chunks(batch.max(1)) {
+    for chunk in cases.chunks(VALIDATION_BATCH) {
+        progress.check()?;
         let seqs: Vec<&[u32]> = chunk.iter().map(|c| c.input.as_slice()).collect();
         let (seq, valid) = pad_batch(&seqs, model.config.max_len, model.config.n_items as u32)?;
         let hidden = model.forward(&seq, &valid, None)?.hidden;
@@ -266,12 +269,14 @@ pub(super) fn train(
             let windows: Vec<&[u32]> = chunk.iter().filter_map(|&i| data.windows.get(i).map(Vec::as_slice)).collect();
             let negatives = draw_negatives(&data.candidates, params.negatives, &mut rng);
             let loss = batch_loss(&model, &windows, &negatives, &mut dropout)?;
+            // The backward pass is the longer half of a step: a cancel need not wait for it.
+            progress.check()?;
             optimizer.backward_step(&loss)?;
             total += f64::from(loss.to_scalar::<f32>()?);
             batches += 1;
             progress.advance(1);
         }
-        let (hit_rate, ndcg) = validate(&model, &data.validation, batch)?;
+        let (hit_rate, ndcg) = validate(&model, &data.validation, progress)?;
         let r = EpochReport { epoch, loss: (total / batches.max(1) as f64) as f32, hit_rate, ndcg };
         on_epoch(&r);
         report.epochs.push(r);
