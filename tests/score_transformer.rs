@@ -171,3 +171,27 @@ fn cold_shoppers_get_zeros_and_cancelled_training_stops() {
     let result = TransformerScorer::fit(&data, None, &tiny(1), &progress, &mut |_| {});
     assert!(matches!(result, Err(recfuse::score::transformer::TransformerError::Cancelled)));
 }
+
+#[test]
+fn the_data_fingerprint_is_saved_and_a_model_of_other_data_is_refused() {
+    let data = cycle_data(CYCLE as usize);
+    let s = fit(&data, None, &tiny(1)).with_fingerprint("00000000000000aa");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("model.safetensors");
+    s.save(&path).expect("saved");
+    let loaded = TransformerScorer::load(&path, None).expect("loaded");
+    assert_eq!(loaded.fingerprint(), "00000000000000aa");
+    assert!(loaded.check_data("00000000000000aa").is_ok());
+    let err = loaded.check_data("00000000000000bb").expect_err("other data").to_string();
+    assert!(err.contains("trained on other data"), "{err}");
+    assert!(err.contains("00000000000000aa") && err.contains("00000000000000bb"), "{err}");
+    // A model saved without a fingerprint fits no data.
+    fit(&data, None, &tiny(1)).save(&path).expect("saved");
+    let unknown = TransformerScorer::load(&path, None).expect("loaded");
+    assert_eq!(unknown.fingerprint(), "");
+    assert!(unknown.check_data("00000000000000aa").expect_err("unknown").to_string().contains("unknown data"));
+    // Not a model file: an error naming the file, no panic.
+    std::fs::write(&path, b"not safetensors").expect("written");
+    let err = TransformerScorer::load(&path, None).err().expect("refused").to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+}

@@ -15,7 +15,10 @@ pub fn outcome_json(outcome: &EvalOutcome) -> serde_json::Value {
                 .iter()
                 .map(|(k, e)| (k.clone(), serde_json::json!({"value": e.value, "ci": [e.ci.0, e.ci.1]})))
                 .collect();
-            serde_json::json!({"name": r.name, "kind": r.kind, "weights": r.weights, "metrics": metrics})
+            serde_json::json!({
+                "name": r.name, "kind": r.kind, "weights": r.weights, "metrics": metrics,
+                "cold_items": r.metrics.cold_items,
+            })
         })
         .collect();
     let segments: Vec<serde_json::Value> = outcome
@@ -89,6 +92,7 @@ pub fn outcome_table(outcome: &EvalOutcome) -> String {
             let _ = writeln!(out);
         }
     }
+    cold_item_table(&mut out, outcome);
     if !outcome.segments.is_empty() {
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let _ = writeln!(out, "\nsegments (fused ndcg@{k}):");
@@ -101,6 +105,25 @@ pub fn outcome_table(outcome: &EvalOutcome) -> String {
         }
     }
     out
+}
+
+/// The cold-item slice of every row: hit rate on relevant items with few training shoppers.
+fn cold_item_table(out: &mut String, outcome: &EvalOutcome) {
+    use std::fmt::Write;
+    let Some(first) = outcome.rows.iter().find_map(|r| r.metrics.cold_items) else { return };
+    let _ = writeln!(
+        out,
+        "\ncold items (<= {} training shoppers): {} relevant pairs of {} users; hit rate@{}:",
+        crate::eval::runner::COLD_ITEM_MAX_SHOPPERS,
+        first.pairs,
+        first.users,
+        first.k
+    );
+    for row in &outcome.rows {
+        if let Some(c) = row.metrics.cold_items {
+            let _ = writeln!(out, "  {:<12} {:.4} ({} of {})", row.name, c.hit_rate, c.hits, c.pairs);
+        }
+    }
 }
 
 /// The stable JSON object of a tuning run: what the validation scores rest on and what was kept.

@@ -24,6 +24,26 @@ use crate::score::{Interactions, ScoreContext, SignalId};
 /// Users with at most this many training events are "cold".
 pub const COLD_MAX_EVENTS: usize = 2;
 
+/// Items with at most this many training shoppers are "cold items" (the cold-item slice).
+pub const COLD_ITEM_MAX_SHOPPERS: u32 = 2;
+
+/// How a configuration does on the cold items: relevant (shopper, item) pairs whose item has
+/// at most [`COLD_ITEM_MAX_SHOPPERS`] training shoppers, and how many of them are in the
+/// shopper's top `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ColdItemSlice {
+    /// The cut-off.
+    pub k: usize,
+    /// Relevant pairs with a cold item.
+    pub pairs: usize,
+    /// Shoppers with at least one such pair.
+    pub users: usize,
+    /// Pairs whose item is in the shopper's top `k`.
+    pub hits: usize,
+    /// `hits / pairs` (0 when there are no pairs).
+    pub hit_rate: f64,
+}
+
 /// Everything needed to measure any fusion setting on one split. Cloning is cheap: the
 /// candidate sets are shared (copied only when a clone re-normalises them).
 #[derive(Clone)]
@@ -181,6 +201,21 @@ impl EvalContext {
         if lists.is_empty() { 0.0 } else { sum / lists.len() as f64 }
     }
 
+    /// The cold-item slice of `lists` (aligned with `self.users`) at cut-off `k`.
+    pub fn cold_item_slice(&self, lists: &[Vec<u32>], k: usize) -> ColdItemSlice {
+        let cold = |i: u32| self.popularity.get(i as usize).is_some_and(|&n| n <= COLD_ITEM_MAX_SHOPPERS);
+        let (mut pairs, mut users, mut hits) = (0, 0, 0);
+        for (list, rel) in lists.iter().zip(&self.relevance) {
+            let top = list.get(..k.min(list.len())).unwrap_or(&[]);
+            let mine: Vec<u32> = rel.iter().map(|(i, _)| i).filter(|&i| cold(i)).collect();
+            pairs += mine.len();
+            users += usize::from(!mine.is_empty());
+            hits += mine.iter().filter(|&&i| top.contains(&i)).count();
+        }
+        let hit_rate = if pairs == 0 { 0.0 } else { hits as f64 / pairs as f64 };
+        ColdItemSlice { k, pairs, users, hits, hit_rate }
+    }
+
     /// Every metric at every `k`, with bootstrap intervals, for `config`.
     pub fn measure(&self, config: &FusionConfig, ks: &[usize], boot: &BootstrapConfig) -> ConfigMetrics {
         let k_max = ks.iter().copied().max().unwrap_or(10).max(1);
@@ -236,7 +271,8 @@ impl EvalContext {
                 }
             }
         }
-        ConfigMetrics { metrics, per_user }
+        let cold_items = ks.first().map(|&k| self.cold_item_slice(lists, k));
+        ConfigMetrics { metrics, per_user, cold_items }
     }
 
     /// Per-segment means of one accuracy metric: (dimension, label) → (users, estimate).
@@ -287,6 +323,8 @@ pub struct ConfigMetrics {
     /// Per-user values of accuracy metrics ("ndcg@10" → values aligned with the users).
     #[serde(skip)]
     pub per_user: BTreeMap<String, Vec<f64>>,
+    /// The cold-item slice at the first cut-off.
+    pub cold_items: Option<ColdItemSlice>,
 }
 
 /// Activity segments (cold ≤ 2 training events, heavy ≥ the 90th percentile, regular),
@@ -355,4 +393,47 @@ fn segments(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A context with only what the cold-item slice reads: relevance and item popularity.
+    fn context(relevance: Vec<Relevance>, popularity: Vec<u32>) -> EvalContext {
+        EvalContext {
+            users: (0..relevance.len() as u32).collect(),
+            relevance,
+            candidates: Vec::new(),
+            n_items: popularity.len(),
+            popularity,
+            n_train_users: 0,
+            head: HashSet::new(),
+            train_events: Vec::new(),
+            vectors: None,
+            segments: Vec::new(),
+            signals: Vec::new(),
+            built_with: (true, 0),
+        }
+    }
+
+    #[test]
+    fn the_cold_item_slice_counts_relevant_pairs_of_rare_items_in_the_top_k() {
+        // Items 1 and 2 have ≤ 2 training shoppers (cold), 0 and 3 more; item 4 none.
+        let ctx = context(
+            vec![Relevance::binary([1, 2, 3]), Relevance::binary([2]), Relevance::binary([0])],
+            vec![5, 1, 2, 3, 0],
+        );
+        let lists = vec![vec![0, 1, 4], vec![0, 3, 1], vec![0, 1]];
+        // Cold pairs: (A, 1), (A, 2), (B, 2); in the top 2 only (A, 1).
+        let at2 = ctx.cold_item_slice(&lists, 2);
+        assert_eq!((at2.pairs, at2.users, at2.hits), (3, 2, 1));
+        assert!((at2.hit_rate - 1.0 / 3.0).abs() < 1e-12);
+        // Item 1 is second in A's list: not in the top 1.
+        let at1 = ctx.cold_item_slice(&lists, 1);
+        assert_eq!((at1.pairs, at1.hits, at1.hit_rate), (3, 0, 0.0));
+        // No cold pairs: rate 0, not NaN.
+        let none = context(vec![Relevance::binary([0])], vec![9]).cold_item_slice(&[vec![0]], 10);
+        assert_eq!((none.pairs, none.hit_rate), (0, 0.0));
+    }
 }

@@ -215,7 +215,8 @@ pub struct TransformerParams {
     pub patience: usize,
     /// Sequences per batch.
     pub batch_size: usize,
-    /// Sampled negatives per batch (shared by its positions) in the sampled softmax.
+    /// Sampled negatives per batch (shared by its positions) in the sampled softmax; at
+    /// least the number of training items gives the full softmax over them.
     pub negatives: usize,
     /// AdamW learning rate.
     pub learning_rate: f64,
@@ -234,11 +235,11 @@ impl Default for TransformerParams {
             blocks: 2,
             heads: 2,
             dropout: 0.2,
-            epochs: 30,
-            patience: 3,
-            batch_size: 128,
+            epochs: 40,
+            patience: 4,
+            batch_size: 32,
             negatives: 256,
-            learning_rate: 1e-3,
+            learning_rate: 3e-3,
             weight_decay: 0.01,
             seed: 42,
         }

@@ -42,6 +42,10 @@ pub enum TransformerError {
     /// The data, parameters or model file cannot make a model.
     #[error("{0}")]
     Invalid(String),
+    /// A saved model does not fit the data (trained on other data, or its text vectors
+    /// are missing).
+    #[error("{0}")]
+    Stale(String),
     /// The model file could not be written.
     #[error("could not write {path}: {source}")]
     Io {
@@ -75,7 +79,13 @@ pub struct TransformerScorer {
     model: SeqModel,
     /// Every item's input vector, `n_items × dim`, row-major.
     table: Vec<f32>,
+    /// What the caller says identifies the data it was trained on (saved with the
+    /// weights; empty when not given).
+    fingerprint: String,
 }
+
+/// Name of the fingerprint tensor in a model file (its UTF-8 bytes).
+const FINGERPRINT: &str = "data_fingerprint";
 
 impl TransformerScorer {
     /// Trains on `interactions` (with text vectors when given); `on_epoch` hears about
@@ -93,7 +103,36 @@ impl TransformerScorer {
 
     fn from_model(model: SeqModel) -> Result<Self, TransformerError> {
         let table = model.item_table()?.flatten_all()?.to_vec1()?;
-        Ok(Self { model, table })
+        Ok(Self { model, table, fingerprint: String::new() })
+    }
+
+    /// Records what identifies the training data (saved with the weights).
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = fingerprint.into();
+        self
+    }
+
+    /// The training data's fingerprint ([`Self::with_fingerprint`]); empty when unknown.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Refuses a model trained on other data than the data of `fingerprint`, saying how
+    /// to get a fresh one.
+    pub fn check_data(&self, fingerprint: &str) -> Result<(), TransformerError> {
+        if self.fingerprint == fingerprint {
+            return Ok(());
+        }
+        let was = if self.fingerprint.is_empty() { "unknown data" } else { self.fingerprint.as_str() };
+        Err(TransformerError::Stale(format!(
+            "the saved transformer was trained on other data (data fingerprint {was}, these files give \
+             {fingerprint}); train it again (Train in the transformer's row, or recfuse train-sequence)"
+        )))
+    }
+
+    /// Whether the model reads item text vectors (and so needs them to load).
+    pub fn reads_text(&self) -> bool {
+        self.model.config.text_dim > 0
     }
 
     /// The network's sizes.
@@ -103,19 +142,30 @@ impl TransformerScorer {
 
     /// Saves the weights (safetensors, written atomically).
     pub fn save(&self, path: &Path) -> Result<(), TransformerError> {
-        self.model.save(path)
+        let bytes = self.fingerprint.as_bytes();
+        let extra = if bytes.is_empty() {
+            Vec::new()
+        } else {
+            vec![(FINGERPRINT.to_owned(), Tensor::from_slice(bytes, bytes.len(), &Device::Cpu)?)]
+        };
+        self.model.save(path, extra)
     }
 
-    /// Loads weights saved with [`Self::save`]; `vectors` must be the item embeddings it
-    /// was trained with when it reads text.
+    /// Loads weights saved with [`Self::save`] (with their fingerprint); `vectors` must be
+    /// the item embeddings it was trained with when it reads text.
     pub fn load(path: &Path, vectors: Option<&ItemVectors>) -> Result<Self, TransformerError> {
-        let tensors = candle_core::safetensors::load(path, &Device::Cpu)?;
+        let tensors = candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| TransformerError::Invalid(format!("could not read {}: {e}", path.display())))?;
         let n_items = match tensors.get("config").map(|c| c.to_vec1::<u32>()) {
             Some(Ok(c)) => c.first().copied().unwrap_or(0) as usize,
             _ => 0,
         };
         let texts = vectors.map(|v| train::text_tensor(v, n_items)).transpose()?;
-        Self::from_model(SeqModel::load(path, texts)?)
+        let fingerprint = match tensors.get(FINGERPRINT).map(|t| t.to_vec1::<u8>()) {
+            Some(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        Ok(Self::from_model(SeqModel::load(&tensors, path, texts)?)?.with_fingerprint(fingerprint))
     }
 
     /// Hidden states of the last block (after the final norm) at every position of

@@ -243,9 +243,13 @@ impl SeqModel {
         self.vars.get(name).map(Var::as_tensor).ok_or_else(|| TransformerError::Invalid(format!("no weight '{name}'")))
     }
 
+    /// `x · W + b` over the last axis of `[batch, len, in]` (one matrix product over every
+    /// position, not one per sequence).
     fn linear(&self, x: &Tensor, name: &str) -> Result<Tensor, TransformerError> {
-        let y = x.broadcast_matmul(self.w(&format!("{name}.w"))?)?;
-        Ok(y.broadcast_add(self.w(&format!("{name}.b"))?)?)
+        let w = self.w(&format!("{name}.w"))?;
+        let (b, l, d) = x.dims3()?;
+        let y = x.reshape((b * l, d))?.matmul(w)?.broadcast_add(self.w(&format!("{name}.b"))?)?;
+        Ok(y.reshape((b, l, w.dim(1)?))?)
     }
 
     fn norm(&self, x: &Tensor, name: &str) -> Result<Tensor, TransformerError> {
@@ -334,10 +338,12 @@ impl SeqModel {
 
     /// Saves the weights and sizes as safetensors, atomically (a temporary file beside
     /// `path`, then a rename).
-    pub(super) fn save(&self, path: &Path) -> Result<(), TransformerError> {
+    /// `extra` tensors (such as the data fingerprint) are stored beside the weights.
+    pub(super) fn save(&self, path: &Path, extra: Vec<(String, Tensor)>) -> Result<(), TransformerError> {
         let mut tensors: HashMap<String, Tensor> =
             self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
         tensors.insert("config".to_owned(), self.config.to_tensor()?);
+        tensors.extend(extra);
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let io = |source: std::io::Error| TransformerError::Io { path: path.display().to_string(), source };
         let tmp =
@@ -348,13 +354,16 @@ impl SeqModel {
     }
 
     /// Loads a network saved with [`Self::save`]; `texts` as in [`Self::new`].
-    pub(super) fn load(path: &Path, texts: Option<Tensor>) -> Result<Self, TransformerError> {
-        let tensors = candle_core::safetensors::load(path, &Device::Cpu)?;
+    pub(super) fn load(
+        tensors: &HashMap<String, Tensor>,
+        path: &Path,
+        texts: Option<Tensor>,
+    ) -> Result<Self, TransformerError> {
         let config = tensors
             .get("config")
             .ok_or_else(|| TransformerError::Invalid(format!("{} is not a transformer model file", path.display())))?;
         let config = ModelConfig::from_tensor(config)?;
-        Self::from_tensors(config, &tensors, texts)
+        Self::from_tensors(config, tensors, texts)
     }
 }
 

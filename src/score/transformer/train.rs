@@ -14,6 +14,8 @@ use crate::score::params::TransformerParams;
 
 /// Cut-off of the validation metrics.
 const VALIDATION_K: usize = 10;
+/// Validation shoppers per forward pass.
+const VALIDATION_BATCH: usize = 256;
 
 /// One epoch's numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,28 +43,42 @@ pub struct TrainReport {
     pub validation_shoppers: usize,
 }
 
+/// One shopper's held-out validation item.
+struct Case {
+    /// The items before the held-out one (at most `max_len`).
+    input: Vec<u32>,
+    /// The held-out item.
+    target: u32,
+    /// Every other item of the shopper's events (any sign), ascending: left out of the
+    /// ranking, as evaluation leaves out every item the shopper already had.
+    seen: Vec<u32>,
+}
+
 /// Training windows and validation cases.
 struct Data {
     windows: Vec<Vec<u32>>,
-    /// (the items before the held-out one, the held-out item).
-    validation: Vec<(Vec<u32>, u32)>,
+    validation: Vec<Case>,
     /// Items seen in training: where negatives are drawn from.
     candidates: Vec<u32>,
 }
 
 /// Splits each shopper's sequence: the last item is held out for validation when at least
-/// two remain for training; the rest is cut into windows of `max_len + 1` items.
+/// two remain for training and it is new to the shopper (as evaluation only counts items
+/// the shopper did not have); the rest is cut into windows of `max_len + 1` items.
 fn prepare(interactions: &Interactions, max_len: usize) -> Data {
     let mut data = Data { windows: Vec::new(), validation: Vec::new(), candidates: Vec::new() };
     for events in &interactions.history {
         let s = sequence(events, interactions.n_items);
         let (train, held) = match s.split_last() {
-            Some((&last, rest)) if rest.len() >= 2 => (rest, Some(last)),
+            Some((&last, rest)) if rest.len() >= 2 && !rest.contains(&last) => (rest, Some(last)),
             _ => (s.as_slice(), None),
         };
         if let Some(target) = held {
             let start = train.len().saturating_sub(max_len);
-            data.validation.push((train.get(start..).unwrap_or(&[]).to_vec(), target));
+            let mut seen: Vec<u32> = events.iter().map(|e| e.item).filter(|&i| i != target).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            data.validation.push(Case { input: train.get(start..).unwrap_or(&[]).to_vec(), target, seen });
         }
         let mut end = train.len();
         while end >= 2 {
@@ -119,15 +135,29 @@ fn batch_loss(
     negatives: &[u32],
     dropout: &mut Dropout,
 ) -> Result<Tensor, TransformerError> {
-    let (max_len, pad) = (model.config.max_len, model.config.n_items as u32);
+    let pad = model.config.n_items as u32;
     let inputs: Vec<&[u32]> = windows.iter().map(|w| w.get(..w.len().saturating_sub(1)).unwrap_or(&[])).collect();
     let targets: Vec<&[u32]> = windows.iter().map(|w| w.get(1..).unwrap_or(&[])).collect();
+    // Padded to the batch's longest window (batches group windows of similar lengths).
+    let max_len = inputs.iter().map(|w| w.len()).max().unwrap_or(1).clamp(1, model.config.max_len);
     let (seq, valid) = pad_batch(&inputs, max_len, pad)?;
     let (targets, _) = pad_batch(&targets, max_len, pad)?;
     let hidden = model.forward(&seq, &valid, Some(dropout))?.hidden;
-    let n = windows.len() * max_len;
-    let hidden = hidden.reshape((n, model.config.dim))?;
-    let targets = targets.flatten_all()?;
+    // Only real positions are scored (windows are left-padded to `max_len`).
+    let real: Vec<u32> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(r, w)| {
+            let end = (r + 1) * max_len;
+            (end - w.len().min(max_len)..end).map(|p| p as u32)
+        })
+        .collect();
+    if real.is_empty() {
+        return Ok(Tensor::zeros((), DType::F32, &Device::Cpu)?);
+    }
+    let real = Tensor::new(real.as_slice(), &Device::Cpu)?;
+    let hidden = hidden.reshape((windows.len() * max_len, model.config.dim))?.index_select(&real, 0)?;
+    let targets = targets.flatten_all()?.index_select(&real, 0)?;
     let positive = (&hidden * model.item_vectors(&targets)?)?.sum_keepdim(1)?;
     let negs = Tensor::new(negatives, &Device::Cpu)?;
     let neg_logits = hidden.matmul(&model.item_vectors(&negs)?.t()?)?;
@@ -136,27 +166,55 @@ fn batch_loss(
     let neg_logits = (neg_logits - (same * 1e9)?)?;
     let logits = Tensor::cat(&[&positive, &neg_logits], 1)?;
     let nll = (logits.log_sum_exp(1)? - positive.squeeze(1)?)?;
-    let mask = valid.flatten_all()?;
-    let count = mask.sum_all()?.to_scalar::<f32>()?.max(1.0);
-    Ok(((nll * mask)?.sum_all()? / f64::from(count))?)
+    Ok(nll.mean_all()?)
 }
 
-/// Hit rate and NDCG@10 of the held-out items, ranked against every catalogue item.
-fn validate(model: &SeqModel, cases: &[(Vec<u32>, u32)], batch: usize) -> Result<(f32, f32), TransformerError> {
+/// One epoch's batches of window indices: a shuffled order, cut into groups of 16 batches
+/// whose windows are sorted by length (so a batch pads little), the batches shuffled.
+fn epoch_batches(windows: &[Vec<u32>], batch: usize, rng: &mut fastrand::Rng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..windows.len()).collect();
+    rng.shuffle(&mut order);
+    let len = |i: &usize| windows.get(*i).map_or(0, Vec::len);
+    let mut out = Vec::new();
+    for group in order.chunks_mut(batch * 16) {
+        group.sort_by_key(len);
+        out.extend(group.chunks(batch).map(<[usize]>::to_vec));
+    }
+    rng.shuffle(&mut out);
+    out
+}
+
+/// `k` negatives drawn uniformly from `candidates`; every candidate (the full softmax over
+/// the training items) when `k` is at least their number.
+fn draw_negatives(candidates: &[u32], k: usize, rng: &mut fastrand::Rng) -> Vec<u32> {
+    if k >= candidates.len() {
+        return candidates.to_vec();
+    }
+    (0..k.max(1)).filter_map(|_| candidates.get(rng.usize(..candidates.len())).copied()).collect()
+}
+
+/// Hit rate and NDCG@10 of the held-out items, ranked against every catalogue item the
+/// shopper did not have.
+fn validate(model: &SeqModel, cases: &[Case], progress: &Progress) -> Result<(f32, f32), TransformerError> {
     if cases.is_empty() {
         return Ok((0.0, 0.0));
     }
     let table = model.item_table()?.t()?.contiguous()?;
     let (mut hits, mut ndcg) = (0.0f64, 0.0f64);
-    for chunk in cases.chunks(batch.max(1)) {
-        let seqs: Vec<&[u32]> = chunk.iter().map(|(s, _)| s.as_slice()).collect();
+    for chunk in cases.chunks(VALIDATION_BATCH) {
+        progress.check()?;
+        let seqs: Vec<&[u32]> = chunk.iter().map(|c| c.input.as_slice()).collect();
         let (seq, valid) = pad_batch(&seqs, model.config.max_len, model.config.n_items as u32)?;
         let hidden = model.forward(&seq, &valid, None)?.hidden;
         let last = hidden.narrow(1, model.config.max_len - 1, 1)?.squeeze(1)?;
         let scores: Vec<Vec<f32>> = last.matmul(&table)?.to_vec2()?;
-        for (row, (_, target)) in scores.iter().zip(chunk) {
-            let Some(&t) = row.get(*target as usize) else { continue };
-            let rank = row.iter().filter(|&&s| s > t).count();
+        for (row, case) in scores.iter().zip(chunk) {
+            let Some(&t) = row.get(case.target as usize) else { continue };
+            let rank = row
+                .iter()
+                .enumerate()
+                .filter(|&(i, &s)| s > t && case.seen.binary_search(&(i as u32)).is_err())
+                .count();
             if rank < VALIDATION_K {
                 hits += 1.0;
                 ndcg += 1.0 / ((rank + 2) as f64).log2();
@@ -204,24 +262,21 @@ pub(super) fn train(
         ..TrainReport::default()
     };
     let (mut best, mut stale): (Option<(f32, Vec<_>)>, usize) = (None, 0);
-    let mut order: Vec<usize> = (0..data.windows.len()).collect();
     for epoch in 1..=epochs {
-        rng.shuffle(&mut order);
         let (mut total, mut batches) = (0.0f64, 0usize);
-        for chunk in order.chunks(batch) {
+        for chunk in epoch_batches(&data.windows, batch, &mut rng) {
             progress.check()?;
             let windows: Vec<&[u32]> = chunk.iter().filter_map(|&i| data.windows.get(i).map(Vec::as_slice)).collect();
-            let k = params.negatives.clamp(1, data.candidates.len().max(1));
-            let negatives: Vec<u32> = (0..k)
-                .filter_map(|_| data.candidates.get(rng.usize(..data.candidates.len().max(1))).copied())
-                .collect();
+            let negatives = draw_negatives(&data.candidates, params.negatives, &mut rng);
             let loss = batch_loss(&model, &windows, &negatives, &mut dropout)?;
+            // The backward pass is the longer half of a step: a cancel need not wait for it.
+            progress.check()?;
             optimizer.backward_step(&loss)?;
             total += f64::from(loss.to_scalar::<f32>()?);
             batches += 1;
             progress.advance(1);
         }
-        let (hit_rate, ndcg) = validate(&model, &data.validation, batch)?;
+        let (hit_rate, ndcg) = validate(&model, &data.validation, progress)?;
         let r = EpochReport { epoch, loss: (total / batches.max(1) as f64) as f32, hit_rate, ndcg };
         on_epoch(&r);
         report.epochs.push(r);

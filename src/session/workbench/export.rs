@@ -18,6 +18,7 @@ impl Workbench {
                 Ok(()) => {
                     self.notify(NoticeLevel::Info, format!("session saved to {}", path.display()));
                     self.save_ranker(&path);
+                    self.save_transformer(&path);
                     self.session_path = Some(path);
                 }
                 Err(e) => self.notify(NoticeLevel::Error, format!("could not save the session: {e}")),
@@ -26,6 +27,7 @@ impl Workbench {
                 Ok(s) => {
                     self.session = s;
                     self.load_ranker(&path);
+                    self.load_transformer(&path);
                     self.session_path = Some(path);
                     self.reload();
                 }

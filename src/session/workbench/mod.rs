@@ -45,7 +45,7 @@ pub use evaluation::{EvalJobOutput, EvaluationState};
 pub use live::{LiveOutput, LiveState, LiveStats};
 pub use notices::{Notice, NoticeLevel, Notices};
 pub use ranker::{RankerOutput, RankerState};
-pub use training::{TrainOutput, TrainingState};
+pub use training::{TrainOutput, TrainingState, transformer_path};
 pub use view::CurrentView;
 
 /// The identity of the data and settings a job's result was computed for: a result whose

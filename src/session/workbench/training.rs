@@ -7,11 +7,18 @@
 //! when there are none). `params.transformer.enabled` in the session means "train after
 //! load": the job starts when fitting ends (after the item embeddings when they are
 //! being computed).
+//!
+//! A trained model is kept beside the session file (`<session>.transformer.safetensors`,
+//! with the data fingerprint, written atomically when the session is saved or training
+//! ends). Loading the session reads it back once the data is fitted instead of training
+//! again; a model trained on other data is refused with a notice, and Train trains anew.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::data::Dataset;
+use crate::rank::data_fingerprint;
 use crate::score::SignalId;
 use crate::score::SignalParams;
 use crate::score::transformer::{EpochReport, TrainReport, TransformerError, TransformerScorer};
@@ -39,6 +46,17 @@ pub struct TrainingState {
     epochs: Arc<Mutex<Vec<EpochReport>>>,
     /// What the last finished training did.
     last: Option<TrainReport>,
+    /// The trained (or loaded) model installed in the engine: what saving writes.
+    model: Option<Arc<TransformerScorer>>,
+    /// A model file beside a loaded session, read when the data is fitted.
+    saved: Option<PathBuf>,
+}
+
+/// Where the transformer of a session file lives.
+pub fn transformer_path(session: &Path) -> PathBuf {
+    let mut name = session.file_stem().map(|s| s.to_os_string()).unwrap_or_default();
+    name.push(".transformer.safetensors");
+    session.with_file_name(name)
 }
 
 impl TrainingState {
@@ -96,6 +114,9 @@ impl Workbench {
     /// Starts training when the session asks for it and nothing is trained yet: after a
     /// fit, and after the item embeddings arrive. Waits for embeddings being computed.
     pub(super) fn train_if_wanted(&mut self) {
+        if self.install_saved() {
+            return;
+        }
         let wanted = self.session.params.transformer.enabled;
         let trained = self.engine().is_some_and(|e| e.models.scorers.contains_key(&SignalId::TRANSFORMER));
         if wanted && !trained && !self.jobs.is_running(job::EMBED) {
@@ -165,8 +186,13 @@ impl Workbench {
                     ),
                 );
                 self.training.last = Some(report);
+                let scorer = Arc::new(scorer.with_fingerprint(data_fingerprint(&output.dataset)));
+                self.training.model = Some(scorer.clone());
                 if let Some(engine) = self.data.engine_mut() {
-                    engine.install(SignalId::TRANSFORMER, Arc::new(scorer));
+                    engine.install(SignalId::TRANSFORMER, scorer);
+                }
+                if let Some(path) = self.session_path.clone() {
+                    self.save_transformer(&path);
                 }
                 self.apply_impact(Impact::Rescore);
             }
@@ -194,9 +220,67 @@ impl Workbench {
     }
 }
 
+impl Workbench {
+    /// Writes the trained transformer beside the session file `session` (atomically).
+    pub(super) fn save_transformer(&mut self, session: &Path) {
+        let Some(model) = self.training.model.clone() else { return };
+        let path = transformer_path(session);
+        match model.save(&path) {
+            Ok(()) => self.notify(NoticeLevel::Info, format!("transformer saved to {}", path.display())),
+            Err(e) => self.notify(NoticeLevel::Error, format!("could not save the transformer: {e}")),
+        }
+    }
+
+    /// Notes the transformer beside a loaded session file, when there is one: it is read
+    /// (and checked against the data) once the data is fitted.
+    pub(super) fn load_transformer(&mut self, session: &Path) {
+        self.training.model = None;
+        let path = transformer_path(session);
+        self.training.saved = path.exists().then_some(path);
+    }
+
+    /// Installs the model noted by [`Self::load_transformer`] when the fitted data is the
+    /// data it was trained on; refuses it with a notice otherwise (Train trains anew).
+    /// True when a saved model was handled (or waits for the item embeddings).
+    fn install_saved(&mut self) -> bool {
+        let Some(path) = self.training.saved.clone() else { return false };
+        if self.jobs.is_running(job::EMBED) {
+            return true;
+        }
+        let Some(engine) = self.data.engine() else { return false };
+        self.training.saved = None;
+        let fingerprint = data_fingerprint(&engine.dataset);
+        let loaded = TransformerScorer::load(&path, engine.vectors.as_deref()).and_then(|s| {
+            s.check_data(&fingerprint)?;
+            Ok(s)
+        });
+        match loaded {
+            Ok(scorer) => {
+                let scorer = Arc::new(scorer);
+                self.training.model = Some(scorer.clone());
+                if let Some(engine) = self.data.engine_mut() {
+                    engine.install(SignalId::TRANSFORMER, scorer);
+                }
+                self.notify(NoticeLevel::Info, format!("transformer loaded from {}", path.display()));
+                self.apply_impact(Impact::Rescore);
+            }
+            Err(e) => {
+                self.session.params.transformer.enabled = false;
+                let why = format!("saved model not used: {e}");
+                self.notify(NoticeLevel::Warning, format!("transformer: {why}"));
+                if let Some(engine) = self.data.engine_mut() {
+                    engine.set_unavailable(SignalId::TRANSFORMER, why);
+                }
+            }
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::score::Scorer;
     use crate::session::{Command, Session};
 
     fn fitted_workbench() -> Workbench {
@@ -217,6 +301,88 @@ mod tests {
         let mut p = wb.session().params.transformer.clone();
         (p.epochs, p.dim, p.heads, p.blocks, p.max_len, p.negatives) = (1, 8, 1, 1, 5, 16);
         TransformerScorer::fit(&engine.interactions, None, &p, &crate::jobs::Progress::new(), &mut |_| {}).unwrap()
+    }
+
+    /// Polls until no job runs.
+    fn settle(wb: &mut Workbench) {
+        let start = std::time::Instant::now();
+        while wb.engine().is_none() || !wb.jobs().running().is_empty() {
+            assert!(start.elapsed().as_secs() < 120, "jobs did not end: {:?}", wb.jobs().running());
+            wb.poll();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// A workbench that loads the session file `path` (embedding off, as it was saved).
+    fn loaded_from(path: &Path) -> Workbench {
+        let mut wb = Workbench::new(Session::default());
+        wb.set_embedding_enabled(false);
+        wb.handle(Command::LoadSession(path.to_path_buf()));
+        settle(&mut wb);
+        wb
+    }
+
+    fn has_notice(wb: &Workbench, text: &str) -> bool {
+        wb.notices().iter().any(|n| n.text.contains(text))
+    }
+
+    #[test]
+    fn a_trained_model_is_saved_beside_the_session_and_loaded_back_without_training() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.json");
+        let mut wb = fitted_workbench();
+        wb.session.params.transformer.enabled = true;
+        let dataset = wb.engine().unwrap().dataset.clone();
+        wb.finish_training(TrainOutput { dataset, result: Ok(tiny_training(&wb)) });
+        wb.handle(Command::SaveSession(path.clone()));
+        let model = transformer_path(&path);
+        assert_eq!(model, dir.path().join("shop.transformer.safetensors"));
+        assert!(model.exists(), "{:?}", wb.notices());
+        let saved = wb.training.model.clone().unwrap();
+        assert_eq!(saved.fingerprint(), data_fingerprint(&wb.engine().unwrap().dataset));
+
+        let loaded = loaded_from(&path);
+        assert!(loaded.available_signals().contains(&SignalId::TRANSFORMER), "{:?}", loaded.notices());
+        assert!(has_notice(&loaded, "transformer loaded from"), "{:?}", loaded.notices());
+        assert!(loaded.training().last().is_none(), "loaded, not trained again");
+        // The loaded model scores as the saved one did.
+        let engine = loaded.engine().unwrap();
+        let profile = engine.interactions.profile(0);
+        let ctx = crate::score::ScoreContext { profile: &profile, query: None };
+        let n = engine.dataset.catalogue.len();
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        saved.score_all(&ctx, &mut a);
+        engine.models.scorers[&SignalId::TRANSFORMER].score_all(&ctx, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_model_of_other_data_is_refused_and_train_trains_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.json");
+        let mut wb = fitted_workbench();
+        wb.session.params.transformer.enabled = true;
+        wb.handle(Command::SaveSession(path.clone()));
+        // A model trained on other data (its fingerprint differs from these files').
+        let stale = tiny_training(&wb).0.with_fingerprint("0123456789abcdef");
+        stale.save(&transformer_path(&path)).unwrap();
+
+        let mut loaded = loaded_from(&path);
+        assert!(!loaded.available_signals().contains(&SignalId::TRANSFORMER));
+        assert!(
+            has_notice(&loaded, "trained on other data (data fingerprint 0123456789abcdef"),
+            "{:?}",
+            loaded.notices()
+        );
+        let why = &loaded.engine().unwrap().models.unavailable[&SignalId::TRANSFORMER];
+        assert!(why.contains("train it again"), "{why}");
+        assert!(!loaded.session().params.transformer.enabled, "not trained behind the user's back");
+        assert!(!loaded.is_running(job::TRAIN));
+        // Asking for it trains it on these files.
+        loaded.handle(Command::TrainTransformer);
+        assert!(loaded.is_running(job::TRAIN));
+        loaded.jobs.cancel(job::TRAIN);
+        settle(&mut loaded);
     }
 
     #[test]
