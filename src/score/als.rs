@@ -30,6 +30,8 @@ pub struct AlsScorer {
     gram: Vec<f32>,
     alpha: f32,
     transform: ValueTransform,
+    /// The IVF index over the item factors (index path; built on first use).
+    index: super::ivf::LazyIvf,
 }
 
 fn row_of(m: &[f32], r: usize, f: usize) -> &[f32] {
@@ -255,7 +257,15 @@ impl AlsScorer {
             progress.advance(1);
         }
         let gram = gram_matrix(&item_factors, f, params.regularization);
-        Ok(Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: t })
+        Ok(Self {
+            factors: f,
+            user_factors,
+            item_factors,
+            gram,
+            alpha: params.alpha,
+            transform: t,
+            index: Default::default(),
+        })
     }
 
     /// A scorer from given factors (rows of `factors` values each), with the confidence
@@ -263,7 +273,15 @@ impl AlsScorer {
     pub fn from_factors(factors: usize, user_factors: Vec<f32>, item_factors: Vec<f32>, params: &AlsParams) -> Self {
         let f = factors.max(1);
         let gram = gram_matrix(&item_factors, f, params.regularization);
-        Self { factors: f, user_factors, item_factors, gram, alpha: params.alpha, transform: params.transform }
+        Self {
+            factors: f,
+            user_factors,
+            item_factors,
+            gram,
+            alpha: params.alpha,
+            transform: params.transform,
+            index: Default::default(),
+        }
     }
 
     /// Folds shoppers in against the fixed item factors: each shopper's vector becomes the
@@ -295,6 +313,7 @@ impl AlsScorer {
             gram: self.gram.clone(),
             alpha: self.alpha,
             transform: self.transform,
+            index: self.index.clone(),
         }
     }
 
@@ -339,6 +358,11 @@ impl AlsScorer {
         cholesky_solve(&a, &b)
     }
 
+    fn item_index(&self) -> &super::ivf::IvfIndex {
+        let (f, n) = (self.factors, self.item_factors.len() / self.factors);
+        self.index.get(n, f, |i| Some(row_of(&self.item_factors, i as usize, f)))
+    }
+
     /// Exact contribution of each history item to the score of `item`:
     /// `c_j · y_jᵀ A⁻¹ y_i` (they sum to the exactly solved score).
     pub fn contributions(&self, profile: &UserProfile, item: u32) -> Vec<(u32, f32)> {
@@ -372,6 +396,30 @@ impl Scorer for AlsScorer {
         for (o, y) in out.iter_mut().zip(self.item_factors.chunks_exact(self.factors)) {
             *o = dot(&x, y);
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let x = self.user_vector(ctx.profile);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = x.as_ref().map_or(0.0, |x| dot(x, row_of(&self.item_factors, i as usize, self.factors)));
+        }
+    }
+
+    /// Approximate: an IVF index over the item factors ([`super::ivf`]), exact when every
+    /// list is probed.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        let Some(x) = self.user_vector(ctx.profile) else {
+            return Some(super::IndexTop { range: (0.0, 0.0), ..Default::default() });
+        };
+        let n = self.item_factors.len() / self.factors;
+        let index = self.item_index();
+        let scan = super::ivf::items_to_scan(index, n, &x, query.probes);
+        let f = self.factors;
+        Some(super::ivf::scan_top(&scan, |i| dot(&x, row_of(&self.item_factors, i as usize, f)), query))
+    }
+
+    fn build_index(&self) {
+        self.item_index();
     }
 
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {

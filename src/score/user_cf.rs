@@ -63,6 +63,20 @@ impl UserCfScorer {
     }
 }
 
+impl UserCfScorer {
+    /// The non-zero part of [`Scorer::score_all`], summed in the same order (bit-identical).
+    fn sparse_scores(&self, ctx: &ScoreContext<'_>) -> std::collections::HashMap<u32, f32> {
+        let mut out = std::collections::HashMap::new();
+        for (v, sim) in self.neighbours(ctx.profile) {
+            let (items, vals) = self.by_user.row(v as usize);
+            for (&i, &r) in items.iter().zip(vals) {
+                *out.entry(i).or_insert(0.0) += sim * self.transform.apply(r);
+            }
+        }
+        out
+    }
+}
+
 impl Scorer for UserCfScorer {
     fn id(&self) -> SignalId {
         SignalId::USER_CF
@@ -78,6 +92,18 @@ impl Scorer for UserCfScorer {
                 }
             }
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let sparse = self.sparse_scores(ctx);
+        for (o, i) in out.iter_mut().zip(items) {
+            *o = sparse.get(i).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// Exact: the inverted lists are the similar shoppers' rows.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(super::IndexTop::from_sparse(self.sparse_scores(ctx), 0.0, query))
     }
 
     /// Neighbours are found per shopper when scoring; the stored matrix and norms are
