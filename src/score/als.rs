@@ -411,11 +411,9 @@ impl Scorer for AlsScorer {
         let Some(x) = self.user_vector(ctx.profile) else {
             return Some(super::IndexTop { range: (0.0, 0.0), ..Default::default() });
         };
-        let n = self.item_factors.len() / self.factors;
-        let index = self.item_index();
-        let scan = super::ivf::items_to_scan(index, n, &x, query.probes);
         let f = self.factors;
-        Some(super::ivf::scan_top(&scan, |i| dot(&x, row_of(&self.item_factors, i as usize, f)), query))
+        let score = |i: u32| dot(&x, row_of(&self.item_factors, i as usize, f));
+        Some(super::ivf::index_search(self.item_index(), &x, score, query))
     }
 
     fn build_index(&self) {

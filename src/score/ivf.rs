@@ -6,10 +6,13 @@
 //! `y` becomes `[y / M, √(1 − |y|²/M²)]` (unit length, `M` the largest norm) and a query `x`
 //! becomes `[x / |x|, 0]`, so the order of `xᵀy` is the order of the cosines. Spherical
 //! k-means (Lloyd's iterations on a seeded sample, centroids renormalised) splits the
-//! augmented vectors into `√n` lists; a query ranks the centroids by cosine and scans the
-//! items of the best `probes` lists, scoring each with the true inner product (the same
-//! [`dot`] the exhaustive path uses, so a scanned item's score is exactly its exhaustive
-//! score). Probing every list scans every item: the search is then exhaustive.
+//! augmented vectors into `√n` lists. Each list keeps its radius `r` (the largest distance
+//! of a member to the centroid `c`), so `x̂'·c + r` bounds `xᵀy/(|x|·M)` over the list
+//! (Cauchy–Schwarz). A query scans lists in decreasing order of that bound, scoring each
+//! item with the true inner product (the same [`dot`] the exhaustive path uses, so a
+//! scanned item's score is exactly its exhaustive score), and stops after `probes` lists —
+//! or earlier, once its `n`-th best score beats every unscanned list's bound, and then the
+//! answer is exact. Asking for every list scans every item.
 //!
 //! Deterministic: the sample and the initial centroids come from a fixed seed, and the
 //! parallel assignment writes each item's list independently of thread scheduling.
@@ -35,7 +38,7 @@ pub fn default_lists(n: usize) -> usize {
     ((n as f64).sqrt().round() as usize).clamp(1, 4096)
 }
 
-/// The lists a search probes by default: one in 24 (at least 8, at most all). Chosen from
+/// The lists a search scans at most by default: one in 24 (at least 8, at most all); see
 /// the recall measured in BENCHMARKS.md ("Scale").
 pub fn default_probes(lists: usize) -> usize {
     lists.div_ceil(24).max(8).min(lists)
@@ -50,6 +53,10 @@ pub struct IvfIndex {
     /// Items of list `l`: `items[ptr[l]..ptr[l + 1]]`, ascending.
     ptr: Vec<usize>,
     items: Vec<u32>,
+    /// Per list: the largest distance of a member's augmented vector to the centroid.
+    radius: Vec<f32>,
+    /// The largest item norm `M` of the augmentation.
+    max_norm: f32,
 }
 
 /// The augmented unit vector of `y` (see the module notes); zero for a missing row.
@@ -140,10 +147,23 @@ impl IvfIndex {
                 }
             }
         }
-        let assign: Vec<u32> = (0..n as u32)
+        let placed: Vec<(u32, f32)> = (0..n as u32)
             .into_par_iter()
-            .map(|i| nearest(&centroids, width, &augment(row(i), dim, max_norm)) as u32)
+            .map(|i| {
+                let v = augment(row(i), dim, max_norm);
+                let c = nearest(&centroids, width, &v);
+                let centre = centroids.get(c * width..(c + 1) * width).unwrap_or(&[]);
+                let d2: f32 = v.iter().zip(centre).map(|(a, b)| (a - b) * (a - b)).sum();
+                (c as u32, d2.sqrt())
+            })
             .collect();
+        let mut radius = vec![0.0f32; lists];
+        for &(c, d) in &placed {
+            if let Some(r) = radius.get_mut(c as usize) {
+                *r = r.max(d);
+            }
+        }
+        let assign: Vec<u32> = placed.into_iter().map(|(c, _)| c).collect();
         let mut ptr = vec![0usize; lists + 1];
         for &c in &assign {
             if let Some(p) = ptr.get_mut(c as usize + 1) {
@@ -166,36 +186,74 @@ impl IvfIndex {
                 *f += 1;
             }
         }
-        Self { dim, centroids, ptr, items }
+        Self { dim, centroids, ptr, items, radius, max_norm }
+    }
+
+    /// Every list with an upper bound of `x·y` over its items (`|x|·M·(x̂'·c + r)`, from
+    /// Cauchy–Schwarz in the augmented space), highest first; ties → lower list.
+    fn bounded_lists(&self, query: &[f32]) -> Vec<(u32, f32)> {
+        let mut q = query.get(..self.dim).unwrap_or(query).to_vec();
+        let qn = q.iter().map(|x| x * x).sum::<f32>().sqrt();
+        normalise(&mut q);
+        q.push(0.0);
+        let width = self.dim + 1;
+        let scale = qn * self.max_norm;
+        let ranked: Vec<(u32, f32)> = self
+            .centroids
+            .chunks_exact(width)
+            .zip(&self.radius)
+            .enumerate()
+            .map(|(c, (row, r))| (c as u32, scale * (dot(row, &q) + r)))
+            .collect();
+        super::topk::top_k_pairs(ranked, usize::MAX)
+    }
+
+    /// The top of `query` scanning the lists in decreasing order of their bound: stops
+    /// after `probes` lists, or earlier once the `n`-th best score found beats every
+    /// unscanned list's bound (then the result is exact). `score` is the exhaustive formula.
+    pub fn search(
+        &self,
+        vector: &[f32],
+        probes: usize,
+        score: impl Fn(u32) -> f32,
+        query: &IndexQuery<'_>,
+    ) -> IndexTop {
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        let mut kept: Vec<(u32, f32)> = Vec::new();
+        let mut scanned = 0usize;
+        let lists = self.bounded_lists(vector);
+        for (k, &(c, _)) in lists.iter().enumerate().take(probes.max(1)) {
+            let (a, b) = (self.ptr.get(c as usize).copied().unwrap_or(0), self.ptr.get(c as usize + 1).copied());
+            for &i in self.items.get(a..b.unwrap_or(a)).unwrap_or(&[]) {
+                let v = score(i);
+                let v = if v.is_finite() { v } else { 0.0 };
+                scanned += 1;
+                lo = lo.min(v);
+                hi = hi.max(v);
+                if v > 0.0 && !(query.skip)(i) {
+                    kept.push((i, v));
+                }
+            }
+            if kept.len() >= query.n {
+                kept = super::topk::top_k_pairs(kept, query.n);
+                let nth = kept.last().map_or(f32::NEG_INFINITY, |&(_, s)| s);
+                let next = lists.get(k + 1).map_or(f32::NEG_INFINITY, |&(_, b)| b);
+                // A margin for the rounding of the bound.
+                if nth > next + 1e-4 * next.abs() + 1e-6 {
+                    break;
+                }
+            }
+        }
+        if scanned == 0 {
+            (lo, hi) = (0.0, 0.0);
+        }
+        let items = super::topk::top_k_pairs(kept, query.n).into_iter().map(|(i, _)| i).collect();
+        IndexTop { items, range: (lo, hi), scanned, lookup: None }
     }
 
     /// Number of lists.
     pub fn lists(&self) -> usize {
         self.ptr.len().saturating_sub(1)
-    }
-
-    /// The items of the `probes` lists whose centroids are nearest to `query` (all items
-    /// when `probes` ≥ the number of lists), ascending item order within each list.
-    pub fn probe(&self, query: &[f32], probes: usize) -> Vec<u32> {
-        let lists = self.lists();
-        if probes >= lists {
-            let mut all = self.items.clone();
-            all.sort_unstable();
-            return all;
-        }
-        let mut q = query.get(..self.dim).unwrap_or(query).to_vec();
-        normalise(&mut q);
-        q.push(0.0);
-        let width = self.dim + 1;
-        let mut ranked: Vec<(u32, f32)> =
-            self.centroids.chunks_exact(width).enumerate().map(|(c, row)| (c as u32, dot(row, &q))).collect();
-        ranked = super::topk::top_k_pairs(ranked, probes);
-        let mut out = Vec::new();
-        for (c, _) in ranked {
-            let (a, b) = (self.ptr.get(c as usize).copied().unwrap_or(0), self.ptr.get(c as usize + 1).copied());
-            out.extend_from_slice(self.items.get(a..b.unwrap_or(a)).unwrap_or(&[]));
-        }
-        out
     }
 }
 
@@ -232,56 +290,81 @@ pub fn scan_top(scan: &[u32], score: impl Fn(u32) -> f32, query: &IndexQuery<'_>
     IndexTop { items, range: (lo, hi), scanned: scan.len(), lookup: None }
 }
 
-/// The items to scan for `query_vector`: every item when `probes` is `usize::MAX` (or at
-/// least the number of lists), else the items of the `probes` nearest lists (0 = the
-/// default, [`default_probes`]).
-pub fn items_to_scan(index: &IvfIndex, n: usize, query_vector: &[f32], probes: usize) -> Vec<u32> {
-    if probes == usize::MAX || probes >= index.lists() {
-        return (0..n as u32).collect();
+/// The top of `query` for `vector`: every item scanned when `query.probes` is `usize::MAX`
+/// (or at least the number of lists), else [`IvfIndex::search`] with `query.probes` lists
+/// at most (0 = [`default_probes`]).
+pub fn index_search(index: &IvfIndex, vector: &[f32], score: impl Fn(u32) -> f32, query: &IndexQuery<'_>) -> IndexTop {
+    if query.probes == usize::MAX || query.probes >= index.lists() {
+        let all: Vec<u32> = (0..query.n_items as u32).collect();
+        return scan_top(&all, score, query);
     }
-    let probes = if probes == 0 { default_probes(index.lists()) } else { probes };
-    index.probe(query_vector, probes)
+    let probes = if query.probes == 0 { default_probes(index.lists()) } else { query.probes };
+    index.search(vector, probes, score, query)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..n * dim).map(|_| rng.f32() - 0.3).collect()
+    }
+
+    fn exhaustive(data: &[f32], dim: usize, q: &[f32], n: usize) -> Vec<u32> {
+        let scores: Vec<(u32, f32)> = data.chunks_exact(dim).enumerate().map(|(i, y)| (i as u32, dot(q, y))).collect();
+        super::super::topk::top_k_pairs(scores.into_iter().filter(|p| p.1 > 0.0).collect(), n)
+            .into_iter()
+            .map(|p| p.0)
+            .collect()
+    }
+
     #[test]
-    fn every_item_is_in_one_list_and_all_probes_scan_everything() {
-        let mut rng = fastrand::Rng::with_seed(3);
+    fn every_item_is_in_one_list_and_the_build_is_deterministic() {
         let (n, dim) = (500usize, 8usize);
-        let data: Vec<f32> = (0..n * dim).map(|_| rng.f32() - 0.3).collect();
-        let index = IvfIndex::build(n, dim, 20, |i| data.get(i as usize * dim..(i as usize + 1) * dim));
+        let d = data(n, dim, 3);
+        let index = IvfIndex::build(n, dim, 20, |i| d.get(i as usize * dim..(i as usize + 1) * dim));
         assert_eq!(index.lists(), 20);
         let mut all = index.items.clone();
         all.sort_unstable();
         assert_eq!(all, (0..n as u32).collect::<Vec<_>>());
-        let q: Vec<f32> = (0..dim).map(|k| k as f32 - 3.0).collect();
-        assert_eq!(index.probe(&q, 20), (0..n as u32).collect::<Vec<_>>());
-        // A partial probe returns whole lists, no item twice.
-        let some = index.probe(&q, 3);
-        let mut dedup = some.clone();
-        dedup.sort_unstable();
-        dedup.dedup();
-        assert_eq!(dedup.len(), some.len());
-        assert!(!some.is_empty() && some.len() < n);
-        // Deterministic.
-        let again = IvfIndex::build(n, dim, 20, |i| data.get(i as usize * dim..(i as usize + 1) * dim));
+        let again = IvfIndex::build(n, dim, 20, |i| d.get(i as usize * dim..(i as usize + 1) * dim));
         assert_eq!(again.items, index.items);
     }
 
     #[test]
-    fn the_best_inner_product_is_found_in_the_nearest_lists() {
+    fn searching_every_list_or_stopping_on_the_bound_is_exact() {
+        let (n, dim) = (800usize, 6usize);
+        let d = data(n, dim, 5);
+        let index = IvfIndex::build(n, dim, 30, |i| d.get(i as usize * dim..(i as usize + 1) * dim));
+        let mut rng = fastrand::Rng::with_seed(8);
+        for _ in 0..20 {
+            let q: Vec<f32> = (0..dim).map(|_| rng.f32() * 2.0 - 0.5).collect();
+            let score = |i: u32| dot(&q, d.get(i as usize * dim..(i as usize + 1) * dim).unwrap_or(&[]));
+            let query = IndexQuery { n: 10, skip: &|_| false, n_items: n, probes: usize::MAX };
+            let all = index_search(&index, &q, score, &query);
+            assert_eq!(all.items, exhaustive(&d, dim, &q, 10));
+            assert_eq!(all.scanned, n);
+            // Every list allowed, the bound stops the scan early and the answer is still exact.
+            let bounded = index.search(&q, 30, score, &query);
+            assert_eq!(bounded.items, all.items);
+        }
+    }
+
+    #[test]
+    fn the_best_inner_product_is_in_the_first_lists_scanned() {
         // Item 7 is the query direction scaled up: the largest inner product by far.
         let (n, dim) = (400usize, 4usize);
-        let mut rng = fastrand::Rng::with_seed(9);
-        let mut data: Vec<f32> = (0..n * dim).map(|_| rng.f32() - 0.5).collect();
+        let mut d = data(n, dim, 9);
         let q = [1.0f32, 0.5, -0.25, 0.0];
         for (k, v) in q.iter().enumerate() {
-            data[7 * dim + k] = 3.0 * v;
+            d[7 * dim + k] = 3.0 * v;
         }
-        let index = IvfIndex::build(n, dim, 16, |i| data.get(i as usize * dim..(i as usize + 1) * dim));
-        assert!(index.probe(&q, 2).contains(&7));
+        let index = IvfIndex::build(n, dim, 16, |i| d.get(i as usize * dim..(i as usize + 1) * dim));
+        let score = |i: u32| dot(&q, d.get(i as usize * dim..(i as usize + 1) * dim).unwrap_or(&[]));
+        let query = IndexQuery { n: 1, skip: &|_| false, n_items: n, probes: 2 };
+        let found = index.search(&q, 2, score, &query);
+        assert_eq!(found.items, vec![7]);
+        assert!(found.scanned < n);
     }
 }

@@ -97,10 +97,9 @@ impl Scorer for SemanticScorer {
         let Some(target) = self.target(ctx) else {
             return Some(super::IndexTop { range: (0.0, 0.0), ..Default::default() });
         };
-        let n = query.n_items;
-        let scan = super::ivf::items_to_scan(self.item_index(), n, &target, query.probes);
         let vectors = &self.vectors;
-        Some(super::ivf::scan_top(&scan, |i| vectors.row(i).map_or(0.0, |row| dot(&target, row)), query))
+        let score = |i: u32| vectors.row(i).map_or(0.0, |row| dot(&target, row));
+        Some(super::ivf::index_search(self.item_index(), &target, score, query))
     }
 
     fn build_index(&self) {

@@ -81,7 +81,36 @@ impl Bench<'_> {
             let step = users.len() as f64 / max as f64;
             users = (0..max).filter_map(|k| users.get((k as f64 * step) as usize).copied()).collect();
         }
-        self.candidates_compare(&engine, &users)
+        self.candidates_compare(&engine, &users)?;
+        self.candidates_batch(&engine, &index)
+    }
+
+    /// `batch`'s own path (rank, contributions, Parquet row groups, both cores) on the
+    /// index path for `10 × --max-users` evenly spaced shoppers, written to a temporary file.
+    fn candidates_batch(&mut self, engine: &Engine, config: &FusionConfig) -> anyhow::Result<()> {
+        use crate::session::batch::{BatchRequest, write_recommendations};
+        let names = engine.dataset.behaviour.users.names();
+        let max = 10 * if self.args.max_users == 0 { 300 } else { self.args.max_users };
+        let step = (names.len() / max.max(1)).max(1);
+        let shoppers: Vec<String> = names.iter().step_by(step).take(max).cloned().collect();
+        let dir = tempfile::tempdir()?;
+        let request = BatchRequest { top: 10, contributions: true, shoppers: Some(shoppers), pseudonym_salt: None };
+        let started = Instant::now();
+        let summary =
+            write_recommendations(engine, config, &[], &request, &dir.path().join("recs.parquet"), &self.progress)?;
+        let seconds = started.elapsed().as_secs_f64();
+        self.push(BenchRow::new(
+            "candidates",
+            format!("batch on the index path: top-10 with contributions for {} shoppers", summary.shoppers),
+            Timing::from_seconds(0, vec![seconds]),
+            format!(
+                "{:.2} ms per shopper with both cores; all {} shoppers at that rate: {:.1} min",
+                1e3 * seconds / summary.shoppers.max(1) as f64,
+                names.len(),
+                seconds / summary.shoppers.max(1) as f64 * names.len() as f64 / 60.0
+            ),
+        ));
+        Ok(())
     }
 
     /// Exhaustive and index sets for each of `users`, one shopper at a time (the two paths
