@@ -2,7 +2,7 @@
 //! signal's raw score, rank and normalised score cached so that moving a weight only
 //! re-fuses.
 //!
-//! Two ways to find each signal's top-N ([`CandidateSource`]):
+//! Two ways to find each signal's top-N (`FusionConfig::candidate_source`):
 //! - **exhaustive** ([`CandidateSet::build`]): every signal scores every item; the cost
 //!   grows with the catalogue (0.14 s per shopper at 1 M items, BENCHMARKS.md "Scale");
 //! - **index** ([`CandidateSet::build_indexed`]): each signal's top-N comes from an index
@@ -27,10 +27,7 @@ use crate::data::Catalogue;
 use crate::score::topk::top_k_indices;
 use crate::score::{IndexQuery, IndexTop, ScoreContext, Scorer, SignalId, UserProfile};
 
-/// Under [`CandidateSource::Auto`], catalogues of at least this many items take the index
-/// path. Below it, scoring every item costs under about 15 ms per shopper (0.14 s at 1 M
-/// items, linear) and keeps every result exact.
-pub const INDEX_MIN_ITEMS: usize = 100_000;
+pub use super::config::INDEX_MIN_ITEMS;
 
 /// Builds each scorer's index now (see [`Scorer::build_index`]); call once before building
 /// many shoppers' sets in parallel.

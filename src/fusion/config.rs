@@ -96,12 +96,16 @@ impl FusionMethod {
     }
 }
 
-/// Where a shopper's candidates come from (see [`super::candidates`]).
+/// Under [`CandidateSource::Auto`], catalogues of at least this many items take the index
+/// path. Below it, scoring every item costs under about 15 ms per shopper (0.14 s at 1 M
+/// items, linear) and keeps every result exact.
+pub const INDEX_MIN_ITEMS: usize = 100_000;
+
+/// Where a shopper's candidates come from (the candidate-set module's notes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CandidateSource {
-    /// Indexes from [`INDEX_MIN_ITEMS`](super::candidates::INDEX_MIN_ITEMS) catalogue items
-    /// up, every item scored below that.
+    /// Indexes from [`INDEX_MIN_ITEMS`] catalogue items up, every item scored below that.
     #[default]
     Auto,
     /// Every signal scores every item (exact; cost grows with the catalogue).
@@ -131,7 +135,7 @@ impl CandidateSource {
     /// Whether a catalogue of `n_items` uses the index path.
     pub fn uses_index(self, n_items: usize) -> bool {
         match self {
-            CandidateSource::Auto => n_items >= super::candidates::INDEX_MIN_ITEMS,
+            CandidateSource::Auto => n_items >= INDEX_MIN_ITEMS,
             CandidateSource::Exhaustive => false,
             CandidateSource::Index => true,
         }

@@ -84,7 +84,7 @@ impl PriceScorer {
             let r = score(right);
             let next = l.max(r);
             let full = kept.get(query.n - 1).is_some_and(|&(_, s)| next < s);
-            if !(next > 0.0) || full {
+            if next.is_nan() || next <= 0.0 || full {
                 break;
             }
             let k = if l >= r {
