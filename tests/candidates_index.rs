@@ -93,8 +93,7 @@ fn the_exact_indexes_give_the_exhaustive_top_n_at_the_default_probes() {
     let signals: Vec<SignalId> = SignalId::recommend().filter(|s| engine.models.scorers.contains_key(s)).collect();
     let scorers = engine.models.scorers_for(&signals);
     let n_items = engine.catalogue().len();
-    let mut config = FusionConfig::default();
-    config.candidates_per_signal = 50;
+    let config = FusionConfig { candidates_per_signal: 50, ..FusionConfig::default() };
     let approximate: Vec<usize> =
         signals.iter().enumerate().filter(|(_, s)| **s == SignalId::ALS).map(|(k, _)| k).collect();
     let mut mask = 0u32;
@@ -137,8 +136,7 @@ fn auto_takes_the_index_path_only_for_large_catalogues() {
     // The default is not written into sessions and profiles (they stay as before).
     let json = serde_json::to_string(&FusionConfig::default()).expect("json");
     assert!(!json.contains("candidate_source") && !json.contains("index_probes"), "{json}");
-    let mut c = FusionConfig::default();
-    c.candidate_source = CandidateSource::Index;
+    let c = FusionConfig { candidate_source: CandidateSource::Index, ..FusionConfig::default() };
     let back: FusionConfig = serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("parse");
     assert_eq!(back.candidate_source, CandidateSource::Index);
 }

@@ -79,11 +79,11 @@ impl PriceScorer {
         let (mut left, mut right) = (start, start);
         let mut kept: Vec<(u32, f32)> = Vec::new();
         let mut scanned = 0usize;
-        while query.n > 0 {
+        loop {
             let l = left.checked_sub(1).map_or(f32::NEG_INFINITY, score);
             let r = score(right);
             let next = l.max(r);
-            let full = kept.get(query.n - 1).is_some_and(|&(_, s)| next < s);
+            let full = query.n.checked_sub(1).is_none_or(|k| kept.get(k).is_some_and(|&(_, s)| next < s));
             if next.is_nan() || next <= 0.0 || full {
                 break;
             }
