@@ -261,3 +261,26 @@ fn a_cancelled_batch_leaves_an_existing_file_untouched_and_no_temporary_file() {
     let df = read(&out);
     assert_eq!(text(&df, "user_id", 0), recfuse::session::workbench::pseudonym("17850", salt));
 }
+
+/// `--candidates index` probing every IVF list writes the same file as the exhaustive path
+/// (the default for a catalogue this small); an unknown source is refused by name.
+#[test]
+fn index_candidates_probing_every_list_write_the_exhaustive_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exhaustive = dir.path().join("exhaustive.parquet");
+    let indexed = dir.path().join("indexed.parquet");
+    batch(&exhaustive, &["--top", "10", "--explain"]);
+    batch(&indexed, &["--top", "10", "--explain", "--candidates", "index", "--index-probes", "4096"]);
+    let (a, b) = (read(&exhaustive), read(&indexed));
+    assert!(a.height() > 1000, "{} rows", a.height());
+    assert!(a.equals(&b), "the two files differ");
+    let output = recfuse()
+        .arg("batch")
+        .args(data_args())
+        .args(["--out", &dir.path().join("x.parquet").display().to_string(), "--candidates", "nearest"])
+        .output()
+        .expect("run recfuse");
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("unknown candidate source 'nearest'") && err.contains("exhaustive"), "{err}");
+}

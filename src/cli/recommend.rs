@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::DataArgs;
-use crate::fusion::{FusionConfig, FusionMethod, Rule, load_rules};
+use crate::fusion::{CandidateSource, FusionConfig, FusionMethod, Rule, load_rules};
 use crate::jobs::Progress;
 use crate::score::{Query, SignalId, SignalParams};
 use crate::session::engine::{Engine, ExplainedItem, Target};
@@ -59,6 +59,16 @@ pub(crate) struct RankArgs {
     /// signal parameters and event weights replace the defaults; the options above still apply.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Where each shopper's candidates come from: `exhaustive` (every signal scores every
+    /// item), `index` (each signal's top-N from an index — inverted lists, sorted heads,
+    /// an IVF index for ALS and semantic — then only those candidates are scored), or
+    /// `auto`: index from 100,000 catalogue items up.
+    #[arg(long, value_parser = parse_candidate_source)]
+    pub candidates: Option<CandidateSource>,
+    /// Index path: IVF lists the ALS and semantic indexes scan per shopper (more = higher
+    /// recall, slower; default one in 24 of the √items lists).
+    #[arg(long, value_name = "N")]
+    pub index_probes: Option<usize>,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -100,6 +110,13 @@ fn parse_fusion_method(text: &str) -> Result<FusionMethod, String> {
     FusionMethod::from_id(text.trim()).ok_or_else(|| {
         let ids: Vec<&str> = FusionMethod::ALL.iter().map(|m| m.id()).collect();
         format!("unknown fusion method '{text}'; expected one of {}", ids.join(", "))
+    })
+}
+
+fn parse_candidate_source(text: &str) -> Result<CandidateSource, String> {
+    CandidateSource::from_id(text.trim()).ok_or_else(|| {
+        let ids: Vec<&str> = CandidateSource::ALL.iter().map(|m| m.id()).collect();
+        format!("unknown candidate source '{text}'; expected one of {}", ids.join(", "))
     })
 }
 
@@ -146,6 +163,13 @@ impl RankArgs {
         }
         if self.keep_duplicates {
             config.collapse_duplicates = false;
+        }
+        if let Some(source) = self.candidates {
+            config.candidate_source = source;
+        }
+        if let Some(p) = self.index_probes {
+            crate::limits::check_count("--index-probes", p, 1, 4096)?;
+            config.index_probes = p;
         }
         config.check("fusion")?;
         Ok(())

@@ -94,6 +94,8 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
             keep_duplicates: false,
             profile: None,
             signal_files: Vec::new(),
+            candidates: None,
+            index_probes: None,
         },
     }
 }

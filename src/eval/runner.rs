@@ -71,8 +71,9 @@ pub struct EvalContext {
     pub segments: Vec<(String, Vec<String>)>,
     /// Signals fitted for this context.
     pub signals: Vec<SignalId>,
-    /// (exclude_seen, candidates_per_signal) the candidates were built with.
-    pub built_with: (bool, usize),
+    /// (exclude_seen, candidates_per_signal, candidate_source, index_probes) the
+    /// candidates were built with.
+    pub built_with: (bool, usize, crate::fusion::CandidateSource, usize),
 }
 
 /// Relevance of the `test` events for each user with training history: positive summed
@@ -131,6 +132,10 @@ impl EvalContext {
         let signals: Vec<SignalId> = SignalId::recommend().filter(|s| models.scorers.contains_key(s)).collect();
         let scorers = models.scorers_for(&signals);
         let n_items = dataset.catalogue.len();
+        if config.candidate_source.uses_index(n_items) {
+            progress.start_stage("building candidate indexes", 1);
+            crate::fusion::candidates::build_indexes(&scorers);
+        }
         progress.start_stage("scoring candidates", users.len() as u64);
         let candidates: Vec<Option<CandidateSet>> = users
             .par_iter()
@@ -140,7 +145,7 @@ impl EvalContext {
                 }
                 let profile = train.profile(u);
                 let ctx = ScoreContext { profile: &profile, query: None };
-                let mut set = CandidateSet::build(&scorers, &ctx, n_items, config, &[], None);
+                let mut set = CandidateSet::generate(&scorers, &ctx, n_items, config, &[], None);
                 set.attach_catalogue(&dataset.catalogue);
                 set.prepare(config);
                 progress.advance(1);
@@ -166,13 +171,17 @@ impl EvalContext {
             vectors: None,
             segments,
             signals,
-            built_with: (config.exclude_seen, config.candidates_per_signal),
+            built_with: Self::build_key(config),
         })
     }
 
     /// Whether the candidates must be rebuilt for `config`.
     pub fn needs_rebuild(&self, config: &FusionConfig) -> bool {
-        self.built_with != (config.exclude_seen, config.candidates_per_signal)
+        self.built_with != Self::build_key(config)
+    }
+
+    fn build_key(config: &FusionConfig) -> (bool, usize, crate::fusion::CandidateSource, usize) {
+        (config.exclude_seen, config.candidates_per_signal, config.candidate_source, config.index_probes)
     }
 
     /// Re-normalises cached candidates for `config` (only signals whose choice changed).
@@ -404,7 +413,7 @@ mod tests {
         EvalContext {
             users: (0..relevance.len() as u32).collect(),
             relevance,
-            candidates: Vec::new(),
+            candidates: std::sync::Arc::new(Vec::new()),
             n_items: popularity.len(),
             popularity,
             n_train_users: 0,
@@ -413,7 +422,7 @@ mod tests {
             vectors: None,
             segments: Vec::new(),
             signals: Vec::new(),
-            built_with: (true, 0),
+            built_with: (true, 0, crate::fusion::CandidateSource::Auto, 0),
         }
     }
 

@@ -1,14 +1,51 @@
 //! Candidate sets: the union of each signal's top-N for one shopper, with every
 //! signal's raw score, rank and normalised score cached so that moving a weight only
 //! re-fuses.
+//!
+//! Two ways to find each signal's top-N (`FusionConfig::candidate_source`):
+//! - **exhaustive** ([`CandidateSet::build`]): every signal scores every item; the cost
+//!   grows with the catalogue (0.14 s per shopper at 1 M items, BENCHMARKS.md "Scale");
+//! - **index** ([`CandidateSet::build_indexed`]): each signal's top-N comes from an index
+//!   ([`Scorer::index_top`]) — inverted lists for item-CF, user-CF, sequential and
+//!   external scores, the sorted head for popularity and freshness, price-sorted and
+//!   per-category lists for price and category (all exact), an IVF index for `als` and
+//!   `semantic` (approximate; exact when every list is probed) — and then every signal
+//!   scores only the union ([`Scorer::score_items`]). A signal without an index scores
+//!   every item as before.
+//!
+//! Raw scores are the same numbers either way, so where the index path finds the same
+//! candidates the set, the fusion and the ranking are identical. `auto` (the default)
+//! takes the index path from [`INDEX_MIN_ITEMS`] catalogue items up.
 
 use std::cmp::Ordering;
+
+use std::collections::HashMap;
 
 use super::config::{FusionConfig, Normalisation};
 use super::normalise::{competition_ranks, normalise};
 use crate::data::Catalogue;
 use crate::score::topk::top_k_indices;
-use crate::score::{ScoreContext, Scorer, SignalId, UserProfile};
+use crate::score::{IndexQuery, IndexTop, ScoreContext, Scorer, SignalId, UserProfile};
+
+pub use super::config::INDEX_MIN_ITEMS;
+
+/// Builds each scorer's index now (see [`Scorer::build_index`]); call once before building
+/// many shoppers' sets in parallel.
+pub fn build_indexes(scorers: &[&dyn Scorer]) {
+    for s in scorers {
+        s.build_index();
+    }
+}
+
+/// One signal's scores on the index path.
+enum Found {
+    /// Scored every item (the signal has no index).
+    Dense(Vec<f32>),
+    /// Its top from an index.
+    Index(IndexTop),
+    /// Not a source of candidates: scored over the candidates only.
+    Scored,
+}
 
 /// A signal whose scores spread (max − min) by at most this fraction of their largest
 /// magnitude cannot separate the items: it is left out ([`CandidateSet::degenerate`]).
@@ -32,6 +69,18 @@ pub fn is_degenerate(scores: &[f32]) -> bool {
 /// The one rule for recommendations, search, evaluation and the GUI.
 pub fn excluded_items(exclude_seen: bool, profile: &UserProfile) -> Vec<u32> {
     if exclude_seen { profile.interacted_items() } else { Vec::new() }
+}
+
+/// Sets NaN and infinite scores to 0; returns how many there were.
+fn sanitise(scores: &mut [f32]) -> usize {
+    let mut bad = 0usize;
+    for v in scores.iter_mut() {
+        if !v.is_finite() {
+            *v = 0.0;
+            bad += 1;
+        }
+    }
+    bad
 }
 
 /// The candidates of one shopper (or query) and their per-signal scores.
@@ -121,6 +170,99 @@ impl CandidateSet {
             raw.extend(items.iter().map(|&i| scores.get(i as usize).copied().unwrap_or(0.0)));
         }
         let in_top = items.iter().map(|&i| in_any.get(i as usize).copied().unwrap_or(0)).collect();
+        let mut set = Self::from_parts(items, scorers.iter().map(|s| s.id()).collect(), raw, in_top);
+        set.non_finite = non_finite;
+        set
+    }
+
+    /// The candidates as `config.candidate_source` says: [`Self::build_indexed`] (with
+    /// `config.index_probes`) for a large catalogue or when forced, else [`Self::build`].
+    pub fn generate(
+        scorers: &[&dyn Scorer],
+        ctx: &ScoreContext<'_>,
+        n_items: usize,
+        config: &FusionConfig,
+        forced: &[u32],
+        sources: Option<&[SignalId]>,
+    ) -> Self {
+        if config.candidate_source.uses_index(n_items) {
+            Self::build_indexed(scorers, ctx, n_items, config, forced, sources, config.index_probes)
+        } else {
+            Self::build(scorers, ctx, n_items, config, forced, sources)
+        }
+    }
+
+    /// The same set as [`Self::build`], each signal's top-N taken from its index
+    /// ([`Scorer::index_top`]; `probes` lists for the approximate ones, `usize::MAX` =
+    /// all, 0 = default) and every signal scoring only the union of the tops. Signals
+    /// without an index score every item. Non-finite counts cover the candidates only for
+    /// indexed signals.
+    pub fn build_indexed(
+        scorers: &[&dyn Scorer],
+        ctx: &ScoreContext<'_>,
+        n_items: usize,
+        config: &FusionConfig,
+        forced: &[u32],
+        sources: Option<&[SignalId]>,
+        probes: usize,
+    ) -> Self {
+        let excluded = excluded_items(config.exclude_seen, ctx.profile);
+        let skip = |i: u32| excluded.binary_search(&i).is_ok();
+        let query = IndexQuery { n: config.candidates_per_signal, skip: &skip, n_items, probes };
+        let mut non_finite = Vec::new();
+        let mut in_any: HashMap<u32, u32> = HashMap::new();
+        let mut found = Vec::with_capacity(scorers.len());
+        for (s, scorer) in scorers.iter().enumerate() {
+            let is_source = sources.is_none_or(|list| list.contains(&scorer.id()));
+            let (entry, top) = if !is_source {
+                (Found::Scored, Vec::new())
+            } else if let Some(t) = scorer.index_top(ctx, &query) {
+                let degenerate = n_items >= 2 && is_degenerate(&[t.range.0, t.range.1]);
+                let top = if degenerate { Vec::new() } else { t.items.clone() };
+                (Found::Index(t), top)
+            } else {
+                let mut scores = vec![0.0f32; n_items];
+                scorer.score_all(ctx, &mut scores);
+                let bad = sanitise(&mut scores);
+                if bad > 0 {
+                    non_finite.push((scorer.id(), bad));
+                }
+                let n = if is_degenerate(&scores) { 0 } else { config.candidates_per_signal };
+                let top = top_k_indices(&scores, n, |i| skip(i as u32) || scores.get(i).is_none_or(|&v| v <= 0.0));
+                (Found::Dense(scores), top)
+            };
+            for i in top {
+                *in_any.entry(i).or_insert(0) |= 1 << s.min(31);
+            }
+            found.push(entry);
+        }
+        let mut items: Vec<u32> = in_any.keys().copied().collect();
+        for &f in forced {
+            if (f as usize) < n_items && !in_any.contains_key(&f) && !items.contains(&f) {
+                items.push(f);
+            }
+        }
+        items.sort_unstable();
+        let n = items.len();
+        let mut raw = vec![0.0f32; n * scorers.len()];
+        for (s, (scorer, entry)) in scorers.iter().zip(&found).enumerate() {
+            let Some(out) = raw.get_mut(s * n..(s + 1) * n) else { continue };
+            match entry {
+                Found::Dense(scores) => {
+                    out.iter_mut().zip(&items).for_each(|(o, &i)| *o = scores.get(i as usize).copied().unwrap_or(0.0));
+                    continue;
+                }
+                Found::Index(t) if t.lookup.is_some() => {
+                    out.iter_mut().zip(&items).for_each(|(o, &i)| *o = t.lookup_score(i).unwrap_or(0.0));
+                }
+                Found::Index(_) | Found::Scored => scorer.score_items(ctx, &items, out),
+            }
+            let bad = sanitise(out);
+            if bad > 0 {
+                non_finite.push((scorer.id(), bad));
+            }
+        }
+        let in_top = items.iter().map(|i| in_any.get(i).copied().unwrap_or(0)).collect();
         let mut set = Self::from_parts(items, scorers.iter().map(|s| s.id()).collect(), raw, in_top);
         set.non_finite = non_finite;
         set

@@ -12,7 +12,7 @@ pub mod rank;
 pub mod rules;
 
 pub use candidates::CandidateSet;
-pub use config::{FusionConfig, FusionMethod, Normalisation, SignalSetting};
+pub use config::{CandidateSource, FusionConfig, FusionMethod, Normalisation, SignalSetting};
 pub use methods::{contributions, fused_scores, shapley};
 pub use rank::{RankContext, RankedItem, Rerank, RuleEffect, leave_one_out, rank};
 pub use rules::{Adjustment, ListFor, Rule, RuleAction, RuleScope, RuleTarget, check_rules, load_rules, rules_for};

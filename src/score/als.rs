@@ -32,6 +32,8 @@ pub struct AlsScorer {
     cg_steps: usize,
     alpha: f32,
     transform: ValueTransform,
+    /// The IVF index over the item factors (index path; built on first use).
+    index: super::ivf::LazyIvf,
 }
 
 fn row_of(m: &[f32], r: usize, f: usize) -> &[f32] {
@@ -129,6 +131,7 @@ impl AlsScorer {
             cg_steps: params.cg_steps,
             alpha: params.alpha,
             transform: t,
+            index: Default::default(),
         })
     }
 
@@ -146,6 +149,7 @@ impl AlsScorer {
             cg_steps: params.cg_steps,
             alpha: params.alpha,
             transform: params.transform,
+            index: Default::default(),
         }
     }
 
@@ -180,6 +184,8 @@ impl AlsScorer {
             cg_steps: self.cg_steps,
             alpha: self.alpha,
             transform: self.transform,
+            // The item factors are the same: so is their index.
+            index: self.index.clone(),
         }
     }
 
@@ -214,6 +220,8 @@ impl AlsScorer {
             cg_steps: self.cg_steps,
             alpha: self.alpha,
             transform: self.transform,
+            // Some item factors moved: the index is built again when used.
+            index: Default::default(),
         }
     }
 
@@ -269,6 +277,11 @@ impl AlsScorer {
         cholesky_solve(&a, &b)
     }
 
+    fn item_index(&self) -> &super::ivf::IvfIndex {
+        let (f, n) = (self.factors, self.item_factors.len() / self.factors);
+        self.index.get(n, f, |i| Some(row_of(&self.item_factors, i as usize, f)))
+    }
+
     /// Exact contribution of each history item to the score of `item`:
     /// `c_j · y_jᵀ A⁻¹ y_i` (they sum to the exactly solved score).
     pub fn contributions(&self, profile: &UserProfile, item: u32) -> Vec<(u32, f32)> {
@@ -302,6 +315,28 @@ impl Scorer for AlsScorer {
         for (o, y) in out.iter_mut().zip(self.item_factors.chunks_exact(self.factors)) {
             *o = dot(&x, y);
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let x = self.user_vector(ctx.profile);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = x.as_ref().map_or(0.0, |x| dot(x, row_of(&self.item_factors, i as usize, self.factors)));
+        }
+    }
+
+    /// Approximate: an IVF index over the item factors ([`super::ivf`]), exact when every
+    /// list is probed.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        let Some(x) = self.user_vector(ctx.profile) else {
+            return Some(super::IndexTop { range: (0.0, 0.0), ..Default::default() });
+        };
+        let f = self.factors;
+        let score = |i: u32| dot(&x, row_of(&self.item_factors, i as usize, f));
+        Some(super::ivf::index_search(self.item_index(), &x, score, query))
+    }
+
+    fn build_index(&self) {
+        self.item_index();
     }
 
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {

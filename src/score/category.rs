@@ -11,14 +11,81 @@ use crate::data::Catalogue;
 pub struct CategoryScorer {
     labels: Vec<Vec<u32>>,
     n_labels: usize,
+    /// The items of each label, ascending: the index path's inverted lists (built on
+    /// first use).
+    by_label: std::sync::OnceLock<Vec<Vec<u32>>>,
 }
 
 impl CategoryScorer {
     /// `None` when no item has a category.
     pub fn fit(catalogue: &Catalogue) -> Option<Self> {
-        catalogue
-            .has_categories()
-            .then(|| Self { labels: catalogue.category_labels.clone(), n_labels: catalogue.category_names.len() })
+        catalogue.has_categories().then(|| Self {
+            labels: catalogue.category_labels.clone(),
+            n_labels: catalogue.category_names.len(),
+            by_label: Default::default(),
+        })
+    }
+
+    fn by_label(&self) -> &[Vec<u32>] {
+        self.by_label.get_or_init(|| {
+            let mut lists = vec![Vec::new(); self.n_labels];
+            for (i, labels) in self.labels.iter().enumerate() {
+                for &l in labels {
+                    if let Some(list) = lists.get_mut(l as usize) {
+                        list.push(i as u32);
+                    }
+                }
+            }
+            lists.iter_mut().for_each(|l: &mut Vec<u32>| l.dedup());
+            lists
+        })
+    }
+
+    /// An item's score under `share` (the formula of [`Scorer::score_all`]).
+    fn score_of(&self, share: &[f32], item: u32) -> f32 {
+        let labels = self.labels.get(item as usize).map_or(&[][..], Vec::as_slice);
+        labels.iter().filter_map(|&l| share.get(l as usize)).copied().fold(0.0, f32::max)
+    }
+
+    /// The exact top-`n`: the shopper's labels by share, highest first; an item first met
+    /// in a label has that label's share as its score (the largest of its labels'), so the
+    /// walk stops once `n` items score above every label left.
+    fn top_by_label(&self, share: &[f32], query: &super::IndexQuery<'_>) -> super::IndexTop {
+        let lists = self.by_label();
+        let mut labels: Vec<(u32, f32)> =
+            share.iter().enumerate().filter(|(_, s)| **s > 0.0).map(|(l, &s)| (l as u32, s)).collect();
+        labels.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let list = |l: u32| lists.get(l as usize).map_or(&[][..], Vec::as_slice);
+        let covered: usize = labels.iter().map(|&(l, _)| list(l).len()).sum();
+        let hi = labels.iter().find(|&&(l, _)| !list(l).is_empty()).map_or(0.0, |&(_, s)| s);
+        // Every item is 0 unless it has a weighted label; with enough labelled items to
+        // cover the catalogue, the lowest score needs a pass over every item.
+        let lo = if covered < query.n_items {
+            0.0
+        } else {
+            (0..query.n_items as u32).map(|i| self.score_of(share, i)).fold(f32::INFINITY, f32::min)
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut kept: Vec<(u32, f32)> = Vec::new();
+        let mut scanned = 0usize;
+        for (k, &(l, s)) in labels.iter().enumerate() {
+            if query.n == 0 {
+                break;
+            }
+            for &item in list(l) {
+                scanned += 1;
+                if seen.insert(item) && !(query.skip)(item) {
+                    kept.push((item, s));
+                }
+            }
+            let next = labels.get(k + 1).map_or(0.0, |&(_, s)| s);
+            if kept.get(query.n - 1).is_some_and(|&(_, s)| s > next) {
+                break;
+            }
+        }
+        let items = super::topk::top_k_pairs(kept, query.n).into_iter().map(|(i, _)| i).collect();
+        let range = if query.n_items == 0 { (0.0, 0.0) } else { (lo.min(hi), hi.max(lo)) };
+        super::IndexTop { items, range, scanned, lookup: None }
     }
 
     /// The shopper's weighted share per category label (sums to 1 when there is history).
@@ -55,6 +122,22 @@ impl Scorer for CategoryScorer {
         for (o, labels) in out.iter_mut().zip(&self.labels) {
             *o = labels.iter().filter_map(|&l| share.get(l as usize)).copied().fold(0.0, f32::max);
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let share = self.distribution(ctx.profile);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = self.score_of(&share, i);
+        }
+    }
+
+    /// Exact: inverted lists per category label.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(self.top_by_label(&self.distribution(ctx.profile), query))
+    }
+
+    fn build_index(&self) {
+        self.by_label();
     }
 
     /// Scores from the shopper's history at scoring time: live events need nothing more.

@@ -102,6 +102,29 @@ impl Scorer for ExternalScorer {
         }
     }
 
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let Some(user) = ctx.profile.user else {
+            out.fill(0.0);
+            return;
+        };
+        let (listed, scores) = self.row(user);
+        let lowest = scores.iter().copied().fold(0.0f32, f32::min);
+        for (o, i) in out.iter_mut().zip(items) {
+            *o = listed.binary_search(i).ok().and_then(|j| scores.get(j)).copied().unwrap_or(lowest);
+        }
+    }
+
+    /// Exact: the shopper's row of the file is the inverted list.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        let (listed, scores) = match ctx.profile.user {
+            Some(user) => self.row(user),
+            None => (&[][..], &[][..]),
+        };
+        let lowest = scores.iter().copied().fold(0.0f32, f32::min);
+        let map = listed.iter().copied().zip(scores.iter().copied()).collect();
+        Some(super::IndexTop::from_sparse(map, lowest, query))
+    }
+
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {
         let score = self.score_of(ctx.profile.user?, item)?;
         Some(format!("score {} from {}", format_score(score), self.source))

@@ -14,6 +14,8 @@ pub struct FreshnessScorer {
     age_days: Vec<Option<f32>>,
     new_arrival_days: f32,
     half_life_days: f32,
+    /// The items in score order, for the index path (sorted on first use).
+    order: super::topk::RankedOrder,
 }
 
 impl FreshnessScorer {
@@ -35,7 +37,13 @@ impl FreshnessScorer {
                 }
             }
         }
-        Self { scores, age_days, new_arrival_days: params.new_arrival_days, half_life_days: params.half_life_days }
+        Self {
+            scores,
+            age_days,
+            new_arrival_days: params.new_arrival_days,
+            half_life_days: params.half_life_days,
+            order: Default::default(),
+        }
     }
 }
 
@@ -48,6 +56,21 @@ impl Scorer for FreshnessScorer {
         for (o, s) in out.iter_mut().zip(&self.scores) {
             *o = *s;
         }
+    }
+
+    fn score_items(&self, _ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = self.scores.get(i as usize).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// Exact: the newest items, sorted once.
+    fn index_top(&self, _ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(self.order.top(&self.scores, query))
+    }
+
+    fn build_index(&self) {
+        self.order.build(&self.scores);
     }
 
     /// Ages are taken again at the new reference time with the new first-seen times (one

@@ -129,6 +129,20 @@ impl ItemCfScorer {
         Self { neighbours, transform: self.transform, k: self.k }
     }
 
+    /// The non-zero part of [`Scorer::score_all`]: the shopper's items' neighbour lists
+    /// summed in the same order, so every value is bit-identical to the dense one.
+    fn sparse_scores(&self, ctx: &ScoreContext<'_>) -> std::collections::HashMap<u32, f32> {
+        let mut out = std::collections::HashMap::new();
+        for &(j, r) in &ctx.profile.items {
+            let w = self.transform.apply(r);
+            let (idx, sims) = self.neighbours.row(j as usize);
+            for (&i, &s) in idx.iter().zip(sims) {
+                *out.entry(i).or_insert(0.0) += w * s;
+            }
+        }
+        out
+    }
+
     /// Contribution of each history item to `item`'s score, largest first.
     pub fn contributions(&self, ctx: &ScoreContext<'_>, item: u32) -> Vec<(u32, f32)> {
         let mut out = Vec::new();
@@ -160,6 +174,18 @@ impl Scorer for ItemCfScorer {
                 }
             }
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let sparse = self.sparse_scores(ctx);
+        for (o, i) in out.iter_mut().zip(items) {
+            *o = sparse.get(i).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// Exact: the inverted lists are the neighbour lists of the shopper's items.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(super::IndexTop::from_sparse(self.sparse_scores(ctx), 0.0, query))
     }
 
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {

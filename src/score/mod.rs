@@ -11,6 +11,7 @@ pub mod external;
 pub mod freshness;
 pub mod interactions;
 pub mod item_cf;
+pub mod ivf;
 pub mod params;
 pub mod popularity;
 pub mod price;
@@ -94,6 +95,29 @@ pub trait Scorer: Send + Sync {
     /// Items the signal has no opinion about get 0. Scores are finite.
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]);
 
+    /// The scores of `items` only, into `out` (same length): the values [`Self::score_all`]
+    /// gives them. The default scores every item and picks; signals with an index or a
+    /// per-item formula override it (the index path scores only the candidates).
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let n = items.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
+        let mut dense = vec![0.0f32; n];
+        self.score_all(ctx, &mut dense);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = dense.get(i as usize).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// This signal's top items from an index instead of scoring every item, where it has
+    /// one (`None`: the caller scores every item). See [`IndexQuery`] and [`IndexTop`].
+    fn index_top(&self, _ctx: &ScoreContext<'_>, _query: &IndexQuery<'_>) -> Option<IndexTop> {
+        None
+    }
+
+    /// Builds what [`Self::index_top`] needs now (it is otherwise built on first use):
+    /// called once before scoring many shoppers in parallel, so the build itself can use
+    /// every core.
+    fn build_index(&self) {}
+
     /// A short sentence explaining why `item` scores high for this shopper, if the
     /// signal can say.
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String>;
@@ -102,6 +126,68 @@ pub trait Scorer: Send + Sync {
     /// signal is stale until it is fitted again.
     fn live_update(&self, _change: &LiveChange<'_>) -> LiveUpdate {
         LiveUpdate::Stale("no incremental update: stale until a refit".to_owned())
+    }
+}
+
+/// What [`Scorer::index_top`] is asked for.
+pub struct IndexQuery<'a> {
+    /// How many items (the candidates per signal).
+    pub n: usize,
+    /// Items that must not be returned (those the shopper already has).
+    pub skip: &'a (dyn Fn(u32) -> bool + Sync),
+    /// Catalogue size.
+    pub n_items: usize,
+    /// Lists an approximate index scans ([`ivf::IvfIndex::probe`]); `usize::MAX` scans every
+    /// item (exact), 0 takes the index's default.
+    pub probes: usize,
+}
+
+/// One signal's top items from an index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndexTop {
+    /// At most `n` items, best first (score descending, ties → lower index), each with a
+    /// positive finite score and not skipped: the exhaustive top-`n` when the index is exact.
+    pub items: Vec<u32>,
+    /// The lowest and highest score over the catalogue (exact indexes), or over the items
+    /// scanned (approximate ones): whether the signal can separate items at all.
+    pub range: (f32, f32),
+    /// Items whose score was computed.
+    pub scanned: usize,
+    /// Sparse signals: every listed item's score, and the score of the items not listed;
+    /// the candidates' scores are read from it instead of [`Scorer::score_items`].
+    pub lookup: Option<(std::collections::HashMap<u32, f32>, f32)>,
+}
+
+impl IndexTop {
+    /// The exact top-`n` of a sparse score vector: `scores` holds every item with a
+    /// (possibly) non-zero score; every other item scores `rest`, which is at most 0
+    /// (so none of them is a candidate).
+    pub fn from_sparse(scores: std::collections::HashMap<u32, f32>, rest: f32, query: &IndexQuery<'_>) -> Self {
+        let rest = rest.min(0.0);
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        let mut kept = Vec::new();
+        for (&i, &v) in &scores {
+            let v = if v.is_finite() { v } else { 0.0 };
+            lo = lo.min(v);
+            hi = hi.max(v);
+            if v > 0.0 && !(query.skip)(i) {
+                kept.push((i, v));
+            }
+        }
+        if scores.len() < query.n_items {
+            lo = lo.min(rest);
+            hi = hi.max(rest);
+        }
+        if scores.is_empty() && query.n_items == 0 {
+            (lo, hi) = (rest, rest);
+        }
+        let items = topk::top_k_pairs(kept, query.n).into_iter().map(|(i, _)| i).collect();
+        Self { items, range: (lo, hi), scanned: scores.len(), lookup: Some((scores, rest)) }
+    }
+
+    /// The score of `item` from [`Self::lookup`].
+    pub fn lookup_score(&self, item: u32) -> Option<f32> {
+        self.lookup.as_ref().map(|(m, rest)| m.get(&item).copied().unwrap_or(*rest))
     }
 }
 

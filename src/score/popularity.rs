@@ -21,6 +21,8 @@ pub struct PopularityScorer {
     now: i64,
     /// Per item: positive events folded in live since the fit.
     live_events: Vec<u32>,
+    /// The items in score order, for the index path (sorted on first use).
+    order: super::topk::RankedOrder,
 }
 
 impl PopularityScorer {
@@ -60,6 +62,7 @@ impl PopularityScorer {
             half_life_days: params.half_life_days,
             now: data.now,
             live_events: vec![0; data.n_items],
+            order: Default::default(),
         }
     }
 
@@ -99,7 +102,15 @@ impl PopularityScorer {
             })
             .collect();
         let rank = ranks(&scores);
-        Self { scores, recent_users, rank, half_life_days: self.half_life_days, now: data.now, live_events }
+        Self {
+            scores,
+            recent_users,
+            rank,
+            half_life_days: self.half_life_days,
+            now: data.now,
+            live_events,
+            order: Default::default(),
+        }
     }
 
     /// The popularity score of every item.
@@ -138,6 +149,21 @@ impl Scorer for PopularityScorer {
         for (o, s) in out.iter_mut().zip(&self.scores) {
             *o = *s;
         }
+    }
+
+    fn score_items(&self, _ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = self.scores.get(i as usize).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// Exact: the popularity head, sorted once.
+    fn index_top(&self, _ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(self.order.top(&self.scores, query))
+    }
+
+    fn build_index(&self) {
+        self.order.build(&self.scores);
     }
 
     fn evidence(&self, _ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {

@@ -15,12 +15,14 @@ pub use crate::embed::{ItemVectors, dot};
 pub struct SemanticScorer {
     vectors: Arc<ItemVectors>,
     params: SemanticParams,
+    /// The IVF index over the item vectors (index path; built on first use).
+    index: super::ivf::LazyIvf,
 }
 
 impl SemanticScorer {
     /// Wraps item vectors (computed by the embedding engine).
     pub fn new(vectors: Arc<ItemVectors>, params: &SemanticParams) -> Self {
-        Self { vectors, params: params.clone() }
+        Self { vectors, params: params.clone(), index: Default::default() }
     }
 
     /// The item vectors.
@@ -51,6 +53,11 @@ impl SemanticScorer {
         (any && norm > 0.0).then(|| v.into_iter().map(|x| x / norm).collect())
     }
 
+    fn item_index(&self) -> &super::ivf::IvfIndex {
+        let vectors = &self.vectors;
+        self.index.get(vectors.len(), vectors.dim, |i| vectors.row(i))
+    }
+
     fn target(&self, ctx: &ScoreContext<'_>) -> Option<Vec<f32>> {
         match ctx.query.and_then(|q| q.embedding.clone()) {
             Some(q) if q.len() == self.vectors.dim => Some(q),
@@ -72,6 +79,31 @@ impl Scorer for SemanticScorer {
                 *o = dot(&target, row);
             }
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let target = self.target(ctx);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = match (&target, self.vectors.row(i)) {
+                (Some(t), Some(row)) => dot(t, row),
+                _ => 0.0,
+            };
+        }
+    }
+
+    /// Approximate: an IVF index over the item vectors ([`super::ivf`]), exact when every
+    /// list is probed.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        let Some(target) = self.target(ctx) else {
+            return Some(super::IndexTop { range: (0.0, 0.0), ..Default::default() });
+        };
+        let vectors = &self.vectors;
+        let score = |i: u32| vectors.row(i).map_or(0.0, |row| dot(&target, row));
+        Some(super::ivf::index_search(self.item_index(), &target, score, query))
+    }
+
+    fn build_index(&self) {
+        self.item_index();
     }
 
     /// Scores from the shopper's history at scoring time: live events need nothing more.

@@ -178,6 +178,21 @@ impl SequentialScorer {
         (Self { successors, counts, params: self.params.clone() }, changed.len())
     }
 
+    /// The non-zero part of [`Scorer::score_all`], summed in the same order (bit-identical).
+    fn sparse_scores(&self, ctx: &ScoreContext<'_>) -> std::collections::HashMap<u32, f32> {
+        let mut out = std::collections::HashMap::new();
+        for (k, basket) in self.recent(ctx.profile).iter().enumerate() {
+            let w = self.params.decay.powi(k as i32) / basket.len().max(1) as f32;
+            for &a in basket {
+                let (idx, probs) = self.successors.row(a as usize);
+                for (&b, &p) in idx.iter().zip(probs) {
+                    *out.entry(b).or_insert(0.0) += w * p;
+                }
+            }
+        }
+        out
+    }
+
     fn recent(&self, profile: &UserProfile) -> Vec<Vec<u32>> {
         let mut bs = baskets(&profile.events);
         let keep = self.params.recent_baskets.max(1);
@@ -207,6 +222,18 @@ impl Scorer for SequentialScorer {
                 }
             }
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let sparse = self.sparse_scores(ctx);
+        for (o, i) in out.iter_mut().zip(items) {
+            *o = sparse.get(i).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// Exact: the inverted lists are the successor lists of the recent baskets' items.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(super::IndexTop::from_sparse(self.sparse_scores(ctx), 0.0, query))
     }
 
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {

@@ -52,6 +52,53 @@ pub fn top_k_pairs(mut pairs: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {
     pairs
 }
 
+/// The items of a score vector that does not depend on the shopper (popularity,
+/// freshness), in ranking order (score descending, ties → lower index) with the vector's
+/// range: sorted once, on first use, so a shopper's top-`n` is a walk down the order.
+#[derive(Debug, Default)]
+pub struct RankedOrder {
+    cell: std::sync::OnceLock<(Vec<u32>, (f32, f32))>,
+}
+
+impl RankedOrder {
+    /// Sorts now (see [`super::Scorer::build_index`]).
+    pub fn build(&self, scores: &[f32]) {
+        self.top(scores, &super::IndexQuery { n: 0, skip: &|_| false, n_items: scores.len(), probes: 0 });
+    }
+
+    /// The exact top-`n` of `scores` (the same vector every call) for `query`.
+    pub fn top(&self, scores: &[f32], query: &super::IndexQuery<'_>) -> super::IndexTop {
+        let (order, range) = self.cell.get_or_init(|| {
+            let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
+            let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+            let at = |i: u32| clean(scores.get(i as usize).copied().unwrap_or(0.0));
+            order.sort_unstable_by(|&a, &b| at(b).total_cmp(&at(a)).then(a.cmp(&b)));
+            let (lo, hi) = scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                let v = clean(v);
+                (l.min(v), h.max(v))
+            });
+            let range = if scores.is_empty() { (0.0, 0.0) } else { (lo, hi) };
+            (order, range)
+        });
+        let mut items = Vec::with_capacity(query.n.min(order.len()));
+        let mut scanned = 0usize;
+        for &i in order {
+            if items.len() >= query.n {
+                break;
+            }
+            scanned += 1;
+            let v = scores.get(i as usize).copied().unwrap_or(0.0);
+            if !(v.is_finite() && v > 0.0) {
+                break;
+            }
+            if !(query.skip)(i) {
+                items.push(i);
+            }
+        }
+        super::IndexTop { items, range: *range, scanned, lookup: None }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

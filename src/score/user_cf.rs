@@ -42,24 +42,50 @@ impl UserCfScorer {
         if norm <= 0.0 {
             return Vec::new();
         }
-        let mut dots: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
+        // A dense accumulator over users (the co-users of popular items number in the
+        // hundreds of thousands at 10 M events): the same additions in the same order as a
+        // map, several times faster.
+        let mut dots = vec![0.0f32; self.user_norms.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut hit = vec![false; self.user_norms.len()];
         for &(i, r) in &profile.items {
             let (users, vals) = self.by_item.row(i as usize);
             for (&v, &rv) in users.iter().zip(vals) {
                 if Some(v) == profile.user {
                     continue;
                 }
-                *dots.entry(v).or_insert(0.0) += t.apply(r) * t.apply(rv);
+                if let (Some(d), Some(h)) = (dots.get_mut(v as usize), hit.get_mut(v as usize)) {
+                    if !*h {
+                        *h = true;
+                        touched.push(v);
+                    }
+                    *d += t.apply(r) * t.apply(rv);
+                }
             }
         }
-        let sims: Vec<(u32, f32)> = dots
+        let sims: Vec<(u32, f32)> = touched
             .into_iter()
-            .filter_map(|(v, d)| {
+            .filter_map(|v| {
+                let d = dots.get(v as usize).copied().unwrap_or(0.0);
                 let nv = self.user_norms.get(v as usize).copied().unwrap_or(0.0);
                 (nv > 0.0).then(|| (v, d / (norm * nv)))
             })
             .collect();
         top_k_pairs(sims, self.neighbours)
+    }
+}
+
+impl UserCfScorer {
+    /// The non-zero part of [`Scorer::score_all`], summed in the same order (bit-identical).
+    fn sparse_scores(&self, ctx: &ScoreContext<'_>) -> std::collections::HashMap<u32, f32> {
+        let mut out = std::collections::HashMap::new();
+        for (v, sim) in self.neighbours(ctx.profile) {
+            let (items, vals) = self.by_user.row(v as usize);
+            for (&i, &r) in items.iter().zip(vals) {
+                *out.entry(i).or_insert(0.0) += sim * self.transform.apply(r);
+            }
+        }
+        out
     }
 }
 
@@ -78,6 +104,18 @@ impl Scorer for UserCfScorer {
                 }
             }
         }
+    }
+
+    fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
+        let sparse = self.sparse_scores(ctx);
+        for (o, i) in out.iter_mut().zip(items) {
+            *o = sparse.get(i).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// Exact: the inverted lists are the similar shoppers' rows.
+    fn index_top(&self, ctx: &ScoreContext<'_>, query: &super::IndexQuery<'_>) -> Option<super::IndexTop> {
+        Some(super::IndexTop::from_sparse(self.sparse_scores(ctx), 0.0, query))
     }
 
     /// Neighbours are found per shopper when scoring; the stored matrix and norms are

@@ -293,6 +293,11 @@ pub fn write_recommendations(
     let signals = if request.contributions { contribution_signals(engine, config) } else { Vec::new() };
     let learned = request.contributions && learned_ranker(engine, config).is_some();
     let mut writer = ParquetTableWriter::create_atomic(out)?;
+    if config.candidate_source.uses_index(engine.catalogue().len()) {
+        progress.start_stage("building candidate indexes", 1);
+        engine.build_indexes(config);
+        progress.advance(1);
+    }
     progress.start_stage("recommending for every shopper", ids.len() as u64);
     let (mut rows, mut short_lists) = (0usize, 0usize);
     let mut names = Vec::new();

@@ -237,6 +237,16 @@ impl Engine {
         }
     }
 
+    /// Builds the candidate indexes now when `config` takes the index path for this
+    /// catalogue (they are otherwise built by the first shopper that needs them): call
+    /// before preparing many shoppers in parallel.
+    pub fn build_indexes(&self, config: &FusionConfig) {
+        if config.candidate_source.uses_index(self.catalogue().len()) {
+            let signals: Vec<SignalId> = SignalId::recommend().collect();
+            crate::fusion::candidates::build_indexes(&self.models.scorers_for(&signals));
+        }
+    }
+
     /// Scores candidates for a target. Pinned items of enabled item-pin rules are
     /// always candidates.
     pub fn prepare_target(&self, target: Target, config: &FusionConfig, rules: &[Rule]) -> TargetState {
@@ -290,7 +300,7 @@ impl Engine {
             Target::Search { .. } => Some(&search_sources),
             Target::Shopper(_) => None,
         };
-        let mut candidates = CandidateSet::build(&scorers, &ctx, self.catalogue().len(), config, &forced, sources);
+        let mut candidates = CandidateSet::generate(&scorers, &ctx, self.catalogue().len(), config, &forced, sources);
         candidates.prepare(config);
         for (signal, n) in &candidates.non_finite {
             notices.push(format!("{} produced {n} NaN or infinite scores; they were treated as 0", signal.label()));

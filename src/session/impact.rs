@@ -15,7 +15,11 @@ pub enum Impact {
 
 /// Whether going from `old` to `new` fusion settings needs new candidates.
 pub fn change_impact(old: &FusionConfig, new: &FusionConfig) -> Impact {
-    if old.candidates_per_signal != new.candidates_per_signal || old.exclude_seen != new.exclude_seen {
+    if old.candidates_per_signal != new.candidates_per_signal
+        || old.exclude_seen != new.exclude_seen
+        || old.candidate_source != new.candidate_source
+        || old.index_probes != new.index_probes
+    {
         Impact::Rescore
     } else {
         Impact::Rerank

@@ -8,6 +8,7 @@
 //! min / median / max. Reference figures (Python libraries) come from the scripts in
 //! `benches/reference/`, which call this command in the same run.
 
+mod candidates;
 mod fuse;
 mod live;
 mod runner;
@@ -50,6 +51,10 @@ pub(crate) enum BenchArea {
     Fit,
     /// Candidate scoring and re-fusion after a weight change, one user and all users.
     Fuse,
+    /// Index-built candidates against exhaustive ones: per-signal recall of the
+    /// exhaustive top-N, fused top-10 agreement and time per shopper (`--max-users`
+    /// shoppers, default 300).
+    Candidates,
     /// Evaluation after a weight change on cached test candidates.
     Eval,
     /// Weight tuning (coordinate ascent on validation).
@@ -485,6 +490,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<u8> {
     }
     if matches!(area, BenchArea::Fuse | BenchArea::All) {
         bench.fuse(dataset.clone())?;
+    }
+    if area == BenchArea::Candidates {
+        bench.candidates(dataset.clone())?;
     }
     if matches!(area, BenchArea::Eval | BenchArea::All) {
         bench.eval(&dataset)?;

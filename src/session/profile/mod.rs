@@ -36,7 +36,7 @@ pub const MAX_PROFILE_FILE_BYTES: u64 = 16 << 20;
 /// What the `about` field of a written profile says.
 pub const PROFILE_ABOUT: &str = "RecFuse fusion profile: fusion = recommendation settings (per-signal weight and \
      normalisation, method, rrf_k, candidates_per_signal, exclude_seen, mmr_lambda, category_cap, \
-     collapse_duplicates), search_fusion = the same for search mode, rules = merchandising rules applied in order after \
+     collapse_duplicates; candidate_source and index_probes when not the defaults), search_fusion = the same for search mode, rules = merchandising rules applied in order after \
      fusion, params = signal hyper-parameters, event_weights = weight per event type, top = list length. Read back \
      with `recfuse recommend|search|eval|batch --profile FILE`; see README, 'Taking a configuration to production'.";
 
