@@ -4,7 +4,7 @@
 //! after rows are appended. Fixtures: `tests/fixtures/live/` (hand-made).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use egui_kittest::Harness;
@@ -27,20 +27,27 @@ fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(
     panic!("timed out waiting for {what}");
 }
 
-#[test]
-fn the_live_switch_follows_the_file_and_the_list_and_evidence_update() {
+/// The window on copies of the live fixtures (in a temporary folder), with the automatic
+/// refit at `refit_after_percent`, once its list is shown.
+fn open_fixture(refit_after_percent: f64) -> (tempfile::TempDir, PathBuf, Harness<'static, WorkbenchApp>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let catalogue = dir.path().join("catalogue.csv");
     let events = dir.path().join("events.csv");
     std::fs::copy(Path::new(FIXTURES).join("catalogue.csv"), &catalogue).expect("copy");
     std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
     let data = DataSources { catalogue: Some(catalogue), behaviour: events.clone(), ..DataSources::default() };
-    // No automatic refit here: the rank moves are compared with the incremental list.
-    let session = Session { data, live: LiveSettings { refit_after_percent: 0.0 }, ..Session::default() };
+    let session = Session { data, live: LiveSettings { refit_after_percent }, ..Session::default() };
     let mut h = Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
     wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
+    (dir, events, h)
+}
+
+#[test]
+fn the_live_switch_follows_the_file_and_the_list_and_evidence_update() {
+    // No automatic refit here: the rank moves are compared with the incremental list.
+    let (_dir, events, mut h) = open_fixture(0.0);
     // The heaviest shopper (u2, who bought A and B) is shown.
     assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("u2"));
     h.get_by_label("Live").click();
@@ -78,18 +85,8 @@ fn the_live_switch_follows_the_file_and_the_list_and_evidence_update() {
 
 #[test]
 fn live_mode_refits_by_itself_once_the_new_events_pass_the_threshold() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let catalogue = dir.path().join("catalogue.csv");
-    let events = dir.path().join("events.csv");
-    std::fs::copy(Path::new(FIXTURES).join("catalogue.csv"), &catalogue).expect("copy");
-    std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
-    let data = DataSources { catalogue: Some(catalogue), behaviour: events.clone(), ..DataSources::default() };
     // The fixture has 4 events: a refit is due once 2 more have arrived (50 %).
-    let session = Session { data, live: LiveSettings { refit_after_percent: 50.0 }, ..Session::default() };
-    let mut h = Harness::builder()
-        .with_size([1500.0, 950.0])
-        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
-    wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
+    let (_dir, events, mut h) = open_fixture(50.0);
     h.get_by_label("Live").click();
     h.run_steps(3);
     let append = |text: &str| {

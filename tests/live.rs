@@ -307,23 +307,37 @@ fn sha(path: &Path) -> Vec<u8> {
     sha2::Sha256::digest(std::fs::read(path).expect("read")).to_vec()
 }
 
-#[test]
-fn watch_json_prints_a_new_line_after_an_append_and_writes_nothing() {
-    let (_dir, catalogue, events) = workdir();
-    let catalogue_sum = sha(&catalogue);
+/// Starts `recfuse watch --json` for a shopper without history on the files, with `extra`
+/// options; returns the child, its stdout and the first line it printed.
+fn start_watch(
+    catalogue: &Path,
+    events: &Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_recfuse"))
         .args(["watch", "--catalogue"])
-        .arg(&catalogue)
+        .arg(catalogue)
         .arg("--behaviour")
-        .arg(&events)
-        .args(["--user", "nobody", "--json", "--no-semantic", "--max-updates", "1", "--idle-exit", "60"])
+        .arg(events)
+        .args(["--user", "nobody", "--json", "--no-semantic"])
+        .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start recfuse watch");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut first = String::new();
     out.read_line(&mut first).expect("first line");
+    (child, out, first)
+}
+
+#[test]
+fn watch_json_prints_a_new_line_after_an_append_and_writes_nothing() {
+    let (_dir, catalogue, events) = workdir();
+    let catalogue_sum = sha(&catalogue);
+    let (mut child, mut out, first) =
+        start_watch(&catalogue, &events, &["--max-updates", "1", "--idle-exit", "60"], Stdio::null());
     let first: serde_json::Value = serde_json::from_str(&first).expect("JSON line");
     let ids = |v: &serde_json::Value| -> Vec<String> {
         v["items"]
@@ -384,19 +398,8 @@ fn a_refit_of_the_live_engine_equals_a_fresh_fit_on_the_grown_file() {
 #[test]
 fn watch_refits_in_the_background_once_new_events_pass_the_threshold() {
     let (_dir, catalogue, events) = workdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recfuse"))
-        .args(["watch", "--catalogue"])
-        .arg(&catalogue)
-        .arg("--behaviour")
-        .arg(&events)
-        .args(["--user", "nobody", "--json", "--no-semantic", "--refit-after", "50", "--idle-exit", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start recfuse watch");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    out.read_line(&mut first).expect("first line");
+    let (child, _out, _first) =
+        start_watch(&catalogue, &events, &["--refit-after", "50", "--idle-exit", "3"], Stdio::piped());
     // 3 new events on the fixture's 4 = 75 %, past the 50 % threshold.
     append(&events, &format!("u4,C,{T0},purchase\nu5,C,{T0},purchase\nu6,C,{T0},purchase\n"));
     let output = child.wait_with_output().expect("exit");
