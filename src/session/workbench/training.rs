@@ -222,8 +222,18 @@ impl Workbench {
 
 impl Workbench {
     /// Writes the trained transformer beside the session file `session` (atomically).
+    /// A model of other data than the loaded one is not written (it would be refused when
+    /// the session is opened again).
     pub(super) fn save_transformer(&mut self, session: &Path) {
         let Some(model) = self.training.model.clone() else { return };
+        let current = self.data.engine().map(|e| data_fingerprint(&e.dataset));
+        if current.as_deref() != Some(model.fingerprint()) {
+            self.notify(
+                NoticeLevel::Info,
+                "the trained transformer is of other data than the loaded files: not saved beside the session",
+            );
+            return;
+        }
         let path = transformer_path(session);
         match model.save(&path) {
             Ok(()) => self.notify(NoticeLevel::Info, format!("transformer saved to {}", path.display())),
@@ -354,6 +364,18 @@ mod tests {
         saved.score_all(&ctx, &mut a);
         engine.models.scorers[&SignalId::TRANSFORMER].score_all(&ctx, &mut b);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_model_of_other_data_is_not_saved_beside_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.json");
+        let mut wb = fitted_workbench();
+        wb.training.model = Some(Arc::new(tiny_training(&wb).0.with_fingerprint("0123456789abcdef")));
+        wb.handle(Command::SaveSession(path.clone()));
+        assert!(path.exists(), "the session itself is saved");
+        assert!(!transformer_path(&path).exists(), "a model of other data is not written");
+        assert!(has_notice(&wb, "not saved beside the session"), "{:?}", wb.notices());
     }
 
     #[test]
