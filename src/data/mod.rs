@@ -8,6 +8,7 @@
 
 pub mod behaviour;
 mod behaviour_build;
+mod behaviour_chunk;
 pub mod catalogue;
 mod columns;
 mod duplicates;
@@ -189,7 +190,7 @@ pub fn row_times(path: &Path, mapping: &ColumnMapping) -> Result<Vec<Option<i64>
     let mut out: Vec<Option<i64>> = vec![None; table.rows];
     for (row, (slot, cell)) in out.iter_mut().zip(cells).enumerate() {
         if !bad.contains(&row) {
-            *slot = behaviour_build::event_time(Some(cell)).ok();
+            *slot = behaviour_chunk::event_time(Some(cell)).ok();
         }
     }
     Ok(out)

@@ -14,6 +14,7 @@ pub mod paired;
 pub mod report;
 pub mod runner;
 pub mod split;
+pub mod sweep;
 
 pub use bootstrap::{BootstrapConfig, Estimate, bootstrap_mean, bootstrap_statistic};
 pub use metrics::{AccuracyScores, MetricKey, MetricKind, MetricScope, Relevance};

@@ -8,13 +8,11 @@ use std::time::{Duration, Instant};
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::compare::ConfigComparison;
-use crate::eval::experiment::{
-    EvalOutcome, EvalRequest, ParetoPoint, Sweep1, Sweep2, TuneOutcome, TuneSettings, evaluate_and_tune, pareto,
-    run_evaluation, sweep1, sweep2,
-};
+use crate::eval::experiment::{EvalOutcome, EvalRequest, TuneOutcome, TuneSettings, evaluate_and_tune, run_evaluation};
 use crate::eval::metric_names::MetricKind;
 use crate::eval::runner::{ConfigMetrics, EvalContext};
 use crate::eval::split::SplitRule;
+use crate::eval::sweep::{ParetoPoint, Sweep1, Sweep2, pareto, sweep1, sweep2};
 use crate::fusion::{CandidateSet, FusionConfig};
 use crate::jobs::Cancelled;
 use crate::score::SignalId;

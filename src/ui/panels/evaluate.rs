@@ -392,7 +392,7 @@ fn heatmap_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[Signa
 
 /// The grid as a heatmap: cell values to 3 decimals, weights as tick labels, the colour
 /// scale named, the best cell and the current weights marked.
-fn heatmap_plot(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &crate::eval::experiment::Sweep2) {
+fn heatmap_plot(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &crate::eval::sweep::Sweep2) {
     let n = s.values.len();
     // Row i (a = values[i]) sits at y ∈ [i, i+1]: a grows upwards, b to the right.
     let values: Vec<f64> = s.grid.iter().flatten().copied().collect();
@@ -488,7 +488,7 @@ fn pareto_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, busy: bool) {
 
 /// The front as a line: its points by diversity, keeping only those whose ndcg is above
 /// every point further right (so the line only falls, never zigzags).
-pub(crate) fn pareto_front(points: &[crate::eval::experiment::ParetoPoint]) -> Vec<[f64; 2]> {
+pub(crate) fn pareto_front(points: &[crate::eval::sweep::ParetoPoint]) -> Vec<[f64; 2]> {
     let mut front: Vec<[f64; 2]> = points.iter().filter(|p| p.on_front).map(|p| [p.diversity, p.ndcg]).collect();
     front.sort_by(|a, b| b[0].total_cmp(&a[0]));
     let mut best = f64::NEG_INFINITY;
