@@ -130,18 +130,24 @@ fn appending_rows_updates_popularity_and_the_list_as_worked_out_by_hand() {
     assert_eq!(profile.events.iter().map(|e| engine.catalogue().ids.name(e.item)).collect::<Vec<_>>(), ["A", "D"]);
 }
 
-#[test]
-fn incremental_signals_match_a_refit_on_the_same_events() {
-    let (_dir, catalogue, events) = workdir();
+/// Fits the fixture, follows its events file, appends `rows` and folds them in: the
+/// folder (kept alive), the session on the grown files, and the live engine.
+fn fold_in_after_fit(rows: &str) -> (tempfile::TempDir, Session, Engine) {
+    let (dir, catalogue, events) = workdir();
     let session = session_for(&catalogue, &events);
     let len = std::fs::metadata(&events).expect("meta").len();
     let engine = engine_for(&session);
     let mut feed = follow_behaviour(&events, len, &session.data.behaviour_mapping).expect("follow");
-    append(
-        &events,
+    append(&events, rows);
+    let (live, _) = step(&mut feed, &engine);
+    (dir, session, live)
+}
+
+#[test]
+fn incremental_signals_match_a_refit_on_the_same_events() {
+    let (_dir, session, live) = fold_in_after_fit(
         "u1,C,2011-01-02 10:00:00,purchase\nu1,D,2011-01-03 10:00:00,purchase\nu4,A,2011-01-02 11:00:00,purchase\nu4,C,2011-01-04 10:00:00,purchase\nu2,C,2011-01-05 10:00:00,cart\n",
     );
-    let (live, _) = step(&mut feed, &engine);
     let refit = engine_for(&session);
     for shopper in ["u1", "u2", "u4"] {
         let (p_live, _) = live.profile_of(shopper);
@@ -368,16 +374,9 @@ fn watch_json_prints_a_new_line_after_an_append_and_writes_nothing() {
 
 #[test]
 fn a_refit_of_the_live_engine_equals_a_fresh_fit_on_the_grown_file() {
-    let (_dir, catalogue, events) = workdir();
-    let session = session_for(&catalogue, &events);
-    let len = std::fs::metadata(&events).expect("meta").len();
-    let engine = engine_for(&session);
-    let mut feed = follow_behaviour(&events, len, &session.data.behaviour_mapping).expect("follow");
-    append(
-        &events,
+    let (_dir, session, live) = fold_in_after_fit(
         "u1,C,2011-01-02 10:00:00,purchase\nu4,A,2011-01-02 11:00:00,purchase\nu4,C,2011-01-04 10:00:00,purchase\n",
     );
-    let (live, _) = step(&mut feed, &engine);
     let refit = live.refit(&SignalParams::default(), &Progress::new()).expect("refit");
     // The independent reference: load the grown file and fit from scratch.
     let fresh = engine_for(&session);

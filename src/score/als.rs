@@ -121,18 +121,7 @@ impl AlsScorer {
             );
             progress.advance(1);
         }
-        let gram = gram_matrix(&item_factors, f, params.regularization);
-        Ok(Self {
-            factors: f,
-            user_factors,
-            item_factors,
-            gram,
-            regularization: params.regularization,
-            cg_steps: params.cg_steps,
-            alpha: params.alpha,
-            transform: t,
-            index: Default::default(),
-        })
+        Ok(Self::from_factors(f, user_factors, item_factors, params))
     }
 
     /// A scorer from given factors (rows of `factors` values each), with the confidence

@@ -265,6 +265,33 @@ pub(crate) fn gram_matrix(m: &[f32], f: usize, lambda: f32) -> Vec<f32> {
     g
 }
 
+/// One row's update with the build `fma` chose: CG steps from `x`, or zero for a row
+/// without interactions.
+#[allow(clippy::too_many_arguments)]
+fn update_row(
+    fma: bool,
+    x: &mut [f32],
+    gram: &[f32],
+    other: &[f32],
+    idx: &[u32],
+    conf: &[f32],
+    steps: usize,
+    scratch: &mut CgScratch,
+) {
+    if idx.is_empty() {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: `has_fma` detected the features the function is compiled for.
+        unsafe { cg_update_fma(x, gram, other, idx, conf, steps, scratch) };
+        return;
+    }
+    let _ = fma;
+    cg_update::<false>(x, gram, other, idx, conf, steps, scratch);
+}
+
 /// Updates every row of `target` (`rows.ptr.len() − 1` rows of `f` values) given the fixed
 /// `other` factors: `steps` conjugate-gradient iterations per row, warm-started from the
 /// row's current value; rows without interactions become zero.
@@ -284,18 +311,7 @@ pub(crate) fn sweep(
         |scratch, (u, x)| {
             let (Some(&a), Some(&b)) = (rows.ptr.get(u), rows.ptr.get(u + 1)) else { return };
             let (Some(idx), Some(conf)) = (rows.idx.get(a..b), confidence.get(a..b)) else { return };
-            if idx.is_empty() {
-                x.iter_mut().for_each(|v| *v = 0.0);
-                return;
-            }
-            #[cfg(target_arch = "x86_64")]
-            if fma {
-                // SAFETY: `has_fma` detected the features the function is compiled for.
-                unsafe { cg_update_fma(x, &gram, other, idx, conf, steps, scratch) };
-                return;
-            }
-            let _ = fma;
-            cg_update::<false>(x, &gram, other, idx, conf, steps, scratch);
+            update_row(fma, x, &gram, other, idx, conf, steps, scratch);
         },
     );
 }
@@ -319,19 +335,8 @@ pub(crate) fn update_rows(
     for &r in which {
         let (idx, values) = rows.row(r as usize);
         let Some(x) = target.get_mut(r as usize * f..(r as usize + 1) * f) else { continue };
-        if idx.is_empty() {
-            x.iter_mut().for_each(|v| *v = 0.0);
-            continue;
-        }
         let conf: Vec<f32> = values.iter().map(|&v| confidence(v)).collect();
-        #[cfg(target_arch = "x86_64")]
-        if fma {
-            // SAFETY: `has_fma` detected the features the function is compiled for.
-            unsafe { cg_update_fma(x, gram, other, idx, &conf, steps, &mut scratch) };
-            continue;
-        }
-        let _ = fma;
-        cg_update::<false>(x, gram, other, idx, &conf, steps, &mut scratch);
+        update_row(fma, x, gram, other, idx, &conf, steps, &mut scratch);
     }
 }
 
