@@ -343,3 +343,50 @@ fn cli_embed_without_paths_is_an_error() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.contains("--input"), "{err}");
 }
+
+#[test]
+fn a_grown_catalogue_embeds_only_its_new_texts_and_keeps_the_earlier_vectors() {
+    use recfuse::embed::ItemVectors;
+    use recfuse::embed::reuse::{EarlierEmbedding, ReuseOutcome, embed_reusing};
+    use std::sync::Arc;
+    let model_dir = tempfile::tempdir().unwrap();
+    write_tiny_model(model_dir.path(), 16);
+    let e = load(model_dir.path()).unwrap();
+    let fp = ItemTextTemplate::default().fingerprint();
+    let dim = e.dim();
+    // The earlier vectors are deliberately not what the model computes (1s and 2s): a row
+    // that equals them was taken over, not embedded again.
+    let earlier = EarlierEmbedding {
+        texts: Arc::new(strings(&["red mug", "tea pot"])),
+        vectors: Arc::new(ItemVectors {
+            dim,
+            data: [vec![1.0; dim], vec![2.0; dim]].concat(),
+            has_text: vec![true, true],
+        }),
+        model_fingerprint: e.model_fingerprint().to_owned(),
+        template_fingerprint: fp.clone(),
+    };
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = EmbeddingCache::open(cache_dir.path()).unwrap();
+    let texts = strings(&["tea pot", "blue cup", "red mug", "blue cup"]);
+    let progress = Progress::new();
+    let (got, outcome) = embed_reusing(&e, &texts, Some(&earlier), Some(&cache), &fp, 2, &progress).unwrap();
+    // Two texts taken over; one distinct new text ("blue cup", twice) went through the model.
+    assert_eq!(outcome, ReuseOutcome::Reused { reused: 2, embedded: 1 });
+    assert_eq!(progress.snapshot().total, 1, "the model saw one text");
+    let fresh = e.embed(&strings(&["blue cup"]), 1, &Progress::new()).unwrap();
+    let row = |i: usize| &got.data[i * dim..(i + 1) * dim];
+    assert_eq!(row(0), vec![2.0; dim].as_slice());
+    assert_eq!(row(2), vec![1.0; dim].as_slice());
+    assert_close(row(1), &fresh.data);
+    assert_close(row(3), &fresh.data);
+    // The whole result is in the cache for the next start.
+    let (cached, hit) = embed_with_cache(&e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
+    assert_eq!(hit, CacheOutcome::Hit);
+    assert_eq!(cached, got);
+    // Another template: nothing is taken over.
+    let other = ItemTextTemplate { fields: vec!["title".to_owned()], ..ItemTextTemplate::default() };
+    let (_, outcome) =
+        embed_reusing(&e, &texts, Some(&earlier), None, &other.fingerprint(), 2, &Progress::new()).unwrap();
+    assert!(matches!(outcome, ReuseOutcome::Cache(_)), "{outcome:?}");
+}

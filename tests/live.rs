@@ -15,7 +15,7 @@ use recfuse::score::als::AlsScorer;
 use recfuse::score::params::AlsParams;
 use recfuse::score::{ScoreContext, Scorer, SignalId, SignalParams, UserProfile, ValueTransform};
 use recfuse::session::engine::{Engine, Target};
-use recfuse::session::live::{LiveFeed, LiveStep, follow_behaviour};
+use recfuse::session::live::{LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 use recfuse::session::{Session, pipeline};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live");
@@ -83,6 +83,7 @@ fn step(feed: &mut LiveFeed, engine: &Engine) -> (Engine, recfuse::session::live
         LiveStep::Applied { engine, summary, .. } => (*engine, summary),
         LiveStep::Idle => panic!("expected new events, found none"),
         LiveStep::Reset(r) => panic!("unexpected reset: {r}"),
+        LiveStep::CatalogueGrew(what) => panic!("unexpected catalogue growth: {what}"),
         LiveStep::Failed(e) => panic!("reading failed: {e}"),
     }
 }
@@ -450,4 +451,77 @@ fn replay_writes_the_log_in_time_order_and_never_to_its_input() {
     assert_eq!(sha(&input), before, "the input was written to");
     let r = run(&out, &["--speed", "0"]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("--speed"), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("metadata").len()
+}
+
+#[test]
+fn a_row_appended_to_the_followed_catalogue_asks_for_a_reload() {
+    let (_dir, catalogue, events) = workdir();
+    let session = session_for(&catalogue, &events);
+    let engine = engine_for(&session);
+    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
+        .expect("follow events")
+        .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"));
+    assert!(matches!(feed.step(&engine), LiveStep::Idle));
+    // New events for known items are folded in as before.
+    append(&events, &format!("u4,C,{T0},purchase\n"));
+    let (engine, summary) = step(&mut feed, &engine);
+    assert_eq!(summary.events, 1);
+    // A new catalogue row: the items change, so the data must be loaded again.
+    append(&catalogue, "G,Walnut bowl,Living,15.00\n");
+    match feed.step(&engine) {
+        LiveStep::CatalogueGrew(what) => assert_eq!(what, "catalogue.csv: 1 new catalogue row"),
+        _ => panic!("expected the catalogue growth"),
+    }
+    assert!(matches!(feed.step(&engine), LiveStep::Idle), "each row is reported once");
+    // The reload (a fresh load of both files) has the item, and its events count.
+    append(&events, &format!("u5,G,{T0},purchase\n"));
+    let reloaded = engine_for(&session);
+    assert_eq!(reloaded.catalogue().len(), 7);
+    assert_eq!(reloaded.interactions.events, 6);
+}
+
+#[test]
+fn without_a_catalogue_file_events_for_new_items_ask_for_a_reload() {
+    let (_dir, _catalogue, events) = workdir();
+    let data = DataSources { behaviour: events.clone(), ..DataSources::default() };
+    let session = Session { data, ..Session::default() };
+    let engine = engine_for(&session);
+    assert_eq!(engine.catalogue().len(), 3, "items A, B, E derived from the events");
+    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping).expect("follow");
+    append(&events, &format!("u4,A,{T0},purchase\n"));
+    let (engine, summary) = step(&mut feed, &engine);
+    assert_eq!(summary.events, 1, "a known item is folded in");
+    append(&events, &format!("u4,Z,{T0},purchase\nu5,A,{T0},purchase\n"));
+    match feed.step(&engine) {
+        LiveStep::CatalogueGrew(what) => {
+            assert!(what.starts_with("1 new event names items not seen before"), "{what}")
+        }
+        _ => panic!("expected the catalogue growth"),
+    }
+    // The reload derives Z and counts every event once.
+    let reloaded = engine_for(&session);
+    assert_eq!(reloaded.catalogue().len(), 4);
+    assert_eq!(reloaded.interactions.events, 7);
+}
+
+#[test]
+fn watch_takes_in_an_item_added_to_the_catalogue() {
+    let (_dir, catalogue, events) = workdir();
+    let (child, mut out, _first) =
+        start_watch(&catalogue, &events, &["--max-updates", "1", "--idle-exit", "60"], Stdio::piped());
+    append(&catalogue, "G,Walnut bowl,Living,15.00\n");
+    append(&events, &format!("u4,G,{T0},purchase\nu5,G,{T0},purchase\nu6,G,{T0},purchase\n"));
+    let mut second = String::new();
+    out.read_line(&mut second).expect("second line");
+    let second: serde_json::Value = serde_json::from_str(&second).expect("JSON line after the append");
+    // G, bought by three shoppers, now leads the cold list.
+    assert_eq!(second["items"][0]["item_id"], "G", "{second}");
+    let output = child.wait_with_output().expect("exit");
+    assert!(output.status.success(), "{}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("catalogue.csv: 1 new catalogue row; loading and fitting again"), "{stderr}");
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::embed::reuse::EarlierEmbedding;
 use crate::jobs::Progress;
 use crate::session::Session;
 use crate::session::engine::Engine;
@@ -17,21 +18,25 @@ fn with_overrides(session: &Session, model: Option<&Path>, device: &str) -> Sess
 }
 
 /// Embeds the catalogue (or reads the cache), installs the semantic signal and prints a
-/// progress bar on stderr. Returns the notices to print (device fallback, cache state).
+/// progress bar on stderr; the texts of `earlier` keep their vectors. Returns the notices to
+/// print (device fallback, cache state) and the embedding, for a later one to reuse.
 pub(crate) fn attach_vectors(
     engine: &mut Engine,
     session: &Session,
     model: Option<&Path>,
     device: &str,
-) -> anyhow::Result<Vec<String>> {
+    earlier: Option<&EarlierEmbedding>,
+) -> anyhow::Result<(Vec<String>, EarlierEmbedding)> {
     let session = with_overrides(session, model, device);
     let progress = Progress::new();
     let bar = super::embed::CliProgressBar::attach(&progress, "embedding");
-    let outcome = pipeline::embed_catalogue(&engine.dataset, &session, &progress);
+    let outcome = pipeline::embed_catalogue(&engine.dataset, &session, earlier, &progress);
     bar.finish();
     let outcome = outcome.map_err(anyhow::Error::msg)?;
     engine.attach_vectors(Ok(outcome.vectors.clone()), &session.params);
-    Ok(outcome.notices)
+    let mut notes = outcome.notices.clone();
+    notes.extend(outcome.info.iter().filter(|n| n.starts_with("embedded ")).cloned());
+    Ok((notes, outcome.as_earlier()))
 }
 
 /// Embeds a search query with the session's model.

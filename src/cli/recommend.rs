@@ -253,6 +253,16 @@ pub(crate) fn rules(args: &RankArgs, session: &Session) -> anyhow::Result<Vec<Ru
 
 /// Loads data, fits the signals and (unless disabled) embeds the catalogue.
 pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result<Engine> {
+    Ok(build_engine_reusing(session, args, None)?.0)
+}
+
+/// [`build_engine`], with the vectors of texts that `earlier` embedded kept (a watched
+/// catalogue that grew embeds only its new items); also returns the embedding made.
+pub(crate) fn build_engine_reusing(
+    session: &Session,
+    args: &RankArgs,
+    earlier: Option<&crate::embed::reuse::EarlierEmbedding>,
+) -> anyhow::Result<(Engine, Option<crate::embed::reuse::EarlierEmbedding>)> {
     let progress = Progress::new();
     let dataset = Arc::new(pipeline::load(session, &progress)?);
     let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &session.model.template));
@@ -267,14 +277,16 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
     let mut engine =
         pipeline::fit_all(dataset, &first, texts, Err("item embeddings are being computed".to_owned()), &progress)
             .map_err(|_| anyhow::anyhow!("cancelled"))?;
+    let mut embedding = None;
     if args.no_semantic {
         engine.attach_vectors(Err("disabled with --no-semantic".to_owned()), &session.params);
     } else {
-        match super::embedding::attach_vectors(&mut engine, session, args.model.as_deref(), &args.device) {
-            Ok(notices) => {
+        match super::embedding::attach_vectors(&mut engine, session, args.model.as_deref(), &args.device, earlier) {
+            Ok((notices, made)) => {
                 for n in notices {
                     eprintln!("note: {n}");
                 }
+                embedding = Some(made);
             }
             Err(e) => {
                 eprintln!("note: semantic signal unavailable: {e:#}");
@@ -291,7 +303,7 @@ pub(crate) fn build_engine(session: &Session, args: &RankArgs) -> anyhow::Result
         eprintln!("note: signal file {} as '{}': {}", l.report.file, l.file.name, l.report.summary());
     }
     engine.set_external(loaded);
-    Ok(engine)
+    Ok((engine, embedding))
 }
 
 /// Loads `--ranker` (when given) into the engine, refusing a stale or mismatched model.

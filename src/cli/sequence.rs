@@ -65,7 +65,7 @@ fn item_vectors(
     session.model.device.clone_from(&args.device);
     let progress = Progress::new();
     let bar = (!args.json).then(|| super::embed::CliProgressBar::attach(&progress, "embedding"));
-    let outcome = pipeline::embed_catalogue(dataset, &session, &progress);
+    let outcome = pipeline::embed_catalogue(dataset, &session, None, &progress);
     if let Some(bar) = bar {
         bar.finish();
     }

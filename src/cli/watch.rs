@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::DataArgs;
-use super::recommend::{RankArgs, build_engine, fusion_config, list_json, rules};
+use super::recommend::{RankArgs, build_engine_reusing, fusion_config, list_json, rules};
 use crate::data::EventBatch;
 use crate::data::follow::{Follower, POLL_INTERVAL};
+use crate::embed::reuse::EarlierEmbedding;
 use crate::jobs::{JobHandle, JobStatus, Progress};
 use crate::session::Session;
 use crate::session::engine::{Engine, ExplainedItem, Target};
-use crate::session::live::{LiveFeed, LiveStep, follow_behaviour};
+use crate::session::live::{LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 
 /// Arguments of `recfuse watch`.
 #[derive(Debug, Args)]
@@ -52,6 +53,8 @@ struct Watcher {
     fitted_events: usize,
     since_fit: usize,
     refit: Option<Refit>,
+    /// The catalogue's embedding, kept so that a grown catalogue embeds only its new items.
+    embedding: Option<EarlierEmbedding>,
 }
 
 /// A refit running in the background, and the batches that arrived meanwhile.
@@ -62,16 +65,26 @@ struct Refit {
 }
 
 impl Watcher {
-    fn start(session: Session, args: &WatchArgs) -> anyhow::Result<Self> {
+    /// Loads and fits (embedding only the texts `earlier` lacks), then follows the
+    /// behaviour source and, when there is one, the catalogue file from where the load
+    /// read them.
+    fn start(session: Session, args: &WatchArgs, earlier: Option<&EarlierEmbedding>) -> anyhow::Result<Self> {
         let path = session.data.behaviour.clone();
         let loaded_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let engine = build_engine(&session, &args.rank)?;
-        let feed = match &args.inbox {
+        let catalogue_len = session.data.catalogue.as_ref().and_then(|c| std::fs::metadata(c).ok()).map(|m| m.len());
+        let (engine, embedding) = build_engine_reusing(&session, &args.rank, earlier)?;
+        let mut feed = match &args.inbox {
             Some(dir) => LiveFeed::new(Follower::folder(dir)?, session.data.behaviour_mapping.clone()),
             None => follow_behaviour(&path, loaded_len, &session.data.behaviour_mapping)?,
         };
+        if let (Some(catalogue), Some(len)) = (&session.data.catalogue, catalogue_len) {
+            match follow_catalogue(catalogue, len) {
+                Ok(follower) => feed = feed.with_catalogue(follower),
+                Err(e) => eprintln!("note: new items are not taken in while watching: {e}"),
+            }
+        }
         let fitted_events = engine.dataset.behaviour.user.len();
-        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None })
+        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None, embedding })
     }
 
     /// Starts a background refit when the events since the last fit reached `percent` of
@@ -142,7 +155,7 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
     args.rank.apply_profile(&mut session)?;
     let config = fusion_config(session.fusion.clone(), &args.rank)?;
     let rules = rules(&args.rank, &session)?;
-    let mut watcher = Watcher::start(session, args)?;
+    let mut watcher = Watcher::start(session, args, None)?;
     let mut previous = print_current(&watcher.engine, args, &config, &rules, None, 0)?;
     let mut updates = 0usize;
     let mut live_events = 0usize;
@@ -182,7 +195,13 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
             LiveStep::Reset(reason) => {
                 eprintln!("note: {reason}");
                 let session = watcher.session.clone();
-                watcher = Watcher::start(session, args)?;
+                watcher = Watcher::start(session, args, watcher.embedding.as_ref())?;
+                last_news = Instant::now();
+            }
+            LiveStep::CatalogueGrew(what) => {
+                eprintln!("note: {what}; loading and fitting again (only new item texts are embedded)");
+                let session = watcher.session.clone();
+                watcher = Watcher::start(session, args, watcher.embedding.as_ref())?;
                 last_news = Instant::now();
             }
             LiveStep::Failed(message) => {

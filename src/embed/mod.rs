@@ -11,6 +11,7 @@
 //! - [`bert`]: the BERT encoder itself, tuned for CPU throughput.
 //! - [`bench`]: throughput measurement.
 //! - [`projection`]: a 2-D map and clusters of item vectors (Explore view).
+//! - [`reuse`]: embedding a catalogue again, reusing the vectors of texts embedded before.
 //! - [`vectors`]: [`ItemVectors`], the embedded catalogue every signal and view reads.
 //!
 //! candle is used only here; nothing in this module knows about the GUI or polars.
@@ -23,6 +24,7 @@ pub mod encoder;
 pub mod error;
 pub mod model;
 pub mod projection;
+pub mod reuse;
 pub mod template;
 pub mod vectors;
 

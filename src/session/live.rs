@@ -160,21 +160,53 @@ pub enum LiveStep {
     },
     /// The followed file was truncated or replaced: reload it (the reason).
     Reset(String),
+    /// The catalogue grew: a followed catalogue file has new rows, or (without a catalogue
+    /// file) new events name items not seen before. New items are new columns of every
+    /// signal, so the data is loaded and fitted again (what was seen).
+    CatalogueGrew(String),
     /// Reading failed (the message names the file; following goes on).
     Failed(String),
 }
 
-/// A followed behaviour source and the column mapping its rows are read with.
+/// A followed behaviour source and the column mapping its rows are read with, and the
+/// followed catalogue file, if any.
 #[derive(Debug)]
 pub struct LiveFeed {
     follower: Follower,
     mapping: ColumnMapping,
+    catalogue: Option<Follower>,
 }
 
 impl LiveFeed {
     /// Follows `follower`'s source, reading new rows with `mapping` (the behaviour file's).
     pub fn new(follower: Follower, mapping: ColumnMapping) -> Self {
-        Self { follower, mapping }
+        Self { follower, mapping, catalogue: None }
+    }
+
+    /// Also follows the catalogue file: new rows there make [`LiveStep::CatalogueGrew`].
+    pub fn with_catalogue(mut self, catalogue: Follower) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
+    /// Checks the followed catalogue file once.
+    fn catalogue_step(&mut self) -> Option<LiveStep> {
+        let follower = self.catalogue.as_mut()?;
+        match follower.poll() {
+            Ok(None) => None,
+            Ok(Some(FollowEvent::Reset { path, reason })) => {
+                Some(LiveStep::Reset(format!("{}: {reason}; reloading it", crate::data::format::short_name(&path))))
+            }
+            Ok(Some(FollowEvent::Rows(rows))) => (rows.table.rows > 0).then(|| {
+                let n = rows.table.rows;
+                LiveStep::CatalogueGrew(format!(
+                    "{}: {n} new catalogue row{}",
+                    crate::data::format::short_name(&rows.source),
+                    if n == 1 { "" } else { "s" }
+                ))
+            }),
+            Err(e) => Some(LiveStep::Failed(e.to_string())),
+        }
     }
 
     /// The followed file or folder.
@@ -184,6 +216,9 @@ impl LiveFeed {
 
     /// Checks the source once and folds what is new into a copy of `engine`.
     pub fn step(&mut self, engine: &Engine) -> LiveStep {
+        if let Some(step) = self.catalogue_step() {
+            return step;
+        }
         match self.follower.poll() {
             Ok(None) => LiveStep::Idle,
             Ok(Some(FollowEvent::Reset { path, reason })) => {
@@ -192,6 +227,15 @@ impl LiveFeed {
             Ok(Some(FollowEvent::Rows(rows))) => {
                 let modified = std::fs::metadata(&rows.source).and_then(|m| m.modified()).ok();
                 match build_batch(rows, &engine.dataset, &self.mapping) {
+                    Ok(batch) if engine.dataset.catalogue_derived() && batch.unknown_items() > 0 => {
+                        let n = batch.unknown_items();
+                        LiveStep::CatalogueGrew(format!(
+                            "{n} new event{} name{} items not seen before (the catalogue is derived from the \
+                             behaviour file)",
+                            if n == 1 { "" } else { "s" },
+                            if n == 1 { "s" } else { "" }
+                        ))
+                    }
                     Ok(batch) => {
                         let (next, summary) = engine.apply_batch(&batch);
                         LiveStep::Applied { engine: Box::new(next), batch: Arc::new(batch), summary, modified }
@@ -208,4 +252,11 @@ impl LiveFeed {
 /// it was loaded), with the behaviour file's column mapping.
 pub fn follow_behaviour(path: &std::path::Path, offset: u64, mapping: &ColumnMapping) -> Result<LiveFeed, DataError> {
     Ok(LiveFeed::new(Follower::file(path, offset)?, mapping.clone()))
+}
+
+/// Follows the catalogue file `path` from byte `offset` (its size when it was loaded) for
+/// [`LiveFeed::with_catalogue`]. A catalogue that cannot be followed (compressed, Parquet)
+/// is an error naming it.
+pub fn follow_catalogue(path: &std::path::Path, offset: u64) -> Result<Follower, DataError> {
+    Follower::file(path, offset)
 }

@@ -4,6 +4,7 @@
 //! request as the usual fit job; batches that arrive meanwhile are folded into its result.
 //! The same refit starts by itself once the events folded in since the last fit reach
 //! `live.refit_after_percent` of the events that fit used (the drift shown in the strip).
+//! The catalogue file is followed too: new items reload the data (see [`LiveStep::CatalogueGrew`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::data::{Dataset, EventBatch};
 use crate::session::command::Command;
-use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour};
+use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 
 /// What the follow job hands back: the feed (to poll again) and what it found.
 pub struct LiveOutput {
@@ -85,6 +86,8 @@ pub struct LiveState {
     feed: Option<LiveFeed>,
     /// Size of the behaviour file just before it was last loaded (where following starts).
     loaded_len: Option<u64>,
+    /// The same for the catalogue file, when there is one.
+    catalogue_len: Option<u64>,
     /// Bumped on every reload: a job's output from before it is dropped.
     generation: u64,
     /// Batches folded in since the running refit started (folded into its result).
@@ -177,6 +180,8 @@ impl Workbench {
     /// Notes the behaviour file's size before a load, and forgets the old feed.
     pub(super) fn live_before_load(&mut self) {
         self.live.loaded_len = std::fs::metadata(&self.session.data.behaviour).ok().map(|m| m.len());
+        self.live.catalogue_len =
+            self.session.data.catalogue.as_ref().and_then(|c| std::fs::metadata(c).ok()).map(|m| m.len());
         self.live.generation += 1;
         self.live.feed = None;
         self.live.since_refit = None;
@@ -243,10 +248,27 @@ impl Workbench {
             None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
         };
         match follow_behaviour(&path, offset, &self.session.data.behaviour_mapping) {
-            Ok(feed) => self.live.feed = Some(feed),
+            Ok(feed) => self.live.feed = Some(self.with_followed_catalogue(feed)),
             Err(e) => {
                 self.notify(NoticeLevel::Error, format!("live mode off: {e}"));
                 self.live.on = false;
+            }
+        }
+    }
+
+    /// Follows the catalogue file too, from its size at the load, so that new items are
+    /// taken in; one that cannot be followed (compressed, Parquet) is said once.
+    fn with_followed_catalogue(&mut self, feed: LiveFeed) -> LiveFeed {
+        let Some(path) = self.session.data.catalogue.clone() else { return feed };
+        let offset = match self.live.catalogue_len {
+            Some(n) => n,
+            None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+        };
+        match follow_catalogue(&path, offset) {
+            Ok(follower) => feed.with_catalogue(follower),
+            Err(e) => {
+                self.notify(NoticeLevel::Info, format!("live: new items are not taken in: {e}"));
+                feed
             }
         }
     }
@@ -291,6 +313,16 @@ impl Workbench {
             }
             LiveStep::Reset(reason) => {
                 self.notify(NoticeLevel::Warning, reason);
+                self.reload();
+                return;
+            }
+            LiveStep::CatalogueGrew(what) => {
+                self.notify(
+                    NoticeLevel::Info,
+                    format!(
+                        "live: {what}; loading and fitting again in the background (only new item texts are embedded)"
+                    ),
+                );
                 self.reload();
                 return;
             }
