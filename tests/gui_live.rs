@@ -157,3 +157,35 @@ fn an_item_added_to_the_followed_catalogue_is_embedded_and_listed() {
     });
     h.get_by_label("Walnut bowl");
 }
+
+#[test]
+fn without_a_catalogue_rows_for_new_items_wait_for_the_refit_which_reloads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = dir.path().join("events.csv");
+    std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
+    let data = DataSources { behaviour: events.clone(), ..DataSources::default() };
+    let session = Session { data, live: LiveSettings { refit_after_percent: 50.0 }, ..Session::default() };
+    let mut h = Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
+    wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
+    assert_eq!(h.state().wb.engine().map(|e| e.catalogue().len()), Some(3), "A, B, E derived from the events");
+    h.get_by_label("Live").click();
+    h.run_steps(3);
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&events).expect("open");
+        f.write_all(text.as_bytes()).expect("append");
+    };
+    // One row for a new item Z: 1 / 4 = 25 %, below the threshold; it waits, with a note.
+    append("u4,Z,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "the note", |app| app.wb.notices().iter().any(|n| n.text.contains("1 new row names items")));
+    assert_eq!(h.state().wb.engine().map(|e| e.catalogue().len()), Some(3));
+    // Two more: 3 / 4 = 75 %: the refit loads the data again, and Z is an item.
+    append("u5,Z,2011-01-01 10:00:00,purchase\nu6,Z,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "the reload", |app| app.wb.engine().is_some_and(|e| e.catalogue().len() == 4));
+    let wb = &h.state().wb;
+    let notices: Vec<String> = wb.notices().iter().chain(wb.notice_history()).map(|n| n.text.clone()).collect();
+    assert!(notices.iter().any(|n| n.contains("to take in 3 rows for items not seen before")), "{notices:?}");
+    assert_eq!(wb.engine().map(|e| e.interactions.events), Some(7), "every event once");
+    assert!(wb.live().is_on(), "live mode goes on after the reload");
+}

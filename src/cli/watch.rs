@@ -53,6 +53,9 @@ struct Watcher {
     fitted_events: usize,
     since_fit: usize,
     refit: Option<Refit>,
+    /// Rows for items not seen before (derived catalogue), taken in by the next refit,
+    /// which then loads the data again.
+    new_item_rows: usize,
     /// The catalogue's embedding, kept so that a grown catalogue embeds only its new items.
     embedding: Option<EarlierEmbedding>,
 }
@@ -84,15 +87,24 @@ impl Watcher {
             }
         }
         let fitted_events = engine.dataset.behaviour.user.len();
-        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None, embedding })
+        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None, new_item_rows: 0, embedding })
     }
 
     /// Starts a background refit when the events since the last fit reached `percent` of
-    /// the events it used.
-    fn refit_if_drifted(&mut self, percent: f64) -> anyhow::Result<()> {
+    /// the events it used. When rows for new items wait, loads and fits again instead
+    /// (returns the new watcher).
+    fn refit_if_drifted(&mut self, percent: f64, args: &WatchArgs) -> anyhow::Result<Option<Watcher>> {
         let drift = 100.0 * self.since_fit as f64 / self.fitted_events.max(1) as f64;
         if percent <= 0.0 || self.refit.is_some() || drift < percent {
-            return Ok(());
+            return Ok(None);
+        }
+        if self.new_item_rows > 0 {
+            eprintln!(
+                "note: {} new events since the last fit are {drift:.1} % of the {} it used; loading and fitting \
+                 again to take in {} rows for items not seen before",
+                self.since_fit, self.fitted_events, self.new_item_rows
+            );
+            return Watcher::start(self.session.clone(), args, self.embedding.as_ref()).map(Some);
         }
         eprintln!(
             "note: {} new events since the last fit are {drift:.1} % of the {} it used; refitting in the background",
@@ -102,7 +114,7 @@ impl Watcher {
         let params = self.session.params.clone();
         let job = JobHandle::spawn("refit", Progress::new(), move |p| engine.refit(&params, p))?;
         self.refit = Some(Refit { job, pending: Vec::new(), started: Instant::now() });
-        Ok(())
+        Ok(None)
     }
 
     /// Swaps a finished refit in, with the batches that arrived while it ran folded in.
@@ -176,11 +188,19 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
             LiveStep::Idle => continue,
             LiveStep::Applied { engine, summary, batch, .. } => {
                 watcher.engine = *engine;
-                watcher.since_fit += summary.events;
+                watcher.since_fit += summary.events + summary.new_item_rows;
+                if let Some(note) = summary.new_item_note()
+                    && watcher.new_item_rows == 0
+                {
+                    eprintln!("note: {note}");
+                }
+                watcher.new_item_rows += summary.new_item_rows;
                 if let Some(refit) = &mut watcher.refit {
                     refit.pending.push(batch);
                 }
-                watcher.refit_if_drifted(args.refit_after)?;
+                if let Some(reloaded) = watcher.refit_if_drifted(args.refit_after, args)? {
+                    watcher = reloaded;
+                }
                 live_events += summary.events;
                 last_news = Instant::now();
                 let shoppers = summary.shoppers.len();

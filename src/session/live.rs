@@ -3,6 +3,8 @@
 //! [`LiveFeed::step`] and [`Engine::apply_batch`].
 
 use std::sync::Arc;
+
+use rayon::prelude::*;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::engine::Engine;
@@ -55,6 +57,25 @@ pub struct BatchSummary {
     pub apply_time: Duration,
     /// Where that time went: appending to the log, the interactions, then each signal.
     pub phases: Vec<(String, Duration)>,
+    /// Without a catalogue file: rows naming items not seen before. They are not folded in
+    /// (every signal would need a new column) but taken in by the next refit, which then
+    /// loads the data again ([`BatchSummary::new_item_note`]).
+    pub new_item_rows: usize,
+}
+
+impl BatchSummary {
+    /// What the rows for new items wait for, when there are some.
+    pub fn new_item_note(&self) -> Option<String> {
+        let n = self.new_item_rows;
+        (n > 0).then(|| {
+            format!(
+                "{n} new row{} name{} items not seen before; they are taken in by the next refit, which loads the \
+                 data again (the catalogue is derived from the behaviour file)",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" }
+            )
+        })
+    }
 }
 
 impl Engine {
@@ -75,18 +96,29 @@ impl Engine {
         let change = LiveChange { interactions: &interactions, delta: &delta, catalogue: &dataset.catalogue };
         let mut models = self.models.clone();
         let mut signals = Vec::new();
-        for (id, scorer) in &self.models.scorers {
-            let t = Instant::now();
-            let state = match scorer.live_update(&change) {
+        // The signals update independently of each other: in parallel (on the caller's
+        // rayon pool), each timed on its own.
+        let updates: Vec<(SignalId, LiveUpdate, Duration)> = self
+            .models
+            .scorers
+            .par_iter()
+            .map(|(id, scorer)| {
+                let t = Instant::now();
+                let update = scorer.live_update(&change);
+                (*id, update, t.elapsed())
+            })
+            .collect();
+        for (id, update, took) in updates {
+            let state = match update {
                 LiveUpdate::FromProfile => SignalLive::FromProfile,
                 LiveUpdate::Updated(next, what) => {
-                    models.scorers.insert(*id, next);
+                    models.scorers.insert(id, next);
                     SignalLive::Updated(what)
                 }
                 LiveUpdate::Stale(why) => SignalLive::Stale(why),
             };
-            signals.push((*id, state));
-            phases.push((id.id().to_owned(), t.elapsed()));
+            signals.push((id, state));
+            phases.push((id.id().to_owned(), took));
         }
         let shoppers = delta.users.iter().map(|&u| dataset.behaviour.users.name(u).to_owned()).collect();
         let summary = BatchSummary {
@@ -105,6 +137,7 @@ impl Engine {
             signals,
             apply_time: Duration::ZERO,
             phases,
+            new_item_rows: if self.dataset.catalogue_derived() { batch.unknown_items() } else { 0 },
         };
         let engine = Engine {
             dataset: Arc::new(dataset),
@@ -160,9 +193,8 @@ pub enum LiveStep {
     },
     /// The followed file was truncated or replaced: reload it (the reason).
     Reset(String),
-    /// The catalogue grew: a followed catalogue file has new rows, or (without a catalogue
-    /// file) new events name items not seen before. New items are new columns of every
-    /// signal, so the data is loaded and fitted again (what was seen).
+    /// A followed catalogue file has new rows. New items are new columns of every signal,
+    /// so the data is loaded and fitted again (what was seen).
     CatalogueGrew(String),
     /// Reading failed (the message names the file; following goes on).
     Failed(String),
@@ -227,15 +259,6 @@ impl LiveFeed {
             Ok(Some(FollowEvent::Rows(rows))) => {
                 let modified = std::fs::metadata(&rows.source).and_then(|m| m.modified()).ok();
                 match build_batch(rows, &engine.dataset, &self.mapping) {
-                    Ok(batch) if engine.dataset.catalogue_derived() && batch.unknown_items() > 0 => {
-                        let n = batch.unknown_items();
-                        LiveStep::CatalogueGrew(format!(
-                            "{n} new event{} name{} items not seen before (the catalogue is derived from the \
-                             behaviour file)",
-                            if n == 1 { "" } else { "s" },
-                            if n == 1 { "s" } else { "" }
-                        ))
-                    }
                     Ok(batch) => {
                         let (next, summary) = engine.apply_batch(&batch);
                         LiveStep::Applied { engine: Box::new(next), batch: Arc::new(batch), summary, modified }

@@ -4,7 +4,8 @@
 //! request as the usual fit job; batches that arrive meanwhile are folded into its result.
 //! The same refit starts by itself once the events folded in since the last fit reach
 //! `live.refit_after_percent` of the events that fit used (the drift shown in the strip).
-//! The catalogue file is followed too: new items reload the data (see [`LiveStep::CatalogueGrew`]).
+//! The catalogue file is followed too: new items reload the data (see [`LiveStep::CatalogueGrew`]);
+//! without one, rows for new items wait for the next refit, which then reloads.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -98,6 +99,9 @@ pub struct LiveState {
     fitted_events: usize,
     /// Events folded in since that fit.
     since_fit: usize,
+    /// Rows for items not seen before (derived catalogue), waiting for the next refit,
+    /// which then loads the data again.
+    new_item_rows: usize,
     stats: LiveStats,
 }
 
@@ -154,7 +158,9 @@ impl Workbench {
                 }
             }
             Command::RefitLive => {
-                if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
+                if self.live.new_item_rows > 0 {
+                    self.reload_for_new_items();
+                } else if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
                     self.notify(NoticeLevel::Info, "refitting every signal on all events in the background");
                     self.start_fit(dataset);
                 }
@@ -185,6 +191,22 @@ impl Workbench {
         self.live.generation += 1;
         self.live.feed = None;
         self.live.since_refit = None;
+        // The load reads every row, those for new items too.
+        self.live.new_item_rows = 0;
+    }
+
+    /// Loads the data again (in the background, like Reload) because rows for items not
+    /// seen before are waiting; only the new item texts are embedded.
+    fn reload_for_new_items(&mut self) {
+        self.notify(
+            NoticeLevel::Info,
+            format!(
+                "loading the data again in the background to take in {} rows for items not seen before (only new \
+                 item texts are embedded)",
+                self.live.new_item_rows
+            ),
+        );
+        self.reload();
     }
 
     /// Starts collecting live batches for a refit that starts now.
@@ -228,7 +250,11 @@ impl Workbench {
                 self.live.since_fit, self.live.fitted_events
             ),
         );
-        self.start_fit(dataset);
+        if self.live.new_item_rows > 0 {
+            self.reload_for_new_items();
+        } else {
+            self.start_fit(dataset);
+        }
     }
 
     /// Starts following once the engine exists.
@@ -353,7 +379,13 @@ impl Workbench {
         self.data.install_live(engine);
         self.refresh_after_live();
         let lag = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
-        self.live.since_fit += summary.events;
+        self.live.since_fit += summary.events + summary.new_item_rows;
+        if let Some(note) = summary.new_item_note()
+            && self.live.new_item_rows == 0
+        {
+            self.notify(NoticeLevel::Info, format!("live: {note}"));
+        }
+        self.live.new_item_rows += summary.new_item_rows;
         self.live.stats.record(&summary, lag);
         self.live.last_error = None;
         self.refit_if_drifted();
