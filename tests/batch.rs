@@ -158,6 +158,45 @@ fn fusion_options_and_rules_reach_batch_as_they_reach_recommend() {
     assert!(df.column("contribution_popularity").is_err(), "popularity=0 removes the signal");
 }
 
+/// The item ids of a `recommend --json` list.
+fn item_ids(json: &serde_json::Value) -> Vec<String> {
+    json["items"].as_array().expect("items").iter().map(|i| i["item_id"].as_str().expect("id").to_owned()).collect()
+}
+
+#[test]
+fn a_segment_rule_from_a_rules_file_changes_only_the_lists_of_that_segment() {
+    // In the sample, 17850's events are all from the United Kingdom and 12490's all from
+    // France (counted in events.csv by hand), so the country segment puts them apart.
+    let (uk, french) = ("17850", "12490");
+    let plain_uk = item_ids(&recommend_json(uk, &["--top", "6"]));
+    let plain_french = item_ids(&recommend_json(french, &["--top", "6"]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules.json");
+    let hidden = plain_uk[0].clone();
+    std::fs::write(
+        &rules,
+        format!(
+            r#"[{{"name": "uk: not the top item", "target": {{"by": "item", "id": "{hidden}"}}, "action": "hide",
+                 "scope": {{"for": "segment", "dimension": "country", "value": "united kingdom"}}}},
+                {{"name": "uk: pin", "target": {{"by": "item", "id": "{}"}}, "action": "pin", "position": 1,
+                 "scope": {{"for": "segment", "dimension": "country", "value": "United Kingdom"}}}}]"#,
+            plain_french[5]
+        ),
+    )
+    .expect("write rules");
+    let options = ["--top", "6", "--rules", rules.to_str().expect("utf-8")];
+    let ruled_uk = item_ids(&recommend_json(uk, &options));
+    assert!(!ruled_uk.contains(&hidden), "hidden for the UK shopper: {ruled_uk:?}");
+    assert_eq!(ruled_uk[0], plain_french[5], "pinned at #1 for the UK shopper");
+    assert_eq!(item_ids(&recommend_json(french, &options)), plain_french, "the French shopper's list is untouched");
+    // `batch` scopes the same way.
+    let out = dir.path().join("segment.parquet");
+    batch(&out, &options);
+    let df = read(&out);
+    assert_same_list(&df, uk, &recommend_json(uk, &options), false);
+    assert_same_list(&df, french, &recommend_json(french, &options), false);
+}
+
 #[test]
 fn users_file_restricts_the_output_to_the_listed_shoppers_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");

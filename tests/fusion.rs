@@ -305,10 +305,39 @@ fn a_rule_without_a_scope_is_for_every_list_and_a_shopper_rule_only_for_that_sho
     assert!(json.contains(r#""scope":{"for":"shopper","id":"u1"}"#), "{json}");
     assert_eq!(serde_json::from_str::<Rule>(&json).expect("round trip"), mine);
     let rules = vec![old, mine, lamps];
-    let names = |list: ListFor<'_>| rules_for(&rules, list).iter().map(|r| r.scope.clone()).collect::<Vec<_>>();
+    let names = |list: ListFor<'_>| rules_for(&rules, list, &[]).iter().map(|r| r.scope.clone()).collect::<Vec<_>>();
     assert_eq!(names(ListFor::Shopper("u2")), vec![RuleScope::All]);
     assert_eq!(names(ListFor::Shopper("u1")).len(), 2);
     assert_eq!(names(ListFor::Search { query: "desk lamps", shopper: None }).len(), 2);
     assert_eq!(names(ListFor::Search { query: "rugs", shopper: Some("u1") }).len(), 2);
     assert_eq!(names(ListFor::Any), vec![RuleScope::All]);
+}
+
+#[test]
+fn a_segment_rule_is_for_the_shoppers_of_that_segment_and_their_searches_only() {
+    use recfuse::fusion::{ListFor, RuleScope, rules_for};
+    let rule: Rule = serde_json::from_str(
+        r#"{"name": "french mugs", "target": {"by": "item", "id": "M1"}, "action": "hide",
+            "scope": {"for": "segment", "dimension": "country", "value": "France"}}"#,
+    )
+    .expect("segment rule");
+    assert_eq!(rule.scope, RuleScope::Segment { dimension: "country".to_owned(), value: "France".to_owned() });
+    let json = serde_json::to_string(&rule).expect("json");
+    assert!(json.contains(r#""scope":{"for":"segment","dimension":"country","value":"France"}"#), "{json}");
+    assert_eq!(serde_json::from_str::<Rule>(&json).expect("round trip"), rule);
+    let rules = vec![rule];
+    let french = [("store".to_owned(), "north".to_owned()), ("country".to_owned(), "france".to_owned())];
+    let german = [("country".to_owned(), "Germany".to_owned())];
+    let wrong_column = [("region".to_owned(), "France".to_owned())];
+    let applies = |list: ListFor<'_>, segments: &[(String, String)]| rules_for(&rules, list, segments).len();
+    // The value matches case-insensitively, only in the named column.
+    assert_eq!(applies(ListFor::Shopper("u1"), &french), 1);
+    assert_eq!(applies(ListFor::Shopper("u2"), &german), 0);
+    assert_eq!(applies(ListFor::Shopper("u3"), &wrong_column), 0);
+    assert_eq!(applies(ListFor::Shopper("u4"), &[]), 0);
+    // A search personalised for a French shopper is theirs; an anonymous one and the
+    // across-shoppers evaluation are nobody's.
+    assert_eq!(applies(ListFor::Search { query: "mug", shopper: Some("u1") }, &french), 1);
+    assert_eq!(applies(ListFor::Search { query: "mug", shopper: None }, &french), 0);
+    assert_eq!(applies(ListFor::Any, &french), 0);
 }

@@ -203,6 +203,81 @@ fn a_failed_load_keeps_the_previous_data_working_and_says_so() {
 }
 
 #[test]
+fn open_dataset_shows_both_files_and_how_each_column_is_read_before_one_load() {
+    use recfuse::data::{Role, TableKind};
+    use recfuse::ui::state::DialogPurpose;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalogue = dir.path().join("shop_catalogue.csv");
+    let events = dir.path().join("shop_events.csv");
+    let mut c = String::from("item_id,title,category,colour_code\n");
+    for i in 1..=12 {
+        c.push_str(&format!("S{i:02},wool scarf {i},Scarves,{}\n", if i % 2 == 0 { "red" } else { "blue" }));
+    }
+    std::fs::write(&catalogue, c).expect("write catalogue");
+    let mut e = String::from("user_id,item_id,timestamp,event_type,store\n");
+    for u in 1..=4 {
+        for k in 0..4 {
+            let item = (u * 3 + k * 5) % 12 + 1;
+            e.push_str(&format!(
+                "p{u},S{item:02},{},purchase,{}\n",
+                1_600_000_000 + u * 10_000 + k * 100,
+                if u % 2 == 0 { "north" } else { "south" }
+            ));
+        }
+    }
+    std::fs::write(&events, e).expect("write events");
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let sample = h.state().wb.session().data.clone();
+    // Both files chosen (as the file dialogs' "Open…" fills the fields), then one action.
+    h.state_mut().dialog_result(DialogPurpose::DataFile(TableKind::Catalogue), catalogue.clone());
+    h.state_mut().dialog_result(DialogPurpose::DataFile(TableKind::Behaviour), events.clone());
+    h.run_steps(3);
+    h.get_by_label("Open dataset").click();
+    wait_until(&mut h, "the preview", |app| {
+        app.ui.open_dataset.as_ref().is_some_and(|d| d.previews[0].is_some() && d.previews[1].is_some())
+    });
+    let shown = texts(&h);
+    let has = |t: &str| shown.iter().any(|s| s == t);
+    assert!(has(&format!("Behaviour: {}", events.display())), "{shown:?}");
+    assert!(has(&format!("Catalogue: {}", catalogue.display())));
+    assert!(has("csv, ',' separated · 16 rows · 5 columns"), "{shown:?}");
+    // The first rows, and what each column will be read as.
+    assert!(has("wool scarf 1") && has("p1"), "first rows");
+    for read_as in
+        ["item_id", "title", "category", "user_id", "timestamp", "event_type", "event attribute (segment)", "not read"]
+    {
+        assert!(has(read_as), "{read_as} missing from {shown:?}");
+    }
+    assert_eq!(h.state().wb.session().data, sample, "nothing is loaded before Load");
+    // Map the brand role to the colour column, then load.
+    h.get_by_label("Catalogue columns by role").click();
+    h.run();
+    h.get_by_label("Catalogue column for brand").click();
+    h.run();
+    h.get_by(|n| n.label().as_deref() == Some("colour_code") && n.role() != egui::accesskit::Role::Label).click();
+    h.run();
+    let draft = h.state().ui.open_dataset.clone().expect("still open");
+    assert_eq!(draft.mappings[0].overrides.get(&Role::Brand).map(String::as_str), Some("colour_code"));
+    assert_eq!(
+        draft.previews[0].clone().expect("read").expect("ok").read_as(TableKind::Catalogue, &draft.mappings[0])[3],
+        "brand"
+    );
+    h.get_by_label("Load").click();
+    h.run_steps(3);
+    assert!(h.state().ui.open_dataset.is_none(), "the window closes on Load");
+    wait_until(&mut h, "the scarves", |app| {
+        app.wb.engine().is_some_and(|e| e.catalogue().len() == 12) && app.wb.jobs().running().is_empty()
+    });
+    let app = h.state();
+    let data = &app.wb.session().data;
+    assert_eq!((data.catalogue.as_deref(), data.behaviour.as_path()), (Some(catalogue.as_path()), events.as_path()));
+    let cat = app.wb.engine().expect("engine").catalogue();
+    let s02 = cat.ids.get("S02").expect("S02") as usize;
+    assert_eq!(cat.brands[s02], "red", "the colour column was read as the brand");
+}
+
+#[test]
 fn with_privacy_on_no_tab_shows_a_raw_shopper_id() {
     let mut h = harness(Session::default(), false);
     loaded(&mut h);
@@ -295,6 +370,15 @@ fn the_category_cap_says_on_the_item_why_it_moved_down() {
     assert!(first_line.ends_with(" item (cap 1), moved down"), "{first_line}");
 }
 
+/// Clicks the widget labelled `label` after scrolling it into view (the left panel's
+/// rules are below its fold).
+fn click_scrolled(h: &mut Harness<'static, WorkbenchApp>, label: &str) {
+    h.get_by_label(label).scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label(label).click();
+    h.run();
+}
+
 fn title_of(app: &WorkbenchApp, position: usize) -> String {
     let engine = app.wb.engine().expect("engine");
     let item = app.wb.list().get(position).expect("list entry").ranked.item;
@@ -327,6 +411,64 @@ fn a_pin_made_for_one_shopper_stays_with_that_shopper_and_the_rules_stay_open() 
 }
 
 #[test]
+fn a_rule_for_a_segment_changes_its_shoppers_lists_only_and_comes_back_with_the_session() {
+    use recfuse::fusion::{RuleAction, RuleScope};
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    h.get_by_label("Rules (4)").click();
+    h.run();
+    // Pin the default shopper's third item for the country segment "United Kingdom": in the
+    // sample, 17920 and 16360 bought only from the UK, 12490 only from France (events.csv).
+    let engine = h.state().wb.engine().expect("engine");
+    let item = h.state().wb.list()[2].ranked.item;
+    let item_id = engine.catalogue().ids.name(item).to_owned();
+    click_scrolled(&mut h, "rule action");
+    h.run();
+    click_scrolled(&mut h, "Pin");
+    h.run();
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.data().placeholder() == Some("item id / category / brand")
+    };
+    h.get_by(field).scroll_to_me();
+    h.run_steps(3);
+    h.get_by(field).click();
+    h.run();
+    h.get_by(field).type_text(&item_id);
+    h.run();
+    click_scrolled(&mut h, "a segment");
+    h.run();
+    assert_eq!(h.state().ui.rule_form.segment_dimension, "country", "the sample's one segment column");
+    click_scrolled(&mut h, "rule segment value");
+    h.run();
+    click_scrolled(&mut h, "United Kingdom (403 shoppers)");
+    h.run();
+    click_scrolled(&mut h, "Add rule");
+    h.run_steps(3);
+    let rule = h.state().wb.session().rules.last().expect("a rule").clone();
+    let segment = RuleScope::Segment { dimension: "country".to_owned(), value: "United Kingdom".to_owned() };
+    assert_eq!((&rule.scope, &rule.action), (&segment, &RuleAction::Pin { position: 1 }));
+    assert!(rule.name.starts_with("pin “") && rule.name.ends_with("” at #1"), "{}", rule.name);
+    h.get_by_label(&format!("{} · for shoppers with country United Kingdom", rule.name));
+    assert_eq!(h.state().wb.list()[0].ranked.item, item, "pinned for 17920 (United Kingdom)");
+    type_and_enter(&mut h, "search id", "16360");
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("16360"));
+    assert_eq!(h.state().wb.list()[0].ranked.item, item, "pinned for 16360 (United Kingdom)");
+    type_and_enter(&mut h, "search id", "12490");
+    assert_eq!(h.state().wb.session().selection.shopper.as_deref(), Some("12490"));
+    assert!(h.state().wb.list().iter().all(|e| e.ranked.rule_effects.is_empty()), "the pin reached France");
+    // Saved and opened again, the rule keeps its segment.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("segment.json");
+    h.state().wb.session().save(&path).expect("save");
+    let mut reopened = harness(Session::load(&path).expect("load"), false);
+    loaded(&mut reopened);
+    assert_eq!(reopened.state().wb.session().rules.last(), Some(&rule));
+    reopened.get_by_label("Rules (5)").click();
+    reopened.run();
+    reopened.get_by_label(&format!("{} · for shoppers with country United Kingdom", rule.name));
+}
+
+#[test]
 fn rules_for_items_the_loaded_catalogue_lacks_are_shown_inactive() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (catalogue, events) = second_dataset(dir.path());
@@ -339,6 +481,28 @@ fn rules_for_items_the_loaded_catalogue_lacks_are_shown_inactive() {
     h.run();
     // The default session's "hide postage" rule names stock code POST, which these lamps lack.
     h.get_by_label("inactive: the loaded catalogue has no item POST");
+}
+
+#[test]
+fn a_segment_rule_on_data_without_that_segment_is_shown_inactive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalogue, events) = second_dataset(dir.path());
+    let mut session = Session::default();
+    session.data.catalogue = Some(catalogue);
+    session.data.behaviour = events;
+    session.rules = vec![recfuse::fusion::Rule {
+        name: "lamps for France".to_owned(),
+        enabled: true,
+        target: recfuse::fusion::RuleTarget::Item { id: "L01".to_owned() },
+        action: recfuse::fusion::RuleAction::Hide,
+        scope: recfuse::fusion::RuleScope::Segment { dimension: "country".to_owned(), value: "France".to_owned() },
+    }];
+    let mut h = harness(session, false);
+    loaded(&mut h);
+    h.get_by_label("Rules (1)").click();
+    h.run();
+    // The lamps' events have no country column.
+    h.get_by_label("inactive: no shopper of the loaded data has country France");
 }
 
 #[test]

@@ -103,6 +103,11 @@ fn profile_of(user: usize) -> UserProfile {
     }
 }
 
+/// Shoppers u0 and u2 are in the `north` store segment, u1 in `south`.
+fn segments_of(user: usize) -> Vec<(String, String)> {
+    vec![("store".to_owned(), if user == 1 { "South" } else { "North" }.to_owned())]
+}
+
 /// RecFuse's top `k` for every shopper (item ids).
 fn recfuse_lists(config: &FusionConfig, rules: &[Rule], k: usize) -> Vec<Vec<String>> {
     let cat = catalogue();
@@ -115,7 +120,7 @@ fn recfuse_lists(config: &FusionConfig, rules: &[Rule], k: usize) -> Vec<Vec<Str
             let mut set = CandidateSet::build(&refs, &ctx, ITEMS, config, &[], None);
             set.prepare(config);
             let id = format!("u{u}");
-            let scoped = rules_for(rules, ListFor::Shopper(&id));
+            let scoped = rules_for(rules, ListFor::Shopper(&id), &segments_of(u));
             let rctx = RankContext { catalogue: &cat, rules: &scoped, vectors: None };
             rank(&set, config, &rctx, k).into_iter().take(k).map(|e| cat.ids.name(e.item).to_owned()).collect()
         })
@@ -134,7 +139,8 @@ fn sql_lists(profile: &Profile) -> Vec<Vec<String>> {
         "CREATE TABLE scores (user_id TEXT, item_id TEXT, signal TEXT, score DOUBLE);
          CREATE TABLE seen (user_id TEXT, item_id TEXT);
          CREATE TABLE items (item_id TEXT, brand TEXT, price DOUBLE);
-         CREATE TABLE item_categories (item_id TEXT, category TEXT);",
+         CREATE TABLE item_categories (item_id TEXT, category TEXT);
+         CREATE TABLE user_segments (user_id TEXT, dimension TEXT, segment TEXT);",
     )
     .expect("tables");
     for f in scorers() {
@@ -152,6 +158,10 @@ fn sql_lists(profile: &Profile) -> Vec<Vec<String>> {
     for u in 0..USERS {
         for i in seen(u) {
             db.execute("INSERT INTO seen VALUES (?1, ?2)", (format!("u{u}"), item_id(i as usize))).expect("insert");
+        }
+        for (dimension, segment) in segments_of(u) {
+            db.execute("INSERT INTO user_segments VALUES (?1, ?2, ?3)", (format!("u{u}"), dimension, segment))
+                .expect("insert");
         }
     }
     for i in 0..ITEMS {
@@ -228,6 +238,15 @@ fn rules() -> Vec<Rule> {
             scope: RuleScope::Queries { containing: "mug".to_owned() },
             ..rule("mug searches", RuleTarget::Item { id: "i02".to_owned() }, RuleAction::Hide)
         },
+        // Segment-scoped: buries Acme for the north store's shoppers (u0, u2) only.
+        Rule {
+            scope: RuleScope::Segment { dimension: "store".to_owned(), value: "north".to_owned() },
+            ..rule(
+                "north less acme",
+                RuleTarget::Brand { name: "Acme".to_owned() },
+                RuleAction::Bury { adjustment: Adjustment::Multiply(0.2) },
+            )
+        },
     ]
 }
 
@@ -282,7 +301,12 @@ fn the_scenario_exercises_what_the_query_must_get_right() {
     let unscoped: Vec<Rule> = rules().into_iter().filter(|r| r.scope == RuleScope::All).collect();
     let without = recfuse_lists(&config, &unscoped, 6);
     assert!(without[1].iter().any(|i| i == "i00") && !ruled[1].iter().any(|i| i == "i00"), "{without:?} {ruled:?}");
-    assert_eq!((&without[0], &without[2]), (&ruled[0], &ruled[2]));
+    let but_segment: Vec<Rule> =
+        rules().into_iter().filter(|r| !matches!(r.scope, RuleScope::Segment { .. })).collect();
+    let without_segment = recfuse_lists(&config, &but_segment, 6);
+    assert_eq!(without_segment[1], ruled[1], "u1 is not in the north segment");
+    assert_ne!(without_segment[0], ruled[0], "the north segment's rule changes u0's list");
+    assert_eq!(without[0], without_segment[0]);
     let mut wide = config.clone();
     wide.candidates_per_signal = 100;
     assert_ne!(recfuse_lists(&wide, &[], 6), plain, "the top-4 candidate cut must matter");

@@ -14,8 +14,9 @@ fuzz_target!(|data: &[u8]| {
     for rule in &rules {
         let _ = rule.describe();
     }
-    let _ = rules_for(&rules, ListFor::Shopper("u1"));
-    let _ = rules_for(&rules, ListFor::Search { query: "red mug", shopper: Some("u1") });
+    let segments = [("country".to_owned(), "France".to_owned())];
+    let _ = rules_for(&rules, ListFor::Shopper("u1"), &segments);
+    let _ = rules_for(&rules, ListFor::Search { query: "red mug", shopper: Some("u1") }, &segments);
     // Accepted rules must serialise and be accepted again.
     if let Ok(json) = serde_json::to_string(&rules) {
         let again: Vec<Rule> = serde_json::from_str(&json).expect("accepted rules round-trip");

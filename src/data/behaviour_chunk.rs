@@ -16,7 +16,7 @@ use super::timestamp::{MAX_TIMESTAMP, MIN_TIMESTAMP, TimestampError, from_unix_n
 use super::weights::{event_type, normalise_event_type};
 
 /// Highest number of distinct values for an unmapped column to be kept as an attribute.
-const MAX_ATTRIBUTE_VALUES: usize = 1_000;
+pub(super) const MAX_ATTRIBUTE_VALUES: usize = 1_000;
 
 /// The behaviour file's column for each role (`None` when the file has none), and the
 /// categorical columns kept as event attributes.

@@ -15,7 +15,10 @@ pub use candidates::CandidateSet;
 pub use config::{CandidateSource, FusionConfig, FusionMethod, Normalisation, SignalSetting};
 pub use methods::{contributions, fused_scores, shapley};
 pub use rank::{RankContext, RankedItem, Rerank, RuleEffect, leave_one_out, rank};
-pub use rules::{Adjustment, ListFor, Rule, RuleAction, RuleScope, RuleTarget, check_rules, load_rules, rules_for};
+pub use rules::{
+    Adjustment, ListFor, Rule, RuleAction, RuleScope, RuleTarget, SegmentsOf, any_segment_scope, check_rules,
+    load_rules, rules_for,
+};
 
 /// The item indices of the top `k` by fused score (no rules, no re-ranking): the fast
 /// path used by evaluation after a weight change. Ties follow the set's tie order

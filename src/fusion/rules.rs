@@ -51,6 +51,15 @@ pub enum RuleScope {
         /// The text a query must contain.
         containing: String,
     },
+    /// The shoppers of a segment (their recommendations and personalised searches): those
+    /// whose `dimension` (a users-table column, or an event column such as `country`: the
+    /// value on most of their events, [`crate::data::ShopperSegments`]) is `value`.
+    Segment {
+        /// The column that defines the segments.
+        dimension: String,
+        /// The segment's value (case-insensitive).
+        value: String,
+    },
 }
 
 /// What a list is for, as far as rule scopes are concerned.
@@ -69,11 +78,23 @@ pub enum ListFor<'a> {
     Any,
 }
 
+/// A shopper's segments, (dimension, value) pairs, as [`crate::data::ShopperSegments::of`]
+/// gives them (empty for an unknown shopper or a search without one).
+pub type SegmentsOf<'a> = &'a [(String, String)];
+
 impl RuleScope {
-    /// Whether a rule of this scope applies to a list made `for` someone.
-    pub fn covers(&self, list: ListFor<'_>) -> bool {
+    /// Whether a rule of this scope applies to a list made `for` someone whose shopper (if
+    /// any) is in `segments`.
+    pub fn covers(&self, list: ListFor<'_>, segments: SegmentsOf<'_>) -> bool {
         match (self, list) {
             (RuleScope::All, _) => true,
+            (
+                RuleScope::Segment { dimension, value },
+                ListFor::Shopper(_) | ListFor::Search { shopper: Some(_), .. },
+            ) => {
+                let value = value.trim().to_lowercase();
+                !value.is_empty() && segments.iter().any(|(d, v)| d == dimension && v.to_lowercase() == value)
+            }
             (RuleScope::Shopper { id }, ListFor::Shopper(s)) => id == s,
             (RuleScope::Shopper { id }, ListFor::Search { shopper, .. }) => shopper == Some(id.as_str()),
             (RuleScope::Queries { containing }, ListFor::Search { query, .. }) => {
@@ -85,9 +106,14 @@ impl RuleScope {
     }
 }
 
-/// The rules whose scope covers a list made `for` someone (order kept).
-pub fn rules_for(rules: &[Rule], list: ListFor<'_>) -> Vec<Rule> {
-    rules.iter().filter(|r| r.scope.covers(list)).cloned().collect()
+/// The rules whose scope covers a list made `for` someone in `segments` (order kept).
+pub fn rules_for(rules: &[Rule], list: ListFor<'_>, segments: SegmentsOf<'_>) -> Vec<Rule> {
+    rules.iter().filter(|r| r.scope.covers(list, segments)).cloned().collect()
+}
+
+/// Whether any rule is scoped to a segment (only then are a shopper's segments needed).
+pub fn any_segment_scope(rules: &[Rule]) -> bool {
+    rules.iter().any(|r| matches!(r.scope, RuleScope::Segment { .. }))
 }
 
 /// How a boost or bury changes the fused score.

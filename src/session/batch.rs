@@ -173,7 +173,7 @@ fn shopper_list(
 ) -> ShopperList {
     let mut state = engine.prepare_target(Target::Shopper(id.to_owned()), config, rules);
     state.candidates.prepare(config);
-    let rules = state.target.rules_in_scope(rules);
+    let rules = engine.rules_in_scope(&state.target, rules);
     let ctx = RankContext { catalogue: engine.catalogue(), rules: &rules, vectors: engine.vectors.as_deref() };
     let ranked = rank(&state.candidates, config, &ctx, top);
     let which: Vec<usize> = ranked.iter().take(top).map(|r| r.candidate).collect();

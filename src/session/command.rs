@@ -78,9 +78,15 @@ pub enum Command {
     Reload,
     /// Use another file for a table (None removes the optional catalogue/users file).
     SetDataFile { table: TableKind, path: Option<PathBuf> },
-    /// Open a dataset: every data file at once, then one load (no half-switched load of
-    /// a new catalogue with the old behaviour file).
-    OpenDataset { catalogue: Option<PathBuf>, behaviour: PathBuf, users: Option<PathBuf> },
+    /// Open a dataset: every data file at once, with its column mapping (catalogue,
+    /// behaviour, users), then one load (no half-switched load of a new catalogue with the
+    /// old behaviour file, no old file's mapping applied to a new one).
+    OpenDataset {
+        catalogue: Option<PathBuf>,
+        behaviour: PathBuf,
+        users: Option<PathBuf>,
+        mappings: Box<[crate::data::ColumnMapping; 3]>,
+    },
     /// Override (or, with None, reset) the column of a role; reloads.
     SetMapping { table: TableKind, role: Role, column: Option<String> },
     /// Change an event type's weight; re-weights and refits.

@@ -3,13 +3,13 @@
 //! explain).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use crate::data::{Catalogue, Dataset};
+use crate::data::{Catalogue, Dataset, ShopperSegments};
 use crate::embed::ItemVectors;
 use crate::fusion::{
-    CandidateSet, FusionConfig, ListFor, RankContext, RankedItem, Rule, RuleAction, RuleTarget, contributions,
-    leave_one_out, rank, rules_for,
+    CandidateSet, FusionConfig, ListFor, RankContext, RankedItem, Rule, RuleAction, RuleScope, RuleTarget,
+    any_segment_scope, contributions, leave_one_out, rank, rules_for,
 };
 use crate::rank::{FeatureInput, Ranker, RankerError, data_fingerprint};
 use crate::score::external::{ExternalScorer, LoadedSignals};
@@ -36,9 +36,12 @@ impl Target {
         }
     }
 
-    /// The rules whose scope covers this target's list.
-    pub fn rules_in_scope(&self, rules: &[Rule]) -> Vec<Rule> {
-        rules_for(rules, self.list_for())
+    /// The shopper the list is for, if any.
+    pub fn shopper(&self) -> Option<&str> {
+        match self {
+            Target::Shopper(id) => Some(id),
+            Target::Search { shopper, .. } => shopper.as_deref(),
+        }
     }
 }
 
@@ -98,9 +101,43 @@ pub struct Engine {
     pub external: Vec<LoadedSignals>,
     /// The learned ranker, when one is installed ([`Self::install_ranker`]).
     pub ranker: Option<Arc<Ranker>>,
+    /// Every shopper's segments, read from `dataset` on first use ([`Self::segments`]).
+    pub segments: OnceLock<Arc<ShopperSegments>>,
 }
 
 impl Engine {
+    /// Every shopper's segment per dimension (users-table and event columns), read from the
+    /// dataset once, on first use.
+    pub fn segments(&self) -> &ShopperSegments {
+        self.segments.get_or_init(|| Arc::new(ShopperSegments::build(&self.dataset)))
+    }
+
+    /// The rules whose scope covers `target`'s list (segment scopes through the shopper's
+    /// segments, read only when some rule has one).
+    pub fn rules_in_scope(&self, target: &Target, rules: &[Rule]) -> Vec<Rule> {
+        let user = target.shopper().and_then(|id| self.dataset.behaviour.users.get(id));
+        let segments = match user {
+            Some(u) if any_segment_scope(rules) => self.segments().of(u),
+            _ => Vec::new(),
+        };
+        rules_for(rules, target.list_for(), &segments)
+    }
+
+    /// Why `rule` can change no list of the loaded data (an item, category or brand the
+    /// catalogue lacks, a segment no shopper is in), or `None` when it can.
+    pub fn rule_inactive(&self, rule: &Rule) -> Option<String> {
+        if let Some(why) = rule.inactive_in(self.catalogue()) {
+            return Some(why);
+        }
+        let RuleScope::Segment { dimension, value } = &rule.scope else { return None };
+        let wanted = value.trim().to_lowercase();
+        let known = self
+            .segments()
+            .dimension(dimension)
+            .is_some_and(|d| d.values.names().iter().any(|v| v.to_lowercase() == wanted));
+        (!known).then(|| format!("inactive: no shopper of the loaded data has {dimension} {value}"))
+    }
+
     /// Installs item vectors (or, with `Err`, says why there are none) and fits again the
     /// signals that need them. The engine is the one owner of the vectors.
     ///
@@ -285,7 +322,7 @@ impl Engine {
             Target::Search { .. } => SignalId::search().collect::<Vec<_>>(),
         };
         let scorers = self.models.scorers_for(&signals);
-        let rules = target.rules_in_scope(rules);
+        let rules = self.rules_in_scope(&target, rules);
         let forced: Vec<u32> = rules
             .iter()
             .filter(|r| r.enabled && matches!(r.action, RuleAction::Pin { .. }))
@@ -321,7 +358,7 @@ impl Engine {
         k: usize,
     ) -> Vec<ExplainedItem> {
         state.candidates.prepare(config);
-        let rules = state.target.rules_in_scope(rules);
+        let rules = self.rules_in_scope(&state.target, rules);
         let ctx = RankContext { catalogue: self.catalogue(), rules: &rules, vectors: self.vectors.as_deref() };
         let ranked = rank(&state.candidates, config, &ctx, k);
         let top: Vec<RankedItem> = ranked.into_iter().take(k).collect();

@@ -147,7 +147,12 @@ impl Engine {
             vectors: self.vectors.clone(),
             external: self.external.clone(),
             ranker: self.ranker.clone(),
+            segments: std::sync::OnceLock::new(),
         };
+        if self.segments.get().is_some() {
+            // New events can move a shopper to another segment; read them again here, in the job.
+            engine.segments();
+        }
         (engine, BatchSummary { apply_time: start.elapsed(), ..summary })
     }
 }

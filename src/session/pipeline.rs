@@ -178,6 +178,7 @@ pub fn fit_all(
         vectors: vectors.ok(),
         external: Vec::new(),
         ranker: None,
+        segments: std::sync::OnceLock::new(),
     })
 }
 

@@ -9,6 +9,7 @@ use eframe::egui;
 
 use super::context::{CommandSender, PanelContext, UiRequest};
 use super::panels;
+use super::state::PreviewSlot;
 use crate::data::TableKind;
 use crate::jobs::{JobHandle, JobStatus, Progress};
 use crate::session::{Command, ExportKind, NoticeLevel, Session, Workbench};
@@ -34,6 +35,9 @@ fn crop(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> Op
     image::RgbaImage::from_raw((x1 - x0) as u32, (y1 - y0) as u32, bytes)
 }
 
+/// The files being read for the *Open dataset* preview, and the job reading them.
+type PreviewJob = ([Option<PathBuf>; 3], JobHandle<[PreviewSlot; 3]>);
+
 /// The workbench application.
 pub struct WorkbenchApp {
     /// Runtime state and command handling.
@@ -43,6 +47,10 @@ pub struct WorkbenchApp {
     /// Commands queued by widgets this frame.
     pub commands: CommandSender,
     dialog: Option<(DialogPurpose, JobHandle<Option<PathBuf>>)>,
+    /// Reading the *Open dataset* window's files for its preview.
+    preview: Option<PreviewJob>,
+    /// The window's context, for the background reads to ask for a repaint.
+    repaint: egui::Context,
     last_frame: Option<std::time::Instant>,
     /// Every frame's CPU time when `RECFUSE_FRAME_STATS` names a file to write them to.
     frame_log: Option<(PathBuf, Vec<f32>)>,
@@ -79,6 +87,7 @@ impl WorkbenchApp {
     pub fn with_session(ctx: egui::Context, session: Session, embed: bool) -> Self {
         let mut wb = Workbench::new(session);
         wb.set_embedding_enabled(embed);
+        let repaint = ctx.clone();
         let repaint_ctx = ctx.clone();
         wb.set_repaint(Arc::new(move || repaint_ctx.request_repaint()));
         let ui = UiState {
@@ -91,7 +100,16 @@ impl WorkbenchApp {
         };
         wb.handle(Command::Reload);
         let frame_log = std::env::var_os("RECFUSE_FRAME_STATS").map(|p| (PathBuf::from(p), Vec::new()));
-        Self { wb, ui, commands: CommandSender::default(), dialog: None, last_frame: None, frame_log }
+        Self {
+            wb,
+            ui,
+            commands: CommandSender::default(),
+            dialog: None,
+            preview: None,
+            repaint,
+            last_frame: None,
+            frame_log,
+        }
     }
 
     /// Opens a native file dialog off the UI thread.
@@ -186,6 +204,39 @@ impl WorkbenchApp {
         recent.truncate(10);
     }
 
+    /// Reads the files of the *Open dataset* window off the UI thread (a file of millions of
+    /// rows takes seconds); a newer request replaces an older one.
+    fn start_preview(&mut self, paths: [Option<PathBuf>; 3]) {
+        let ctx = self.repaint.clone();
+        let files = paths.clone();
+        let handle = JobHandle::spawn("preview dataset", Progress::new(), move |_| {
+            let read = files.map(|p| p.map(|p| crate::data::preview::preview_file(&p).map_err(|e| e.to_string())));
+            ctx.request_repaint();
+            read
+        });
+        match handle {
+            Ok(handle) => self.preview = Some((paths, handle)),
+            Err(e) => {
+                if let Some(draft) = &mut self.ui.open_dataset {
+                    draft.previews = paths.map(|p| p.map(|_| Err(format!("could not start reading the file: {e}"))));
+                }
+            }
+        }
+    }
+
+    fn poll_preview(&mut self) {
+        let Some((paths, handle)) = &mut self.preview else { return };
+        let read = match handle.poll() {
+            JobStatus::Running(_) => return,
+            JobStatus::Finished(read) => read,
+            JobStatus::Panicked(e) => [(); 3].map(|_| Some(Err(format!("could not read the file: {e}")))),
+        };
+        if let Some(draft) = self.ui.open_dataset.as_mut().filter(|d| d.paths == *paths) {
+            draft.previews = read;
+        }
+        self.preview = None;
+    }
+
     fn poll_dialog(&mut self) {
         let Some((_, handle)) = &mut self.dialog else { return };
         match handle.poll() {
@@ -270,6 +321,7 @@ impl WorkbenchApp {
             match r {
                 UiRequest::OpenDialog(purpose) => self.open_dialog(purpose),
                 UiRequest::UsePath(purpose, path) => self.dialog_result(purpose, path),
+                UiRequest::PreviewDataset(paths) => self.start_preview(paths),
             }
         }
         let (_, commands) = self.commands.drain();
@@ -322,6 +374,7 @@ impl eframe::App for WorkbenchApp {
         self.last_frame = Some(std::time::Instant::now());
         self.wb.poll();
         self.poll_dialog();
+        self.poll_preview();
         self.handle_dropped_files(ctx);
         self.handle_screenshot(ctx);
         if self.ui.pending_png.is_some() && !self.ui.screenshot_requested {

@@ -14,6 +14,8 @@ pub enum UiRequest {
     OpenDialog(DialogPurpose),
     /// Use a path for a purpose, as if chosen in a dialog.
     UsePath(DialogPurpose, PathBuf),
+    /// Read the files of the *Open dataset* window for its preview, in the background.
+    PreviewDataset([Option<PathBuf>; 3]),
 }
 
 /// Commands and UI requests queued while drawing one frame.
@@ -37,6 +39,11 @@ impl CommandSender {
     /// Asks the app to use `path` for `purpose` (dropped files, typed paths).
     pub fn use_path(&mut self, purpose: DialogPurpose, path: PathBuf) {
         self.requests.push(UiRequest::UsePath(purpose, path));
+    }
+
+    /// Asks the app to read the *Open dataset* window's files for the preview.
+    pub fn preview_dataset(&mut self, paths: [Option<PathBuf>; 3]) {
+        self.requests.push(UiRequest::PreviewDataset(paths));
     }
 
     /// Takes what was queued: UI requests first, then commands.

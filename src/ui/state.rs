@@ -173,6 +173,8 @@ pub enum FormScope {
     ThisShopper,
     /// Searches whose query contains a text.
     Queries,
+    /// The shoppers of a segment (a value of a users-table or event column).
+    Segment,
 }
 
 /// State of the add-rule form.
@@ -196,6 +198,10 @@ pub struct RuleForm {
     pub scope: FormScope,
     /// The text queries must contain (scope `Queries`).
     pub query: String,
+    /// The segment's dimension (scope `Segment`), e.g. `country`.
+    pub segment_dimension: String,
+    /// The segment's value (scope `Segment`), e.g. `France`.
+    pub segment_value: String,
 }
 
 impl Default for RuleForm {
@@ -210,8 +216,26 @@ impl Default for RuleForm {
             position: 1,
             scope: FormScope::All,
             query: String::new(),
+            segment_dimension: String::new(),
+            segment_value: String::new(),
         }
     }
+}
+
+/// A file's preview as *Open dataset* shows it: `None` while it is read, then the preview or
+/// why it could not be read.
+pub type PreviewSlot = Option<Result<crate::data::preview::FilePreview, String>>;
+
+/// The dataset *Open dataset* is about to load: one path per table (catalogue, behaviour,
+/// users), the column mapping each will be read with, and each file's preview.
+#[derive(Debug, Clone, Default)]
+pub struct OpenDatasetDraft {
+    /// The files, in [`TableKind`] order (catalogue, behaviour, users).
+    pub paths: [Option<PathBuf>; 3],
+    /// The mapping of each (the session's when the file is the one loaded, else automatic).
+    pub mappings: [crate::data::ColumnMapping; 3],
+    /// The preview of each (only where there is a path).
+    pub previews: [PreviewSlot; 3],
 }
 
 /// Transient UI state shared by the panels.
@@ -233,6 +257,8 @@ pub struct UiState {
     pub paths_seen: [String; 3],
     /// Whether the column-mapping window is open, and for which table.
     pub mapping_window: Option<TableKind>,
+    /// The *Open dataset* window: the files about to be loaded, their mapping and preview.
+    pub open_dataset: Option<OpenDatasetDraft>,
     /// A dropped file waiting for the user to say which table it is.
     pub dropped: Option<PathBuf>,
     /// Compare tab state.

@@ -45,6 +45,8 @@ pub const SCALE: [Color32; 3] =
     [Color32::from_rgb(0x44, 0x01, 0x54), Color32::from_rgb(0x21, 0x90, 0x8d), Color32::from_rgb(0xfd, 0xe7, 0x25)];
 /// Neutral points in plots.
 pub const MUTED: Color32 = Color32::from_gray(150);
+/// A file column that loading will read (the *Open dataset* preview's "read as" line).
+pub const COLUMN_READ: Color32 = Color32::from_rgb(0x4e, 0x79, 0xa7);
 /// Warning text.
 pub const WARNING: Color32 = Color32::from_rgb(0xd0, 0x8a, 0x00);
 /// Error text.

@@ -100,6 +100,19 @@ fn category_matches(n: usize, name: &str) -> String {
     )
 }
 
+/// The shoppers of segment rule `n`'s segment: `value` (case-insensitive) in `dimension`.
+fn segment_members(n: usize, dimension: &str, value: &str) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        return format!("seg_{n} AS (SELECT user_id FROM user_segments WHERE 1 = 0),");
+    }
+    format!(
+        "seg_{n} AS (SELECT DISTINCT user_id FROM user_segments WHERE dimension = {} AND LOWER(segment) = {}),",
+        quote(dimension),
+        quote(&value.to_lowercase())
+    )
+}
+
 /// The new score after a boost or bury (`Rule::adjust`).
 fn adjusted(action: &RuleAction) -> Option<String> {
     let (adjustment, up) = match action {
@@ -163,6 +176,16 @@ fn header(profile: &Profile) -> String {
         let _ = writeln!(
             h,
             "-- Reads item_categories(item_id STRING, category STRING): RecFuse's category labels, one row each."
+        );
+    }
+    if rules.iter().any(|r| matches!(r.scope, RuleScope::Segment { .. })) {
+        let _ = writeln!(
+            h,
+            "-- Reads user_segments(user_id STRING, dimension STRING, segment STRING) for the segment-scoped rules: each"
+        );
+        let _ = writeln!(
+            h,
+            "--   shopper's users-table value, or the value on most of their events, per column (as RecFuse has them)."
         );
     }
     let _ = writeln!(h, "-- Writes user_id, rank, item_id, score: the top {} of every shopper.", profile.top);
@@ -316,7 +339,7 @@ fn rules_sql(rules: &[&Rule]) -> (String, String) {
     let mut last = "r0".to_owned();
     for (n, rule) in rules.iter().enumerate() {
         let this = format!("r{}", n + 1);
-        let join = match &rule.target {
+        let mut join = match &rule.target {
             RuleTarget::Brand { .. } | RuleTarget::PriceRange { .. } => {
                 " LEFT JOIN items i ON i.item_id = r.item_id".to_owned()
             }
@@ -328,6 +351,11 @@ fn rules_sql(rules: &[&Rule]) -> (String, String) {
         };
         let cond = match &rule.scope {
             RuleScope::Shopper { id } => format!("r.user_id = {} AND {}", quote(id), condition(&rule.target)),
+            RuleScope::Segment { dimension, value } => {
+                let _ = write!(sql, "\n{}", segment_members(n + 1, dimension, value));
+                join.push_str(&format!(" LEFT JOIN seg_{} g ON g.user_id = r.user_id", n + 1));
+                format!("g.user_id IS NOT NULL AND {}", condition(&rule.target))
+            }
             RuleScope::All | RuleScope::Queries { .. } => condition(&rule.target),
         };
         let (score, hidden) = match (&rule.action, adjusted(&rule.action)) {

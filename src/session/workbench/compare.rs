@@ -129,7 +129,7 @@ impl Workbench {
                 c.list_b = match (c.config_b(self.evaluation.tuned()), self.view.target_mut()) {
                     (Some(b), Some(target)) => {
                         target.candidates.prepare(&b);
-                        let rules = target.target.rules_in_scope(rules);
+                        let rules = engine.rules_in_scope(&target.target, rules);
                         let list = top_items(engine, &target.candidates, &b, &rules, k);
                         target.candidates.prepare(config_a);
                         list
@@ -164,7 +164,7 @@ impl Workbench {
         c.list_b = match &mut c.target_b {
             Some((_, state)) => {
                 state.candidates.prepare(config);
-                let rules = state.target.rules_in_scope(rules);
+                let rules = engine.rules_in_scope(&state.target, rules);
                 top_items(engine, &state.candidates, config, &rules, k)
             }
             None => Vec::new(),

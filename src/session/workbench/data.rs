@@ -89,9 +89,11 @@ impl Workbench {
                 }
                 self.reload();
             }
-            Command::OpenDataset { catalogue, behaviour, users } => {
+            Command::OpenDataset { catalogue, behaviour, users, mappings } => {
                 let d = &mut self.session.data;
                 (d.catalogue, d.behaviour, d.users) = (catalogue, behaviour, users);
+                let [c, b, u] = *mappings;
+                (d.catalogue_mapping, d.behaviour_mapping, d.users_mapping) = (c, b, u);
                 self.reload();
             }
             Command::SetMapping { table, role, column } => {
@@ -148,7 +150,16 @@ impl Workbench {
         let texts = Arc::new(pipeline::item_texts(&dataset.catalogue, &self.session.model.template));
         let progress = self.progress_handle();
         let started = self.jobs.replace(job::FIT, progress, move |p| {
-            JobOutput::Fitted(stamp, pipeline::fit_all(dataset, &params, texts, Err(String::new()), p).map(Box::new))
+            let fitted = pipeline::fit_all(dataset, &params, texts, Err(String::new()), p);
+            // Segments are read in the job, so the window's segment pickers never build them in a frame.
+            JobOutput::Fitted(
+                stamp,
+                fitted
+                    .inspect(|e| {
+                        e.segments();
+                    })
+                    .map(Box::new),
+            )
         });
         self.report_start(started, None);
     }

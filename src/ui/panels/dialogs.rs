@@ -1,4 +1,5 @@
-//! Floating windows: the dropped-file question, the file-dialog fallback, and the
+//! Floating windows: the dropped-file question, the file-dialog fallback, *Open dataset*
+//! (the files with their first rows and column mapping, then one load), and the
 //! column-mapping dialog.
 
 use eframe::egui;
@@ -6,7 +7,7 @@ use eframe::egui;
 use crate::data::{Role, TableKind, read_table};
 use crate::session::Command;
 use crate::ui::context::PanelContext;
-use crate::ui::state::DialogPurpose;
+use crate::ui::state::{DialogPurpose, OpenDatasetDraft};
 
 /// Draws whichever dialogs are open.
 pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
@@ -46,6 +47,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         });
         cx.ui.dialog_fallback = if open && !done { Some((purpose, text)) } else { None };
     }
+    open_dataset_window(&ctx, cx);
     if let Some(table) = cx.ui.mapping_window {
         let mut open = true;
         egui::Window::new(format!("Columns of the {} file", table.id()))
@@ -131,4 +133,126 @@ fn mapping_dialog(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, table: TableKind
             ui.end_row();
         }
     });
+}
+
+const TABLES: [(&str, TableKind); 3] =
+    [("Catalogue", TableKind::Catalogue), ("Behaviour", TableKind::Behaviour), ("Users", TableKind::Users)];
+
+/// Loads the files of `draft` with their mappings, as one action.
+pub fn load_draft(cx: &mut PanelContext<'_>, draft: OpenDatasetDraft) {
+    let OpenDatasetDraft { paths: [catalogue, behaviour, users], mappings, .. } = draft;
+    if let Some(behaviour) = behaviour {
+        cx.commands.push(Command::OpenDataset { catalogue, behaviour, users, mappings: Box::new(mappings) });
+    }
+}
+
+/// *Open dataset*: each chosen file's format, size and first rows, what every column will be
+/// read as, the column of each role (changeable), then *Load* (or *Cancel*).
+fn open_dataset_window(ctx: &egui::Context, cx: &mut PanelContext<'_>) {
+    let Some(mut draft) = cx.ui.open_dataset.take() else { return };
+    let mut open = true;
+    let mut load = false;
+    let mut cancel = false;
+    egui::Window::new("Open dataset").open(&mut open).default_width(860.0).collapsible(false).show(ctx, |ui| {
+        egui::ScrollArea::vertical().max_height(640.0).show(ui, |ui| {
+            for (i, (label, table)) in TABLES.into_iter().enumerate() {
+                file_preview(ui, &mut draft, i, label, table);
+            }
+        });
+        ui.separator();
+        let behaviour_read = matches!(draft.previews.get(1), Some(Some(Ok(_))));
+        let reading = draft.paths.iter().zip(&draft.previews).any(|(p, r)| p.is_some() && r.is_none());
+        ui.horizontal(|ui| {
+            let button = ui
+                .add_enabled(behaviour_read && !reading, egui::Button::new("Load"))
+                .on_hover_text("Load these files together, with the columns shown");
+            load = button.clicked();
+            cancel = ui.button("Cancel").clicked();
+            if reading {
+                ui.spinner();
+                ui.label("reading the files…");
+            } else if !behaviour_read {
+                ui.colored_label(crate::ui::theme::ERROR, "the behaviour file cannot be read");
+            }
+        });
+    });
+    if load {
+        load_draft(cx, draft);
+    } else if open && !cancel {
+        cx.ui.open_dataset = Some(draft);
+    }
+}
+
+/// One file of *Open dataset*: path, format and rows, the first rows under a "read as" line,
+/// and a column choice per role.
+fn file_preview(ui: &mut egui::Ui, draft: &mut OpenDatasetDraft, i: usize, label: &str, table: TableKind) {
+    let Some(path) = draft.paths.get(i).cloned().flatten() else {
+        if table == TableKind::Catalogue {
+            ui.label("Catalogue: none (items are taken from the behaviour file)");
+        }
+        return;
+    };
+    ui.strong(format!("{label}: {}", path.display()));
+    let (Some(preview), Some(mapping)) = (draft.previews.get(i), draft.mappings.get_mut(i)) else { return };
+    let preview = match preview {
+        None => {
+            ui.label("reading…");
+            return;
+        }
+        Some(Err(e)) => {
+            ui.colored_label(crate::ui::theme::ERROR, e);
+            return;
+        }
+        Some(Ok(p)) => p,
+    };
+    ui.label(format!("{} · {} rows · {} columns", preview.format, preview.rows, preview.columns.len()));
+    let read_as = preview.read_as(table, mapping);
+    egui::ScrollArea::horizontal().id_salt(("open-preview", i)).show(ui, |ui| {
+        egui::Grid::new(("open-preview-grid", i)).striped(true).show(ui, |ui| {
+            ui.weak("column");
+            for c in &preview.columns {
+                ui.strong(c);
+            }
+            ui.end_row();
+            ui.weak("read as");
+            for (c, what) in preview.columns.iter().zip(&read_as) {
+                let colour = if what == "not read" { crate::ui::theme::MUTED } else { crate::ui::theme::COLUMN_READ };
+                ui.colored_label(colour, what).on_hover_text(format!("{c} is read as {what}"));
+            }
+            ui.end_row();
+            for row in &preview.head {
+                ui.label("");
+                for v in row {
+                    ui.label(crate::data::report::shorten(v, 24));
+                }
+                ui.end_row();
+            }
+        });
+    });
+    let resolved = mapping.resolve(table, &preview.columns);
+    egui::CollapsingHeader::new(format!("{label} columns by role")).id_salt(("open-roles", i)).show(ui, |ui| {
+        egui::Grid::new(("open-roles-grid", i)).num_columns(2).show(ui, |ui| {
+            for &role in Role::for_table(table) {
+                ui.label(role.id());
+                let current = resolved.get(role).map(str::to_owned);
+                let mut choice = current.clone();
+                egui::ComboBox::from_id_salt(("open-map", i, role.id()))
+                    .selected_text(choice.clone().unwrap_or_else(|| "—".to_owned()))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut choice, None, "—");
+                        for c in &preview.columns {
+                            ui.selectable_value(&mut choice, Some(c.clone()), c);
+                        }
+                    })
+                    .response
+                    .accessible_name(format!("{label} column for {}", role.id()));
+                if choice != current {
+                    // "—" maps no column to the role (an empty override), as the Columns… dialog does.
+                    mapping.overrides.insert(role, choice.unwrap_or_default());
+                }
+                ui.end_row();
+            }
+        });
+    });
+    ui.add_space(6.0);
 }

@@ -3,13 +3,13 @@
 
 use eframe::egui;
 
-use crate::data::TableKind;
+use crate::data::{ColumnMapping, TableKind};
 use crate::fusion::{FusionMethod, Normalisation};
 use crate::score::SignalId;
 use crate::session::profile::ProfileFormat;
 use crate::session::{Command, ExportKind, Mode, Preset};
 use crate::ui::context::PanelContext;
-use crate::ui::state::DialogPurpose;
+use crate::ui::state::{DialogPurpose, OpenDatasetDraft};
 use crate::ui::theme;
 
 /// Draws the left panel.
@@ -42,16 +42,44 @@ fn loaded_paths(cx: &PanelContext<'_>) -> [String; 3] {
     [shown(d.catalogue.as_deref()), shown(Some(&d.behaviour)), shown(d.users.as_deref())]
 }
 
-/// Opens the dataset the path fields name (an empty catalogue or users field: none).
-fn open_typed_dataset(cx: &mut PanelContext<'_>) {
+/// The files the path fields name (an empty catalogue or users field: none), with the
+/// mapping each would be read with: the session's for the file that is loaded now, the
+/// automatic one for another file. `None` (and a message) without a behaviour file.
+fn typed_dataset(cx: &mut PanelContext<'_>) -> Option<OpenDatasetDraft> {
     let path =
         |i: usize| cx.ui.path_drafts.get(i).map(|t| t.trim()).filter(|t| !t.is_empty()).map(std::path::PathBuf::from);
-    match path(1) {
-        Some(behaviour) => {
-            cx.ui.path_error = None;
-            cx.commands.push(Command::OpenDataset { catalogue: path(0), behaviour, users: path(2) });
-        }
-        None => cx.ui.path_error = Some("a behaviour file is needed".to_owned()),
+    let paths = [path(0), path(1), path(2)];
+    if paths[1].is_none() {
+        cx.ui.path_error = Some("a behaviour file is needed".to_owned());
+        return None;
+    }
+    cx.ui.path_error = None;
+    let d = &cx.wb.session().data;
+    let keep = |path: &Option<std::path::PathBuf>, now: Option<&std::path::PathBuf>, mapping: &ColumnMapping| {
+        if path.as_ref() == now { mapping.clone() } else { ColumnMapping::default() }
+    };
+    let [c, b, u] = &paths;
+    let mappings = [
+        keep(c, d.catalogue.as_ref(), &d.catalogue_mapping),
+        keep(b, Some(&d.behaviour), &d.behaviour_mapping),
+        keep(u, d.users.as_ref(), &d.users_mapping),
+    ];
+    Some(OpenDatasetDraft { paths, mappings, previews: Default::default() })
+}
+
+/// Loads the dataset the path fields name at once (Enter in a field).
+fn open_typed_dataset(cx: &mut PanelContext<'_>) {
+    if let Some(draft) = typed_dataset(cx) {
+        super::dialogs::load_draft(cx, draft);
+    }
+}
+
+/// Opens the *Open dataset* window on the files the path fields name: their first rows and
+/// mapping, then *Load*.
+fn preview_typed_dataset(cx: &mut PanelContext<'_>) {
+    if let Some(draft) = typed_dataset(cx) {
+        cx.commands.preview_dataset(draft.paths.clone());
+        cx.ui.open_dataset = Some(draft);
     }
 }
 
@@ -120,10 +148,10 @@ fn data_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             let typed = cx.ui.path_drafts != loaded;
             if ui
                 .add_enabled(typed && !loading, egui::Button::new("Open dataset"))
-                .on_hover_text("Load the files named above, together")
+                .on_hover_text("Show the files named above, their first rows and columns, then load them together")
                 .clicked()
             {
-                open_typed_dataset(cx);
+                preview_typed_dataset(cx);
             }
             if ui.button("Reload").clicked() {
                 cx.commands.push(Command::Reload);

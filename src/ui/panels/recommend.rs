@@ -148,35 +148,30 @@ fn shopper_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     segment_picker(ui, cx);
 }
 
-/// A random shopper from a segment: one whose events carry the chosen attribute value.
+/// A random shopper from a segment: one whose segment in a dimension (a users-table column,
+/// or the value on most of their events) is the chosen value, as segment-scoped rules have it.
 fn segment_picker(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let Some(engine) = cx.wb.engine() else { return };
-    let users = &engine.dataset.behaviour.users;
-    let attributes: Vec<&crate::data::EventAttribute> =
-        engine.dataset.behaviour.attributes.iter().filter(|a| a.values.len() > 1 && a.values.len() <= 300).collect();
-    if let Some(attribute) = attributes.first() {
-        let segment_combo = egui::ComboBox::from_id_salt("segment-combo")
-            .selected_text(format!("from {}…", attribute.name))
-            .show_ui(ui, |ui| {
-                for (code, value) in attribute.values.names().iter().enumerate() {
-                    if ui.selectable_label(false, value).clicked() {
-                        let b = &engine.dataset.behaviour;
-                        let members: Vec<u32> = b
-                            .user
-                            .iter()
-                            .zip(&attribute.codes)
-                            .filter(|(_, c)| **c == code as u32)
-                            .map(|(u, _)| *u)
-                            .collect();
-                        if !members.is_empty() {
-                            let pick = members.get(fastrand::usize(..members.len())).copied().unwrap_or(0);
-                            cx.commands.push(Command::SelectShopper(users.name(pick).to_owned()));
-                        }
+    let segments = engine.segments();
+    let Some(first) = segments.dimensions.first() else { return };
+    let title =
+        if segments.dimensions.len() == 1 { format!("from {}…", first.name) } else { "from segment…".to_owned() };
+    let segment_combo = egui::ComboBox::from_id_salt("segment-combo").selected_text(title).show_ui(ui, |ui| {
+        for dimension in &segments.dimensions {
+            if segments.dimensions.len() > 1 {
+                ui.weak(&dimension.name);
+            }
+            for (code, value) in dimension.values.names().iter().enumerate() {
+                if ui.selectable_label(false, value).clicked() {
+                    let members = dimension.members(code as u32);
+                    if let Some(&pick) = members.get(fastrand::usize(..members.len().max(1))) {
+                        cx.commands.push(Command::SelectShopper(engine.dataset.behaviour.users.name(pick).to_owned()));
                     }
                 }
-            });
-        segment_combo.response.accessible_name("Shopper from segment");
-    }
+            }
+        }
+    });
+    segment_combo.response.accessible_name("Shopper from segment");
 }
 
 fn history(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {

@@ -25,6 +25,7 @@ fn scope_text(wb: &Workbench, scope: &RuleScope) -> String {
         RuleScope::All => "for every list".to_owned(),
         RuleScope::Shopper { id } => format!("for {}", wb.shopper_label(id)),
         RuleScope::Queries { containing } => format!("for searches containing “{containing}”"),
+        RuleScope::Segment { dimension, value } => format!("for shoppers with {dimension} {value}"),
     }
 }
 
@@ -50,6 +51,10 @@ fn build_rule(form: &RuleForm, wb: &Workbench) -> Option<Rule> {
         FormScope::ThisShopper => RuleScope::Shopper { id: wb.session().selection.shopper.clone()? },
         FormScope::Queries if form.query.trim().is_empty() => return None,
         FormScope::Queries => RuleScope::Queries { containing: form.query.trim().to_owned() },
+        FormScope::Segment if form.segment_dimension.is_empty() || form.segment_value.is_empty() => return None,
+        FormScope::Segment => {
+            RuleScope::Segment { dimension: form.segment_dimension.clone(), value: form.segment_value.clone() }
+        }
     };
     let name = Rule::readable_name(&action, &target, wb.engine().map(|e| e.catalogue()));
     Some(Rule { name, enabled: true, target, action, scope })
@@ -61,9 +66,8 @@ pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let header =
         egui::CollapsingHeader::new(format!("Rules ({})", cx.wb.session().rules.len())).id_salt("rules-section");
     header.show(ui, |ui| {
-        let catalogue = cx.wb.engine().map(|e| e.catalogue());
         for (i, r) in cx.wb.session().rules.iter().enumerate() {
-            let inactive = catalogue.and_then(|c| r.inactive_in(c));
+            let inactive = cx.wb.engine().and_then(|e| e.rule_inactive(r));
             ui.horizontal_wrapped(|ui| {
                 let mut on = r.enabled;
                 if ui.checkbox(&mut on, "").accessible_name(format!("rule {} enabled", r.name)).changed() {
@@ -138,9 +142,13 @@ pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             ui.selectable_value(&mut form.scope, FormScope::All, "every list");
             ui.selectable_value(&mut form.scope, FormScope::ThisShopper, "this shopper");
             ui.selectable_value(&mut form.scope, FormScope::Queries, "searches containing");
+            ui.selectable_value(&mut form.scope, FormScope::Segment, "a segment");
         });
         if form.scope == FormScope::Queries {
             ui.add(egui::TextEdit::singleline(&mut form.query).hint_text("text in the query"));
+        }
+        if form.scope == FormScope::Segment {
+            segment_choice(ui, cx);
         }
         let rule = build_rule(&cx.ui.rule_form, cx.wb);
         if ui.add_enabled(rule.is_some(), egui::Button::new("Add rule")).clicked()
@@ -148,6 +156,51 @@ pub fn rules_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         {
             cx.commands.push(Command::AddRule(rule));
         }
+    });
+}
+
+/// The segment of a segment-scoped rule: a dimension (users-table or event column) and one
+/// of its values, with how many shoppers are in each.
+fn segment_choice(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+    let Some(engine) = cx.wb.engine() else {
+        ui.weak("Segments appear once data is loaded.");
+        return;
+    };
+    let segments = engine.segments();
+    if segments.dimensions.is_empty() {
+        ui.weak("The loaded data has no segment column (a users table, or an event column such as a country).");
+        return;
+    }
+    let form = &mut cx.ui.rule_form;
+    if segments.dimension(&form.segment_dimension).is_none() {
+        form.segment_dimension = segments.dimensions.first().map(|d| d.name.clone()).unwrap_or_default();
+        form.segment_value.clear();
+    }
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt("rule-segment-dimension")
+            .selected_text(form.segment_dimension.clone())
+            .show_ui(ui, |ui| {
+                for d in &segments.dimensions {
+                    if ui.selectable_label(form.segment_dimension == d.name, &d.name).clicked() {
+                        form.segment_dimension = d.name.clone();
+                        form.segment_value.clear();
+                    }
+                }
+            })
+            .response
+            .accessible_name("rule segment column");
+        let Some(dimension) = segments.dimension(&form.segment_dimension) else { return };
+        let shown = if form.segment_value.is_empty() { "choose…".to_owned() } else { form.segment_value.clone() };
+        egui::ComboBox::from_id_salt("rule-segment-value")
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                for (code, value) in dimension.values.names().iter().enumerate() {
+                    let label = format!("{value} ({} shoppers)", dimension.count(code as u32));
+                    ui.selectable_value(&mut form.segment_value, value.clone(), label);
+                }
+            })
+            .response
+            .accessible_name("rule segment value");
     });
 }
 
