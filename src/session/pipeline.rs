@@ -21,6 +21,8 @@ pub struct ModelInfo {
     pub name: String,
     /// Device label ("CPU", "CUDA:0").
     pub device: String,
+    /// The precision in use (after any fallback at load).
+    pub precision: EmbedPrecision,
 }
 
 /// Item vectors and what produced them.
@@ -57,7 +59,7 @@ pub fn model_dir(session: &Session) -> Result<std::path::PathBuf, String> {
 /// Loads the session's embedding model on its device.
 pub fn load_embedder(session: &Session) -> Result<SentenceEmbedder, String> {
     let dir = model_dir(session)?;
-    SentenceEmbedder::load(&dir, device_choice(session), EmbedPrecision::F32).map_err(|e| e.to_string())
+    SentenceEmbedder::load(&dir, device_choice(session), session.model.precision).map_err(|e| e.to_string())
 }
 
 /// The session's device setting (`auto` when it does not parse).
@@ -107,7 +109,11 @@ pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress
     progress.start_stage("mapping embeddings", 0);
     let projection = crate::embed::projection::project(&vectors, 8, 42);
     Ok(EmbedOutcome {
-        model: ModelInfo { name: embedder.model_name().to_owned(), device: embedder.device_label().to_owned() },
+        model: ModelInfo {
+            name: embedder.model_name().to_owned(),
+            device: embedder.device_label().to_owned(),
+            precision: embedder.precision(),
+        },
         vectors: Arc::new(vectors),
         projection: Arc::new(projection),
         embedder: Arc::new(embedder),
