@@ -367,8 +367,14 @@ fn gelu_erf_avx2(src: &[f32], dst: &mut [f32]) {
     gelu_erf_generic(src, dst);
 }
 
-/// GELU of every value of `xs`, in place, using AVX2+FMA when the CPU has it.
+/// GELU of every value of `xs`, in place, using AVX-512 or AVX2+FMA when the CPU has it.
 pub fn gelu_erf_in_place(xs: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the feature the function is compiled for was just detected.
+        unsafe { gelu_erf_in_place_avx512(xs) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the features the function is compiled for were just detected.
@@ -381,6 +387,12 @@ pub fn gelu_erf_in_place(xs: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn gelu_erf_in_place_avx2(xs: &mut [f32]) {
+    gelu_erf_in_place_generic(xs);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn gelu_erf_in_place_avx512(xs: &mut [f32]) {
     gelu_erf_in_place_generic(xs);
 }
 
