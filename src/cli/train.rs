@@ -55,6 +55,9 @@ pub(crate) struct TrainArgs {
     /// Device for embedding: auto, cpu, cuda[:N], metal.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Embedding precision: f32 (default), int8 (CPU), f16 or bf16 (GPU).
+    #[arg(long)]
+    pub precision: Option<crate::embed::EmbedPrecision>,
     /// No embedding features (and no semantic signal).
     #[arg(long)]
     pub no_semantic: bool,
@@ -102,6 +105,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
             json: args.json,
             model: args.model.clone(),
             device: args.device.clone(),
+            precision: args.precision,
             no_semantic: args.no_semantic,
             keep_duplicates: false,
             profile: None,

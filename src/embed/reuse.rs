@@ -19,7 +19,7 @@ pub struct EarlierEmbedding {
     pub texts: std::sync::Arc<Vec<String>>,
     /// Their vectors.
     pub vectors: std::sync::Arc<ItemVectors>,
-    /// [`SentenceEmbedder::model_fingerprint`] of the model.
+    /// [`SentenceEmbedder::cache_identity`] of the model (its fingerprint and precision).
     pub model_fingerprint: String,
     /// The text template's fingerprint.
     pub template_fingerprint: String,
@@ -53,7 +53,7 @@ pub fn embed_reusing(
     progress: &Progress,
 ) -> Result<(Embeddings, ReuseOutcome), EmbedError> {
     let fits = |e: &&EarlierEmbedding| {
-        e.model_fingerprint == embedder.model_fingerprint()
+        e.model_fingerprint == embedder.cache_identity()
             && e.template_fingerprint == template_fingerprint
             && e.vectors.dim == embedder.dim()
             && e.vectors.data.len() == e.texts.len() * e.vectors.dim
@@ -63,7 +63,7 @@ pub fn embed_reusing(
         return Ok((e, ReuseOutcome::Cache(outcome)));
     };
     let dim = embedder.dim();
-    let key = CacheKey::new(embedder.model_fingerprint(), template_fingerprint, texts);
+    let key = CacheKey::new(&embedder.cache_identity(), template_fingerprint, texts);
     if let Some(cache) = cache
         && let Ok(Some(e)) = cache.load(&key, texts.len())
         && e.dim == dim

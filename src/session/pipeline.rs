@@ -20,6 +20,8 @@ pub struct ModelInfo {
     pub name: String,
     /// Device label ("CPU", "CUDA:0").
     pub device: String,
+    /// The precision in use (after any fallback at load).
+    pub precision: EmbedPrecision,
 }
 
 /// Item vectors and what produced them.
@@ -50,7 +52,7 @@ impl EmbedOutcome {
         crate::embed::reuse::EarlierEmbedding {
             texts: self.texts.clone(),
             vectors: self.vectors.clone(),
-            model_fingerprint: self.embedder.model_fingerprint().to_owned(),
+            model_fingerprint: self.embedder.cache_identity(),
             template_fingerprint: self.template_fingerprint.clone(),
         }
     }
@@ -73,7 +75,7 @@ pub fn model_dir(session: &Session) -> Result<std::path::PathBuf, String> {
 /// Loads the session's embedding model on its device.
 pub fn load_embedder(session: &Session) -> Result<SentenceEmbedder, String> {
     let dir = model_dir(session)?;
-    SentenceEmbedder::load(&dir, device_choice(session), EmbedPrecision::F32).map_err(|e| e.to_string())
+    SentenceEmbedder::load(&dir, device_choice(session), session.model.precision).map_err(|e| e.to_string())
 }
 
 /// The session's device setting (`auto` when it does not parse).
@@ -136,7 +138,11 @@ pub fn embed_catalogue(
     progress.start_stage("mapping embeddings", 0);
     let projection = crate::embed::projection::project(&vectors, 8, 42);
     Ok(EmbedOutcome {
-        model: ModelInfo { name: embedder.model_name().to_owned(), device: embedder.device_label().to_owned() },
+        model: ModelInfo {
+            name: embedder.model_name().to_owned(),
+            device: embedder.device_label().to_owned(),
+            precision: embedder.precision(),
+        },
         vectors: Arc::new(vectors),
         projection: Arc::new(projection),
         embedder: Arc::new(embedder),

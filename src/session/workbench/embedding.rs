@@ -108,7 +108,7 @@ impl EmbeddingState {
 }
 
 impl Workbench {
-    /// Model folder, device and embedded text fields: each re-embeds.
+    /// Model folder, device, precision and embedded text fields: each re-embeds.
     pub(super) fn handle_model(&mut self, command: Command) {
         match command {
             Command::SetModelDir(dir) => {
@@ -117,6 +117,10 @@ impl Workbench {
             }
             Command::SetDevice(d) => {
                 self.session.model.device = d;
+                self.start_embed();
+            }
+            Command::SetPrecision(p) => {
+                self.session.model.precision = p;
                 self.start_embed();
             }
             Command::SetTemplateFields(fields) => {
