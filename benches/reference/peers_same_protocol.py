@@ -44,6 +44,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -297,6 +298,7 @@ def main():
         "models": peers,
     }
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    shutil.rmtree(tmp, ignore_errors=True)
     for row in out["results"]:
         if row["name"].startswith("implicit_") or row["name"] == "als":
             m = row["metrics"]["ndcg@10"]

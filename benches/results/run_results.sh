@@ -41,3 +41,19 @@ peer docs/results/peers_ml100_leave5.json docs/results/issue13_ml100_leave5.json
   --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv" --split leave-last --leave-last 5
 peer docs/results/peers_ml100_temporal.json docs/results/issue13_ml100_temporal.json \
   --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv"
+# The learned ranker against LightGBM LambdaMART on its own feature tables (issue #15): `train
+# --export-features`, LightGBM fitted on the same shoppers, both measured by `eval --ranker
+# --signal-file` in one run; with and without the embedding features.
+lgb() {
+  local out=$1
+  shift
+  "$PEERS_PY" benches/reference/lightgbm_reference.py --recfuse "$BIN" --out "$out" "$@"
+}
+for variant in "" "--no-embedding-features"; do
+  suffix=${variant:+_no_embeddings}
+  lgb docs/results/lightgbm_sample$suffix.json --train-args="$variant" -- \
+    --catalogue sample_data/online_retail/catalogue.csv --behaviour sample_data/online_retail/events.csv
+  lgb docs/results/lightgbm_retail$suffix.json --train-args="$variant" -- --behaviour ../shared/data/online_retail/online_retail.csv.gz
+  lgb docs/results/lightgbm_ml_leave5$suffix.json --train-args="$variant" -- \
+    --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --split leave-last --leave-last 5
+done

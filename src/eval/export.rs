@@ -139,7 +139,8 @@ pub fn write_split(
         phases: summaries,
     };
     let path = dir.join("split.json");
-    let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    let text = serde_json::to_string_pretty(&summary)
+        .map_err(|e| ExportError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
     write_atomic(&path, text.as_bytes())?;
     Ok(summary)
 }

@@ -22,7 +22,7 @@ use super::runner::EvalContext;
 use crate::data::Dataset;
 use crate::data::write::{OutColumn, ParquetTableWriter};
 use crate::embed::ItemVectors;
-use crate::rank::{CHEAP_FEATURES, FeatureInput, Ranker, ShopperRows};
+use crate::rank::{CHEAP_FEATURES, FeatureInput, Ranker, ShopperRows, shopper_rows};
 use crate::score::{Interactions, SignalId};
 
 /// Shoppers written per row group.
@@ -158,6 +158,7 @@ pub fn write_test_table(
     dir: &Path,
 ) -> Result<TableSummary, ExportError> {
     let input = FeatureInput { catalogue: &dataset.catalogue, interactions: train, vectors };
+    let dim = vectors.map_or(0, |v| v.dim);
     let mut w = TableWriter::create(&dir.join("test.parquet"), dataset, ranker.signals(), vectors)?;
     let shoppers: Vec<usize> = (0..context.users.len()).collect();
     for chunk in shoppers.chunks(SHOPPERS_PER_BATCH) {
@@ -165,7 +166,9 @@ pub fn write_test_table(
             .iter()
             .filter_map(|&p| {
                 let (set, &u, rel) = (context.candidates.get(p)?, context.users.get(p)?, context.relevance.get(p)?);
-                let rows = ranker.rows(set, &train.profile(u), &input);
+                // The embedding summary whether or not the ranker reads embeddings, as in the
+                // validation lists (built with the vectors' dimension).
+                let rows = shopper_rows(set, ranker.signals(), &train.profile(u), &input, dim);
                 let labels = rows.items.iter().map(|&i| rel.gain(i).unwrap_or(0.0)).collect();
                 Some((u, rows, labels))
             })
