@@ -80,6 +80,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
         seed: args.seed,
         bootstrap: 0,
         session: None,
+        save_profile: None,
         rank: RankArgs {
             top: 10,
             weights: None,
@@ -96,6 +97,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
             signal_files: Vec::new(),
             candidates: None,
             index_probes: None,
+            builtin: None,
         },
     }
 }
