@@ -516,3 +516,170 @@ fn export_profile_writes_each_format_and_refuses_bad_options() {
         "{err}"
     );
 }
+
+/// The Spark pipeline of `benches/scale/run_spark.sh`, with SQLite for Spark: a score file of
+/// two signals (one with a negative score) is the only input of the fusion (`--builtin none`);
+/// `eval --save-profile` writes the configuration, `export-profile --profile` turns it into SQL,
+/// and that SQL over the same scores gives `batch --profile`'s lists for every shopper.
+mod score_file_pipeline {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use polars::prelude::{DataFrame, ParquetReader, SerReader};
+
+    use super::{recfuse, run_ok};
+
+    const CATALOGUE: &str =
+        "item_id,title\nA,Alpha mug\nB,Beta lamp\nC,Gamma rug\nD,Delta vase\nE,Epsilon jar\nF,Zeta cup\n";
+    /// u1 has seen A and C, u2 C, D, E; u3 E, F, B; the last event (u1, C) is the temporal test.
+    const EVENTS: &str = "user_id,item_id,timestamp\nu1,A,2011-01-01\nu2,C,2011-01-02\nu2,D,2011-01-03\n\
+        u3,E,2011-01-04\nu3,F,2011-01-05\nu2,E,2011-01-06\nu3,B,2011-01-07\nu1,C,2011-04-10\n";
+    /// u1's `b` lists B at −1 and not F, so F scores −1 under `b` for u1 (not 0).
+    const SCORES: &str = "user_id,item_id,signal,score\n\
+        u1,B,a,0.9\nu1,D,a,0.5\nu1,E,a,0.1\nu1,F,a,0.85\nu1,D,b,4\nu1,E,b,8\nu1,B,b,-1\n\
+        u2,A,a,0.4\nu2,B,a,0.2\nu2,F,a,0.8\nu2,A,b,2\nu2,F,b,1\n\
+        u3,A,a,0.3\nu3,C,a,0.6\nu3,D,a,0.2\nu3,C,b,5\nu3,D,b,-2\n";
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    fn lists_of(df: &DataFrame) -> BTreeMap<String, Vec<String>> {
+        let users = df.column("user_id").expect("user_id").str().expect("text");
+        let items = df.column("item_id").expect("item_id").str().expect("text");
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in 0..df.height() {
+            let (u, i) = (users.get(row).expect("user"), items.get(row).expect("item"));
+            out.entry(u.to_owned()).or_default().push(i.to_owned());
+        }
+        out
+    }
+
+    /// The query run on SQLite over the score file (signals named `x_a`, `x_b` as RecFuse names
+    /// them) and the seen pairs of the events.
+    fn sqlite_lists(sql: &str) -> BTreeMap<String, Vec<String>> {
+        let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+        db.create_scalar_function("SQRT", 1, rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+            Ok(ctx.get::<f64>(0)?.sqrt())
+        })
+        .expect("sqrt");
+        db.execute_batch(
+            "CREATE TABLE scores (user_id TEXT, item_id TEXT, signal TEXT, score DOUBLE);
+             CREATE TABLE seen (user_id TEXT, item_id TEXT);",
+        )
+        .expect("tables");
+        for line in SCORES.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let score: f64 = f[3].parse().expect("score");
+            db.execute("INSERT INTO scores VALUES (?1, ?2, ?3, ?4)", (f[0], f[1], format!("x_{}", f[2]), score))
+                .expect("insert");
+        }
+        for line in EVENTS.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            db.execute("INSERT INTO seen VALUES (?1, ?2)", (f[0], f[1])).expect("insert");
+        }
+        let mut statement = db.prepare(sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(2)?))).expect("query");
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in rows {
+            let (u, i) = row.expect("row");
+            out.entry(u).or_default().push(i);
+        }
+        out
+    }
+
+    /// eval (tuned or not) → profile → SQL on SQLite, and `batch --profile`: their lists.
+    fn run_pipeline(
+        dir: &Path,
+        name: &str,
+        eval_extra: &[&str],
+    ) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
+        let c = write(dir, "c.csv", CATALOGUE);
+        let e = write(dir, "e.csv", EVENTS);
+        let s = write(dir, "s.csv", SCORES);
+        let data = |cmd: &mut std::process::Command| {
+            cmd.arg("--catalogue")
+                .arg(&c)
+                .arg("--behaviour")
+                .arg(&e)
+                .arg("--signal-file")
+                .arg(format!("x={}", s.display()));
+        };
+        let profile = dir.join(format!("{name}.json"));
+        let mut eval = recfuse();
+        eval.args(["eval", "--builtin", "none", "--bootstrap", "0", "--json", "--save-profile"]).arg(&profile);
+        data(&mut eval);
+        run_ok(eval.args(eval_extra));
+        let text = std::fs::read_to_string(&profile).expect("profile written");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let left_out: Vec<&str> =
+            v["params"]["not_fitted"].as_array().expect("not_fitted").iter().filter_map(|x| x.as_str()).collect();
+        assert!(left_out.contains(&"als") && left_out.contains(&"popularity"), "{left_out:?}");
+        let sql = dir.join(format!("{name}.sql"));
+        run_ok(
+            recfuse()
+                .args(["export-profile", "--format", "spark-sql", "--top", "3", "--profile"])
+                .arg(&profile)
+                .arg("--out")
+                .arg(&sql),
+        );
+        let sql_text = std::fs::read_to_string(&sql).expect("sql");
+        let out = dir.join(format!("{name}.parquet"));
+        let mut batch = recfuse();
+        batch.args(["batch", "--top", "3", "--profile"]).arg(&profile).arg("--out").arg(&out);
+        data(&mut batch);
+        run_ok(&mut batch);
+        let file = std::fs::File::open(&out).expect("batch output");
+        let df = ParquetReader::new(file).finish().expect("read parquet");
+        (lists_of(&df), sqlite_lists(&sql_text))
+    }
+
+    #[test]
+    fn a_score_file_alone_tuned_exported_and_run_as_sql_gives_the_batch_lists() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Equal weights, min-max: for u1, a over {B .9, D .5, E .1, F .85} → B 1, D .5, E 0,
+        // F .9375; b over {B −1, D 4, E 8, F −1 (unlisted, the lowest listed)} → B 0, D 5/9,
+        // E 1, F 0. Sums: D 1.056, B 1, E 1 (a tie: B first by id), F .9375.
+        let (batch, sql) = run_pipeline(dir.path(), "fixed", &["--weights", "x_a=1,x_b=1"]);
+        assert_eq!(batch["u1"], ["D", "B", "E"], "hand-computed list of u1");
+        assert_eq!(batch, sql, "SQL on SQLite vs batch, every shopper");
+        assert_eq!(batch.len(), 3);
+        let (batch, sql) = run_pipeline(dir.path(), "tuned", &["--tune", "--no-tune-params"]);
+        assert_eq!(batch, sql, "the tuned profile: SQL vs batch");
+        // Only the file's items are ranked: nothing built in brings candidates.
+        for (u, items) in &batch {
+            for i in items {
+                assert!(super::score_file_pipeline::SCORES.contains(&format!("{u},{i},")), "{u} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_refuses_an_unknown_signal_and_a_profile_refuses_an_external_one_in_not_fitted() {
+        let out = recfuse()
+            .args(["recommend", "--behaviour", "x.csv", "--user", "u", "--builtin", "als,ghost"])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("--builtin 'ghost'"), "{err}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut v: serde_json::Value = serde_json::from_str(&recfuse::session::profile::render(
+            &recfuse::session::profile::Profile::from_session(&recfuse::session::Session::default()),
+            recfuse::session::profile::ProfileFormat::Json,
+        ))
+        .expect("json");
+        v["params"]["not_fitted"] = serde_json::json!(["als", "spark_als"]);
+        let p = write(dir.path(), "p.json", &v.to_string());
+        let out = recfuse()
+            .args(["export-profile", "--format", "spark-sql", "--out"])
+            .arg(dir.path().join("o.sql"))
+            .arg("--profile")
+            .arg(&p)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("'spark_als' is not a built-in signal"), "{err}");
+    }
+}

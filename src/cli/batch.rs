@@ -53,13 +53,17 @@ fn session_of(args: &BatchArgs) -> anyhow::Result<Session> {
                 users: None,
                 map: args.map.clone(),
             };
+            // The session's score files stay (their weights are in its fusion settings).
+            let signals = std::mem::take(&mut session.data.signals);
             session.data = data.sources()?;
+            session.data.signals = signals;
         }
         None => anyhow::ensure!(
             args.session.is_some(),
             "batch needs --behaviour FILE (or --session FILE, whose data files are then used)"
         ),
     }
+    session.data.signals.extend(args.rank.signal_files()?);
     Ok(session)
 }
 
@@ -73,6 +77,7 @@ fn inputs(args: &BatchArgs, session: &Session) -> Vec<PathBuf> {
     files.extend(args.rank.rules.clone());
     files.extend(args.rank.profile.clone());
     files.extend(args.rank.ranker.clone());
+    files.extend(session.data.signals.iter().map(|f| f.path.clone()));
     files
 }
 
@@ -94,6 +99,7 @@ pub(crate) fn run(args: &BatchArgs) -> anyhow::Result<u8> {
     session.params.transformer.enabled |= wants_transformer(&config);
     let mut engine = build_engine(&session, &args.rank)?;
     install_ranker(&mut engine, &args.rank)?;
+    super::recommend::add_external_weights(&engine, &mut config);
     let shoppers = match &args.shoppers {
         Some(p) => Some(read_shopper_list(p, &engine)?),
         None => None,

@@ -63,6 +63,11 @@ pub(crate) struct EvalArgs {
     /// groups) as Parquet into DIR, and exit without evaluating (for peer libraries).
     #[arg(long, value_name = "DIR")]
     pub export_split: Option<std::path::PathBuf>,
+    /// Write the configuration evaluated — with --tune, the tuned weights, normalisations
+    /// and signal parameters — as a JSON fusion profile (`recfuse export-profile --profile`
+    /// turns it into Spark SQL; `--profile` reads it back).
+    #[arg(long, value_name = "FILE")]
+    pub save_profile: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub rank: RankArgs,
 }
@@ -284,6 +289,41 @@ fn run_export_split(args: &EvalArgs, dir: &std::path::Path) -> anyhow::Result<u8
     Ok(0)
 }
 
+/// Every file `eval` reads: `--save-profile` may be none of them.
+fn eval_inputs<'a>(args: &'a EvalArgs, session: &'a Session) -> Vec<&'a std::path::Path> {
+    let data = &session.data;
+    let mut files: Vec<&std::path::Path> = vec![data.behaviour.as_path()];
+    files.extend(data.catalogue.as_deref());
+    files.extend(data.users.as_deref());
+    files.extend(data.signals.iter().map(|f| f.path.as_path()));
+    files.extend(args.session.as_deref());
+    files.extend(args.rank.profile.as_deref());
+    files.extend(args.rank.rules.as_deref());
+    files
+}
+
+/// Writes `--save-profile`: the session's settings, with the tuned fusion and signal
+/// parameters when tuning ran, ranking `top` items.
+fn save_profile(
+    out: &std::path::Path,
+    mut session: Session,
+    top: usize,
+    tuned: Option<&crate::eval::experiment::TuneOutcome>,
+) -> anyhow::Result<()> {
+    if let Some(t) = tuned {
+        session.fusion = t.config.clone();
+        if let Some(p) = &t.params {
+            session.params = p.clone();
+        }
+    }
+    session.selection.k = top;
+    let profile = crate::session::profile::Profile::from_session(&session);
+    let text = crate::session::profile::render(&profile, crate::session::profile::ProfileFormat::Json);
+    crate::session::write_atomic(out, text.as_bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    eprintln!("wrote the {} profile to {}", if tuned.is_some() { "tuned" } else { "evaluated" }, out.display());
+    Ok(())
+}
+
 /// Runs `recfuse eval`.
 pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
     if let Some(dir) = &args.export_split {
@@ -295,7 +335,10 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
     if let (Some(path), Some(crate::fusion::FusionMethod::Learned)) = (&args.rank.ranker, args.rank.fusion) {
         return run_saved_ranker(args, path);
     }
-    let (_session, req, dataset) = request(args)?;
+    let (session, req, dataset) = request(args)?;
+    if let Some(out) = &args.save_profile {
+        crate::session::batch::check_output(out, &eval_inputs(args, &session))?;
+    }
     let progress = Progress::new();
     let bar = (!args.rank.json).then(|| super::embed::CliProgressBar::attach(&progress, "evaluating"));
     let started = std::time::Instant::now();
@@ -317,6 +360,16 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
     }
     if let Some(b) = bar {
         b.finish();
+    }
+    if let Some(out) = &args.save_profile {
+        // `--rules`, else the rules of `--session` or `--profile`, else none (as `batch`).
+        let mut session = session;
+        session.rules = match (&args.rank.rules, args.session.is_some() || args.rank.profile.is_some()) {
+            (Some(p), _) => crate::fusion::load_rules(p).map_err(anyhow::Error::msg)?,
+            (None, true) => std::mem::take(&mut session.rules),
+            (None, false) => Vec::new(),
+        };
+        save_profile(out, session, args.rank.top, tuned.as_ref().map(|(t, _)| t))?;
     }
     if args.rank.json {
         let mut value = outcome_json(&outcome);

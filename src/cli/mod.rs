@@ -143,6 +143,9 @@ pub(crate) fn check_args(args: &[String]) -> Result<(), String> {
         let mut config = crate::fusion::FusionConfig::default();
         rank.apply_to(&mut config).map_err(|e| format!("{e:#}"))?;
         rank.signal_files().map_err(|e| format!("{e:#}"))?;
+        if let Some(list) = &rank.builtin {
+            recommend::parse_builtin(list).map_err(|e| format!("{e:#}"))?;
+        }
     }
     let data = match &cli.command {
         Some(Command::Recommend(a)) => Some(&a.data),

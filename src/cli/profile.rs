@@ -14,8 +14,12 @@ use crate::session::profile::{Profile, ProfileFormat, render};
 #[derive(Debug, Args)]
 pub(crate) struct ExportProfileArgs {
     /// Session file whose settings to export (default: the default settings, without rules).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
     pub session: Option<PathBuf>,
+    /// A JSON fusion profile to export in another format (`eval --tune --save-profile`
+    /// writes one).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     /// json, spark-sql, opensearch or vespa.
     #[arg(long, value_parser = parse_format)]
     pub format: ProfileFormat,
@@ -44,6 +48,9 @@ pub(crate) fn run(args: &ExportProfileArgs) -> anyhow::Result<u8> {
         // The defaults of `recommend`: no rules (the sample rules belong to the sample session).
         None => Session { rules: Vec::new(), ..Session::default() },
     };
+    if let Some(p) = &args.profile {
+        Profile::load(p)?.apply_to(&mut session);
+    }
     if let Some(p) = &args.rules {
         session.rules = crate::fusion::load_rules(p).map_err(anyhow::Error::msg)?;
     }
@@ -51,7 +58,8 @@ pub(crate) fn run(args: &ExportProfileArgs) -> anyhow::Result<u8> {
         crate::limits::check_count("--top", k, 1, crate::limits::MAX_K)?;
         session.selection.k = k;
     }
-    let inputs: Vec<&std::path::Path> = args.session.iter().chain(&args.rules).map(PathBuf::as_path).collect();
+    let inputs: Vec<&std::path::Path> =
+        args.session.iter().chain(&args.profile).chain(&args.rules).map(PathBuf::as_path).collect();
     check_output(&args.out, &inputs)?;
     let text = render(&Profile::from_session(&session), args.format);
     crate::session::write_atomic(&args.out, text.as_bytes())

@@ -73,6 +73,12 @@ pub(crate) struct RankArgs {
     /// recall, slower; default one in 24 of the √items lists).
     #[arg(long, value_name = "N")]
     pub index_probes: Option<usize>,
+    /// Built-in signals to fit: comma-separated ids, or `none` to fuse only the
+    /// --signal-file signals (as an exported Spark SQL profile does on the scores it is
+    /// given). The others are not fitted, score nothing and bring no candidates.
+    /// Default: every built-in signal (or the --profile's choice).
+    #[arg(long, value_name = "IDS|none")]
+    pub builtin: Option<String>,
 }
 
 /// Arguments of `recfuse recommend`.
@@ -197,15 +203,37 @@ impl RankArgs {
     }
 
     /// Applies `--profile` to `session` (fusion settings, rules, signal parameters, event
-    /// weights); data files and the model stay.
+    /// weights), then `--builtin`; data files and the model stay.
     pub(crate) fn apply_profile(&self, session: &mut Session) -> anyhow::Result<()> {
         if let Some(path) = &self.profile {
             let top = session.selection.k;
             crate::session::profile::Profile::load(path)?.apply_to(session);
             session.selection.k = top;
         }
+        if let Some(list) = &self.builtin {
+            session.params.fit_only(&parse_builtin(list)?);
+        }
         Ok(())
     }
+}
+
+/// Parses `--builtin`: built-in signal ids, comma-separated, or `none`.
+pub(crate) fn parse_builtin(list: &str) -> anyhow::Result<Vec<SignalId>> {
+    if list.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            SignalId::search().find(|s| s.id() == n).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--builtin '{n}': not a built-in signal; expected `none` or ids among {}",
+                    SignalId::builtin_id_list()
+                )
+            })
+        })
+        .collect()
 }
 
 /// Parses `--signal-file NAME=FILE` values, names checked (valid, not built in, not
@@ -291,7 +319,11 @@ pub(crate) fn build_engine_reusing(
         pipeline::fit_all(dataset, &first, texts, Err("item embeddings are being computed".to_owned()), &progress)
             .map_err(|_| anyhow::anyhow!("cancelled"))?;
     let mut embedding = None;
-    if args.no_semantic {
+    let p = &session.params;
+    let needs_vectors = p.fits(SignalId::SEMANTIC) || (p.transformer.enabled && p.fits(SignalId::TRANSFORMER));
+    if !needs_vectors {
+        engine.attach_vectors(Err("left out of this configuration (`--builtin`)".to_owned()), &session.params);
+    } else if args.no_semantic {
         engine.attach_vectors(Err("disabled with --no-semantic".to_owned()), &session.params);
     } else {
         match super::embedding::attach_vectors(&mut engine, session, args.model_overrides(), earlier) {

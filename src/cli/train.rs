@@ -95,6 +95,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
         bootstrap: 0,
         session: None,
         export_split: None,
+        save_profile: None,
         rank: RankArgs {
             top: 10,
             weights: None,
@@ -112,6 +113,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
             signal_files: Vec::new(),
             candidates: None,
             index_probes: None,
+            builtin: None,
         },
     }
 }

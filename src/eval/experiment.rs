@@ -332,7 +332,8 @@ pub fn evaluate_and_tune(
             progress.start_stage("refitting tuned signals on train", changed.len() as u64);
             for signal in &changed {
                 if let Some(spec) = crate::score::registry::spec(*signal)
-                    && let crate::score::registry::Fitted::Ready(s) = (spec.fit)(&input, params, progress)?
+                    && let crate::score::registry::Fitted::Ready(s) =
+                        crate::score::registry::fit_signal(spec, &input, params, progress)?
                 {
                     models.scorers.insert(*signal, s);
                 }

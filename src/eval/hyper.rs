@@ -127,7 +127,7 @@ pub(crate) fn tune_params(search: &ParamSearch<'_>, progress: &Progress) -> Resu
     let mut trials = Vec::new();
     let mut models = Vec::new();
     for signal in TUNED_SIGNALS {
-        let Some(fit) = spec(signal).map(|s| s.fit) else { continue };
+        let Some(fit) = spec(signal).filter(|_| search.params.fits(signal)).map(|s| s.fit) else { continue };
         let settings = grid(signal, search.params);
         progress.start_stage(format!("tuning {signal} on validation"), settings.len() as u64);
         let config = single_signal(search.config, signal);

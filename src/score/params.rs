@@ -1,7 +1,10 @@
 //! Signal hyper-parameters (editable, saved with the session).
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
+use super::SignalId;
 use super::interactions::ValueTransform;
 use crate::limits::{OutOfRange, check_count, check_optional_real, check_real};
 
@@ -29,6 +32,39 @@ pub struct SignalParams {
     pub bm25: Bm25Params,
     /// `transformer`.
     pub transformer: TransformerParams,
+    /// Built-in signals left out of this configuration (`--builtin`): not fitted, they score
+    /// nothing and bring no candidates — e.g. to fuse only imported score files, as an
+    /// exported Spark SQL profile does on the scores it is given.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty", deserialize_with = "builtin_ids")]
+    pub not_fitted: BTreeSet<SignalId>,
+}
+
+impl SignalParams {
+    /// Whether the built-in signal `id` is fitted (not in [`Self::not_fitted`]).
+    pub fn fits(&self, id: SignalId) -> bool {
+        !self.not_fitted.contains(&id)
+    }
+
+    /// Leaves out every built-in signal but those of `keep` (`--builtin`).
+    pub fn fit_only(&mut self, keep: &[SignalId]) {
+        self.not_fitted = SignalId::search().filter(|s| !keep.contains(s)).collect();
+    }
+}
+
+/// Reads `not_fitted`: built-in signal ids only (an external signal is not fitted anyway).
+fn builtin_ids<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeSet<SignalId>, D::Error> {
+    let names = Vec::<String>::deserialize(deserializer)?;
+    names
+        .iter()
+        .map(|n| {
+            SignalId::search().find(|s| s.id() == n.trim()).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "not_fitted: '{n}' is not a built-in signal (one of {})",
+                    SignalId::builtin_id_list()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Parameters of the semantic signal.

@@ -123,7 +123,7 @@ impl SignalModels {
     pub fn refit_vector_signals(&mut self, input: &FitInput<'_>, params: &SignalParams) {
         for spec in SIGNALS.iter().filter(|s| s.needs_vectors) {
             // Signals that need vectors do no cancellable work beyond wrapping them.
-            if let Ok(fitted) = (spec.fit)(input, params, &Progress::new()) {
+            if let Ok(fitted) = fit_signal(spec, input, params, &Progress::new()) {
                 self.put(spec.id, fitted);
             }
         }
@@ -139,10 +139,24 @@ pub fn fit_signals(
     let mut models = SignalModels::default();
     for spec in SIGNALS {
         progress.check()?;
-        let fitted = (spec.fit)(input, params, progress)?;
+        let fitted = fit_signal(spec, input, params, progress)?;
         models.put(spec.id, fitted);
     }
     Ok(models)
+}
+
+/// Fits one signal, or says it is left out ([`SignalParams::not_fitted`]).
+pub fn fit_signal(
+    spec: &SignalSpec,
+    input: &FitInput<'_>,
+    params: &SignalParams,
+    progress: &Progress,
+) -> Result<Fitted, Cancelled> {
+    if params.fits(spec.id) {
+        (spec.fit)(input, params, progress)
+    } else {
+        Ok(Fitted::Unavailable("left out of this configuration (not fitted; `--builtin`)".to_owned()))
+    }
 }
 
 /// The signals of `ids` that generate candidates in search mode.

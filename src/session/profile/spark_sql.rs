@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::{Profile, reranking_not_expressed};
 use crate::fusion::{Adjustment, FusionConfig, FusionMethod, Normalisation, Rule, RuleAction, RuleScope, RuleTarget};
-use crate::score::SignalId;
+use crate::score::{SignalId, SignalParams};
 
 /// A SQL string literal.
 fn quote(s: &str) -> String {
@@ -25,9 +25,11 @@ fn number(v: f32) -> String {
 }
 
 /// The weighted signals of the recommendation fusion, in registry order (search-only
-/// signals such as `bm25` have no score for a shopper).
-fn weighted(config: &FusionConfig) -> Vec<(SignalId, f32, Normalisation)> {
+/// signals such as `bm25` have no score for a shopper; a built-in signal the profile does
+/// not fit scores nothing).
+fn weighted(config: &FusionConfig, params: &SignalParams) -> Vec<(SignalId, f32, Normalisation)> {
     SignalId::recommend()
+        .filter(|&s| params.fits(s))
         .filter_map(|s| {
             let w = config.weight(s);
             (w != 0.0).then(|| (s, w, config.normalisation(s)))
@@ -161,6 +163,16 @@ fn header(profile: &Profile) -> String {
         "--   signal's top {} positive scores per shopper are the candidates.",
         config.candidates_per_signal
     );
+    let listed: Vec<&str> =
+        weighted(config, &profile.params).iter().filter(|(s, ..)| s.is_external()).map(|(s, ..)| s.id()).collect();
+    if !listed.is_empty() {
+        let _ = writeln!(
+            h,
+            "-- Score-file signals ({}): a shopper's item without a row scores their lowest listed score when that is",
+            listed.join(", ")
+        );
+        let _ = writeln!(h, "--   negative, else 0 (as RecFuse reads score files).");
+    }
     if config.exclude_seen {
         let _ = writeln!(
             h,
@@ -190,7 +202,7 @@ fn header(profile: &Profile) -> String {
     }
     let _ = writeln!(h, "-- Writes user_id, rank, item_id, score: the top {} of every shopper.", profile.top);
     let signals: Vec<String> =
-        weighted(config).iter().map(|(s, w, n)| format!("{} {w:?} ({})", s.id(), n.id())).collect();
+        weighted(config, &profile.params).iter().map(|(s, w, n)| format!("{} {w:?} ({})", s.id(), n.id())).collect();
     let _ = writeln!(
         h,
         "-- Fusion: {} over {}.",
@@ -274,14 +286,23 @@ candidates AS (SELECT DISTINCT user_id, item_id FROM topn),",
 }
 
 /// The fusion stage: raw scores over the candidates, statistics, normalisation, terms, sum.
-fn fusion_sql(config: &FusionConfig) -> String {
-    let signals = weighted(config);
+fn fusion_sql(config: &FusionConfig, params: &SignalParams) -> String {
+    let signals = weighted(config, params);
+    // `listed` = 1 for a score file's signal: a shopper's unlisted item scores their lowest
+    // listed score when that is negative (`score::external`), not 0.
     let weights = if signals.is_empty() {
-        "SELECT CAST(NULL AS STRING) AS signal, CAST(0.0 AS DOUBLE) AS weight WHERE 1 = 0".to_owned()
+        "SELECT CAST(NULL AS STRING) AS signal, CAST(0.0 AS DOUBLE) AS weight, 0 AS listed WHERE 1 = 0".to_owned()
     } else {
         signals
             .iter()
-            .map(|(s, w, _)| format!("SELECT {} AS signal, {} AS weight", quote(s.id()), number(*w)))
+            .map(|(s, w, _)| {
+                format!(
+                    "SELECT {} AS signal, {} AS weight, {} AS listed",
+                    quote(s.id()),
+                    number(*w),
+                    u8::from(s.is_external())
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n  UNION ALL ")
     };
@@ -298,10 +319,12 @@ fn fusion_sql(config: &FusionConfig) -> String {
   {weights}
 ),
 grid AS (
-  SELECT c.user_id, c.item_id, w.signal, w.weight, CAST(COALESCE(s.score, 0.0) AS DOUBLE) AS raw,
+  SELECT c.user_id, c.item_id, w.signal, w.weight,
+         CAST(COALESCE(s.score, CASE WHEN w.listed = 1 AND sp.lo < 0 THEN sp.lo ELSE 0.0 END) AS DOUBLE) AS raw,
          CASE WHEN t.item_id IS NULL THEN 0 ELSE 1 END AS in_top
   FROM candidates c CROSS JOIN weights w
   LEFT JOIN scores s ON s.user_id = c.user_id AND s.item_id = c.item_id AND s.signal = w.signal
+  LEFT JOIN spread sp ON sp.user_id = c.user_id AND sp.signal = w.signal
   LEFT JOIN topn t ON t.user_id = c.user_id AND t.item_id = c.item_id AND t.signal = w.signal
 ),
 stats AS (
@@ -396,7 +419,7 @@ SELECT user_id, rank, item_id, score FROM ranked WHERE rank <= {top} ORDER BY us
 ",
         header = header(profile),
         candidates = candidates_sql(config),
-        fusion = fusion_sql(config),
+        fusion = fusion_sql(config, &profile.params),
         top = profile.top,
     )
 }
