@@ -13,6 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::data::{Dataset, EventBatch};
+use crate::fusion::{FusionConfig, Rule};
+use crate::session::Mode;
+use crate::session::engine::{Target, TargetState};
 use crate::session::command::Command;
 use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 
@@ -24,6 +27,17 @@ pub struct LiveOutput {
     generation: u64,
     /// The job was cancelled (from the status bar): live mode stops.
     cancelled: bool,
+    /// The shown shopper's candidates scored by the new engine, so that the frame that
+    /// installs it only re-ranks them.
+    prepared: Option<Prepared>,
+}
+
+/// A shopper's candidates scored on the follow job's thread, with what they were scored for.
+pub struct Prepared {
+    target: Target,
+    fusion: FusionConfig,
+    rules: Vec<Rule>,
+    state: TargetState,
 }
 
 /// Counters of the live strip.
@@ -307,6 +321,7 @@ impl Workbench {
         let Some(mut feed) = self.live.feed.take() else { return };
         let generation = self.live.generation;
         let base = engine.dataset.clone();
+        let shown = self.live_target().map(|t| (t, self.session.active_fusion().clone(), self.session.rules.clone()));
         let started = self.jobs.start(job::LIVE, crate::jobs::Progress::new(), move |p| {
             let until = Instant::now() + crate::data::follow::POLL_INTERVAL;
             while Instant::now() < until && !p.is_cancelled() {
@@ -314,14 +329,21 @@ impl Workbench {
             }
             let cancelled = p.is_cancelled();
             let step = if cancelled { LiveStep::Idle } else { feed.step(&engine) };
-            JobOutput::Live(Box::new(LiveOutput { feed, step, base, generation, cancelled }))
+            let prepared = match (&step, shown) {
+                (LiveStep::Applied { engine: next, .. }, Some((target, fusion, rules))) => {
+                    let state = next.prepare_target(target.clone(), &fusion, &rules);
+                    Some(Prepared { target, fusion, rules, state })
+                }
+                _ => None,
+            };
+            JobOutput::Live(Box::new(LiveOutput { feed, step, base, generation, cancelled, prepared }))
         });
         self.report_start(started, None);
     }
 
     /// Takes in what the follow job found and polls again.
     pub(super) fn finish_live(&mut self, output: LiveOutput) {
-        let LiveOutput { feed, step, base, generation, cancelled } = output;
+        let LiveOutput { feed, step, base, generation, cancelled, prepared } = output;
         if !self.live.on || generation != self.live.generation {
             return;
         }
@@ -335,7 +357,7 @@ impl Workbench {
         match step {
             LiveStep::Idle => {}
             LiveStep::Applied { engine, batch, summary, modified } => {
-                self.install_live(*engine, &batch, &base, summary, modified)
+                self.install_live(*engine, &batch, &base, summary, modified, prepared)
             }
             LiveStep::Reset(reason) => {
                 self.notify(NoticeLevel::Warning, reason);
@@ -369,15 +391,29 @@ impl Workbench {
         base: &Arc<Dataset>,
         summary: BatchSummary,
         modified: Option<SystemTime>,
+        prepared: Option<Prepared>,
     ) {
         let Some(current) = self.data.engine() else { return };
         // The engine was replaced while the job ran (a refit): fold the batch into the new one.
-        let engine = if Arc::ptr_eq(&current.dataset, base) { engine } else { current.apply_batch(batch).0 };
+        let same_base = Arc::ptr_eq(&current.dataset, base);
+        let engine = if same_base { engine } else { current.apply_batch(batch).0 };
         if let Some(pending) = &mut self.live.since_refit {
             pending.push(batch.clone());
         }
         self.data.install_live(engine);
-        self.refresh_after_live();
+        // The job scored the shown shopper's candidates on the new engine: when nothing that
+        // decides the list changed meanwhile, this frame only re-ranks them.
+        let current_target = self.live_target();
+        let prepared = prepared.filter(|p| {
+            same_base
+                && current_target.as_ref() == Some(&p.target)
+                && *self.session.active_fusion() == p.fusion
+                && self.session.rules == p.rules
+        });
+        match prepared {
+            Some(p) => self.refresh_after_live_with(p.state),
+            None => self.refresh_after_live(),
+        }
         let lag = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
         self.live.since_fit += summary.events + summary.new_item_rows;
         if let Some(note) = summary.new_item_note()
@@ -389,6 +425,16 @@ impl Workbench {
         self.live.stats.record(&summary, lag);
         self.live.last_error = None;
         self.refit_if_drifted();
+    }
+
+    /// The shopper whose list is shown, when the list is a shopper's (the follow job
+    /// prepares it).
+    fn live_target(&self) -> Option<Target> {
+        let selection = &self.session.selection;
+        match selection.mode {
+            Mode::Recommend => selection.shopper.clone().map(Target::Shopper),
+            Mode::Search => None,
+        }
     }
 
     /// Live mode's state (the strip reads it).

@@ -151,6 +151,14 @@ impl Workbench {
         self.update_b(Impact::Rescore);
     }
 
+    /// [`Self::refresh_after_live`] with the shopper's candidates already scored (by the
+    /// follow job, on the installed engine): only the re-rank runs here.
+    pub(super) fn refresh_after_live_with(&mut self, state: TargetState) {
+        let Some(engine) = self.data.engine() else { return };
+        self.view.show_again(engine, state, &self.session);
+        self.update_b(Impact::Rescore);
+    }
+
     /// Scores candidates for the current shopper or query (the query is embedded once
     /// per text), then ranks them.
     fn refresh_a(&mut self) {
