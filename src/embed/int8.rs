@@ -438,7 +438,7 @@ mod tests {
             .collect()
     }
 
-    fn f32_matmul(x: &[f32], w: &[f32], k: usize, n: usize) -> Vec<f32> {
+    fn f32_matmul(x: &[f32], w: &[f32], k: usize) -> Vec<f32> {
         x.chunks_exact(k)
             .flat_map(|row| w.chunks_exact(k).map(move |col| row.iter().zip(col).map(|(a, b)| a * b).sum::<f32>()))
             .collect()
@@ -469,7 +469,7 @@ mod tests {
             let x = values(m * k, 1);
             let w = values(n * k, 2);
             let p = PackedWeights::quantize(&w, n, k).unwrap();
-            let exact = f32_matmul(&x, &w, k, n);
+            let exact = f32_matmul(&x, &w, k);
             let mut y = vec![0f32; m * n];
             matmul_acc(&x, &p, &mut y, 2);
             // The portable kernel on the same quantised values.
