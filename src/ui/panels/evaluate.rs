@@ -522,3 +522,27 @@ fn segments(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::sweep::ParetoPoint;
+
+    fn point(diversity: f64, ndcg: f64, on_front: bool) -> ParetoPoint {
+        ParetoPoint { weights: Default::default(), ndcg, diversity, on_front, current: false }
+    }
+
+    #[test]
+    fn the_pareto_front_is_a_line_that_only_falls_as_diversity_grows() {
+        // Marked on the front, in sampling order: (0.5, 0.30), (0.2, 0.40), (0.8, 0.10), and
+        // (0.6, 0.05), which (0.8, 0.10) beats on both; (0.3, 0.35) is off the front.
+        let points = [
+            point(0.5, 0.30, true),
+            point(0.3, 0.35, false),
+            point(0.2, 0.40, true),
+            point(0.8, 0.10, true),
+            point(0.6, 0.05, true),
+        ];
+        let front = super::pareto_front(&points);
+        assert_eq!(front, vec![[0.2, 0.40], [0.5, 0.30], [0.8, 0.10]]);
+    }
+}
