@@ -343,3 +343,184 @@ fn cli_embed_without_paths_is_an_error() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.contains("--input"), "{err}");
 }
+
+#[test]
+fn a_grown_catalogue_embeds_only_its_new_texts_and_keeps_the_earlier_vectors() {
+    use recfuse::embed::ItemVectors;
+    use recfuse::embed::reuse::{EarlierEmbedding, ReuseOutcome, embed_reusing};
+    use std::sync::Arc;
+    let model_dir = tempfile::tempdir().unwrap();
+    write_tiny_model(model_dir.path(), 16);
+    let e = load(model_dir.path()).unwrap();
+    let fp = ItemTextTemplate::default().fingerprint();
+    let dim = e.dim();
+    // The earlier vectors are deliberately not what the model computes (1s and 2s): a row
+    // that equals them was taken over, not embedded again.
+    let earlier = EarlierEmbedding {
+        texts: Arc::new(strings(&["red mug", "tea pot"])),
+        vectors: Arc::new(ItemVectors {
+            dim,
+            data: [vec![1.0; dim], vec![2.0; dim]].concat(),
+            has_text: vec![true, true],
+        }),
+        model_fingerprint: e.cache_identity(),
+        template_fingerprint: fp.clone(),
+    };
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = EmbeddingCache::open(cache_dir.path()).unwrap();
+    let texts = strings(&["tea pot", "blue cup", "red mug", "blue cup"]);
+    let progress = Progress::new();
+    let (got, outcome) = embed_reusing(&e, &texts, Some(&earlier), Some(&cache), &fp, 2, &progress).unwrap();
+    // Two texts taken over; one distinct new text ("blue cup", twice) went through the model.
+    assert_eq!(outcome, ReuseOutcome::Reused { reused: 2, embedded: 1 });
+    assert_eq!(progress.snapshot().total, 1, "the model saw one text");
+    let fresh = e.embed(&strings(&["blue cup"]), 1, &Progress::new()).unwrap();
+    let row = |i: usize| &got.data[i * dim..(i + 1) * dim];
+    assert_eq!(row(0), vec![2.0; dim].as_slice());
+    assert_eq!(row(2), vec![1.0; dim].as_slice());
+    assert_close(row(1), &fresh.data);
+    assert_close(row(3), &fresh.data);
+    // The whole result is in the cache for the next start.
+    let (cached, hit) = embed_with_cache(&e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
+    assert_eq!(hit, CacheOutcome::Hit);
+    assert_eq!(cached, got);
+    // Another template: nothing is taken over.
+    let other = ItemTextTemplate { fields: vec!["title".to_owned()], ..ItemTextTemplate::default() };
+    let (_, outcome) =
+        embed_reusing(&e, &texts, Some(&earlier), None, &other.fingerprint(), 2, &Progress::new()).unwrap();
+    assert!(matches!(outcome, ReuseOutcome::Cache(_)), "{outcome:?}");
+}
+
+#[test]
+fn int8_on_the_tiny_model_is_close_to_f32() {
+    // hidden 8 and intermediate 16: every int8 tail (inputs padded to 32, a partial column
+    // tile) on a real forward pass.
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), 16);
+    let f32_model = load(dir.path()).unwrap();
+    let int8 = SentenceEmbedder::load(dir.path(), DeviceChoice::Cpu, EmbedPrecision::Int8).unwrap();
+    assert_eq!(int8.precision(), EmbedPrecision::Int8);
+    let texts = strings(&["red mug", "big blue tea pot set", "cup", ""]);
+    let a = f32_model.embed(&texts, 2, &Progress::new()).unwrap();
+    let b = int8.embed(&texts, 2, &Progress::new()).unwrap();
+    for i in 0..texts.len() {
+        let c = recfuse::embed::cosine(a.row(i).unwrap(), b.row(i).unwrap());
+        assert!(c > 0.99, "text {i}: cosine {c}");
+    }
+    assert_ne!(a, b, "int8 must not be the f32 path");
+}
+
+#[test]
+fn cache_keeps_precisions_apart() {
+    let model_dir = tempfile::tempdir().unwrap();
+    write_tiny_model(model_dir.path(), 16);
+    let f32_model = load(model_dir.path()).unwrap();
+    let int8 = SentenceEmbedder::load(model_dir.path(), DeviceChoice::Cpu, EmbedPrecision::Int8).unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = EmbeddingCache::open(cache_dir.path()).unwrap();
+    let texts = strings(&["red mug", "tea pot"]);
+    let fp = ItemTextTemplate::default().fingerprint();
+    let run = |e: &SentenceEmbedder| embed_with_cache(e, &texts, Some(&cache), &fp, 2, &Progress::new()).unwrap();
+
+    let (f32_vectors, outcome) = run(&f32_model);
+    assert_eq!(outcome, CacheOutcome::Miss);
+    // The f32 entry is not taken for int8 vectors, nor the other way round.
+    let (int8_vectors, outcome) = run(&int8);
+    assert_eq!(outcome, CacheOutcome::Miss);
+    assert_ne!(f32_vectors, int8_vectors);
+    assert_eq!(run(&f32_model), (f32_vectors, CacheOutcome::Hit));
+    assert_eq!(run(&int8), (int8_vectors, CacheOutcome::Hit));
+    assert_eq!(std::fs::read_dir(cache_dir.path()).unwrap().count(), 2);
+    // f32 keys are those of before precisions existed: the model fingerprint alone.
+    let key = recfuse::embed::CacheKey::new(f32_model.model_fingerprint(), &fp, &texts);
+    assert!(cache.path_for(&key).is_file());
+}
+
+#[test]
+fn cli_precision_reaches_the_model_and_bad_values_are_refused() {
+    let model_dir = tempfile::tempdir().unwrap();
+    write_tiny_model(model_dir.path(), 16);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("texts.json");
+    std::fs::write(&input, r#"["red mug", "tea pot"]"#).unwrap();
+    let embed = |precision: &str, output: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_recfuse"))
+            .args(["embed", "--device", "cpu", "--precision", precision, "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(output)
+            .arg("--model")
+            .arg(model_dir.path())
+            .output()
+            .unwrap()
+    };
+    let read = |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let (f32_out, int8_out) = (work.path().join("f32.json"), work.path().join("int8.json"));
+    assert!(embed("f32", &f32_out).status.success());
+    let out = embed("int8", &int8_out);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read(&f32_out)["precision"], "f32");
+    assert_eq!(read(&int8_out)["precision"], "int8");
+    assert_ne!(read(&f32_out)["embeddings"], read(&int8_out)["embeddings"]);
+
+    let out = embed("int4", &work.path().join("bad.json"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("--precision") && err.contains("int4") && err.contains("int8"), "{err}");
+}
+
+#[test]
+fn recommend_precision_overrides_the_session_and_each_precision_is_cached_apart() {
+    let model_dir = tempfile::tempdir().unwrap();
+    write_tiny_model(model_dir.path(), 16);
+    let work = tempfile::tempdir().unwrap();
+    let catalogue = work.path().join("c.csv");
+    let events = work.path().join("e.csv");
+    std::fs::write(&catalogue, "item_id,title\nA,red mug\nB,blue cup\nC,tea pot\nD,big tea set\n").unwrap();
+    std::fs::write(&events, "user_id,item_id,timestamp\nu1,A,2011-01-01\nu2,B,2011-01-02\nu2,C,2011-01-03\n").unwrap();
+    let cache = work.path().join("cache");
+    let recommend = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_recfuse"))
+            .args(["recommend", "--user", "u1", "--device", "cpu", "--json", "--catalogue"])
+            .arg(&catalogue)
+            .arg("--behaviour")
+            .arg(&events)
+            .arg("--model")
+            .arg(model_dir.path())
+            .args(extra)
+            .env(recfuse::embed::cache::CACHE_DIR_ENV, &cache)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut names: Vec<String> =
+            std::fs::read_dir(&cache).unwrap().map(|d| d.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let after_f32 = recommend(&[]);
+    assert_eq!(after_f32.len(), 1, "{after_f32:?}");
+    let after_int8 = recommend(&["--precision", "int8"]);
+    assert_eq!(after_int8.len(), 2, "int8 vectors get their own entry: {after_int8:?}");
+    // Asking for f32 again reads its entry: nothing new.
+    assert_eq!(recommend(&["--precision", "f32"]), after_int8);
+}
+
+#[test]
+fn session_precision_round_trips_and_unknown_precisions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.json");
+    let mut session = recfuse::session::Session::default();
+    assert_eq!(session.model.precision, EmbedPrecision::F32);
+    session.model.precision = EmbedPrecision::Int8;
+    session.save(&path).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["model"]["precision"], "int8");
+    let loaded = recfuse::session::Session::load(&path).unwrap();
+    assert_eq!(loaded.model, session.model);
+    // A session written before precisions existed is f32.
+    let old = serde_json::json!({"model": {"device": "cpu", "batch_size": 8}}).to_string();
+    assert_eq!(recfuse::session::Session::from_json(&old).unwrap().model.precision, EmbedPrecision::F32);
+    let bad = serde_json::json!({"model": {"precision": "int4"}}).to_string();
+    let err = recfuse::session::Session::from_json(&bad).unwrap_err().to_string();
+    assert!(err.contains("int4") && err.contains("int8"), "{err}");
+}

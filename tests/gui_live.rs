@@ -30,6 +30,14 @@ fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(
 /// The window on copies of the live fixtures (in a temporary folder), with the automatic
 /// refit at `refit_after_percent`, once its list is shown.
 fn open_fixture(refit_after_percent: f64) -> (tempfile::TempDir, PathBuf, Harness<'static, WorkbenchApp>) {
+    open_fixture_embedding(refit_after_percent, false)
+}
+
+/// [`open_fixture`], with the catalogue embedded (by the bundled model) when `embed`.
+fn open_fixture_embedding(
+    refit_after_percent: f64,
+    embed: bool,
+) -> (tempfile::TempDir, PathBuf, Harness<'static, WorkbenchApp>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let catalogue = dir.path().join("catalogue.csv");
     let events = dir.path().join("events.csv");
@@ -39,7 +47,7 @@ fn open_fixture(refit_after_percent: f64) -> (tempfile::TempDir, PathBuf, Harnes
     let session = Session { data, live: LiveSettings { refit_after_percent }, ..Session::default() };
     let mut h = Harness::builder()
         .with_size([1500.0, 950.0])
-        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
+        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, embed));
     wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
     (dir, events, h)
 }
@@ -108,4 +116,76 @@ fn live_mode_refits_by_itself_once_the_new_events_pass_the_threshold() {
     );
     h.get_by_label("drift 0.0 %");
     assert!(h.state().wb.live().is_on(), "live mode goes on after the refit");
+}
+
+#[test]
+fn an_item_added_to_the_followed_catalogue_is_embedded_and_listed() {
+    // A cache of its own, so that the grown catalogue is not found there from an earlier run.
+    let cache = tempfile::tempdir().expect("temp dir");
+    // SAFETY: the only test of this binary that embeds, so the only one reading the variable.
+    unsafe { std::env::set_var("RECFUSE_CACHE_DIR", cache.path()) };
+    let (dir, events, mut h) = open_fixture_embedding(0.0, true);
+    wait_until(&mut h, "the embedding", |app| app.wb.embedding().vectors().is_some());
+    h.get_by_label("Live").click();
+    h.run_steps(3);
+    let catalogue = dir.path().join("catalogue.csv");
+    let append = |path: &Path, text: &str| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open");
+        f.write_all(text.as_bytes()).expect("append");
+    };
+    append(&catalogue, "G,Walnut bowl,Living,15.00\n");
+    wait_until(&mut h, "the reload with the new item", |app| {
+        app.wb.engine().is_some_and(|e| e.catalogue().len() == 7)
+            && app.wb.embedding().vectors().is_some_and(|v| v.len() == 7)
+    });
+    let wb = &h.state().wb;
+    // The reason went to the history with the replaced data's notices.
+    let notices: Vec<String> = wb.notices().iter().chain(wb.notice_history()).map(|n| n.text.clone()).collect();
+    assert!(notices.iter().any(|n| n.contains("catalogue.csv: 1 new catalogue row")), "{notices:?}");
+    // Only the new item went through the model; the six others kept their vectors.
+    assert!(notices.iter().any(|n| n.contains("embedded 1 new or changed item texts; 6 vectors kept")), "{notices:?}");
+    assert!(h.state().wb.live().is_on(), "live mode goes on after the reload");
+    // Events for the new item are folded in from then on; three purchases put it on u2's list.
+    append(
+        &events,
+        "u4,G,2011-01-01 10:00:00,purchase\nu5,G,2011-01-01 10:00:00,purchase\nu6,G,2011-01-01 10:00:00,purchase\n",
+    );
+    wait_until(&mut h, "the new item's events", |app| {
+        app.wb.engine().is_some_and(|e| {
+            e.catalogue().ids.get("G").is_some_and(|g| app.wb.list().iter().any(|x| x.ranked.item == g))
+        })
+    });
+    h.get_by_label("Walnut bowl");
+}
+
+#[test]
+fn without_a_catalogue_rows_for_new_items_wait_for_the_refit_which_reloads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = dir.path().join("events.csv");
+    std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
+    let data = DataSources { behaviour: events.clone(), ..DataSources::default() };
+    let session = Session { data, live: LiveSettings { refit_after_percent: 50.0 }, ..Session::default() };
+    let mut h = Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
+    wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
+    assert_eq!(h.state().wb.engine().map(|e| e.catalogue().len()), Some(3), "A, B, E derived from the events");
+    h.get_by_label("Live").click();
+    h.run_steps(3);
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&events).expect("open");
+        f.write_all(text.as_bytes()).expect("append");
+    };
+    // One row for a new item Z: 1 / 4 = 25 %, below the threshold; it waits, with a note.
+    append("u4,Z,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "the note", |app| app.wb.notices().iter().any(|n| n.text.contains("1 new row names items")));
+    assert_eq!(h.state().wb.engine().map(|e| e.catalogue().len()), Some(3));
+    // Two more: 3 / 4 = 75 %: the refit loads the data again, and Z is an item.
+    append("u5,Z,2011-01-01 10:00:00,purchase\nu6,Z,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "the reload", |app| app.wb.engine().is_some_and(|e| e.catalogue().len() == 4));
+    let wb = &h.state().wb;
+    let notices: Vec<String> = wb.notices().iter().chain(wb.notice_history()).map(|n| n.text.clone()).collect();
+    assert!(notices.iter().any(|n| n.contains("to take in 3 rows for items not seen before")), "{notices:?}");
+    assert_eq!(wb.engine().map(|e| e.interactions.events), Some(7), "every event once");
+    assert!(wb.live().is_on(), "live mode goes on after the reload");
 }

@@ -15,7 +15,7 @@ use recfuse::score::als::AlsScorer;
 use recfuse::score::params::AlsParams;
 use recfuse::score::{ScoreContext, Scorer, SignalId, SignalParams, UserProfile, ValueTransform};
 use recfuse::session::engine::{Engine, Target};
-use recfuse::session::live::{LiveFeed, LiveStep, follow_behaviour};
+use recfuse::session::live::{LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 use recfuse::session::{Session, pipeline};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live");
@@ -83,6 +83,7 @@ fn step(feed: &mut LiveFeed, engine: &Engine) -> (Engine, recfuse::session::live
         LiveStep::Applied { engine, summary, .. } => (*engine, summary),
         LiveStep::Idle => panic!("expected new events, found none"),
         LiveStep::Reset(r) => panic!("unexpected reset: {r}"),
+        LiveStep::CatalogueGrew(what) => panic!("unexpected catalogue growth: {what}"),
         LiveStep::Failed(e) => panic!("reading failed: {e}"),
     }
 }
@@ -194,27 +195,26 @@ fn als_fold_in_is_the_closed_form_least_squares_solution() {
 }
 
 #[test]
-fn als_item_refresh_is_the_closed_form_solution_and_moves_the_gram_matrix() {
-    // Shopper factors X = [[1,0],[0,1],[1,1]], λ = 1, α = 1, binary. Item 1 was bought by
-    // shoppers 0 and 2: A = XᵀX + λI + Σ(c−1)xxᵀ = [[5,2],[2,4]], b = [4,2], so
-    // y₁ = [0.75, 0.125] (the same arithmetic as the shopper fold-in above). The update is
-    // the fit's conjugate gradient (3 steps by default), exact on two unknowns after two.
+fn als_live_sweep_is_one_closed_form_als_iteration() {
+    // λ = 1, α = 1, binary (c = 2 when observed), item factors Y = [[1,0],[0,1]]; shopper 0
+    // bought item 0, shopper 1 item 1, shopper 2 both; item 2 is new (no factors, no events).
+    // Shoppers against Y (G = YᵀY + λI = 2I): x₀ = [[3,0],[0,2]]⁻¹[2,0] = [2/3, 0],
+    // x₁ = [0, 2/3], x₂ = (3I)⁻¹[2,2] = [2/3, 2/3].
+    // Items against X: G' = XᵀX + λI = [[17/9, 4/9], [4/9, 17/9]]; item 0 (shoppers 0, 2):
+    // A = G' + x₀x₀ᵀ + x₂x₂ᵀ = (1/9)[[25,8],[8,21]], b = 2x₀ + 2x₂ = [8/3, 4/3]
+    // → y₀ = (1/461)[[21,−8],[−8,25]]·[24,12] = [408/461, 108/461]; item 1 mirrors it.
+    // The fit's CG (3 steps) is exact on two unknowns.
     let params =
         AlsParams { regularization: 1.0, alpha: 1.0, transform: ValueTransform::Binary, ..AlsParams::default() };
-    let als = AlsScorer::from_factors(2, vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], vec![1.0, 0.0, 0.0, 0.0], &params);
-    let by_item = recfuse::score::SparseRows::from_triples(2, vec![(1, 0, 8.0), (1, 2, 8.0)]);
-    let refreshed = als.refresh_items(&[1], &by_item);
-    let y = &refreshed.item_factors;
-    assert!((y[2] - 0.75).abs() < 1e-6 && (y[3] - 0.125).abs() < 1e-6, "{y:?}");
-    assert_eq!(&y[0..2], &[1.0, 0.0], "item 0 had no new events");
-    // A shopper outside the training data who bought item 1 is solved against the new
-    // Gram matrix YᵀY + λI = [[2.5625, 0.09375], [0.09375, 1.015625]]:
-    // A = [[3.125, 0.1875], [0.1875, 1.03125]], b = [1.5, 0.25] → x = [8/17, 8/51], and the
-    // score of item 1 is x·y₁ = 6/17 + 1/51 = 19/51.
-    let cold = UserProfile { user: None, items: vec![(1, 8.0)], events: Vec::new(), now: 0 };
-    let mut out = vec![0.0; 2];
-    refreshed.score_all(&ScoreContext { profile: &cold, query: None }, &mut out);
-    assert!((out[1] - 19.0 / 51.0).abs() < 1e-5, "{out:?}");
+    let als = AlsScorer::from_factors(2, vec![0.3, -0.2], vec![1.0, 0.0, 0.0, 1.0], &params);
+    let by_user = recfuse::score::SparseRows::from_triples(3, vec![(0, 0, 8.0), (1, 1, 8.0), (2, 0, 8.0), (2, 1, 8.0)]);
+    let by_item = recfuse::score::SparseRows::from_triples(3, vec![(0, 0, 8.0), (0, 2, 8.0), (1, 1, 8.0), (1, 2, 8.0)]);
+    let next = als.warm_sweeps(&by_user, &by_item, 1);
+    let close = |got: &[f32], want: &[f64]| {
+        assert!(got.iter().zip(want).all(|(g, w)| (f64::from(*g) - w).abs() < 1e-5), "{got:?} vs {want:?}");
+    };
+    close(&next.user_factors, &[2.0 / 3.0, 0.0, 0.0, 2.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0]);
+    close(&next.item_factors, &[408.0 / 461.0, 108.0 / 461.0, 108.0 / 461.0, 408.0 / 461.0, 0.0, 0.0]);
 }
 
 #[test]
@@ -450,4 +450,100 @@ fn replay_writes_the_log_in_time_order_and_never_to_its_input() {
     assert_eq!(sha(&input), before, "the input was written to");
     let r = run(&out, &["--speed", "0"]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("--speed"), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("metadata").len()
+}
+
+#[test]
+fn a_row_appended_to_the_followed_catalogue_asks_for_a_reload() {
+    let (_dir, catalogue, events) = workdir();
+    let session = session_for(&catalogue, &events);
+    let engine = engine_for(&session);
+    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
+        .expect("follow events")
+        .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"));
+    assert!(matches!(feed.step(&engine), LiveStep::Idle));
+    // New events for known items are folded in as before.
+    append(&events, &format!("u4,C,{T0},purchase\n"));
+    let (engine, summary) = step(&mut feed, &engine);
+    assert_eq!(summary.events, 1);
+    // A new catalogue row: the items change, so the data must be loaded again.
+    append(&catalogue, "G,Walnut bowl,Living,15.00\n");
+    match feed.step(&engine) {
+        LiveStep::CatalogueGrew(what) => assert_eq!(what, "catalogue.csv: 1 new catalogue row"),
+        _ => panic!("expected the catalogue growth"),
+    }
+    assert!(matches!(feed.step(&engine), LiveStep::Idle), "each row is reported once");
+    // The reload (a fresh load of both files) has the item, and its events count.
+    append(&events, &format!("u5,G,{T0},purchase\n"));
+    let reloaded = engine_for(&session);
+    assert_eq!(reloaded.catalogue().len(), 7);
+    assert_eq!(reloaded.interactions.events, 6);
+}
+
+#[test]
+fn without_a_catalogue_file_rows_for_new_items_wait_for_the_reload() {
+    let (_dir, _catalogue, events) = workdir();
+    let data = DataSources { behaviour: events.clone(), ..DataSources::default() };
+    let session = Session { data, ..Session::default() };
+    let engine = engine_for(&session);
+    assert_eq!(engine.catalogue().len(), 3, "items A, B, E derived from the events");
+    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping).expect("follow");
+    append(&events, &format!("u4,A,{T0},purchase\nu4,Z,{T0},purchase\nu5,A,{T0},purchase\n"));
+    let (_, summary) = step(&mut feed, &engine);
+    // The two events for A are folded in; the one for Z (a new item) waits.
+    assert_eq!((summary.events, summary.new_item_rows), (2, 1));
+    let note = summary.new_item_note().expect("a note");
+    assert!(note.starts_with("1 new row names items not seen before"), "{note}");
+    // The reload derives Z and counts every event once.
+    let reloaded = engine_for(&session);
+    assert_eq!(reloaded.catalogue().len(), 4);
+    assert_eq!(reloaded.interactions.events, 7);
+}
+
+#[test]
+fn watch_without_a_catalogue_reloads_for_new_items_at_the_refit() {
+    let (_dir, _catalogue, events) = workdir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recfuse"))
+        .args(["watch", "--behaviour"])
+        .arg(&events)
+        .args(["--user", "nobody", "--json", "--no-semantic", "--refit-after", "50", "--max-updates", "1"])
+        .args(["--idle-exit", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start recfuse watch");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("first line");
+    // Three purchases of a new item Z: 3 rows on the 4 fitted = 75 %, past 50 %.
+    append(&events, &format!("u4,Z,{T0},purchase\nu5,Z,{T0},purchase\nu6,Z,{T0},purchase\n"));
+    let mut second = String::new();
+    out.read_line(&mut second).expect("second line");
+    let second: serde_json::Value = serde_json::from_str(&second).expect("JSON line after the append");
+    assert_eq!(second["items"][0]["item_id"], "Z", "{second}");
+    let output = child.wait_with_output().expect("exit");
+    assert!(output.status.success(), "{}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("loading and fitting again to take in 3 rows for items not seen before"), "{stderr}");
+}
+
+#[test]
+fn watch_takes_in_an_item_added_to_the_catalogue() {
+    let (_dir, catalogue, events) = workdir();
+    let (child, mut out, _first) =
+        start_watch(&catalogue, &events, &["--max-updates", "1", "--idle-exit", "60"], Stdio::piped());
+    append(&catalogue, "G,Walnut bowl,Living,15.00\n");
+    append(&events, &format!("u4,G,{T0},purchase\nu5,G,{T0},purchase\nu6,G,{T0},purchase\n"));
+    let mut second = String::new();
+    out.read_line(&mut second).expect("second line");
+    let second: serde_json::Value = serde_json::from_str(&second).expect("JSON line after the append");
+    // G, bought by three shoppers, now leads the cold list.
+    assert_eq!(second["items"][0]["item_id"], "G", "{second}");
+    let output = child.wait_with_output().expect("exit");
+    assert!(output.status.success(), "{}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("catalogue.csv: 1 new catalogue row; loading and fitting again"), "{stderr}");
 }

@@ -20,3 +20,24 @@ ${PYTHON:-python3} benches/results/cut_small.py "$CUT"
   --tune --json > docs/results/issue13_ml100_leave5.json
 "$BIN" eval --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv" --tune --json \
   > docs/results/issue13_ml100_temporal.json
+# Peers on RecFuse's own protocol (issue #13, deliverable 8): implicit's ALS (tuned on validation),
+# item-KNN, BPR and popularity fitted on `eval --export-split` and measured by `eval --signal-file`;
+# RecFuse's ALS at the λ, α its own tuning kept in the JSON named by --tuning.
+PEERS_PY=${PEERS_PY:-/tmp/venv-quality/bin/python}
+peer() {
+  local out=$1 tuning=$2
+  shift 2
+  OPENBLAS_NUM_THREADS=1 "$PEERS_PY" benches/reference/peers_same_protocol.py --recfuse "$BIN" --tuning "$tuning" \
+    --out "$out" -- "$@"
+}
+peer docs/results/peers_sample.json docs/results/sample_eval.json \
+  --catalogue sample_data/online_retail/catalogue.csv --behaviour sample_data/online_retail/events.csv
+peer docs/results/peers_retail.json docs/results/retail_eval.json --behaviour ../shared/data/online_retail/online_retail.csv.gz
+peer docs/results/peers_ml_leave5.json docs/results/ml_leave5.json \
+  --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --split leave-last --leave-last 5
+peer docs/results/peers_ml_temporal.json docs/results/ml_temporal.json --catalogue $ML/movies.csv --behaviour $ML/ratings.csv
+peer docs/results/peers_retail300.json docs/results/issue13_retail300_eval.json --behaviour "$CUT/retail300/online_retail.csv"
+peer docs/results/peers_ml100_leave5.json docs/results/issue13_ml100_leave5.json \
+  --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv" --split leave-last --leave-last 5
+peer docs/results/peers_ml100_temporal.json docs/results/issue13_ml100_temporal.json \
+  --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv"

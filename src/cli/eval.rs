@@ -58,6 +58,11 @@ pub(crate) struct EvalArgs {
     /// Session file whose fusion settings and parameters to use.
     #[arg(long, value_name = "FILE")]
     pub session: Option<std::path::PathBuf>,
+    /// Write the split this command evaluates (train / validation / test interactions,
+    /// each evaluated shopper's relevant and excluded items, the tie order and duplicate
+    /// groups) as Parquet into DIR, and exit without evaluating (for peer libraries).
+    #[arg(long, value_name = "DIR")]
+    pub export_split: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub rank: RankArgs,
 }
@@ -93,8 +98,8 @@ pub(crate) fn check_eval_args(args: &EvalArgs) -> Result<(), crate::limits::OutO
     check_count("--leave-last", args.leave_last, 1, 1_000)
 }
 
-/// Builds the request from the arguments (and optional session).
-pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, std::sync::Arc<crate::data::Dataset>)> {
+/// The session the arguments describe (data, fusion and signal parameters), checked.
+fn eval_session(args: &EvalArgs) -> anyhow::Result<Session> {
     let mut session = match &args.session {
         Some(p) => Session::load(p)?,
         None => Session::default(),
@@ -109,12 +114,22 @@ pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, 
     check_eval_args(args)?;
     session.check()?;
     session.check_external().map_err(anyhow::Error::msg)?;
+    Ok(session)
+}
+
+fn split_rule(args: &EvalArgs) -> anyhow::Result<SplitRule> {
+    SplitRule::from_name(&args.split, args.test_fraction, args.leave_last, args.seed)
+        .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))
+}
+
+/// Builds the request from the arguments (and optional session).
+pub(crate) fn request(args: &EvalArgs) -> anyhow::Result<(Session, EvalRequest, std::sync::Arc<crate::data::Dataset>)> {
+    let mut session = eval_session(args)?;
     let engine = build_engine(&session, &args.rank)?;
     super::recommend::add_external_weights(&engine, &mut session.fusion);
     // The evaluation fits the signals on the train split: the transformer is trained there.
     session.params.transformer.enabled |= wants_transformer(&session.fusion);
-    let rule = SplitRule::from_name(&args.split, args.test_fraction, args.leave_last, args.seed)
-        .ok_or_else(|| anyhow::anyhow!("unknown split {}", args.split))?;
+    let rule = split_rule(args)?;
     let req = EvalRequest {
         rule,
         ks: args.k.clone(),
@@ -243,8 +258,37 @@ fn run_saved_ranker(args: &EvalArgs, path: &std::path::Path) -> anyhow::Result<u
     Ok(0)
 }
 
+/// Runs `recfuse eval --export-split DIR`: loads the data (no fitting) and writes the split.
+fn run_export_split(args: &EvalArgs, dir: &std::path::Path) -> anyhow::Result<u8> {
+    let session = eval_session(args)?;
+    let dataset = crate::session::pipeline::load(&session, &Progress::new())?;
+    let summary = crate::eval::export::write_split(
+        &dataset,
+        split_rule(args)?,
+        &session.fusion,
+        &session.params.popularity,
+        !args.graded,
+        dir,
+    )?;
+    if args.rank.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        for p in &summary.phases {
+            println!(
+                "{}: {} shoppers evaluated, {} relevant and {} excluded pairs, {} training pairs",
+                p.phase, p.users_evaluated, p.relevant_pairs, p.excluded_pairs, p.train_pairs
+            );
+        }
+        println!("written to {}", dir.display());
+    }
+    Ok(0)
+}
+
 /// Runs `recfuse eval`.
 pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
+    if let Some(dir) = &args.export_split {
+        return run_export_split(args, dir);
+    }
     if args.learned {
         return run_learned(args);
     }

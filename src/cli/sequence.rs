@@ -37,6 +37,9 @@ pub(crate) struct TrainSequenceArgs {
     /// Device for embedding the item texts: auto, cpu, cuda[:N], metal.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Embedding precision for the item texts: f32 (default), int8 (CPU), f16 or bf16 (GPU).
+    #[arg(long)]
+    pub precision: Option<crate::embed::EmbedPrecision>,
     /// Train on what `eval --split leave-last --leave-last N` trains on: every shopper's
     /// last N positive events are left out (0 = train on every event).
     #[arg(long, default_value_t = 0)]
@@ -63,9 +66,12 @@ fn item_vectors(
         session.model.model_dir = Some(m.clone());
     }
     session.model.device.clone_from(&args.device);
+    if let Some(p) = args.precision {
+        session.model.precision = p;
+    }
     let progress = Progress::new();
     let bar = (!args.json).then(|| super::embed::CliProgressBar::attach(&progress, "embedding"));
-    let outcome = pipeline::embed_catalogue(dataset, &session, &progress);
+    let outcome = pipeline::embed_catalogue(dataset, &session, None, &progress);
     if let Some(bar) = bar {
         bar.finish();
     }

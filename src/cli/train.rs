@@ -55,9 +55,23 @@ pub(crate) struct TrainArgs {
     /// Device for embedding: auto, cpu, cuda[:N], metal.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Embedding precision: f32 (default), int8 (CPU), f16 or bf16 (GPU).
+    #[arg(long)]
+    pub precision: Option<crate::embed::EmbedPrecision>,
     /// No embedding features (and no semantic signal).
     #[arg(long)]
     pub no_semantic: bool,
+    /// The ranker reads no embedding features (V_u, V_i, V_u ⊙ V_i); the semantic signal
+    /// stays. The features are then exactly those `--export-features` writes besides the
+    /// embedding cosine.
+    #[arg(long)]
+    pub no_embedding_features: bool,
+    /// Also write the feature tables the ranker trains, stops and is measured on (Parquet:
+    /// shopper, item, label, features): train / validation / compare parts of the validation
+    /// shoppers, and every test shopper's candidates (`eval`'s test split) — for a reference
+    /// learner on the same features (benches/reference/lightgbm_reference.py).
+    #[arg(long, value_name = "DIR")]
+    pub export_features: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -80,6 +94,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
         seed: args.seed,
         bootstrap: 0,
         session: None,
+        export_split: None,
         rank: RankArgs {
             top: 10,
             weights: None,
@@ -90,6 +105,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
             json: args.json,
             model: args.model.clone(),
             device: args.device.clone(),
+            precision: args.precision,
             no_semantic: args.no_semantic,
             keep_duplicates: false,
             profile: None,
@@ -104,6 +120,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
 pub(crate) fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let settings = crate::rank::TrainSettings {
         search: args.search,
+        embeddings: !args.no_embedding_features,
         ..train_settings(args.epochs, args.hidden, args.learning_rate, args.seed)?
     };
     let (_session, req, dataset) = request(&eval_args(args))?;
@@ -119,9 +136,16 @@ pub(crate) fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     };
     let outcome = train_ranker(&dataset, &req, &tune, &settings, &Progress::new(), &mut on_epoch)?;
     outcome.ranker.save(&args.out)?;
+    let exported = match &args.export_features {
+        Some(dir) => Some(export_features(&dataset, &req, &outcome, dir)?),
+        None => None,
+    };
     if json {
         let mut v = learned_json(&outcome);
         if let Some(map) = v.as_object_mut() {
+            if let Some(e) = &exported {
+                map.insert("export_features".to_owned(), e.clone());
+            }
             map.insert("tuning".to_owned(), crate::eval::report::tuning_json(&outcome.tuned));
             map.insert("out".to_owned(), serde_json::json!(args.out.display().to_string()));
         }
@@ -138,6 +162,33 @@ pub(crate) fn run(args: &TrainArgs) -> anyhow::Result<u8> {
         );
         println!("{}", outcome.versus_tuned.describe(10));
         println!("saved {}", args.out.display());
+        if let (Some(e), Some(dir)) = (&exported, &args.export_features) {
+            println!("feature tables in {}: {e}", dir.display());
+        }
     }
     Ok(0)
+}
+
+/// Writes the feature tables of `recfuse train --export-features DIR`: the validation
+/// shoppers' lists the ranker was trained on, then the test shoppers' candidates of `eval`'s
+/// test split (signals fitted on all training events). Returns what was written.
+fn export_features(
+    dataset: &crate::data::Dataset,
+    req: &crate::eval::experiment::EvalRequest,
+    outcome: &crate::eval::learned::LearnedOutcome,
+    dir: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
+    use crate::eval::feature_export::{write_test_table, write_validation_tables};
+    let vectors = req.vectors.as_deref();
+    let mut tables = serde_json::Map::new();
+    for (name, summary) in write_validation_tables(dataset, outcome, vectors, dir)? {
+        tables.insert(name.to_owned(), serde_json::to_value(summary)?);
+    }
+    let progress = Progress::new();
+    let evaluation =
+        crate::eval::experiment::run_evaluation(dataset, req, &progress).map_err(|_| anyhow::anyhow!("cancelled"))?;
+    let train = crate::eval::learned::test_interactions(dataset, &evaluation);
+    let test = write_test_table(dataset, &evaluation.context, &outcome.ranker, &train, vectors, dir)?;
+    tables.insert("test".to_owned(), serde_json::to_value(test)?);
+    Ok(serde_json::Value::Object(tables))
 }

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::DataArgs;
-use super::recommend::{RankArgs, build_engine, fusion_config, list_json, rules};
+use super::recommend::{RankArgs, build_engine_reusing, fusion_config, list_json, rules};
 use crate::data::EventBatch;
 use crate::data::follow::{Follower, POLL_INTERVAL};
+use crate::embed::reuse::EarlierEmbedding;
 use crate::jobs::{JobHandle, JobStatus, Progress};
 use crate::session::Session;
 use crate::session::engine::{Engine, ExplainedItem, Target};
-use crate::session::live::{LiveFeed, LiveStep, follow_behaviour};
+use crate::session::live::{LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 
 /// Arguments of `recfuse watch`.
 #[derive(Debug, Args)]
@@ -52,6 +53,11 @@ struct Watcher {
     fitted_events: usize,
     since_fit: usize,
     refit: Option<Refit>,
+    /// Rows for items not seen before (derived catalogue), taken in by the next refit,
+    /// which then loads the data again.
+    new_item_rows: usize,
+    /// The catalogue's embedding, kept so that a grown catalogue embeds only its new items.
+    embedding: Option<EarlierEmbedding>,
 }
 
 /// A refit running in the background, and the batches that arrived meanwhile.
@@ -62,24 +68,43 @@ struct Refit {
 }
 
 impl Watcher {
-    fn start(session: Session, args: &WatchArgs) -> anyhow::Result<Self> {
+    /// Loads and fits (embedding only the texts `earlier` lacks), then follows the
+    /// behaviour source and, when there is one, the catalogue file from where the load
+    /// read them.
+    fn start(session: Session, args: &WatchArgs, earlier: Option<&EarlierEmbedding>) -> anyhow::Result<Self> {
         let path = session.data.behaviour.clone();
         let loaded_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let engine = build_engine(&session, &args.rank)?;
-        let feed = match &args.inbox {
+        let catalogue_len = session.data.catalogue.as_ref().and_then(|c| std::fs::metadata(c).ok()).map(|m| m.len());
+        let (engine, embedding) = build_engine_reusing(&session, &args.rank, earlier)?;
+        let mut feed = match &args.inbox {
             Some(dir) => LiveFeed::new(Follower::folder(dir)?, session.data.behaviour_mapping.clone()),
             None => follow_behaviour(&path, loaded_len, &session.data.behaviour_mapping)?,
         };
+        if let (Some(catalogue), Some(len)) = (&session.data.catalogue, catalogue_len) {
+            match follow_catalogue(catalogue, len) {
+                Ok(follower) => feed = feed.with_catalogue(follower),
+                Err(e) => eprintln!("note: new items are not taken in while watching: {e}"),
+            }
+        }
         let fitted_events = engine.dataset.behaviour.user.len();
-        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None })
+        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None, new_item_rows: 0, embedding })
     }
 
     /// Starts a background refit when the events since the last fit reached `percent` of
-    /// the events it used.
-    fn refit_if_drifted(&mut self, percent: f64) -> anyhow::Result<()> {
+    /// the events it used. When rows for new items wait, loads and fits again instead
+    /// (returns the new watcher).
+    fn refit_if_drifted(&mut self, percent: f64, args: &WatchArgs) -> anyhow::Result<Option<Watcher>> {
         let drift = 100.0 * self.since_fit as f64 / self.fitted_events.max(1) as f64;
         if percent <= 0.0 || self.refit.is_some() || drift < percent {
-            return Ok(());
+            return Ok(None);
+        }
+        if self.new_item_rows > 0 {
+            eprintln!(
+                "note: {} new events since the last fit are {drift:.1} % of the {} it used; loading and fitting \
+                 again to take in {} rows for items not seen before",
+                self.since_fit, self.fitted_events, self.new_item_rows
+            );
+            return Watcher::start(self.session.clone(), args, self.embedding.as_ref()).map(Some);
         }
         eprintln!(
             "note: {} new events since the last fit are {drift:.1} % of the {} it used; refitting in the background",
@@ -89,7 +114,7 @@ impl Watcher {
         let params = self.session.params.clone();
         let job = JobHandle::spawn("refit", Progress::new(), move |p| engine.refit(&params, p))?;
         self.refit = Some(Refit { job, pending: Vec::new(), started: Instant::now() });
-        Ok(())
+        Ok(None)
     }
 
     /// Swaps a finished refit in, with the batches that arrived while it ran folded in.
@@ -142,7 +167,7 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
     args.rank.apply_profile(&mut session)?;
     let config = fusion_config(session.fusion.clone(), &args.rank)?;
     let rules = rules(&args.rank, &session)?;
-    let mut watcher = Watcher::start(session, args)?;
+    let mut watcher = Watcher::start(session, args, None)?;
     let mut previous = print_current(&watcher.engine, args, &config, &rules, None, 0)?;
     let mut updates = 0usize;
     let mut live_events = 0usize;
@@ -163,11 +188,19 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
             LiveStep::Idle => continue,
             LiveStep::Applied { engine, summary, batch, .. } => {
                 watcher.engine = *engine;
-                watcher.since_fit += summary.events;
+                watcher.since_fit += summary.events + summary.new_item_rows;
+                if let Some(note) = summary.new_item_note()
+                    && watcher.new_item_rows == 0
+                {
+                    eprintln!("note: {note}");
+                }
+                watcher.new_item_rows += summary.new_item_rows;
                 if let Some(refit) = &mut watcher.refit {
                     refit.pending.push(batch);
                 }
-                watcher.refit_if_drifted(args.refit_after)?;
+                if let Some(reloaded) = watcher.refit_if_drifted(args.refit_after, args)? {
+                    watcher = reloaded;
+                }
                 live_events += summary.events;
                 last_news = Instant::now();
                 let shoppers = summary.shoppers.len();
@@ -182,7 +215,13 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
             LiveStep::Reset(reason) => {
                 eprintln!("note: {reason}");
                 let session = watcher.session.clone();
-                watcher = Watcher::start(session, args)?;
+                watcher = Watcher::start(session, args, watcher.embedding.as_ref())?;
+                last_news = Instant::now();
+            }
+            LiveStep::CatalogueGrew(what) => {
+                eprintln!("note: {what}; loading and fitting again (only new item texts are embedded)");
+                let session = watcher.session.clone();
+                watcher = Watcher::start(session, args, watcher.embedding.as_ref())?;
                 last_news = Instant::now();
             }
             LiveStep::Failed(message) => {

@@ -134,6 +134,11 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Whether the items were derived from the behaviour file (no catalogue file loaded).
+    pub fn catalogue_derived(&self) -> bool {
+        !self.report.files.iter().any(|f| f.table == TableKind::Catalogue)
+    }
+
     /// Changes the event weights without reloading.
     pub fn set_weights(&mut self, weights: EventWeights) {
         self.behaviour.apply_weights(&weights);
@@ -147,6 +152,13 @@ pub struct EventBatch {
     pub behaviour: Behaviour,
     /// What was read, kept and dropped in this batch (row numbers are the file's).
     pub report: FileReport,
+}
+
+impl EventBatch {
+    /// Rows dropped because their item is not in the loaded catalogue.
+    pub fn unknown_items(&self) -> usize {
+        self.report.issues.get(&IssueKind::UnknownItem).map_or(0, |c| c.count)
+    }
 }
 
 /// Builds new rows of the behaviour source into events with the same column mapping,

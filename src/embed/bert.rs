@@ -5,11 +5,14 @@
 //! the query, key and value projections are one fused matmul (with the 1/√d attention
 //! scale folded into the query weights), the softmax is candle's fused last-dimension
 //! kernel, and GELU uses a vectorisable rational approximation of erf (error < 1e-7)
-//! instead of a scalar libm call per element.
+//! instead of a scalar libm call per element. [`BertEncoder::quantize_int8`] switches the
+//! four dense layers of every transformer layer to int8 weights and matmuls (`super::int8`).
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Storage, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
+
+use super::int8::PackedWeights;
 
 thread_local! {
     /// Set while this thread runs one batch of several that run side by side.
@@ -49,7 +52,7 @@ struct Layer {
 }
 
 fn linear(vb: &VarBuilder, inputs: usize, outputs: usize) -> Result<Dense> {
-    Ok(Dense { weight: vb.get((outputs, inputs), "weight")?, bias: vb.get(outputs, "bias")? })
+    Ok(Dense { weight: vb.get((outputs, inputs), "weight")?, bias: vb.get(outputs, "bias")?, int8: None })
 }
 
 fn layer_norm(vb: &VarBuilder, size: usize, eps: f64) -> Result<LayerNorm> {
@@ -103,6 +106,25 @@ impl BertEncoder {
         }
         Ok(x)
     }
+
+    /// Quantises the query/key/value, attention-output, intermediate and output layers of
+    /// every transformer layer to int8 (per-column weight scales); from then on `forward`
+    /// multiplies them with int8 arithmetic on the CPU. Embeddings, layer norms, attention
+    /// scores and softmax stay f32. Fails on a non-finite weight, naming the layer.
+    pub fn quantize_int8(&mut self) -> Result<()> {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let denses = [
+                ("attention.self.query/key/value", &mut layer.qkv),
+                ("attention.output.dense", &mut layer.attention_out),
+                ("intermediate.dense", &mut layer.intermediate),
+                ("output.dense", &mut layer.output),
+            ];
+            for (name, dense) in denses {
+                dense.quantize_int8().map_err(|e| candle_core::Error::Msg(format!("encoder.layer.{i}.{name}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Layer {
@@ -121,7 +143,7 @@ impl Layer {
         let weight = Tensor::cat(&[(wq * scale)?, wk, wv], 0)?;
         let b = Tensor::cat(&[(bq * scale)?, bk, bv], 0)?;
         Ok(Self {
-            qkv: Dense { weight, bias: b },
+            qkv: Dense { weight, bias: b, int8: None },
             attention_out: linear(&attn.pp("output").pp("dense"), h, h)?,
             attention_norm: layer_norm(&attn.pp("output").pp("LayerNorm"), h, config.layer_norm_eps)?,
             intermediate: linear(&vb.pp("intermediate").pp("dense"), h, config.intermediate_size)?,
@@ -147,13 +169,26 @@ impl Layer {
     }
 }
 
-/// A dense layer `x · Wᵀ + b`.
+/// A dense layer `x · Wᵀ + b`, with the weights also in int8 once quantised.
 struct Dense {
     weight: Tensor,
     bias: Tensor,
+    int8: Option<PackedWeights>,
 }
 
 impl Dense {
+    fn quantize_int8(&mut self) -> std::result::Result<(), String> {
+        let (outputs, inputs) = self.weight.dims2().map_err(|e| e.to_string())?;
+        let values = self
+            .weight
+            .to_dtype(DType::F32)
+            .and_then(|w| w.flatten_all())
+            .and_then(|w| w.to_vec1::<f32>())
+            .map_err(|e| e.to_string())?;
+        self.int8 = Some(PackedWeights::quantize(&values, outputs, inputs).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
     /// `act(x · Wᵀ + b + residual)`. On the CPU in f32 this is one gemm into an output
     /// pre-filled with bias and residual, then GELU in place: no zero-fill, no extra passes.
     fn forward(&self, x: &Tensor, residual: Option<&Tensor>, act: Option<HiddenAct>) -> Result<Tensor> {
@@ -163,8 +198,13 @@ impl Dense {
             && residual.is_none_or(|r| r.is_contiguous() && r.dtype() == DType::F32)
             && matches!(act, None | Some(HiddenAct::Gelu));
         if fusable {
-            let op =
-                FusedDense { weight: &self.weight, bias: &self.bias, residual, gelu: act == Some(HiddenAct::Gelu) };
+            let op = FusedDense {
+                weight: &self.weight,
+                bias: &self.bias,
+                int8: self.int8.as_ref(),
+                residual,
+                gelu: act == Some(HiddenAct::Gelu),
+            };
             return x.apply_op1_no_bwd(&op);
         }
         let mut y = Linear::new(self.weight.clone(), Some(self.bias.clone())).forward(x)?;
@@ -188,6 +228,7 @@ fn f32_values<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]>
 struct FusedDense<'a> {
     weight: &'a Tensor,
     bias: &'a Tensor,
+    int8: Option<&'a PackedWeights>,
     residual: Option<&'a Tensor>,
     gelu: bool,
 }
@@ -230,32 +271,10 @@ impl CustomOp1 for FusedDense<'_> {
         }
         let threads =
             if SINGLE_THREADED.with(std::cell::Cell::get) { 1 } else { candle_core::utils::get_num_threads() };
-        let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-        // SAFETY: dst is rows×n (row stride n), x is rows×k (row stride k), and the
-        // right-hand side reads w as its transpose: element (i, j) at w[j·k + i], all in
-        // bounds as checked above. dst = 1·dst + 1·(x · wᵀ).
-        unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                x.as_ptr(),
-                1,
-                k as isize,
-                w.as_ptr(),
-                k as isize,
-                1,
-                1.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                parallelism,
-            );
+        if let Some(q) = self.int8.filter(|q| q.inputs() == k && q.outputs() == n) {
+            super::int8::matmul_acc(x, q, &mut dst, threads);
+        } else {
+            gemm_acc(x, w, &mut dst, (rows, n, k), threads);
         }
         if self.gelu {
             gelu_erf_in_place(&mut dst);
@@ -265,6 +284,40 @@ impl CustomOp1 for FusedDense<'_> {
             *last = n;
         }
         Ok((CpuStorage::F32(dst), Shape::from_dims(&out_dims)))
+    }
+}
+
+/// `dst += x · wᵀ` in f32 (`x` rows×k, `w` n×k, `dst` rows×n; nothing when they are shorter).
+fn gemm_acc(x: &[f32], w: &[f32], dst: &mut [f32], (rows, n, k): (usize, usize, usize), threads: usize) {
+    if dst.len() < rows * n || x.len() < rows * k || w.len() < n * k {
+        return;
+    }
+    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    // SAFETY: dst is rows×n (row stride n), x is rows×k (row stride k), and the
+    // right-hand side reads w as its transpose: element (i, j) at w[j·k + i], all in
+    // bounds as just checked. dst = 1·dst + 1·(x · wᵀ).
+    unsafe {
+        gemm::gemm(
+            rows,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            x.as_ptr(),
+            1,
+            k as isize,
+            w.as_ptr(),
+            k as isize,
+            1,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism,
+        );
     }
 }
 
@@ -314,8 +367,14 @@ fn gelu_erf_avx2(src: &[f32], dst: &mut [f32]) {
     gelu_erf_generic(src, dst);
 }
 
-/// GELU of every value of `xs`, in place, using AVX2+FMA when the CPU has it.
+/// GELU of every value of `xs`, in place, using AVX-512 or AVX2+FMA when the CPU has it.
 pub fn gelu_erf_in_place(xs: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the feature the function is compiled for was just detected.
+        unsafe { gelu_erf_in_place_avx512(xs) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the features the function is compiled for were just detected.
@@ -328,6 +387,12 @@ pub fn gelu_erf_in_place(xs: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn gelu_erf_in_place_avx2(xs: &mut [f32]) {
+    gelu_erf_in_place_generic(xs);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn gelu_erf_in_place_avx512(xs: &mut [f32]) {
     gelu_erf_in_place_generic(xs);
 }
 
@@ -415,6 +480,7 @@ mod tests {
         let dense = Dense {
             weight: Tensor::new(&[[1f32, 0., -1.], [0.5, 0.5, 0.5]], &Device::Cpu).unwrap(),
             bias: Tensor::new(&[10f32, 20.], &Device::Cpu).unwrap(),
+            int8: None,
         };
         let residual = Tensor::new(&[[1f32, 1.], [2., 2.]], &Device::Cpu).unwrap();
         // Row 1: 1−3 = −2 → −2+10+1 = 9; (1+2+3)/2 = 3 → 3+20+1 = 24.

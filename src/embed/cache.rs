@@ -1,7 +1,7 @@
 //! Embeddings kept on disk so that a second start does not re-embed the catalogue.
 //!
-//! One safetensors file per (model fingerprint, text template fingerprint, hash of all
-//! texts), holding an `embeddings` tensor of shape `(texts, dim)`. Files are written to a
+//! One safetensors file per (model fingerprint and precision, text template fingerprint,
+//! hash of all texts), holding an `embeddings` tensor of shape `(texts, dim)`. Files are written to a
 //! temporary file in the same directory and renamed into place, so a crash never leaves a
 //! half-written entry under a valid name.
 
@@ -158,7 +158,7 @@ pub fn embed_with_cache(
         let e = embedder.embed(texts, batch_size, progress)?;
         return Ok((e, CacheOutcome::Disabled("no cache directory".to_owned())));
     };
-    let key = CacheKey::new(embedder.model_fingerprint(), template_fingerprint, texts);
+    let key = CacheKey::new(&embedder.cache_identity(), template_fingerprint, texts);
     // A missing, unreadable or mismatched entry, or one holding NaN or infinity, is simply
     // recomputed and overwritten.
     if let Ok(Some(e)) = cache.load(&key, texts.len())

@@ -9,8 +9,10 @@
 //! - [`template`]: which catalogue columns make an item's text.
 //! - [`cache`]: embeddings on disk keyed by model, template and texts.
 //! - [`bert`]: the BERT encoder itself, tuned for CPU throughput.
+//! - [`int8`]: int8 weights and matmuls for the encoder's dense layers (`--precision int8`).
 //! - [`bench`]: throughput measurement.
 //! - [`projection`]: a 2-D map and clusters of item vectors (Explore view).
+//! - [`reuse`]: embedding a catalogue again, reusing the vectors of texts embedded before.
 //! - [`vectors`]: [`ItemVectors`], the embedded catalogue every signal and view reads.
 //!
 //! candle is used only here; nothing in this module knows about the GUI or polars.
@@ -21,8 +23,10 @@ pub mod cache;
 pub mod device;
 pub mod encoder;
 pub mod error;
+pub mod int8;
 pub mod model;
 pub mod projection;
+pub mod reuse;
 pub mod template;
 pub mod vectors;
 

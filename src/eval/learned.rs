@@ -82,6 +82,23 @@ pub struct LearnedOutcome {
     pub train_seconds: f64,
     /// The variants tried, with their early-stopping NDCG (one without a search).
     pub variants: Vec<Variant>,
+    /// Every validation shopper's training list (the candidates' features and labels).
+    pub lists: Vec<TrainList>,
+    /// Which shopper each list is of, and how the lists were split.
+    pub parts: ListParts,
+}
+
+/// How the validation shoppers' lists were split: positions into [`LearnedOutcome::lists`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListParts {
+    /// The shopper (dataset user index) of each list.
+    pub users: Vec<u32>,
+    /// Lists the model is fitted on.
+    pub fit: Vec<usize>,
+    /// Lists early stopping reads.
+    pub holdout: Vec<usize>,
+    /// Lists kept apart for the comparison with the tuned fusion.
+    pub compare: Vec<usize>,
 }
 
 /// One trained variant of a hyper-parameter search.
@@ -302,7 +319,13 @@ pub fn train_ranker(
         "train_seconds": train_seconds,
         "variants": variants,
     });
-    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds, variants })
+    let parts = ListParts {
+        users: context.users.clone(),
+        fit: fit_idx.to_vec(),
+        holdout: holdout_idx.to_vec(),
+        compare: compare_idx.to_vec(),
+    };
+    Ok(LearnedOutcome { ranker, report, tuned, versus_tuned, train_seconds, variants, lists: all, parts })
 }
 
 /// Scores every candidate set of `context` with `ranker` (profiles from `interactions`,

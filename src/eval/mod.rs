@@ -5,6 +5,8 @@
 pub mod bootstrap;
 pub mod compare;
 pub mod experiment;
+pub mod export;
+pub mod feature_export;
 pub mod hyper;
 pub mod learned;
 pub mod metric_names;

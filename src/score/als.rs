@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::als_kernels::{gram_matrix, sweep, update_rows};
+use super::als_kernels::{gram_matrix, sweep};
 use super::interactions::{Interactions, SparseRows, UserProfile, ValueTransform};
 use super::params::AlsParams;
 use super::registry::{Fitted, SignalSpec};
@@ -178,43 +178,38 @@ impl AlsScorer {
         }
     }
 
-    /// Updates the factors of `items` against the fixed shopper factors as an ALS sweep of
-    /// the fit does, for those items only (the fit's conjugate-gradient steps, warm-started
-    /// from the item's factors; a new item starts from zero): `(XᵀX + λI + Σ (c−1) x xᵀ) y =
-    /// Σ c x` over the item's shoppers in `by_item`. The Gram matrix of the item factors
-    /// follows.
-    pub fn refresh_items(&self, items: &[u32], by_item: &SparseRows) -> Self {
+    /// `sweeps` ALS iterations over every shopper (`by_user`) and item (`by_item`), warm-started from
+    /// these factors (new shoppers and items start at zero): what a live batch costs is one
+    /// iteration of the fit, and the factors keep converging toward a refit's.
+    pub fn warm_sweeps(&self, by_user: &SparseRows, by_item: &SparseRows, sweeps: usize) -> Self {
         let f = self.factors;
-        let user_gram = gram_matrix(&self.user_factors, f, self.regularization);
+        let (alpha, t) = (self.alpha, self.transform);
+        let conf_user: Vec<f32> = by_user.val.iter().map(|&v| 1.0 + alpha * t.apply(v)).collect();
+        let conf_item: Vec<f32> = by_item.val.iter().map(|&v| 1.0 + alpha * t.apply(v)).collect();
+        let mut user_factors = self.user_factors.clone();
+        user_factors.resize(by_user.rows().max(user_factors.len() / f) * f, 0.0);
         let mut item_factors = self.item_factors.clone();
         item_factors.resize(by_item.rows().max(item_factors.len() / f) * f, 0.0);
-        let (alpha, transform) = (self.alpha, self.transform);
-        update_rows(
-            &mut item_factors,
-            &self.user_factors,
-            &user_gram,
-            by_item,
-            |v| 1.0 + alpha * transform.apply(v),
-            f,
-            self.cg_steps,
-            items,
-        );
-        let gram = gram_matrix(&item_factors, f, self.regularization);
+        let (lambda, steps) = (self.regularization, self.cg_steps);
+        for _ in 0..sweeps {
+            sweep(&mut user_factors, &item_factors, by_user, &conf_user, f, lambda, steps);
+            sweep(&mut item_factors, &user_factors, by_item, &conf_item, f, lambda, steps);
+        }
+        let gram = gram_matrix(&item_factors, f, lambda);
         Self {
             factors: f,
-            user_factors: self.user_factors.clone(),
+            user_factors,
             item_factors,
             gram,
-            regularization: self.regularization,
-            cg_steps: self.cg_steps,
-            alpha: self.alpha,
-            transform: self.transform,
-            // Some item factors moved: the index is built again when used.
+            regularization: lambda,
+            cg_steps: steps,
+            alpha,
+            transform: t,
+            // The item factors moved: the index is built again when used.
             index: Default::default(),
         }
     }
 
-    /// The system matrix `YᵀY + λI + Σ (c−1) y yᵀ` and right-hand side for a profile.
     fn system(&self, profile: &UserProfile) -> (Vec<f32>, Vec<f32>) {
         self.system_against(&self.item_factors, &self.gram, profile.items.iter().copied())
     }
@@ -331,18 +326,18 @@ impl Scorer for AlsScorer {
     fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
         let users: Vec<(u32, UserProfile)> =
             change.delta.users.iter().map(|&u| (u, change.interactions.profile(u))).collect();
-        // Half a sweep each way: the shoppers against the old item factors (exactly), the
-        // items with new events against those shoppers (the fit's CG update), then the
-        // shoppers again against the new items.
-        let users_first = self.fold_in(&users, change.interactions.n_users);
-        let items = users_first.refresh_items(&change.delta.items, &change.interactions.by_item);
-        let next = items.fold_in(&users, change.interactions.n_users);
+        // One iteration of the fit over every shopper and item, warm-started from the
+        // current factors (so the factors keep converging toward a refit's), then the
+        // shoppers with new events solved exactly against the new item factors.
+        let next = self
+            .warm_sweeps(&change.interactions.by_user, &change.interactions.by_item, 1)
+            .fold_in(&users, change.interactions.n_users);
         super::LiveUpdate::Updated(
             Arc::new(next),
             format!(
-                "{} shopper vectors solved again, {} item vectors updated; other items' factors fixed until a refit",
-                users.len(),
-                change.delta.items.len()
+                "one warm-started ALS iteration over every shopper and item, then {} shopper vectors solved \
+                 exactly",
+                users.len()
             ),
         )
     }

@@ -316,30 +316,6 @@ pub(crate) fn sweep(
     );
 }
 
-/// Updates only the rows `which` of `target` like [`sweep`] does (warm-started CG steps
-/// against the fixed `other` factors, whose Gram matrix `gram` includes λ); rows without
-/// interactions become zero. Confidences come from each entry's value through `confidence`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn update_rows(
-    target: &mut [f32],
-    other: &[f32],
-    gram: &[f32],
-    rows: &SparseRows,
-    confidence: impl Fn(f32) -> f32,
-    f: usize,
-    steps: usize,
-    which: &[u32],
-) {
-    let fma = has_fma();
-    let mut scratch = CgScratch::new(f);
-    for &r in which {
-        let (idx, values) = rows.row(r as usize);
-        let Some(x) = target.get_mut(r as usize * f..(r as usize + 1) * f) else { continue };
-        let conf: Vec<f32> = values.iter().map(|&v| confidence(v)).collect();
-        update_row(fma, x, gram, other, idx, &conf, steps, &mut scratch);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,8 @@ pub enum Command {
     SetModelDir(Option<PathBuf>),
     /// Embedding device; re-embeds.
     SetDevice(String),
+    /// Embedding precision; re-embeds (or reads that precision's cached vectors).
+    SetPrecision(crate::embed::EmbedPrecision),
     /// Embedding template fields; re-embeds.
     SetTemplateFields(Vec<String>),
     /// Run the offline evaluation in the background.

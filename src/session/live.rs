@@ -3,6 +3,8 @@
 //! [`LiveFeed::step`] and [`Engine::apply_batch`].
 
 use std::sync::Arc;
+
+use rayon::prelude::*;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::engine::Engine;
@@ -55,6 +57,25 @@ pub struct BatchSummary {
     pub apply_time: Duration,
     /// Where that time went: appending to the log, the interactions, then each signal.
     pub phases: Vec<(String, Duration)>,
+    /// Without a catalogue file: rows naming items not seen before. They are not folded in
+    /// (every signal would need a new column) but taken in by the next refit, which then
+    /// loads the data again ([`BatchSummary::new_item_note`]).
+    pub new_item_rows: usize,
+}
+
+impl BatchSummary {
+    /// What the rows for new items wait for, when there are some.
+    pub fn new_item_note(&self) -> Option<String> {
+        let n = self.new_item_rows;
+        (n > 0).then(|| {
+            format!(
+                "{n} new row{} name{} items not seen before; they are taken in by the next refit, which loads the \
+                 data again (the catalogue is derived from the behaviour file)",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" }
+            )
+        })
+    }
 }
 
 impl Engine {
@@ -75,18 +96,29 @@ impl Engine {
         let change = LiveChange { interactions: &interactions, delta: &delta, catalogue: &dataset.catalogue };
         let mut models = self.models.clone();
         let mut signals = Vec::new();
-        for (id, scorer) in &self.models.scorers {
-            let t = Instant::now();
-            let state = match scorer.live_update(&change) {
+        // The signals update independently of each other: in parallel (on the caller's
+        // rayon pool), each timed on its own.
+        let updates: Vec<(SignalId, LiveUpdate, Duration)> = self
+            .models
+            .scorers
+            .par_iter()
+            .map(|(id, scorer)| {
+                let t = Instant::now();
+                let update = scorer.live_update(&change);
+                (*id, update, t.elapsed())
+            })
+            .collect();
+        for (id, update, took) in updates {
+            let state = match update {
                 LiveUpdate::FromProfile => SignalLive::FromProfile,
                 LiveUpdate::Updated(next, what) => {
-                    models.scorers.insert(*id, next);
+                    models.scorers.insert(id, next);
                     SignalLive::Updated(what)
                 }
                 LiveUpdate::Stale(why) => SignalLive::Stale(why),
             };
-            signals.push((*id, state));
-            phases.push((id.id().to_owned(), t.elapsed()));
+            signals.push((id, state));
+            phases.push((id.id().to_owned(), took));
         }
         let shoppers = delta.users.iter().map(|&u| dataset.behaviour.users.name(u).to_owned()).collect();
         let summary = BatchSummary {
@@ -105,6 +137,7 @@ impl Engine {
             signals,
             apply_time: Duration::ZERO,
             phases,
+            new_item_rows: if self.dataset.catalogue_derived() { batch.unknown_items() } else { 0 },
         };
         let engine = Engine {
             dataset: Arc::new(dataset),
@@ -165,21 +198,52 @@ pub enum LiveStep {
     },
     /// The followed file was truncated or replaced: reload it (the reason).
     Reset(String),
+    /// A followed catalogue file has new rows. New items are new columns of every signal,
+    /// so the data is loaded and fitted again (what was seen).
+    CatalogueGrew(String),
     /// Reading failed (the message names the file; following goes on).
     Failed(String),
 }
 
-/// A followed behaviour source and the column mapping its rows are read with.
+/// A followed behaviour source and the column mapping its rows are read with, and the
+/// followed catalogue file, if any.
 #[derive(Debug)]
 pub struct LiveFeed {
     follower: Follower,
     mapping: ColumnMapping,
+    catalogue: Option<Follower>,
 }
 
 impl LiveFeed {
     /// Follows `follower`'s source, reading new rows with `mapping` (the behaviour file's).
     pub fn new(follower: Follower, mapping: ColumnMapping) -> Self {
-        Self { follower, mapping }
+        Self { follower, mapping, catalogue: None }
+    }
+
+    /// Also follows the catalogue file: new rows there make [`LiveStep::CatalogueGrew`].
+    pub fn with_catalogue(mut self, catalogue: Follower) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
+    /// Checks the followed catalogue file once.
+    fn catalogue_step(&mut self) -> Option<LiveStep> {
+        let follower = self.catalogue.as_mut()?;
+        match follower.poll() {
+            Ok(None) => None,
+            Ok(Some(FollowEvent::Reset { path, reason })) => {
+                Some(LiveStep::Reset(format!("{}: {reason}; reloading it", crate::data::format::short_name(&path))))
+            }
+            Ok(Some(FollowEvent::Rows(rows))) => (rows.table.rows > 0).then(|| {
+                let n = rows.table.rows;
+                LiveStep::CatalogueGrew(format!(
+                    "{}: {n} new catalogue row{}",
+                    crate::data::format::short_name(&rows.source),
+                    if n == 1 { "" } else { "s" }
+                ))
+            }),
+            Err(e) => Some(LiveStep::Failed(e.to_string())),
+        }
     }
 
     /// The followed file or folder.
@@ -189,6 +253,9 @@ impl LiveFeed {
 
     /// Checks the source once and folds what is new into a copy of `engine`.
     pub fn step(&mut self, engine: &Engine) -> LiveStep {
+        if let Some(step) = self.catalogue_step() {
+            return step;
+        }
         match self.follower.poll() {
             Ok(None) => LiveStep::Idle,
             Ok(Some(FollowEvent::Reset { path, reason })) => {
@@ -213,4 +280,11 @@ impl LiveFeed {
 /// it was loaded), with the behaviour file's column mapping.
 pub fn follow_behaviour(path: &std::path::Path, offset: u64, mapping: &ColumnMapping) -> Result<LiveFeed, DataError> {
     Ok(LiveFeed::new(Follower::file(path, offset)?, mapping.clone()))
+}
+
+/// Follows the catalogue file `path` from byte `offset` (its size when it was loaded) for
+/// [`LiveFeed::with_catalogue`]. A catalogue that cannot be followed (compressed, Parquet)
+/// is an error naming it.
+pub fn follow_catalogue(path: &std::path::Path, offset: u64) -> Result<Follower, DataError> {
+    Follower::file(path, offset)
 }

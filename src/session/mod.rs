@@ -36,6 +36,9 @@ pub struct ModelSettings {
     pub model_dir: Option<PathBuf>,
     /// `auto`, `cpu`, `cuda`, `cuda:N` or `metal`.
     pub device: String,
+    /// Number format of the model's computation: `f32` (default), `int8` (CPU), `f16` or
+    /// `bf16` (GPU). Vectors of each precision are cached apart.
+    pub precision: crate::embed::EmbedPrecision,
     /// Texts per batch.
     pub batch_size: usize,
     /// Which catalogue fields are embedded and how they are joined.
@@ -47,6 +50,7 @@ impl Default for ModelSettings {
         Self {
             model_dir: None,
             device: "auto".to_owned(),
+            precision: crate::embed::EmbedPrecision::F32,
             batch_size: 64,
             template: crate::embed::ItemTextTemplate::default(),
         }

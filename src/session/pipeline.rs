@@ -7,9 +7,8 @@ use super::Session;
 use super::engine::Engine;
 use crate::data::{Catalogue, DataError, Dataset, load_dataset};
 use crate::embed::ItemVectors;
-use crate::embed::{
-    CacheOutcome, DeviceChoice, EmbedPrecision, EmbeddingCache, ItemTextTemplate, SentenceEmbedder, embed_with_cache,
-};
+use crate::embed::reuse::ReuseOutcome;
+use crate::embed::{CacheOutcome, DeviceChoice, EmbedPrecision, EmbeddingCache, ItemTextTemplate, SentenceEmbedder};
 use crate::jobs::{Cancelled, Progress};
 use crate::score::external::{ExternalError, LoadedSignals, load_signal_file};
 use crate::score::{FitInput, Interactions, SignalParams, fit_signals};
@@ -21,6 +20,8 @@ pub struct ModelInfo {
     pub name: String,
     /// Device label ("CPU", "CUDA:0").
     pub device: String,
+    /// The precision in use (after any fallback at load).
+    pub precision: EmbedPrecision,
 }
 
 /// Item vectors and what produced them.
@@ -38,6 +39,23 @@ pub struct EmbedOutcome {
     pub notices: Vec<String>,
     /// Expected outcomes worth a note (the CPU chosen automatically in a build without GPU support).
     pub info: Vec<String>,
+    /// The texts the vectors were computed from and the template's fingerprint, so that the
+    /// next embedding of a grown or edited catalogue embeds only what changed.
+    pub texts: Arc<Vec<String>>,
+    /// The text template's fingerprint.
+    pub template_fingerprint: String,
+}
+
+impl EmbedOutcome {
+    /// This outcome as the earlier embedding a later one may reuse.
+    pub fn as_earlier(&self) -> crate::embed::reuse::EarlierEmbedding {
+        crate::embed::reuse::EarlierEmbedding {
+            texts: self.texts.clone(),
+            vectors: self.vectors.clone(),
+            model_fingerprint: self.embedder.cache_identity(),
+            template_fingerprint: self.template_fingerprint.clone(),
+        }
+    }
 }
 
 /// Renders each item's text with the template (empty fields skipped).
@@ -57,7 +75,7 @@ pub fn model_dir(session: &Session) -> Result<std::path::PathBuf, String> {
 /// Loads the session's embedding model on its device.
 pub fn load_embedder(session: &Session) -> Result<SentenceEmbedder, String> {
     let dir = model_dir(session)?;
-    SentenceEmbedder::load(&dir, device_choice(session), EmbedPrecision::F32).map_err(|e| e.to_string())
+    SentenceEmbedder::load(&dir, device_choice(session), session.model.precision).map_err(|e| e.to_string())
 }
 
 /// The session's device setting (`auto` when it does not parse).
@@ -66,13 +84,20 @@ fn device_choice(session: &Session) -> DeviceChoice {
 }
 
 /// Embeds the catalogue (from the cache when possible) and maps it in 2-D.
-pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress) -> Result<EmbedOutcome, String> {
+/// The vectors of texts in `earlier` (same model and template) are reused, so only new or
+/// changed texts are embedded.
+pub fn embed_catalogue(
+    dataset: &Dataset,
+    session: &Session,
+    earlier: Option<&crate::embed::reuse::EarlierEmbedding>,
+    progress: &Progress,
+) -> Result<EmbedOutcome, String> {
     progress.start_stage("loading the embedding model", 0);
     let embedder = load_embedder(session)?;
     // `auto` in a build without GPU support is expected to use the CPU: say so as a note.
     // A GPU that was asked for, or that a GPU build could not find, is a warning.
     let expected_cpu = device_choice(session) == DeviceChoice::Auto && !cfg!(any(feature = "cuda", feature = "metal"));
-    let (info, mut notices): (Vec<String>, Vec<String>) = if expected_cpu {
+    let (mut info, mut notices): (Vec<String>, Vec<String>) = if expected_cpu {
         (embedder.notices().to_vec(), Vec::new())
     } else {
         (Vec::new(), embedder.notices().to_vec())
@@ -85,19 +110,25 @@ pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress
             None
         }
     };
-    let (embeddings, outcome) = embed_with_cache(
+    let template_fingerprint = session.model.template.fingerprint();
+    let (embeddings, outcome) = crate::embed::reuse::embed_reusing(
         &embedder,
         &texts,
+        earlier,
         cache.as_ref(),
-        &session.model.template.fingerprint(),
+        &template_fingerprint,
         session.model.batch_size.max(1),
         progress,
     )
     .map_err(|e| e.to_string())?;
-    if let CacheOutcome::Disabled(why) = outcome
-        && cache.is_some()
-    {
-        notices.push(format!("embedding cache not used: {why}"));
+    match outcome {
+        ReuseOutcome::Cache(CacheOutcome::Disabled(why)) if cache.is_some() => {
+            notices.push(format!("embedding cache not used: {why}"));
+        }
+        ReuseOutcome::Reused { reused, embedded } if embedded > 0 => {
+            info.push(format!("embedded {embedded} new or changed item texts; {reused} vectors kept from before"));
+        }
+        _ => {}
     }
     let vectors = ItemVectors {
         dim: embeddings.dim,
@@ -107,12 +138,18 @@ pub fn embed_catalogue(dataset: &Dataset, session: &Session, progress: &Progress
     progress.start_stage("mapping embeddings", 0);
     let projection = crate::embed::projection::project(&vectors, 8, 42);
     Ok(EmbedOutcome {
-        model: ModelInfo { name: embedder.model_name().to_owned(), device: embedder.device_label().to_owned() },
+        model: ModelInfo {
+            name: embedder.model_name().to_owned(),
+            device: embedder.device_label().to_owned(),
+            precision: embedder.precision(),
+        },
         vectors: Arc::new(vectors),
         projection: Arc::new(projection),
         embedder: Arc::new(embedder),
         notices,
         info,
+        texts: Arc::new(texts),
+        template_fingerprint,
     })
 }
 

@@ -86,6 +86,9 @@ pub(crate) struct BenchArgs {
     /// Device for `embed`: auto, cpu, cuda[:N], metal.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Precision for `embed`: f32, int8 (CPU), f16 or bf16 (GPU).
+    #[arg(long, default_value = "f32")]
+    pub precision: crate::embed::EmbedPrecision,
     /// Timed repetitions per measurement.
     #[arg(long, default_value_t = 5)]
     pub reps: usize,

@@ -281,7 +281,7 @@ impl Bench<'_> {
         };
         let device: crate::embed::DeviceChoice =
             self.args.device.parse().map_err(|e| anyhow::anyhow!("--device {}: {e}", self.args.device))?;
-        let embedder = crate::embed::SentenceEmbedder::load(&dir, device, crate::embed::EmbedPrecision::F32)?;
+        let embedder = crate::embed::SentenceEmbedder::load(&dir, device, self.args.precision)?;
         self.notes.extend(embedder.notices().iter().cloned());
         let mut texts = pipeline::item_texts(&dataset.catalogue, &crate::embed::ItemTextTemplate::default());
         texts.retain(|t| !t.trim().is_empty());

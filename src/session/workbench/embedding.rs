@@ -23,11 +23,15 @@ pub struct EmbeddingState {
     outcome: Option<EmbedOutcome>,
     failure: Option<String>,
     queries: Vec<(String, Option<Vec<f32>>)>,
+    /// The last embedding of data no longer loaded, kept until the next embedding ends so
+    /// that the texts both share are not embedded again (a grown catalogue embeds only its
+    /// new items). Never attached to an engine: vectors are reused by text only.
+    earlier: Option<crate::embed::reuse::EarlierEmbedding>,
 }
 
 impl Default for EmbeddingState {
     fn default() -> Self {
-        Self { enabled: true, outcome: None, failure: None, queries: Vec::new() }
+        Self { enabled: true, outcome: None, failure: None, queries: Vec::new(), earlier: None }
     }
 }
 
@@ -68,7 +72,9 @@ impl EmbeddingState {
 
     /// Forgets the vectors, map and query embeddings (they belong to data no longer loaded).
     pub(super) fn forget(&mut self) {
-        self.outcome = None;
+        if let Some(outcome) = self.outcome.take() {
+            self.earlier = Some(outcome.as_earlier());
+        }
         self.failure = None;
         self.queries.clear();
     }
@@ -102,7 +108,7 @@ impl EmbeddingState {
 }
 
 impl Workbench {
-    /// Model folder, device and embedded text fields: each re-embeds.
+    /// Model folder, device, precision and embedded text fields: each re-embeds.
     pub(super) fn handle_model(&mut self, command: Command) {
         match command {
             Command::SetModelDir(dir) => {
@@ -111,6 +117,10 @@ impl Workbench {
             }
             Command::SetDevice(d) => {
                 self.session.model.device = d;
+                self.start_embed();
+            }
+            Command::SetPrecision(p) => {
+                self.session.model.precision = p;
                 self.start_embed();
             }
             Command::SetTemplateFields(fields) => {
@@ -134,9 +144,10 @@ impl Workbench {
         self.embedding.failure = None;
         let session = self.session.clone();
         let stamp = self.embed_fingerprint();
+        let earlier = self.embedding.outcome.as_ref().map(EmbedOutcome::as_earlier).or(self.embedding.earlier.clone());
         let progress = self.progress_handle();
         let started = self.jobs.replace(job::EMBED, progress, move |p| {
-            JobOutput::Embedded(stamp, pipeline::embed_catalogue(&dataset, &session, p))
+            JobOutput::Embedded(stamp, pipeline::embed_catalogue(&dataset, &session, earlier.as_ref(), p))
         });
         self.report_start(started, None);
     }
@@ -145,6 +156,7 @@ impl Workbench {
         self.embedding.queries.clear();
         match result {
             Ok(outcome) => {
+                self.embedding.earlier = None;
                 for n in &outcome.info {
                     self.notify(NoticeLevel::Info, n.clone());
                 }

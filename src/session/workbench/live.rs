@@ -4,6 +4,8 @@
 //! request as the usual fit job; batches that arrive meanwhile are folded into its result.
 //! The same refit starts by itself once the events folded in since the last fit reach
 //! `live.refit_after_percent` of the events that fit used (the drift shown in the strip).
+//! The catalogue file is followed too: new items reload the data (see [`LiveStep::CatalogueGrew`]);
+//! without one, rows for new items wait for the next refit, which then reloads.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::data::{Dataset, EventBatch};
 use crate::session::command::Command;
-use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour};
+use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 
 /// What the follow job hands back: the feed (to poll again) and what it found.
 pub struct LiveOutput {
@@ -85,6 +87,8 @@ pub struct LiveState {
     feed: Option<LiveFeed>,
     /// Size of the behaviour file just before it was last loaded (where following starts).
     loaded_len: Option<u64>,
+    /// The same for the catalogue file, when there is one.
+    catalogue_len: Option<u64>,
     /// Bumped on every reload: a job's output from before it is dropped.
     generation: u64,
     /// Batches folded in since the running refit started (folded into its result).
@@ -95,6 +99,9 @@ pub struct LiveState {
     fitted_events: usize,
     /// Events folded in since that fit.
     since_fit: usize,
+    /// Rows for items not seen before (derived catalogue), waiting for the next refit,
+    /// which then loads the data again.
+    new_item_rows: usize,
     stats: LiveStats,
 }
 
@@ -151,7 +158,9 @@ impl Workbench {
                 }
             }
             Command::RefitLive => {
-                if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
+                if self.live.new_item_rows > 0 {
+                    self.reload_for_new_items();
+                } else if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
                     self.notify(NoticeLevel::Info, "refitting every signal on all events in the background");
                     self.start_fit(dataset);
                 }
@@ -177,9 +186,27 @@ impl Workbench {
     /// Notes the behaviour file's size before a load, and forgets the old feed.
     pub(super) fn live_before_load(&mut self) {
         self.live.loaded_len = std::fs::metadata(&self.session.data.behaviour).ok().map(|m| m.len());
+        self.live.catalogue_len =
+            self.session.data.catalogue.as_ref().and_then(|c| std::fs::metadata(c).ok()).map(|m| m.len());
         self.live.generation += 1;
         self.live.feed = None;
         self.live.since_refit = None;
+        // The load reads every row, those for new items too.
+        self.live.new_item_rows = 0;
+    }
+
+    /// Loads the data again (in the background, like Reload) because rows for items not
+    /// seen before are waiting; only the new item texts are embedded.
+    fn reload_for_new_items(&mut self) {
+        self.notify(
+            NoticeLevel::Info,
+            format!(
+                "loading the data again in the background to take in {} rows for items not seen before (only new \
+                 item texts are embedded)",
+                self.live.new_item_rows
+            ),
+        );
+        self.reload();
     }
 
     /// Starts collecting live batches for a refit that starts now.
@@ -223,7 +250,11 @@ impl Workbench {
                 self.live.since_fit, self.live.fitted_events
             ),
         );
-        self.start_fit(dataset);
+        if self.live.new_item_rows > 0 {
+            self.reload_for_new_items();
+        } else {
+            self.start_fit(dataset);
+        }
     }
 
     /// Starts following once the engine exists.
@@ -243,10 +274,27 @@ impl Workbench {
             None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
         };
         match follow_behaviour(&path, offset, &self.session.data.behaviour_mapping) {
-            Ok(feed) => self.live.feed = Some(feed),
+            Ok(feed) => self.live.feed = Some(self.with_followed_catalogue(feed)),
             Err(e) => {
                 self.notify(NoticeLevel::Error, format!("live mode off: {e}"));
                 self.live.on = false;
+            }
+        }
+    }
+
+    /// Follows the catalogue file too, from its size at the load, so that new items are
+    /// taken in; one that cannot be followed (compressed, Parquet) is said once.
+    fn with_followed_catalogue(&mut self, feed: LiveFeed) -> LiveFeed {
+        let Some(path) = self.session.data.catalogue.clone() else { return feed };
+        let offset = match self.live.catalogue_len {
+            Some(n) => n,
+            None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+        };
+        match follow_catalogue(&path, offset) {
+            Ok(follower) => feed.with_catalogue(follower),
+            Err(e) => {
+                self.notify(NoticeLevel::Info, format!("live: new items are not taken in: {e}"));
+                feed
             }
         }
     }
@@ -294,6 +342,16 @@ impl Workbench {
                 self.reload();
                 return;
             }
+            LiveStep::CatalogueGrew(what) => {
+                self.notify(
+                    NoticeLevel::Info,
+                    format!(
+                        "live: {what}; loading and fitting again in the background (only new item texts are embedded)"
+                    ),
+                );
+                self.reload();
+                return;
+            }
             LiveStep::Failed(message) => {
                 if self.live.last_error.as_ref() != Some(&message) {
                     self.notify(NoticeLevel::Warning, format!("live: {message}"));
@@ -321,7 +379,13 @@ impl Workbench {
         self.data.install_live(engine);
         self.refresh_after_live();
         let lag = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
-        self.live.since_fit += summary.events;
+        self.live.since_fit += summary.events + summary.new_item_rows;
+        if let Some(note) = summary.new_item_note()
+            && self.live.new_item_rows == 0
+        {
+            self.notify(NoticeLevel::Info, format!("live: {note}"));
+        }
+        self.live.new_item_rows += summary.new_item_rows;
         self.live.stats.record(&summary, lag);
         self.live.last_error = None;
         self.refit_if_drifted();

@@ -388,7 +388,9 @@ impl Workbench {
             c @ (C::SetMode(_) | C::SelectShopper(_) | C::SetQuery(_) | C::SetK(_) | C::SelectItem(_)) => {
                 self.handle_selection(c)
             }
-            c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetTemplateFields(_)) => self.handle_model(c),
+            c @ (C::SetModelDir(_) | C::SetDevice(_) | C::SetPrecision(_) | C::SetTemplateFields(_)) => {
+                self.handle_model(c)
+            }
             C::TrainTransformer => self.request_training(),
             c @ (C::SetLive(_) | C::RefitLive | C::SetLiveRefitAfter(_)) => self.handle_live(c),
             C::TrainRanker => self.start_ranker_training(),

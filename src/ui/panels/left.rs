@@ -214,6 +214,15 @@ fn model_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         if device != cx.wb.session().model.device {
             cx.commands.push(Command::SetDevice(device));
         }
+        let mut precision = cx.wb.session().model.precision;
+        egui::ComboBox::from_label("precision").selected_text(precision.to_string()).show_ui(ui, |ui| {
+            for p in crate::embed::EmbedPrecision::ALL {
+                ui.selectable_value(&mut precision, p, p.to_string()).on_hover_text(p.describe());
+            }
+        });
+        if precision != cx.wb.session().model.precision {
+            cx.commands.push(Command::SetPrecision(precision));
+        }
         ui.label("Embedded text (in order):");
         let available = cx.wb.dataset().map(|d| d.catalogue.text_field_names()).unwrap_or_default();
         let fields = cx.wb.session().model.template.fields.clone();

@@ -15,7 +15,10 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 Some(m) => {
                     ui.label(format!("device: {}", m.device));
                     ui.separator();
-                    ui.label(format!("model: {}", m.name));
+                    match m.precision {
+                        crate::embed::EmbedPrecision::F32 => ui.label(format!("model: {}", m.name)),
+                        other => ui.label(format!("model: {} ({other})", m.name)),
+                    };
                 }
                 None => {
                     ui.label("device: –");
