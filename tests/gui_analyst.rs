@@ -672,3 +672,102 @@ fn the_candidate_source_is_chosen_in_the_fusion_settings_and_ranks_again() {
     let json = serde_json::to_string(&app.wb.session().fusion).expect("json");
     assert!(json.contains(r#""candidate_source":"index""#), "{json}");
 }
+
+/// A long error as a failed read reports it: a deep path with no spaces, then words.
+fn long_error(k: usize) -> String {
+    let path: String = (0..24).map(|i| format!("/folder_{i}_of_a_deeply_nested_export")).collect();
+    format!("notice {k}: could not read {path}/events.csv: row 12, column 'timestamp' is not a date or a number")
+}
+
+fn top_of(h: &Harness<'static, WorkbenchApp>, label: &str) -> f32 {
+    h.get_by(|n| n.label().as_deref() == Some(label) && n.role() != egui::accesskit::Role::Label).rect().top()
+}
+
+#[test]
+fn a_long_notice_wraps_the_notices_keep_their_height_and_older_ones_are_in_the_window() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let tabs_before = top_of(&h, "Recommendations");
+    let long = long_error(0);
+    h.state_mut().wb.notify(recfuse::session::NoticeLevel::Error, long.clone());
+    h.run_steps(3);
+    // The central panel ends where the inspector begins.
+    let inspector_left = h.get_by_label("Inspector").rect().left();
+    let notice = h.get_by_label(&long).rect();
+    assert!(
+        notice.right() <= inspector_left,
+        "notice ends at {} past the inspector at {inspector_left}",
+        notice.right()
+    );
+    assert!(notice.height() > 40.0, "a long notice wraps onto lines of its own, height {}", notice.height());
+    let tabs = h
+        .get_by(|n| n.label().as_deref() == Some("Recommendations") && n.role() != egui::accesskit::Role::Label)
+        .rect();
+    assert!(tabs.right() <= inspector_left, "the tabs stay in the central panel");
+    // Its dismiss button is on its row, inside the window, and works.
+    let dismiss: Vec<egui::Rect> = h.get_all_by_label("dismiss").map(|n| n.rect()).collect();
+    assert!(dismiss.iter().all(|r| r.right() <= inspector_left && r.left() >= 0.0), "{dismiss:?}");
+    let own =
+        dismiss.iter().position(|r| (r.center().y - notice.top()).abs() < 16.0).expect("a dismiss on the notice's row");
+    h.get_all_by_label("dismiss").nth(own).expect("the dismiss").click();
+    h.run_steps(3);
+    assert!(h.state().wb.notices().iter().all(|n| n.text != long), "dismissed");
+    assert!(h.state().wb.notice_history().iter().any(|n| n.text == long), "kept in the history");
+
+    // However many long notices there are, the tabs move down by at most the cap plus the
+    // "older notices" line.
+    for k in 1..=12 {
+        h.state_mut().wb.notify(recfuse::session::NoticeLevel::Error, long_error(k));
+    }
+    h.run_steps(3);
+    let tabs_12 = top_of(&h, "Recommendations");
+    for k in 13..=40 {
+        h.state_mut().wb.notify(recfuse::session::NoticeLevel::Warning, long_error(k));
+    }
+    h.run_steps(3);
+    let tabs_40 = top_of(&h, "Recommendations");
+    assert!((tabs_12 - tabs_40).abs() < 1.0, "tabs at {tabs_12} with 12 notices, {tabs_40} with 40");
+    let cap = recfuse::ui::panels::notices::MAX_HEIGHT;
+    assert!(tabs_40 <= tabs_before + cap + 40.0, "tabs moved from {tabs_before} to {tabs_40}");
+    // Older notices are not drawn above the tabs but are in the notices window.
+    let oldest = long_error(1);
+    assert!(h.query_by_label(&oldest).is_none(), "only the newest four are shown above the tabs");
+    let shown = h.state().wb.notices().len();
+    h.get_by_label_contains(&format!("… {} older notices", shown - 4)).click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Error: {oldest}"));
+    h.get_by_label(&format!("Error: {long}"));
+}
+
+#[test]
+fn the_waterfall_labels_its_axis_inside_the_inspector() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let first = title_of(h.state(), 0);
+    h.get_by_label(&first).click();
+    h.run_steps(3);
+    let axis = h.get_by_label(recfuse::ui::panels::inspector::WATERFALL_AXIS).rect();
+    let inspector = h.get_by_label("Inspector").rect();
+    assert!(axis.left() >= inspector.left() - 1.0, "{axis:?} starts left of the inspector {inspector:?}");
+    assert!(axis.right() <= 1500.0, "{axis:?} is cut at the window's right edge");
+}
+
+#[test]
+fn a_path_field_shows_its_whole_path_on_hover() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let path = h.state().wb.session().data.behaviour.display().to_string();
+    assert!(path.chars().count() > 24, "the sample's path is longer than the field shows: {path}");
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.value().is_some_and(|v| v == path)
+    };
+    let shown = |h: &Harness<'static, WorkbenchApp>| texts(h).iter().filter(|t| **t == path).count();
+    let before = shown(&h);
+    h.get_by(field).hover();
+    // Tooltips open after the pointer has rested (half a second).
+    for _ in 0..6 {
+        h.run_steps(10);
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    assert!(shown(&h) > before, "hovering the field adds a tooltip with the whole path {path}");
+}

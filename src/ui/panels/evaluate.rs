@@ -289,9 +289,12 @@ fn bar_chart(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         super::widgets::png_button(ui, cx, "metrics-bars");
     });
     let top = whisker_top.max(0.0) * 1.1;
+    // Signals on x: no vertical grid lines, which would run through the bars and read
+    // like the interval whiskers.
     let r = Plot::new("metrics-bars")
         .height(240.0)
         .allow_scroll(false)
+        .show_grid([false, true])
         .include_y(0.0)
         .include_y(if top > 0.0 { top } else { 1.0 })
         .y_axis_label(key.clone())
