@@ -40,8 +40,14 @@ fn main() -> anyhow::Result<()> {
         let xs = x.flatten_all()?.to_vec1::<f32>()?;
         let mut dst = vec![0f32; m * n];
         let reps = 10;
-        let f32_s = best_of(reps, || Ok(drop(x.matmul(&wt)?)))?;
-        let q8_s = best_of(reps, || Ok(drop(q.forward(&x)?)))?;
+        let f32_s = best_of(reps, || {
+            x.matmul(&wt)?;
+            Ok(())
+        })?;
+        let q8_s = best_of(reps, || {
+            q.forward(&x)?;
+            Ok(())
+        })?;
         let ours_s = best_of(reps, || {
             matmul_acc(&xs, &packed, &mut dst, 1);
             Ok(())

@@ -439,6 +439,7 @@ mod tests {
     }
 
     fn f32_matmul(x: &[f32], w: &[f32], k: usize, n: usize) -> Vec<f32> {
+        assert_eq!(w.len(), k * n, "w is n rows of k");
         x.chunks_exact(k)
             .flat_map(|row| w.chunks_exact(k).map(move |col| row.iter().zip(col).map(|(a, b)| a * b).sum::<f32>()))
             .collect()
