@@ -577,3 +577,197 @@ fn tuning_in_the_evaluate_tab_lists_the_signal_parameters_it_tried_and_kept() {
     let als = shown.iter().find(|t| t.starts_with("als alone")).cloned().unwrap_or_default();
     assert!(als.contains("λ 0.05, α 1 [current]") && als.contains("λ 5, α 4"), "{als}");
 }
+
+#[test]
+fn tuned_weights_applied_to_other_data_warn_and_on_their_own_data_do_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lamps = second_session(dir.path());
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    h.get_by_label("Evaluate").click();
+    h.run_steps(3);
+    h.get_by_label("Tune weights").click();
+    h.run_steps(2);
+    wait_until(&mut h, "tuning", |app| app.wb.evaluation().tuned().is_some() && app.wb.jobs().running().is_empty());
+    let warned = |app: &WorkbenchApp| app.wb.notices().iter().any(|n| n.text.contains("were tuned on"));
+    let before = h.state().wb.session().params.clone();
+    h.get_by_label("Apply tuned weights").click();
+    h.step();
+    assert!(!warned(h.state()), "tuned on the loaded data: no warning");
+    let app = h.state();
+    assert_eq!(Some(app.wb.session().fusion.clone()).as_ref(), app.wb.evaluation().tuned());
+    // The tuned signal parameters come with the weights, and a change refits the signals.
+    let tuned = app.wb.evaluation().tune_summary().and_then(|t| t.params.clone()).expect("tuned parameters");
+    let now = &app.wb.session().params;
+    assert_eq!(
+        (now.als.regularization, now.als.alpha, now.item_cf.neighbours, now.user_cf.neighbours),
+        (tuned.als.regularization, tuned.als.alpha, tuned.item_cf.neighbours, tuned.user_cf.neighbours)
+    );
+    if *now != before {
+        assert!(app.wb.is_running(recfuse::session::workbench::job::FIT), "changed parameters refit the signals");
+    }
+    wait_until(&mut h, "the refit", |app| app.wb.jobs().running().is_empty() && !app.wb.list().is_empty());
+    // Another dataset: the tuned weights are still offered, with a warning when applied.
+    open_session(&mut h, &lamps);
+    wait_until(&mut h, "the lamps", |app| {
+        app.wb.engine().is_some_and(|e| e.catalogue().len() == 30) && app.wb.jobs().running().is_empty()
+    });
+    h.get_by_label("Evaluate").click();
+    h.run_steps(3);
+    h.get_by_label("Apply tuned weights").click();
+    h.run_steps(3);
+    let notices: Vec<String> = h.state().wb.notices().iter().map(|n| n.text.clone()).collect();
+    assert!(
+        notices.iter().any(|t| t.contains("these weights were tuned on events.csv + catalogue.csv, not on the loaded lamps_events.csv + lamps_catalogue.csv")),
+        "{notices:?}"
+    );
+}
+
+#[test]
+fn recent_sessions_list_sessions_and_never_data_files() {
+    use recfuse::data::TableKind;
+    use recfuse::ui::state::DialogPurpose;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lamps = second_session(dir.path());
+    let mut h = harness(Session::default(), false);
+    // A data file in the list, as versions before sessions and data files were kept apart left it.
+    h.state_mut().ui.settings.recent.push(dir.path().join("lamps_events.csv"));
+    loaded(&mut h);
+    open_session(&mut h, &lamps);
+    wait_until(&mut h, "the lamps", |app| {
+        app.wb.engine().is_some_and(|e| e.catalogue().len() == 30) && app.wb.jobs().running().is_empty()
+    });
+    // A data file chosen in a file dialog fills its field and is not a recent session.
+    h.state_mut().dialog_result(DialogPurpose::DataFile(TableKind::Catalogue), dir.path().join("lamps_catalogue.csv"));
+    h.run_steps(3);
+    h.get_by_label("Recent sessions:").scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label("lamps.json");
+    assert!(h.query_by_label("lamps_events.csv").is_none(), "a data file listed as a session");
+    assert!(h.query_by_label("lamps_catalogue.csv").is_none(), "a data file listed as a session");
+    assert_eq!(h.state().ui.settings.recent.first(), Some(&lamps), "the opened session is the most recent");
+}
+
+#[test]
+fn the_candidate_source_is_chosen_in_the_fusion_settings_and_ranks_again() {
+    use recfuse::fusion::CandidateSource;
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    assert_eq!(h.state().wb.session().fusion.candidate_source, CandidateSource::Auto);
+    // The combo (the row's label says the same words).
+    let combo = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.label().as_deref() == Some("candidates from") && n.role() != egui::accesskit::Role::Label
+    };
+    h.get_by(combo).scroll_to_me();
+    h.run_steps(3);
+    h.get_by(combo).click();
+    h.run();
+    click_scrolled(&mut h, "index (each signal's top-N)");
+    h.run_steps(3);
+    wait_until(&mut h, "the list", |app| !app.wb.list().is_empty() && app.wb.jobs().running().is_empty());
+    let app = h.state();
+    assert_eq!(app.wb.session().fusion.candidate_source, CandidateSource::Index);
+    assert_eq!(app.wb.list().len(), 10, "the index path ranks the shopper's list");
+    // The choice is a session setting (saved as `--candidates` spells it).
+    let json = serde_json::to_string(&app.wb.session().fusion).expect("json");
+    assert!(json.contains(r#""candidate_source":"index""#), "{json}");
+}
+
+/// A long error as a failed read reports it: a deep path with no spaces, then words.
+fn long_error(k: usize) -> String {
+    let path: String = (0..24).map(|i| format!("/folder_{i}_of_a_deeply_nested_export")).collect();
+    format!("notice {k}: could not read {path}/events.csv: row 12, column 'timestamp' is not a date or a number")
+}
+
+fn top_of(h: &Harness<'static, WorkbenchApp>, label: &str) -> f32 {
+    h.get_by(|n| n.label().as_deref() == Some(label) && n.role() != egui::accesskit::Role::Label).rect().top()
+}
+
+#[test]
+fn a_long_notice_wraps_the_notices_keep_their_height_and_older_ones_are_in_the_window() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let tabs_before = top_of(&h, "Recommendations");
+    let long = long_error(0);
+    h.state_mut().wb.notify(recfuse::session::NoticeLevel::Error, long.clone());
+    h.run_steps(3);
+    // The central panel ends where the inspector begins.
+    let inspector_left = h.get_by_label("Inspector").rect().left();
+    let notice = h.get_by_label(&long).rect();
+    assert!(
+        notice.right() <= inspector_left,
+        "notice ends at {} past the inspector at {inspector_left}",
+        notice.right()
+    );
+    assert!(notice.height() > 40.0, "a long notice wraps onto lines of its own, height {}", notice.height());
+    let tabs = h
+        .get_by(|n| n.label().as_deref() == Some("Recommendations") && n.role() != egui::accesskit::Role::Label)
+        .rect();
+    assert!(tabs.right() <= inspector_left, "the tabs stay in the central panel");
+    // Its dismiss button is on its row, inside the window, and works.
+    let dismiss: Vec<egui::Rect> = h.get_all_by_label("dismiss").map(|n| n.rect()).collect();
+    assert!(dismiss.iter().all(|r| r.right() <= inspector_left && r.left() >= 0.0), "{dismiss:?}");
+    let own =
+        dismiss.iter().position(|r| (r.center().y - notice.top()).abs() < 16.0).expect("a dismiss on the notice's row");
+    h.get_all_by_label("dismiss").nth(own).expect("the dismiss").click();
+    h.run_steps(3);
+    assert!(h.state().wb.notices().iter().all(|n| n.text != long), "dismissed");
+    assert!(h.state().wb.notice_history().iter().any(|n| n.text == long), "kept in the history");
+
+    // However many long notices there are, the tabs move down by at most the cap plus the
+    // "older notices" line.
+    for k in 1..=12 {
+        h.state_mut().wb.notify(recfuse::session::NoticeLevel::Error, long_error(k));
+    }
+    h.run_steps(3);
+    let tabs_12 = top_of(&h, "Recommendations");
+    for k in 13..=40 {
+        h.state_mut().wb.notify(recfuse::session::NoticeLevel::Warning, long_error(k));
+    }
+    h.run_steps(3);
+    let tabs_40 = top_of(&h, "Recommendations");
+    assert!((tabs_12 - tabs_40).abs() < 1.0, "tabs at {tabs_12} with 12 notices, {tabs_40} with 40");
+    let cap = recfuse::ui::panels::notices::MAX_HEIGHT;
+    assert!(tabs_40 <= tabs_before + cap + 40.0, "tabs moved from {tabs_before} to {tabs_40}");
+    // Older notices are not drawn above the tabs but are in the notices window.
+    let oldest = long_error(1);
+    assert!(h.query_by_label(&oldest).is_none(), "only the newest four are shown above the tabs");
+    let shown = h.state().wb.notices().len();
+    h.get_by_label_contains(&format!("… {} older notices", shown - 4)).click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Error: {oldest}"));
+    h.get_by_label(&format!("Error: {long}"));
+}
+
+#[test]
+fn the_waterfall_labels_its_axis_inside_the_inspector() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let first = title_of(h.state(), 0);
+    h.get_by_label(&first).click();
+    h.run_steps(3);
+    let axis = h.get_by_label(recfuse::ui::panels::inspector::WATERFALL_AXIS).rect();
+    let inspector = h.get_by_label("Inspector").rect();
+    assert!(axis.left() >= inspector.left() - 1.0, "{axis:?} starts left of the inspector {inspector:?}");
+    assert!(axis.right() <= 1500.0, "{axis:?} is cut at the window's right edge");
+}
+
+#[test]
+fn a_path_field_shows_its_whole_path_on_hover() {
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let path = h.state().wb.session().data.behaviour.display().to_string();
+    assert!(path.chars().count() > 24, "the sample's path is longer than the field shows: {path}");
+    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.role() == egui::accesskit::Role::TextInput && n.value().is_some_and(|v| v == path)
+    };
+    let shown = |h: &Harness<'static, WorkbenchApp>| texts(h).iter().filter(|t| **t == path).count();
+    let before = shown(&h);
+    h.get_by(field).hover();
+    // Tooltips open after the pointer has rested (half a second).
+    for _ in 0..6 {
+        h.run_steps(10);
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    assert!(shown(&h) > before, "hovering the field adds a tooltip with the whole path {path}");
+}

@@ -137,6 +137,11 @@ fn popularity_freshness_price_category() {
     let f = scores(&fresh, &cold, n);
     // a first seen day 30 → age 30 → 0.5; b first seen day 0 → age 60 → 0.25.
     assert!(close(f[0], 0.5) && close(f[1], 0.25) && f[2] == 0.0, "{f:?}");
+    // Evidence in days in the catalogue (issue #19, item 9: never "in the range for N days"):
+    // a (30 days, within the 30-day new-arrival window) is new, b (60 days) is not.
+    assert_eq!(fresh.evidence(&ctx, 0, &d.catalogue).as_deref(), Some("new arrival: first seen 30 days ago"));
+    assert_eq!(fresh.evidence(&ctx, 1, &d.catalogue).as_deref(), Some("in the catalogue for 60 days"));
+    assert_eq!(fresh.evidence(&ctx, 2, &d.catalogue), None, "never seen: no sentence");
     // Price band of u: items a (ln 1 = 0) and b (ln e = 1), equal weights: mean 0.5,
     // spread 0.5. c costs e^0.5 → z = 0 → 1; d costs e^1.5 → z = 2 → e^-2.
     let price = recfuse::score::price::PriceScorer::fit(&d.catalogue, &PriceParams { min_log_spread: 0.1 });
@@ -147,6 +152,8 @@ fn popularity_freshness_price_category() {
     let cat = recfuse::score::category::CategoryScorer::fit(&d.catalogue).expect("categories");
     let c = scores(&cat, &u, n);
     assert!(close(c[0], 0.5) && close(c[3], 0.5), "{c:?}");
+    let u_ctx = ScoreContext { profile: &u, query: None };
+    assert_eq!(cat.evidence(&u_ctx, 0, &d.catalogue).as_deref(), Some("you often choose X (50% of your history)"));
 }
 
 #[test]

@@ -151,7 +151,13 @@ impl Scorer for CategoryScorer {
         let (best, s) =
             labels.iter().filter_map(|&l| share.get(l as usize).map(|s| (l, *s))).max_by(|a, b| a.1.total_cmp(&b.1))?;
         (s > 0.0).then(|| {
-            format!("you often choose {} ({:.0}% of your history)", catalogue.category_names.name(best), s * 100.0)
+            let name = catalogue.category_names.name(best);
+            // "Often" only for a tenth of the history or more; a small share is never "0%".
+            if s >= 0.1 {
+                format!("you often choose {name} ({} of your history)", share_text(s))
+            } else {
+                format!("you have chosen {name} before ({} of your history)", share_text(s))
+            }
         })
     }
 }
@@ -179,3 +185,27 @@ pub(crate) const SPEC: SignalSpec = SignalSpec {
         })
     },
 };
+
+/// A share of the history as people read it: whole percents from 1 %, tenths below, and
+/// "under 0.1%" below that (never "0%").
+fn share_text(share: f32) -> String {
+    let pct = share * 100.0;
+    if pct >= 1.0 {
+        format!("{pct:.0}%")
+    } else if pct >= 0.1 {
+        format!("{pct:.1}%")
+    } else {
+        "under 0.1%".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_share_of_the_history_is_never_zero_percent() {
+        assert_eq!(super::share_text(0.5), "50%");
+        assert_eq!(super::share_text(0.01), "1%");
+        assert_eq!(super::share_text(0.004), "0.4%");
+        assert_eq!(super::share_text(0.0004), "under 0.1%");
+    }
+}

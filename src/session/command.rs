@@ -107,6 +107,9 @@ pub enum Command {
     SetRrfK(f32),
     /// Change top-N per signal (re-scores candidates).
     SetCandidates(usize),
+    /// Choose where candidates come from: every item scored, an index, or by catalogue
+    /// size (re-scores candidates).
+    SetCandidateSource(crate::fusion::CandidateSource),
     /// Exclude already-seen items or allow repeats (re-scores candidates).
     SetExcludeSeen(bool),
     /// MMR λ.

@@ -26,6 +26,7 @@ impl Workbench {
             Command::SetMethod(m) => self.update_fusion(|f| f.method = m),
             Command::SetRrfK(k) => self.update_fusion(|f| f.rrf_k = k),
             Command::SetCandidates(n) => self.update_fusion(|f| f.candidates_per_signal = n.max(1)),
+            Command::SetCandidateSource(source) => self.update_fusion(|f| f.candidate_source = source),
             Command::SetExcludeSeen(on) => self.update_fusion(|f| f.exclude_seen = on),
             Command::SetMmrLambda(l) => self.update_fusion(|f| f.mmr_lambda = l.clamp(0.0, 1.0)),
             Command::SetCategoryCap(c) => self.update_fusion(|f| f.category_cap = c),
@@ -39,6 +40,7 @@ impl Workbench {
                     Preset::Tuned => match self.evaluation.tuned().cloned() {
                         Some(t) => {
                             self.warn_if_tuned_elsewhere();
+                            self.apply_tuned_params();
                             t
                         }
                         None => {
@@ -58,6 +60,30 @@ impl Workbench {
                 });
             }
             _ => {}
+        }
+    }
+
+    /// Takes the signal parameters tuning kept (ALS λ and α, the item-CF and user-CF
+    /// neighbourhood sizes) into the session with the tuned weights, and refits the signals
+    /// in the background when they change (the list keeps the old fit until then).
+    fn apply_tuned_params(&mut self) {
+        let Some(tuned) = self.evaluation.tune_summary().and_then(|t| t.params.clone()) else { return };
+        let p = &mut self.session.params;
+        let before = p.clone();
+        p.als.regularization = tuned.als.regularization;
+        p.als.alpha = tuned.als.alpha;
+        p.item_cf.neighbours = tuned.item_cf.neighbours;
+        p.user_cf.neighbours = tuned.user_cf.neighbours;
+        if *p == before {
+            return;
+        }
+        let text = format!(
+            "tuned signal parameters applied (ALS λ {}, α {}; item-CF {} and user-CF {} neighbours): refitting the signals",
+            p.als.regularization, p.als.alpha, p.item_cf.neighbours, p.user_cf.neighbours
+        );
+        self.notify(NoticeLevel::Info, text);
+        if let Some(dataset) = self.data.dataset().cloned() {
+            self.start_fit(dataset);
         }
     }
 

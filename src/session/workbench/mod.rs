@@ -378,6 +378,7 @@ impl Workbench {
             | C::SetMethod(_)
             | C::SetRrfK(_)
             | C::SetCandidates(_)
+            | C::SetCandidateSource(_)
             | C::SetExcludeSeen(_)
             | C::SetMmrLambda(_)
             | C::SetCategoryCap(_)

@@ -61,9 +61,13 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             let bars: Vec<Bar> =
                 r.event_types.iter().enumerate().map(|(i, (_, c))| Bar::new(i as f64, *c as f64).width(0.6)).collect();
             let names: Vec<String> = r.event_types.keys().cloned().collect();
+            // Categories on x: no vertical grid lines (they would run through the bars).
             let resp = Plot::new("event-types")
                 .height(200.0)
                 .allow_scroll(false)
+                .show_grid([false, true])
+                .y_axis_label("events")
+                .y_axis_min_width(48.0)
                 .x_axis_formatter(move |m, _| {
                     names
                         .get(m.value.round() as usize)
@@ -84,6 +88,9 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             let resp = Plot::new("activity")
                 .height(200.0)
                 .allow_scroll(false)
+                .show_grid([false, true])
+                .y_axis_label("events")
+                .y_axis_min_width(48.0)
                 .x_axis_formatter(move |m, _| {
                     months
                         .get(m.value.round() as usize)

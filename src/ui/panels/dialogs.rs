@@ -154,12 +154,7 @@ fn open_dataset_window(ctx: &egui::Context, cx: &mut PanelContext<'_>) {
     let mut load = false;
     let mut cancel = false;
     egui::Window::new("Open dataset").open(&mut open).default_width(860.0).collapsible(false).show(ctx, |ui| {
-        egui::ScrollArea::vertical().max_height(640.0).show(ui, |ui| {
-            for (i, (label, table)) in TABLES.into_iter().enumerate() {
-                file_preview(ui, &mut draft, i, label, table);
-            }
-        });
-        ui.separator();
+        // Load and Cancel first: they stay in view however long the previews below are.
         let behaviour_read = matches!(draft.previews.get(1), Some(Some(Ok(_))));
         let reading = draft.paths.iter().zip(&draft.previews).any(|(p, r)| p.is_some() && r.is_none());
         ui.horizontal(|ui| {
@@ -173,6 +168,12 @@ fn open_dataset_window(ctx: &egui::Context, cx: &mut PanelContext<'_>) {
                 ui.label("reading the files…");
             } else if !behaviour_read {
                 ui.colored_label(crate::ui::theme::ERROR, "the behaviour file cannot be read");
+            }
+        });
+        ui.separator();
+        egui::ScrollArea::vertical().max_height(640.0).show(ui, |ui| {
+            for (i, (label, table)) in TABLES.into_iter().enumerate() {
+                file_preview(ui, &mut draft, i, label, table);
             }
         });
     });

@@ -289,9 +289,12 @@ fn bar_chart(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         super::widgets::png_button(ui, cx, "metrics-bars");
     });
     let top = whisker_top.max(0.0) * 1.1;
+    // Signals on x: no vertical grid lines, which would run through the bars and read
+    // like the interval whiskers.
     let r = Plot::new("metrics-bars")
         .height(240.0)
         .allow_scroll(false)
+        .show_grid([false, true])
         .include_y(0.0)
         .include_y(if top > 0.0 { top } else { 1.0 })
         .y_axis_label(key.clone())
@@ -521,4 +524,28 @@ fn segments(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             ui.end_row();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::sweep::ParetoPoint;
+
+    fn point(diversity: f64, ndcg: f64, on_front: bool) -> ParetoPoint {
+        ParetoPoint { weights: Default::default(), ndcg, diversity, on_front, current: false }
+    }
+
+    #[test]
+    fn the_pareto_front_is_a_line_that_only_falls_as_diversity_grows() {
+        // Marked on the front, in sampling order: (0.5, 0.30), (0.2, 0.40), (0.8, 0.10), and
+        // (0.6, 0.05), which (0.8, 0.10) beats on both; (0.3, 0.35) is off the front.
+        let points = [
+            point(0.5, 0.30, true),
+            point(0.3, 0.35, false),
+            point(0.2, 0.40, true),
+            point(0.8, 0.10, true),
+            point(0.6, 0.05, true),
+        ];
+        let front = super::pareto_front(&points);
+        assert_eq!(front, vec![[0.2, 0.40], [0.5, 0.30], [0.8, 0.10]]);
+    }
 }

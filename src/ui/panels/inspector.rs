@@ -119,6 +119,9 @@ fn image(ui: &mut egui::Ui, source: &str) {
     }
 }
 
+/// What the waterfall's horizontal axis shows.
+pub const WATERFALL_AXIS: &str = "Bars: each signal's and rule's contribution to the score";
+
 /// The contributions as a horizontal waterfall: one labelled row per signal and rule,
 /// each bar starting where the one above ended, and the score as the last row.
 fn waterfall(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, e: &crate::session::ExplainedItem) {
@@ -144,26 +147,34 @@ fn waterfall(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, e: &crate::session::E
     push(&mut bars, &mut names, "score".to_owned(), f64::from(e.ranked.score), 0.0, theme::MUTED);
     let rows = names.len();
     let labels = names.clone();
-    let response = Plot::new("waterfall")
-        .height(28.0 + 22.0 * rows as f32)
-        .allow_scroll(false)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .show_grid([true, false])
-        .x_axis_label("contribution to the score")
-        .y_axis_min_width(96.0)
-        // A mark on every row, so that every bar is labelled.
-        .y_grid_spacer(move |_| (0..rows).map(|i| egui_plot::GridMark { value: -(i as f64), step_size: 1.0 }).collect())
-        .y_axis_formatter(move |mark, _| {
+    // Row labels in the normal text colour: the rows are 22 px apart, closer than the
+    // plot's default label spacing, which would fade them.
+    let y_axis = egui_plot::AxisHints::new_y()
+        .min_thickness(96.0)
+        .label_spacing(8.0..=16.0)
+        .tick_label_color(ui.visuals().text_color())
+        .formatter(move |mark, _| {
             let row = (-mark.value).round();
             labels
                 .get(row as usize)
                 .filter(|_| row >= 0.0 && (mark.value + row).abs() < 1e-6)
                 .map(|n| crate::data::report::shorten(n, 14))
                 .unwrap_or_default()
-        })
+        });
+    let response = Plot::new("waterfall")
+        .height(28.0 + 22.0 * rows as f32)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .show_grid([true, false])
+        .custom_y_axes(vec![y_axis])
+        // A mark on every row, so that every bar is labelled.
+        .y_grid_spacer(move |_| (0..rows).map(|i| egui_plot::GridMark { value: -(i as f64), step_size: 1.0 }).collect())
         .show(ui, |plot| plot.bar_chart(BarChart::new("contributions", bars).horizontal()));
     cx.ui.plot_rects.insert("waterfall".to_owned(), response.response.rect);
+    // The axis label as a wrapping line of its own: under the plot it was cut at the
+    // panel's right edge.
+    ui.add(egui::Label::new(WATERFALL_AXIS).wrap());
     super::widgets::png_button(ui, cx, "waterfall");
 }
 

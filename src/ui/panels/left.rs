@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use crate::data::{ColumnMapping, TableKind};
-use crate::fusion::{FusionMethod, Normalisation};
+use crate::fusion::{CandidateSource, FusionMethod, Normalisation};
 use crate::score::SignalId;
 use crate::session::profile::ProfileFormat;
 use crate::session::{Command, ExportKind, Mode, Preset};
@@ -270,6 +270,39 @@ fn template_fields_editor(ui: &mut egui::Ui, available: &[String], fields: &[Str
     changed.then_some(new)
 }
 
+/// Where candidates come from (`--candidates` on the command line): every item scored, each
+/// signal's index, or by catalogue size.
+fn candidate_source(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, current: CandidateSource) {
+    let label = |s: CandidateSource| match s {
+        CandidateSource::Auto => "auto (index from 100,000 items)",
+        CandidateSource::Exhaustive => "every item (exact)",
+        CandidateSource::Index => "index (each signal's top-N)",
+    };
+    let items = cx.wb.engine().map_or(0, |e| e.catalogue().len());
+    let path = if current.uses_index(items) { "index" } else { "every item scored" };
+    let mut choice = current;
+    ui.horizontal(|ui| {
+        ui.label("candidates from");
+        egui::ComboBox::from_id_salt("candidate-source")
+            .selected_text(label(choice))
+            .show_ui(ui, |ui| {
+                for s in CandidateSource::ALL {
+                    ui.selectable_value(&mut choice, s, label(s));
+                }
+            })
+            .response
+            .accessible_name("candidates from")
+            .on_hover_text(format!(
+                "Where each shopper's candidates come from: every item scored by every signal (exact), or each \
+                 signal's top-N from an index (inverted lists, sorted heads, IVF over the ALS factors and the \
+                 embeddings), then only those scored. This catalogue ({items} items) takes: {path}"
+            ));
+    });
+    if choice != current {
+        cx.commands.push(Command::SetCandidateSource(choice));
+    }
+}
+
 fn signals_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let mode = cx.wb.session().selection.mode;
     let title = match mode {
@@ -462,6 +495,7 @@ fn fusion_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         if ui.add(egui::DragValue::new(&mut n).range(10..=5000).prefix("candidates per signal: ")).changed() {
             cx.commands.push(Command::SetCandidates(n));
         }
+        candidate_source(ui, cx, config.candidate_source);
         let mut exclude = config.exclude_seen;
         if ui
             .checkbox(&mut exclude, "exclude already-seen items")

@@ -6,24 +6,19 @@ use crate::session::{Command, NoticeLevel};
 use crate::ui::context::PanelContext;
 use crate::ui::theme;
 
+/// The most height the notices take above the tabs, however many and however long they
+/// are (more scrolls; every notice is in the notices window).
+pub const MAX_HEIGHT: f32 = 96.0;
+
 /// Draws the notices.
 pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let mut dismiss = None;
-    for (i, n) in cx.wb.notices().iter().enumerate().rev().take(4) {
-        ui.horizontal(|ui| {
-            let (icon, color) = match n.level {
-                NoticeLevel::Info => ("Note:", ui.visuals().text_color()),
-                NoticeLevel::Warning => ("Warning:", theme::WARNING),
-                NoticeLevel::Error => ("Error:", theme::ERROR),
-            };
-            // The button first: a long notice wraps instead of pushing it (and the
-            // central panel) off to the right.
-            if ui.small_button("dismiss").clicked() {
-                dismiss = Some(i);
-            }
-            ui.colored_label(color, icon);
-            ui.add(egui::Label::new(&n.text).wrap());
-        });
+    if !cx.wb.notices().is_empty() {
+        egui::ScrollArea::vertical()
+            .id_salt("notices")
+            .max_height(MAX_HEIGHT)
+            .auto_shrink([false, true])
+            .show(ui, |ui| shown(ui, cx, &mut dismiss));
     }
     let older = cx.wb.notices().len().saturating_sub(4);
     let earlier = cx.wb.notice_history().len();
@@ -67,4 +62,24 @@ fn notices_window(ctx: &egui::Context, cx: &mut PanelContext<'_>) {
         });
     });
     cx.ui.notices_window = open;
+}
+
+/// The newest four notices, each with its dismiss button first.
+fn shown(ui: &mut egui::Ui, cx: &PanelContext<'_>, dismiss: &mut Option<usize>) {
+    for (i, n) in cx.wb.notices().iter().enumerate().rev().take(4) {
+        ui.horizontal(|ui| {
+            let (icon, color) = match n.level {
+                NoticeLevel::Info => ("Note:", ui.visuals().text_color()),
+                NoticeLevel::Warning => ("Warning:", theme::WARNING),
+                NoticeLevel::Error => ("Error:", theme::ERROR),
+            };
+            // The button first: a long notice wraps instead of pushing it (and the
+            // central panel) off to the right.
+            if ui.small_button("dismiss").clicked() {
+                *dismiss = Some(i);
+            }
+            ui.colored_label(color, icon);
+            ui.add(egui::Label::new(&n.text).wrap());
+        });
+    }
 }
