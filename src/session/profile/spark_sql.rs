@@ -141,6 +141,49 @@ fn applied_rules(rules: &[Rule]) -> Vec<&Rule> {
         .collect()
 }
 
+/// The header lines on the optional tables the query reads (score-file defaults, seen
+/// items, item attributes and categories, shopper segments).
+fn reads_header(profile: &Profile, h: &mut String) {
+    let config = &profile.fusion;
+    let listed: Vec<&str> =
+        weighted(config, &profile.params).iter().filter(|(s, ..)| s.is_external()).map(|(s, ..)| s.id()).collect();
+    if !listed.is_empty() {
+        let _ = writeln!(
+            *h,
+            "-- Score-file signals ({}): a shopper's item without a row scores their lowest listed score when that is",
+            listed.join(", ")
+        );
+        let _ = writeln!(*h, "--   negative, else 0 (as RecFuse reads score files).");
+    }
+    if config.exclude_seen {
+        let _ = writeln!(
+            *h,
+            "-- Reads seen(user_id STRING, item_id STRING): items each shopper already interacted with (left out)."
+        );
+    }
+    let rules = applied_rules(&profile.rules);
+    if rules.iter().any(|r| matches!(r.target, RuleTarget::Brand { .. } | RuleTarget::PriceRange { .. })) {
+        let _ =
+            writeln!(*h, "-- Reads items(item_id STRING, brand STRING, price DOUBLE) for the brand and price rules.");
+    }
+    if rules.iter().any(|r| matches!(r.target, RuleTarget::Category { .. })) {
+        let _ = writeln!(
+            *h,
+            "-- Reads item_categories(item_id STRING, category STRING): RecFuse's category labels, one row each."
+        );
+    }
+    if rules.iter().any(|r| matches!(r.scope, RuleScope::Segment { .. })) {
+        let _ = writeln!(
+            *h,
+            "-- Reads user_segments(user_id STRING, dimension STRING, segment STRING) for the segment-scoped rules: each"
+        );
+        let _ = writeln!(
+            *h,
+            "--   shopper's users-table value, or the value on most of their events, per column (as RecFuse has them)."
+        );
+    }
+}
+
 /// The header: what the query reads, does, and cannot do.
 fn header(profile: &Profile) -> String {
     let config = &profile.fusion;
@@ -163,43 +206,8 @@ fn header(profile: &Profile) -> String {
         "--   signal's top {} positive scores per shopper are the candidates.",
         config.candidates_per_signal
     );
-    let listed: Vec<&str> =
-        weighted(config, &profile.params).iter().filter(|(s, ..)| s.is_external()).map(|(s, ..)| s.id()).collect();
-    if !listed.is_empty() {
-        let _ = writeln!(
-            h,
-            "-- Score-file signals ({}): a shopper's item without a row scores their lowest listed score when that is",
-            listed.join(", ")
-        );
-        let _ = writeln!(h, "--   negative, else 0 (as RecFuse reads score files).");
-    }
-    if config.exclude_seen {
-        let _ = writeln!(
-            h,
-            "-- Reads seen(user_id STRING, item_id STRING): items each shopper already interacted with (left out)."
-        );
-    }
+    reads_header(profile, &mut h);
     let rules = applied_rules(&profile.rules);
-    if rules.iter().any(|r| matches!(r.target, RuleTarget::Brand { .. } | RuleTarget::PriceRange { .. })) {
-        let _ =
-            writeln!(h, "-- Reads items(item_id STRING, brand STRING, price DOUBLE) for the brand and price rules.");
-    }
-    if rules.iter().any(|r| matches!(r.target, RuleTarget::Category { .. })) {
-        let _ = writeln!(
-            h,
-            "-- Reads item_categories(item_id STRING, category STRING): RecFuse's category labels, one row each."
-        );
-    }
-    if rules.iter().any(|r| matches!(r.scope, RuleScope::Segment { .. })) {
-        let _ = writeln!(
-            h,
-            "-- Reads user_segments(user_id STRING, dimension STRING, segment STRING) for the segment-scoped rules: each"
-        );
-        let _ = writeln!(
-            h,
-            "--   shopper's users-table value, or the value on most of their events, per column (as RecFuse has them)."
-        );
-    }
     let _ = writeln!(h, "-- Writes user_id, rank, item_id, score: the top {} of every shopper.", profile.top);
     let signals: Vec<String> =
         weighted(config, &profile.params).iter().map(|(s, w, n)| format!("{} {w:?} ({})", s.id(), n.id())).collect();

@@ -15,8 +15,8 @@ use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::data::{Dataset, EventBatch};
 use crate::fusion::{FusionConfig, Rule};
 use crate::session::Mode;
-use crate::session::engine::{Target, TargetState};
 use crate::session::command::Command;
+use crate::session::engine::{Target, TargetState};
 use crate::session::live::{BatchSummary, LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
 
 /// What the follow job hands back: the feed (to poll again) and what it found.
