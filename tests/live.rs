@@ -321,9 +321,19 @@ fn start_watch(
     extra: &[&str],
     stderr: Stdio,
 ) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
+    start_watch_on(Some(catalogue), events, extra, stderr)
+}
+
+/// [`start_watch`], without a catalogue file when `catalogue` is `None`.
+fn start_watch_on(
+    catalogue: Option<&Path>,
+    events: &Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_recfuse"))
-        .args(["watch", "--catalogue"])
-        .arg(catalogue)
+        .arg("watch")
+        .args(catalogue.map(|c| [std::ffi::OsStr::new("--catalogue"), c.as_os_str()]).into_iter().flatten())
         .arg("--behaviour")
         .arg(events)
         .args(["--user", "nobody", "--json", "--no-semantic"])
@@ -506,18 +516,12 @@ fn without_a_catalogue_file_rows_for_new_items_wait_for_the_reload() {
 #[test]
 fn watch_without_a_catalogue_reloads_for_new_items_at_the_refit() {
     let (_dir, _catalogue, events) = workdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recfuse"))
-        .args(["watch", "--behaviour"])
-        .arg(&events)
-        .args(["--user", "nobody", "--json", "--no-semantic", "--refit-after", "50", "--max-updates", "1"])
-        .args(["--idle-exit", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start recfuse watch");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    out.read_line(&mut first).expect("first line");
+    let (child, mut out, _first) = start_watch_on(
+        None,
+        &events,
+        &["--refit-after", "50", "--max-updates", "1", "--idle-exit", "60"],
+        Stdio::piped(),
+    );
     // Three purchases of a new item Z: 3 rows on the 4 fitted = 75 %, past 50 %.
     append(&events, &format!("u4,Z,{T0},purchase\nu5,Z,{T0},purchase\nu6,Z,{T0},purchase\n"));
     let mut second = String::new();

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod data;
+pub mod data_files;
 pub mod dialogs;
 pub mod evaluate;
 pub mod explore;
