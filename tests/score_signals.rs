@@ -215,6 +215,13 @@ fn als_recovers_a_rank_one_ordering() {
     let solved = scores(&als, &cold_copy, 8);
     let contributions: f32 = als.contributions(&u3, 3).iter().map(|(_, c)| c).sum();
     assert!(close(contributions, solved[3]), "{contributions} vs {}", solved[3]);
+    // Several items at once (one factored system, as the explained top of a list uses it):
+    // each item's contributions still sum to its exactly solved score.
+    let many = als.contributions_many(&u3, &[3, 5, 7]);
+    for (parts, item) in many.iter().zip([3usize, 5, 7]) {
+        let total: f32 = parts.iter().map(|(_, c)| c).sum();
+        assert!(close(total, solved[item]), "item {item}: {total} vs {}", solved[item]);
+    }
 }
 
 #[test]
@@ -229,4 +236,18 @@ fn bm25_hand_computed() {
     s.score_all(&ScoreContext { profile: &cold, query: Some(&q) }, &mut out);
     assert!(close(out[0], std::f32::consts::LN_2 * 2.2 / 2.02), "{out:?}");
     assert_eq!(out[1], 0.0);
+}
+
+#[test]
+fn the_report_counts_events_per_month_across_day_runs() {
+    // Days after 2011-01-01 00:00 UTC: 0, 0, 5 and 30 are in January (30 = 31 January),
+    // 31 and 31 are 1 February.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dataset(
+        dir.path(),
+        &[("A", "a", 1.0, "x"), ("B", "b", 1.0, "x")],
+        &[("u1", "A", 0), ("u2", "B", 0), ("u1", "B", 5), ("u2", "A", 30), ("u1", "A", 31), ("u3", "B", 31)],
+    );
+    let months: Vec<(String, usize)> = d.report.events_per_month.clone().into_iter().collect();
+    assert_eq!(months, vec![("2011-01".to_owned(), 4), ("2011-02".to_owned(), 2)]);
 }

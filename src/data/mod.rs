@@ -428,19 +428,11 @@ fn summarise(files: Vec<FileReport>, catalogue: &Catalogue, behaviour: &Behaviou
         _ => None,
     };
     let mut per_month: BTreeMap<String, usize> = BTreeMap::new();
-    let mut last: Option<(i64, String)> = None;
-    for &t in &behaviour.time {
-        // Events are sorted by time: reuse the key while inside the same day.
-        let day = t.div_euclid(86_400);
-        let key = match &last {
-            Some((d, k)) if *d == day => k.clone(),
-            _ => {
-                let k = timestamp::month_key(t);
-                last = Some((day, k.clone()));
-                k
-            }
-        };
-        *per_month.entry(key).or_insert(0) += 1;
+    // Events are sorted by time: one month key per run of events on the same day.
+    for day in behaviour.time.chunk_by(|a, b| a.div_euclid(86_400) == b.div_euclid(86_400)) {
+        if let Some(&t) = day.first() {
+            *per_month.entry(timestamp::month_key(t)).or_insert(0) += day.len();
+        }
     }
     let mut active = vec![false; behaviour.users.len()];
     for &u in &behaviour.user {

@@ -43,7 +43,18 @@ fn row_of(m: &[f32], r: usize, f: usize) -> &[f32] {
 /// Solves `A z = b` for a symmetric positive-definite `A` (`f × f`, row-major) by
 /// Cholesky decomposition. `None` when `A` is not positive definite.
 pub fn cholesky_solve(a: &[f32], b: &[f32]) -> Option<Vec<f32>> {
-    let f = b.len();
+    cholesky_factor(a, b.len()).and_then(|l| l.solve(b))
+}
+
+/// The Cholesky factor `L` (`A = L Lᵀ`) of a symmetric positive-definite `f × f` matrix,
+/// kept to solve several right-hand sides against one matrix.
+pub struct Cholesky {
+    f: usize,
+    l: Vec<f64>,
+}
+
+/// Factors `A` (`f × f`, row-major). `None` when `A` is not positive definite.
+pub fn cholesky_factor(a: &[f32], f: usize) -> Option<Cholesky> {
     if a.len() != f * f {
         return None;
     }
@@ -65,25 +76,36 @@ pub fn cholesky_solve(a: &[f32], b: &[f32]) -> Option<Vec<f32>> {
             }
         }
     }
-    // L y = b
-    let mut y = vec![0.0f64; f];
-    for i in 0..f {
-        let mut s = f64::from(*b.get(i)?);
-        for k in 0..i {
-            s -= l.get(i * f + k)? * y.get(k)?;
+    Some(Cholesky { f, l })
+}
+
+impl Cholesky {
+    /// `z` with `A z = b` (`None` when `b` is not `f` long).
+    pub fn solve(&self, b: &[f32]) -> Option<Vec<f32>> {
+        let (f, l) = (self.f, &self.l);
+        if b.len() != f {
+            return None;
         }
-        *y.get_mut(i)? = s / l.get(i * f + i)?;
-    }
-    // Lᵀ z = y
-    let mut z = vec![0.0f64; f];
-    for i in (0..f).rev() {
-        let mut s = *y.get(i)?;
-        for k in i + 1..f {
-            s -= l.get(k * f + i)? * z.get(k)?;
+        // L y = b
+        let mut y = vec![0.0f64; f];
+        for i in 0..f {
+            let mut s = f64::from(*b.get(i)?);
+            for k in 0..i {
+                s -= l.get(i * f + k)? * y.get(k)?;
+            }
+            *y.get_mut(i)? = s / l.get(i * f + i)?;
         }
-        *z.get_mut(i)? = s / l.get(i * f + i)?;
+        // Lᵀ z = y
+        let mut z = vec![0.0f64; f];
+        for i in (0..f).rev() {
+            let mut s = *y.get(i)?;
+            for k in i + 1..f {
+                s -= l.get(k * f + i)? * z.get(k)?;
+            }
+            *z.get_mut(i)? = s / l.get(i * f + i)?;
+        }
+        Some(z.into_iter().map(|v| v as f32).collect())
     }
-    Some(z.into_iter().map(|v| v as f32).collect())
 }
 
 impl AlsScorer {
@@ -222,27 +244,9 @@ impl AlsScorer {
         gram: &[f32],
         entries: impl Iterator<Item = (u32, f32)>,
     ) -> (Vec<f32>, Vec<f32>) {
-        let f = self.factors;
-        let mut a = gram.to_vec();
-        let mut b = vec![0.0f32; f];
-        for (i, r) in entries {
-            let y = row_of(others, i as usize, f);
-            if y.len() != f {
-                continue;
-            }
-            let c = 1.0 + self.alpha * self.transform.apply(r);
-            for (p, &yp) in y.iter().enumerate() {
-                if let Some(bp) = b.get_mut(p) {
-                    *bp += c * yp;
-                }
-                for (q, &yq) in y.iter().enumerate() {
-                    if let Some(v) = a.get_mut(p * f + q) {
-                        *v += (c - 1.0) * yp * yq;
-                    }
-                }
-            }
-        }
-        (a, b)
+        let (idx, conf): (Vec<u32>, Vec<f32>) =
+            entries.map(|(i, r)| (i, 1.0 + self.alpha * self.transform.apply(r))).unzip();
+        super::als_kernels::shopper_system(others, gram, self.factors, &idx, &conf)
     }
 
     /// The shopper's factor vector: the trained one, or an exact solve for shoppers
@@ -269,22 +273,42 @@ impl AlsScorer {
     /// Exact contribution of each history item to the score of `item`:
     /// `c_j · y_jᵀ A⁻¹ y_i` (they sum to the exactly solved score).
     pub fn contributions(&self, profile: &UserProfile, item: u32) -> Vec<(u32, f32)> {
+        self.contributions_many(profile, &[item]).pop().unwrap_or_default()
+    }
+
+    /// [`Self::contributions`] for several items: the shopper's system is built and
+    /// factored once.
+    pub fn contributions_many(&self, profile: &UserProfile, items: &[u32]) -> Vec<Vec<(u32, f32)>> {
         let f = self.factors;
-        let yi = row_of(&self.item_factors, item as usize, f);
-        if yi.len() != f || profile.items.is_empty() {
-            return Vec::new();
-        }
-        let (a, _) = self.system(profile);
-        let Some(z) = cholesky_solve(&a, yi) else { return Vec::new() };
-        let out = profile
-            .items
+        let factor = if profile.items.is_empty() {
+            None
+        } else {
+            let (a, _) = self.system(profile);
+            cholesky_factor(&a, f)
+        };
+        items
             .iter()
-            .map(|&(j, r)| {
-                let c = 1.0 + self.alpha * self.transform.apply(r);
-                (j, c * dot(row_of(&self.item_factors, j as usize, f), &z))
+            .map(|&item| {
+                let yi = row_of(&self.item_factors, item as usize, f);
+                let Some(z) = factor.as_ref().filter(|_| yi.len() == f).and_then(|l| l.solve(yi)) else {
+                    return Vec::new();
+                };
+                let out = profile
+                    .items
+                    .iter()
+                    .map(|&(j, r)| {
+                        let c = 1.0 + self.alpha * self.transform.apply(r);
+                        (j, c * dot(row_of(&self.item_factors, j as usize, f), &z))
+                    })
+                    .collect();
+                top_k_pairs(out, usize::MAX)
             })
-            .collect();
-        top_k_pairs(out, usize::MAX)
+            .collect()
+    }
+
+    fn evidence_sentence(contributions: &[(u32, f32)], catalogue: &Catalogue) -> Option<String> {
+        let top: Vec<u32> = contributions.iter().filter(|(_, c)| *c > 0.0).take(2).map(|&(j, _)| j).collect();
+        (!top.is_empty()).then(|| format!("fits your taste for {} (latent factors)", title_list(catalogue, &top)))
     }
 }
 
@@ -343,9 +367,11 @@ impl Scorer for AlsScorer {
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {
-        let contributions = self.contributions(ctx.profile, item);
-        let top: Vec<u32> = contributions.iter().filter(|(_, c)| *c > 0.0).take(2).map(|&(j, _)| j).collect();
-        (!top.is_empty()).then(|| format!("fits your taste for {} (latent factors)", title_list(catalogue, &top)))
+        Self::evidence_sentence(&self.contributions(ctx.profile, item), catalogue)
+    }
+
+    fn evidence_many(&self, ctx: &ScoreContext<'_>, items: &[u32], catalogue: &Catalogue) -> Vec<Option<String>> {
+        self.contributions_many(ctx.profile, items).iter().map(|c| Self::evidence_sentence(c, catalogue)).collect()
     }
 }
 

@@ -203,6 +203,54 @@ fn gram_block<const FMA: bool>(block: &[f32], f: usize, g: &mut [f32]) {
     }
 }
 
+/// Adds `Σ (c−1) y yᵀ` to `a` (`f × f`) and `Σ c y` to `b` over the rows `y = other[i]` of
+/// `idx` with confidences `c = conf` (the normal equations of one shopper in implicit ALS).
+#[inline(always)]
+fn confidence_system<const FMA: bool>(
+    other: &[f32],
+    f: usize,
+    idx: &[u32],
+    conf: &[f32],
+    a: &mut [f32],
+    b: &mut [f32],
+) {
+    for (&i, &c) in idx.iter().zip(conf) {
+        let Some(y) = other.get(i as usize * f..(i as usize + 1) * f) else { continue };
+        axpy::<FMA>(c, y, b);
+        let w = c - 1.0;
+        for (a_row, &yp) in a.chunks_exact_mut(f).zip(y) {
+            let s = w * yp;
+            if s != 0.0 {
+                axpy::<FMA>(s, y, a_row);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn confidence_system_fma(other: &[f32], f: usize, idx: &[u32], conf: &[f32], a: &mut [f32], b: &mut [f32]) {
+    confidence_system::<true>(other, f, idx, conf, a, b);
+}
+
+/// `gram + Σ (c−1) y yᵀ` and `Σ c y` over the rows `other[idx[k]]` with confidences
+/// `conf[k]`: the system `A x = b` whose solution is one shopper's exact factors.
+pub(crate) fn shopper_system(other: &[f32], gram: &[f32], f: usize, idx: &[u32], conf: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let mut a = gram.to_vec();
+    let mut b = vec![0.0f32; f];
+    if a.len() != f * f {
+        return (a, b);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_fma() {
+        // SAFETY: `has_fma` detected the features the function is compiled for.
+        unsafe { confidence_system_fma(other, f, idx, conf, &mut a, &mut b) };
+        return (a, b);
+    }
+    confidence_system::<false>(other, f, idx, conf, &mut a, &mut b);
+    (a, b)
+}
+
 /// Whether this CPU runs the AVX2 + FMA build.
 fn has_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -319,6 +367,15 @@ pub(crate) fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shopper_system_matches_hand_computed_normal_equations() {
+        // Rows y0 = [1, 2], y1 = [3, 0]; G = I; confidences 2 and 3:
+        // A = I + (2−1)·y0 y0ᵀ + (3−1)·y1 y1ᵀ = [[1+1+18, 2], [2, 1+4]], b = 2·y0 + 3·y1 = [11, 4].
+        let (a, b) = shopper_system(&[1.0, 2.0, 3.0, 0.0], &[1.0, 0.0, 0.0, 1.0], 2, &[0, 1], &[2.0, 3.0]);
+        assert_eq!(a, vec![20.0, 2.0, 2.0, 5.0]);
+        assert_eq!(b, vec![11.0, 4.0]);
+    }
 
     fn naive_mat_vec(g: &[f32], x: &[f32]) -> Vec<f32> {
         g.chunks_exact(x.len()).map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum()).collect()

@@ -28,26 +28,57 @@ fn item_norms(data: &Interactions, t: ValueTransform) -> Vec<f32> {
     (0..data.n_items).map(|i| data.by_item.row(i).1.iter().map(|&v| t.apply(v).powi(2)).sum::<f32>().sqrt()).collect()
 }
 
+/// A [`SparseRows`] matrix with its values transformed once (`t(v)` is a logarithm for the
+/// default transform: computing it once per entry, not once per visit, is most of the
+/// similarity pass's time).
+struct TransformedRows<'a> {
+    rows: &'a SparseRows,
+    val: Vec<f32>,
+}
+
+impl<'a> TransformedRows<'a> {
+    fn new(rows: &'a SparseRows, t: ValueTransform) -> Self {
+        Self { rows, val: rows.val.iter().map(|&v| t.apply(v)).collect() }
+    }
+
+    fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let (Some(&a), Some(&b)) = (self.rows.ptr.get(r), self.rows.ptr.get(r + 1)) else {
+            return (&[], &[]);
+        };
+        (self.rows.idx.get(a..b).unwrap_or(&[]), self.val.get(a..b).unwrap_or(&[]))
+    }
+}
+
+/// The transformed matrix both ways, as [`similar_items`] reads it.
+struct Transformed<'a> {
+    by_user: TransformedRows<'a>,
+    by_item: TransformedRows<'a>,
+}
+
+impl<'a> Transformed<'a> {
+    fn new(data: &'a Interactions, t: ValueTransform) -> Self {
+        Self { by_user: TransformedRows::new(&data.by_user, t), by_item: TransformedRows::new(&data.by_item, t) }
+    }
+}
+
 /// Item `j`'s top-`k` most similar items by cosine. `acc` (one slot per item, all 0) and
 /// `touched` (empty) are scratch space, left as they were found.
 fn similar_items(
-    data: &Interactions,
+    data: &Transformed<'_>,
     norms: &[f32],
-    t: ValueTransform,
     k: usize,
     j: usize,
     (acc, touched): &mut (Vec<f32>, Vec<u32>),
 ) -> Vec<(u32, f32)> {
     let (users, values) = data.by_item.row(j);
-    for (&u, &ruj) in users.iter().zip(values) {
-        let wj = t.apply(ruj);
+    for (&u, &wj) in users.iter().zip(values) {
         let (items, vals) = data.by_user.row(u as usize);
-        for (&i, &rui) in items.iter().zip(vals) {
+        for (&i, &wi) in items.iter().zip(vals) {
             if let Some(a) = acc.get_mut(i as usize) {
                 if *a == 0.0 {
                     touched.push(i);
                 }
-                *a += wj * t.apply(rui);
+                *a += wj * wi;
             }
         }
     }
@@ -73,6 +104,7 @@ impl ItemCfScorer {
         let t = params.transform;
         let n_items = data.n_items;
         let norms = item_norms(data, t);
+        let transformed = Transformed::new(data, t);
         progress.start_stage("item CF similarities", n_items as u64);
         let k = params.neighbours.max(1);
         let rows: Vec<Vec<(u32, f32)>> = (0..n_items)
@@ -86,7 +118,7 @@ impl ItemCfScorer {
                     if progress.is_cancelled() {
                         return Vec::new();
                     }
-                    similar_items(data, &norms, t, k, j, scratch)
+                    similar_items(&transformed, &norms, k, j, scratch)
                 },
             )
             .collect();
@@ -104,11 +136,12 @@ impl ItemCfScorer {
     fn folded(&self, data: &Interactions, items: &[u32]) -> Self {
         let n_items = data.n_items;
         let norms = item_norms(data, self.transform);
+        let transformed = Transformed::new(data, self.transform);
         let fresh: std::collections::HashMap<u32, Vec<(u32, f32)>> = items
             .par_iter()
             .map_init(
                 || (vec![0.0f32; n_items], Vec::<u32>::new()),
-                |scratch, &j| (j, similar_items(data, &norms, self.transform, self.k, j as usize, scratch)),
+                |scratch, &j| (j, similar_items(&transformed, &norms, self.k, j as usize, scratch)),
             )
             .collect();
         let mut neighbours = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };

@@ -122,6 +122,12 @@ pub trait Scorer: Send + Sync {
     /// signal can say.
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String>;
 
+    /// [`Self::evidence`] for several items at once (the explained top of a list); a
+    /// signal overrides it when the items share costly work.
+    fn evidence_many(&self, ctx: &ScoreContext<'_>, items: &[u32], catalogue: &Catalogue) -> Vec<Option<String>> {
+        items.iter().map(|&item| self.evidence(ctx, item, catalogue)).collect()
+    }
+
     /// Takes in live events without a refit, where that is cheap. The default says the
     /// signal is stale until it is fitted again.
     fn live_update(&self, _change: &LiveChange<'_>) -> LiveUpdate {

@@ -370,20 +370,29 @@ impl Engine {
         };
         let which: Vec<usize> = top.iter().map(|e| e.candidate).collect();
         let learned = self.learned_attribution(state, config, &which);
-        top.into_iter()
+        let all_contributions: Vec<Vec<(SignalId, f32)>> = top
+            .iter()
             .enumerate()
-            .map(|(p, ranked)| {
+            .map(|(p, ranked)| match learned.as_ref().and_then(|a| a.get(p)) {
+                Some(a) => state
+                    .candidates
+                    .signals
+                    .iter()
+                    .map(|&id| (id, a.signals.iter().find(|(s, _)| *s == id).map_or(0.0, |(_, v)| *v)))
+                    .collect(),
+                None => contributions(&state.candidates, config, ranked.candidate),
+            })
+            .collect();
+        let needed = top.iter().zip(&all_contributions).flat_map(|(ranked, contributions)| {
+            contributions.iter().filter(|(_, c)| *c > 1e-9).map(|&(signal, _)| (ranked.item, signal))
+        });
+        self.fill_evidence(state, query.as_ref(), needed.collect());
+        top.into_iter()
+            .zip(all_contributions)
+            .enumerate()
+            .map(|(p, (ranked, contributions))| {
                 let j = ranked.candidate;
                 let attribution = learned.as_ref().and_then(|a| a.get(p));
-                let contributions = match attribution {
-                    Some(a) => state
-                        .candidates
-                        .signals
-                        .iter()
-                        .map(|&id| (id, a.signals.iter().find(|(s, _)| *s == id).map_or(0.0, |(_, v)| *v)))
-                        .collect(),
-                    None => contributions(&state.candidates, config, j),
-                };
                 let feature_contributions = attribution.map_or_else(Vec::new, |a| {
                     vec![("embedding", a.embedding), ("cheap_features", a.cheap), ("baseline", a.baseline)]
                 });
@@ -414,21 +423,7 @@ impl Engine {
                 // A lower score above it is explained first: it is what a reader asks about.
                 evidence.extend(ranked.reranked.iter().map(ToString::to_string));
                 for (signal, _) in order {
-                    let key = (ranked.item, signal);
-                    let sentence = match state.evidence.get(&key) {
-                        Some(s) => s.clone(),
-                        None => {
-                            let sctx = ScoreContext { profile: &state.profile, query: query.as_ref() };
-                            let s = self
-                                .models
-                                .scorers
-                                .get(&signal)
-                                .and_then(|sc| sc.evidence(&sctx, ranked.item, self.catalogue()));
-                            state.evidence.insert(key, s.clone());
-                            s
-                        }
-                    };
-                    evidence.extend(sentence);
+                    evidence.extend(state.evidence.get(&(ranked.item, signal)).cloned().flatten());
                 }
                 let rank_change_without =
                     loo.iter().map(|(s, changes)| (*s, changes.get(p).copied().flatten())).collect();
@@ -443,5 +438,32 @@ impl Engine {
                 }
             })
             .collect()
+    }
+}
+
+impl Engine {
+    /// Computes the evidence sentences of the `(item, signal)` pairs the state has not
+    /// cached yet, one batch per signal ([`crate::score::Scorer::evidence_many`]: ALS
+    /// factors the shopper's system once for all of them).
+    fn fill_evidence(&self, state: &mut TargetState, query: Option<&Query>, needed: Vec<(u32, SignalId)>) {
+        let mut by_signal: BTreeMap<SignalId, Vec<u32>> = BTreeMap::new();
+        for (item, signal) in needed {
+            if !state.evidence.contains_key(&(item, signal)) {
+                let items = by_signal.entry(signal).or_default();
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+        }
+        let sctx = ScoreContext { profile: &state.profile, query };
+        let mut found = Vec::new();
+        for (signal, items) in by_signal {
+            let sentences = match self.models.scorers.get(&signal) {
+                Some(scorer) => scorer.evidence_many(&sctx, &items, self.catalogue()),
+                None => vec![None; items.len()],
+            };
+            found.extend(items.into_iter().zip(sentences).map(|(item, s)| ((item, signal), s)));
+        }
+        state.evidence.extend(found);
     }
 }
