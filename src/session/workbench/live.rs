@@ -322,6 +322,7 @@ impl Workbench {
         let generation = self.live.generation;
         let base = engine.dataset.clone();
         let shown = self.live_target().map(|t| (t, self.session.active_fusion().clone(), self.session.rules.clone()));
+        let k = self.session.selection.k;
         let started = self.jobs.start(job::LIVE, crate::jobs::Progress::new(), move |p| {
             let until = Instant::now() + crate::data::follow::POLL_INTERVAL;
             while Instant::now() < until && !p.is_cancelled() {
@@ -331,7 +332,10 @@ impl Workbench {
             let step = if cancelled { LiveStep::Idle } else { feed.step(&engine) };
             let prepared = match (&step, shown) {
                 (LiveStep::Applied { engine: next, .. }, Some((target, fusion, rules))) => {
-                    let state = next.prepare_target(target.clone(), &fusion, &rules);
+                    let mut state = next.prepare_target(target.clone(), &fusion, &rules);
+                    // Explaining the top here fills the state's evidence cache (ALS solves
+                    // the shopper's system for it), so the frame's own explain is cheap.
+                    let _ = next.explain(&mut state, &fusion, &rules, k);
                     Some(Prepared { target, fusion, rules, state })
                 }
                 _ => None,
