@@ -3,49 +3,16 @@
 //! egui_kittest: switching datasets and sessions, privacy, picking shoppers, re-ranking
 //! explained.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use recfuse::session::Session;
 use recfuse::ui::WorkbenchApp;
-
-fn harness(session: Session, embed: bool) -> Harness<'static, WorkbenchApp> {
-    Harness::builder()
-        .with_size([1500.0, 950.0])
-        .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, embed))
-}
-
-/// Steps the app until `done` holds (background jobs finish on their own threads).
-fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(600) {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn loaded(h: &mut Harness<'static, WorkbenchApp>) {
-    wait_until(h, "the list", |app| !app.wb.list().is_empty() && app.wb.jobs().running().is_empty());
-}
-
-/// Every label and value in the accessibility tree.
-fn texts(h: &Harness<'static, WorkbenchApp>) -> Vec<String> {
-    h.query_all_by(|_| true)
-        .flat_map(|n| {
-            let node = n.accesskit_node();
-            [node.label(), node.value()]
-        })
-        .flatten()
-        .collect()
-}
+use support::{harness, hover_long, loaded, texts, type_and_enter, wait_until};
 
 /// Whether `text` contains `id` as a whole token (not inside a longer number or name).
 fn has_token(text: &str, id: &str) -> bool {
@@ -116,19 +83,6 @@ fn open_session(h: &mut Harness<'static, WorkbenchApp>, path: &Path) {
     wait_until(h, "the path window", |app| app.ui.dialog_fallback.is_some());
     type_path(h, &path.display().to_string());
     h.get_by_label("OK").click();
-    h.run_steps(3);
-}
-
-/// Types `text` into the text field whose placeholder is `hint`, then presses Enter.
-fn type_and_enter(h: &mut Harness<'static, WorkbenchApp>, hint: &str, text: &str) {
-    let field = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
-        n.role() == egui::accesskit::Role::TextInput && n.data().placeholder() == Some(hint)
-    };
-    h.get_by(field).click();
-    h.run();
-    h.get_by(field).type_text(text);
-    h.run();
-    h.key_press(egui::Key::Enter);
     h.run_steps(3);
 }
 
@@ -763,11 +717,7 @@ fn a_path_field_shows_its_whole_path_on_hover() {
     };
     let shown = |h: &Harness<'static, WorkbenchApp>| texts(h).iter().filter(|t| **t == path).count();
     let before = shown(&h);
-    h.get_by(field).hover();
-    // Tooltips open after the pointer has rested (half a second).
-    for _ in 0..6 {
-        h.run_steps(10);
-        std::thread::sleep(Duration::from_millis(120));
-    }
+    let at = h.get_by(field).rect().center();
+    hover_long(&mut h, at);
     assert!(shown(&h) > before, "hovering the field adds a tooltip with the whole path {path}");
 }

@@ -36,13 +36,25 @@ pub const DOWN: Color32 = Color32::from_rgb(0xc0, 0x39, 0x2b);
 pub const ONLY_A: Color32 = Color32::from_rgb(0x4e, 0x79, 0xa7);
 /// Highlight of "only in B" / recommended items.
 pub const ONLY_B: Color32 = Color32::from_rgb(0xe1, 0x57, 0x59);
-/// A shopper's history in maps.
-pub const HISTORY: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
-/// Recommended items in maps.
-pub const RECOMMENDED: Color32 = Color32::from_rgb(0xf2, 0x8e, 0x2b);
+/// A shopper's history in the Explore map: a saturated magenta, a hue none of the map's
+/// colourings (the categorical palette, the popularity ramp, grey) uses, so it never reads
+/// as a category or a popularity bucket.
+pub const HISTORY: Color32 = Color32::from_rgb(0xd4, 0x00, 0xd4);
 /// A sequential colour scale (low → high): dark purple, teal, yellow (viridis-like).
 pub const SCALE: [Color32; 3] =
     [Color32::from_rgb(0x44, 0x01, 0x54), Color32::from_rgb(0x21, 0x90, 0x8d), Color32::from_rgb(0xfd, 0xe7, 0x25)];
+/// The colour at `t` in `[0, 1]` on [`SCALE`], interpolated linearly between its colours
+/// (as egui_plot's heatmap palette is), so that the heatmap and its colour strip agree.
+pub fn scale_colour(t: f32) -> Color32 {
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let at = t * (SCALE.len() - 1) as f32;
+    let i = (at.floor() as usize).min(SCALE.len() - 2);
+    let (Some(a), Some(b)) = (SCALE.get(i), SCALE.get(i + 1)) else { return MUTED };
+    let f = at - i as f32;
+    let lerp = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * f).round() as u8;
+    Color32::from_rgb(lerp(a.r(), b.r()), lerp(a.g(), b.g()), lerp(a.b(), b.b()))
+}
+
 /// Neutral points in plots.
 pub const MUTED: Color32 = Color32::from_gray(150);
 /// A file column that loading will read (the *Open dataset* preview's "read as" line).
@@ -79,4 +91,21 @@ pub fn categorical(i: usize) -> Color32 {
 /// Applies the light or dark theme.
 pub fn apply(ctx: &egui::Context, dark: bool) {
     ctx.set_visuals(if dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SCALE, scale_colour};
+    use eframe::egui::Color32;
+
+    #[test]
+    fn the_scale_runs_through_its_colours() {
+        assert_eq!(scale_colour(0.0), SCALE[0]);
+        assert_eq!(scale_colour(0.5), SCALE[1]);
+        assert_eq!(scale_colour(1.0), SCALE[2]);
+        // Half-way from 44 01 54 to 21 90 8d: (68 + 33) / 2 = 50.5, (1 + 144) / 2 = 72.5,
+        // (84 + 141) / 2 = 112.5, rounded up.
+        assert_eq!(scale_colour(0.25), Color32::from_rgb(51, 73, 113));
+        assert_eq!(scale_colour(f32::NAN), SCALE[0]);
+    }
 }

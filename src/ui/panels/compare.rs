@@ -140,14 +140,45 @@ fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, Strin
     }
 }
 
+/// What each compared item is called: its title, and where another item of the two lists has
+/// the same title, its id too, so that two products called alike never look like one that
+/// moved or one that is only on one side.
+pub fn display_names(
+    titles: impl Fn(u32) -> String,
+    ids: impl Fn(u32) -> String,
+    a: &[u32],
+    b: &[u32],
+) -> Vec<(u32, String)> {
+    let mut items: Vec<u32> = Vec::new();
+    for &i in a.iter().chain(b) {
+        if !items.contains(&i) {
+            items.push(i);
+        }
+    }
+    let short: Vec<String> = items.iter().map(|&i| crate::data::report::shorten(&titles(i), 38)).collect();
+    items
+        .iter()
+        .zip(&short)
+        .map(|(&i, t)| {
+            if short.iter().filter(|u| *u == t).count() > 1 {
+                (i, format!("{} [{}]", crate::data::report::shorten(&titles(i), 28), ids(i)))
+            } else {
+                (i, t.clone())
+            }
+        })
+        .collect()
+}
+
 fn rank_shift(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, label_a: &str, label_b: &str, a: &[u32], b: &[u32]) {
     let Some(engine) = cx.wb.engine() else { return };
     let cat = engine.catalogue();
+    let names = display_names(|i| cat.title(i).to_owned(), |i| cat.ids.name(i).to_owned(), a, b);
+    let name_of = |item: u32| names.iter().find(|(i, _)| *i == item).map(|(_, n)| n.as_str()).unwrap_or_default();
     let rows = a.len().max(b.len()).max(1);
     let row_h = 22.0;
     let width = ui.available_width().min(900.0);
     let col_w = (width - 140.0) / 2.0;
-    let (response, painter) = ui.allocate_painter(Vec2::new(width, row_h * (rows as f32 + 1.0)), Sense::click());
+    let (response, painter) = ui.allocate_painter(Vec2::new(width, row_h * (rows as f32 + 1.0)), Sense::hover());
     let rect = response.rect;
     // The painted headings, for screen readers (and tests) too.
     let heading = format!("{label_a} | {label_b}");
@@ -164,14 +195,26 @@ fn rank_shift(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, label_a: &str, label
     );
     let y = |i: usize| rect.top() + row_h * (i as f32 + 1.5);
     let mut clicked = None;
-    for (i, &item) in a.iter().enumerate() {
-        let only = !b.contains(&item);
-        let color = if only { theme::ONLY_A } else { text_color };
-        let text = format!("{:>2}. {}", i + 1, crate::data::report::shorten(cat.title(item), 38));
-        let r = painter.text(egui::pos2(rect.left(), y(i)), egui::Align2::LEFT_CENTER, text, font.clone(), color);
-        if response.clicked() && response.interact_pointer_pos().is_some_and(|p| r.expand(2.0).contains(p)) {
+    // Each row is painted, then made a clickable widget that says (to screen readers too)
+    // what its colour says: whether the item is in one list only. Items are told apart by id.
+    let mut row = |side: &str, i: usize, item: u32, x: f32, only: Option<egui::Color32>| {
+        let text = format!("{:>2}. {}", i + 1, name_of(item));
+        let color = only.unwrap_or(text_color);
+        let r = painter.text(egui::pos2(x, y(i)), egui::Align2::LEFT_CENTER, &text, font.clone(), color);
+        let label = if only.is_some() { format!("{side} {text} (only in {side})") } else { format!("{side} {text}") };
+        let hit = ui.interact(r.expand(2.0), response.id.with((side, i)), Sense::click());
+        hit.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, label.clone()));
+        if hit.clicked() {
             clicked = Some(item);
         }
+    };
+    for (i, &item) in a.iter().enumerate() {
+        row("A", i, item, rect.left(), (!b.contains(&item)).then_some(theme::ONLY_A));
+    }
+    for (j, &item) in b.iter().enumerate() {
+        row("B", j, item, rect.right() - col_w, (!a.contains(&item)).then_some(theme::ONLY_B));
+    }
+    for (i, &item) in a.iter().enumerate() {
         if let Some(j) = b.iter().position(|&x| x == item) {
             let moved = j as i64 - i as i64;
             let line_color = match moved {
@@ -183,16 +226,6 @@ fn rank_shift(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, label_a: &str, label
                 [egui::pos2(rect.left() + col_w + 10.0, y(i)), egui::pos2(rect.right() - col_w - 10.0, y(j))],
                 Stroke::new(1.5, line_color),
             );
-        }
-    }
-    for (j, &item) in b.iter().enumerate() {
-        let only = !a.contains(&item);
-        let color = if only { theme::ONLY_B } else { text_color };
-        let text = format!("{:>2}. {}", j + 1, crate::data::report::shorten(cat.title(item), 38));
-        let r =
-            painter.text(egui::pos2(rect.right() - col_w, y(j)), egui::Align2::LEFT_CENTER, text, font.clone(), color);
-        if response.clicked() && response.interact_pointer_pos().is_some_and(|p| r.expand(2.0).contains(p)) {
-            clicked = Some(item);
         }
     }
     ui.horizontal(|ui| {
@@ -270,4 +303,23 @@ fn across_users(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn alike_titles_are_told_apart_by_id_and_others_keep_their_title() {
+        // Items 1 and 3 share a title; 2 is alone; 1 is in both lists.
+        let title = |i: u32| if i == 2 { "BANANAS".to_owned() } else { "FLUID MILK WHITE ONLY".to_owned() };
+        let id = |i: u32| format!("P{i}");
+        let names = super::display_names(title, id, &[1, 2], &[3, 1]);
+        assert_eq!(
+            names,
+            vec![
+                (1, "FLUID MILK WHITE ONLY [P1]".to_owned()),
+                (2, "BANANAS".to_owned()),
+                (3, "FLUID MILK WHITE ONLY [P3]".to_owned())
+            ]
+        );
+    }
 }

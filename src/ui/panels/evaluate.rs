@@ -3,7 +3,7 @@
 //! one-weight sweep, two-weight heatmap, accuracy-vs-diversity front; segments.
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, Heatmap, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Line, Plot, PlotPoints, Points};
 
 use crate::eval::experiment::RowKind;
 use crate::score::SignalId;
@@ -389,69 +389,8 @@ fn heatmap_column(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, signals: &[Signa
         }
     });
     if let Some(s) = cx.wb.evaluation().sweep2() {
-        heatmap_plot(ui, cx, s);
+        super::heatmap::show(ui, cx, s);
     }
-}
-
-/// The grid as a heatmap: cell values to 3 decimals, weights as tick labels, the colour
-/// scale named, the best cell and the current weights marked.
-fn heatmap_plot(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &crate::eval::sweep::Sweep2) {
-    let n = s.values.len();
-    // Row i (a = values[i]) sits at y ∈ [i, i+1]: a grows upwards, b to the right.
-    let values: Vec<f64> = s.grid.iter().flatten().copied().collect();
-    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
-    let best = values.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap_or(0);
-    let best_at = [(best % n.max(1)) as f64 + 0.5, (best / n.max(1)) as f64 + 0.5];
-    let step = if n > 1 { f64::from(s.values.last().copied().unwrap_or(1.0)) / (n - 1) as f64 } else { 1.0 };
-    let cell_of = |w: f32| if step > 0.0 { f64::from(w) / step + 0.5 } else { 0.5 };
-    let fusion = &cx.wb.session().fusion;
-    let current_at = [cell_of(fusion.weight(s.b)), cell_of(fusion.weight(s.a))];
-    ui.label(format!(
-        "{}: colour from {lo:.3} (dark purple) to {hi:.3} (yellow) · red ring: best {hi:.3} · blue dot: current weights",
-        s.metric
-    ));
-    let ticks = s.values.clone();
-    let ticks_y = s.values.clone();
-    let tick = |values: &[f32], v: f64| {
-        let i = (v - 0.5).round();
-        values
-            .get(i as usize)
-            .filter(|_| i >= 0.0 && (v - 0.5 - i).abs() < 1e-6)
-            .map(|w| format!("{w:.2}"))
-            .unwrap_or_default()
-    };
-    let marks = move |_: egui_plot::GridInput| -> Vec<egui_plot::GridMark> {
-        (0..n).map(|i| egui_plot::GridMark { value: i as f64 + 0.5, step_size: 1.0 }).collect()
-    };
-    let r = Plot::new("sweep2")
-        .height(320.0)
-        .allow_scroll(false)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .show_grid(false)
-        .x_axis_label(format!("{} weight", s.b.label()))
-        .y_axis_label(format!("{} weight", s.a.label()))
-        .x_grid_spacer(marks)
-        .y_grid_spacer(marks)
-        .x_axis_formatter(move |m, _| tick(&ticks, m.value))
-        .y_axis_formatter(move |m, _| tick(&ticks_y, m.value))
-        .show(ui, |plot| {
-            // Three decimals without the leading zero, so that a cell's label fits it.
-            let label = |v: f64| format!("{v:.3}").replacen("0.", ".", 1);
-            plot.add(Heatmap::new(values, n).palette(&theme::SCALE).formatter(Box::new(label)));
-            plot.points(
-                Points::new("best", PlotPoints::from(vec![best_at]))
-                    .shape(egui_plot::MarkerShape::Circle)
-                    .filled(false)
-                    .radius(9.0)
-                    .color(theme::ONLY_B),
-            );
-            plot.points(
-                Points::new("current weights", PlotPoints::from(vec![current_at])).radius(5.0).color(theme::ONLY_A),
-            );
-        });
-    cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
-    super::widgets::png_button(ui, cx, "sweep2");
 }
 
 /// The accuracy-vs-diversity samples and their front.

@@ -64,6 +64,8 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let points = projection.points.clone();
     let titles_engine = engine.clone();
     let has_text_hover = has_text.clone();
+    // Recommended items and the selection in the text colour (black or white): like the
+    // history's magenta, a colour no map series is drawn in.
     let selected_color = ui.visuals().strong_text_color();
     let response = Plot::new("explore")
         .legend(Legend::default())
@@ -78,13 +80,13 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
             plot.points(
                 Points::new("shopper's history", PlotPoints::from(history))
-                    .color(theme::ONLY_A)
+                    .color(theme::HISTORY)
                     .radius(5.0)
                     .shape(MarkerShape::Square),
             );
             plot.points(
                 Points::new("recommended", PlotPoints::from(recommended))
-                    .color(theme::ONLY_B)
+                    .color(selected_color)
                     .radius(6.0)
                     .shape(MarkerShape::Diamond),
             );

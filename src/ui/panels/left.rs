@@ -73,8 +73,8 @@ fn model_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     });
 }
 
-/// The embedded fields in their order (each once, with ↑ to move it earlier), then the
-/// other available fields to tick; returns the new list when it changed.
+/// The embedded fields in their order (each once, with buttons to move it earlier or later),
+/// then the other available fields to tick; returns the new list when it changed.
 fn template_fields_editor(ui: &mut egui::Ui, available: &[String], fields: &[String]) -> Option<Vec<String>> {
     let mut chosen: Vec<String> = Vec::new();
     for f in fields {
@@ -84,6 +84,7 @@ fn template_fields_editor(ui: &mut egui::Ui, available: &[String], fields: &[Str
     }
     let mut changed = chosen.len() != fields.len();
     let mut new = chosen.clone();
+    let last = chosen.len().saturating_sub(1);
     for (i, f) in chosen.iter().enumerate() {
         ui.horizontal(|ui| {
             let mut on = true;
@@ -91,11 +92,18 @@ fn template_fields_editor(ui: &mut egui::Ui, available: &[String], fields: &[Str
                 new.retain(|x| x != f);
                 changed = true;
             }
-            if i > 0 && ui.small_button("↑").on_hover_text(format!("Embed {f} earlier")).clicked() {
-                if let Some(at) = new.iter().position(|x| x == f).filter(|&at| at > 0) {
-                    new.swap(at, at - 1);
+            // Words, not arrow glyphs: every font has them, and they say what they do.
+            for (show, text, step) in [(i > 0, "up", -1isize), (i < last, "down", 1)] {
+                if show
+                    && ui
+                        .small_button(text)
+                        .accessible_name(format!("move {f} {text}"))
+                        .on_hover_text(format!("Embed {f} {}", if step < 0 { "earlier" } else { "later" }))
+                        .clicked()
+                {
+                    move_field(&mut new, f, step);
+                    changed = true;
                 }
-                changed = true;
             }
         });
     }
@@ -109,6 +117,13 @@ fn template_fields_editor(ui: &mut egui::Ui, available: &[String], fields: &[Str
         }
     });
     changed.then_some(new)
+}
+
+/// Moves `field` one place earlier (`step` −1) or later (+1) in `fields`, if it can.
+fn move_field(fields: &mut [String], field: &str, step: isize) {
+    let Some(at) = fields.iter().position(|x| x == field) else { return };
+    let Some(to) = at.checked_add_signed(step).filter(|&to| to < fields.len()) else { return };
+    fields.swap(at, to);
 }
 
 /// Where candidates come from (`--candidates` on the command line): every item scored, each

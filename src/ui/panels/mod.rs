@@ -7,6 +7,7 @@ pub mod data_files;
 pub mod dialogs;
 pub mod evaluate;
 pub mod explore;
+pub mod heatmap;
 pub mod inspector;
 pub mod left;
 pub mod live;
