@@ -78,9 +78,7 @@ fn log_sum_exp(row: &[f32]) -> f32 {
 
 /// The contiguous `[rows, classes]` f32 values of a custom op's input.
 fn matrix<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<(&'a [f32], usize, usize)> {
-    let CpuStorage::F32(data) = storage else {
-        candle_core::bail!("the cross-entropy takes f32 logits")
-    };
+    let CpuStorage::F32(data) = storage else { candle_core::bail!("the cross-entropy takes f32 logits") };
     let (rows, classes) = layout.shape().dims2()?;
     let Some(values) = layout.contiguous_offsets().and_then(|(start, end)| data.get(start..end)) else {
         candle_core::bail!("the cross-entropy takes contiguous logits")
@@ -176,7 +174,11 @@ pub(super) fn cross_entropy(logits: &Tensor, targets: Vec<u32>) -> Result<Tensor
 /// Mean full-softmax loss of `hidden` (`[positions, dim]`) whose next items are the
 /// classes `targets`, against the class vectors `table` (`[classes, dim]`): logits
 /// `hidden · tableᵀ`, then [`cross_entropy`].
-pub(super) fn full_softmax_loss(hidden: &Tensor, table: &Tensor, targets: Vec<u32>) -> Result<Tensor, TransformerError> {
+pub(super) fn full_softmax_loss(
+    hidden: &Tensor,
+    table: &Tensor,
+    targets: Vec<u32>,
+) -> Result<Tensor, TransformerError> {
     cross_entropy(&hidden.matmul(&table.t()?)?, targets)
 }
 
