@@ -4,7 +4,7 @@
 use recfuse::embed::ItemVectors;
 use recfuse::jobs::Progress;
 use recfuse::score::interactions::EventKind;
-use recfuse::score::params::TransformerParams;
+use recfuse::score::params::{SequenceLoss, TransformerParams};
 use recfuse::score::transformer::{OFF_BY_DEFAULT, TransformerScorer};
 use recfuse::score::{HistoryEvent, Interactions, ScoreContext, Scorer, SignalParams, UserProfile};
 
@@ -48,6 +48,7 @@ fn tiny(epochs: usize) -> TransformerParams {
         epochs,
         patience: 100,
         batch_size: 16,
+        loss: SequenceLoss::SampledSoftmax,
         negatives: 8,
         learning_rate: 0.01,
         weight_decay: 0.0,
@@ -104,17 +105,39 @@ fn a_later_item_does_not_change_earlier_positions() {
     assert!(diff > 1e-3, "position 3 should differ, differs by {diff}");
 }
 
-#[test]
-fn learns_a_planted_cycle() {
-    let s = fit(&cycle_data(CYCLE as usize), None, &tiny(40));
-    // After A, B the cycle continues with C; after G, H it wraps to A.
+/// After A, B the cycle continues with C; after G, H it wraps to A; after D, E, F comes G —
+/// each first, by a margin of more than 1 in score.
+fn assert_learned_the_cycle(s: &TransformerScorer) {
     for (history, next) in [(vec![0, 1], 2usize), (vec![6, 7], 0), (vec![3, 4, 5], 6)] {
-        let sc = scores(&s, &history, CYCLE as usize);
+        let sc = scores(s, &history, CYCLE as usize);
         let order = ranking(&sc);
         assert_eq!(order[0], next, "after {history:?}: scores {sc:?}");
         let margin = sc[next] - sc[order[1]];
         assert!(margin > 1.0, "after {history:?} the next item leads by only {margin}: {sc:?}");
     }
+}
+
+#[test]
+fn learns_a_planted_cycle() {
+    assert_learned_the_cycle(&fit(&cycle_data(CYCLE as usize), None, &tiny(40)));
+}
+
+#[test]
+fn learns_a_planted_cycle_with_the_full_softmax() {
+    let params = TransformerParams { loss: SequenceLoss::FullSoftmax, ..tiny(40) };
+    let s = fit(&cycle_data(CYCLE as usize), None, &params);
+    assert_learned_the_cycle(&s);
+    // Near-certainty: the softmax over the 8 items puts more than 0.9 on the next item.
+    for (history, next) in [(vec![0, 1], 2usize), (vec![6, 7], 0)] {
+        let sc = scores(&s, &history, CYCLE as usize);
+        let max = sc.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f32 = sc.iter().map(|&x| (x - max).exp()).sum();
+        let p = (sc[next] - max).exp() / total;
+        assert!(p > 0.9, "after {history:?}: softmax probability {p} of the next item ({sc:?})");
+    }
+    // Reproducible: the same seed gives the same scores.
+    let again = fit(&cycle_data(CYCLE as usize), None, &params);
+    assert_eq!(scores(&s, &[0, 1, 2], CYCLE as usize), scores(&again, &[0, 1, 2], CYCLE as usize));
 }
 
 #[test]
@@ -124,12 +147,16 @@ fn an_unseen_item_with_a_twins_text_scores_like_its_twin() {
     // step (one-hot texts: only C uses this text), and item 8 is never a negative (negatives
     // come from trained items). So item 8's vector is C's text part, which learned what
     // follows A, B as much as C's id part did: item 8 ranks right after C, above the rest.
+    // The same holds for the full softmax: its classes are the items with a training
+    // interaction, which item 8 is not.
     let n = CYCLE as usize + 1;
     let vectors = one_hot(&[0, 1, 2, 3, 4, 5, 6, 7, 2], 16);
-    let s = fit(&cycle_data(n), Some(&vectors), &tiny(40));
-    let sc = scores(&s, &[0, 1], n);
-    let order = ranking(&sc);
-    assert_eq!(&order[..2], &[2, 8], "C, then its text twin: {sc:?}");
+    for loss in [SequenceLoss::SampledSoftmax, SequenceLoss::FullSoftmax] {
+        let s = fit(&cycle_data(n), Some(&vectors), &TransformerParams { loss, ..tiny(40) });
+        let sc = scores(&s, &[0, 1], n);
+        let order = ranking(&sc);
+        assert_eq!(&order[..2], &[2, 8], "{loss:?}: C, then its text twin: {sc:?}");
+    }
 }
 
 #[test]

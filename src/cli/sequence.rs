@@ -119,12 +119,15 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
     let interactions = Interactions::build(&dataset.behaviour, &events, dataset.catalogue.len());
     if !args.json {
         println!(
-            "training: width {}, {} blocks, {} heads, last {} items, {} text vectors",
+            "training: width {}, {} blocks, {} heads, last {} items, {} text vectors; {}, lr {}, batches of {}",
             params.dim,
             params.blocks,
             params.heads,
             params.max_len,
-            if vectors.is_some() { "with" } else { "without" }
+            if vectors.is_some() { "with" } else { "without" },
+            params.loss.name(),
+            params.learning_rate,
+            params.batch_size,
         );
         println!("{:>5}  {:>8}  {:>8}  {:>8}", "epoch", "loss", "HR@10", "NDCG@10");
     }
@@ -144,6 +147,7 @@ pub(crate) fn run(args: &TrainSequenceArgs) -> anyhow::Result<u8> {
     if json {
         let v = serde_json::json!({
             "epochs": report.epochs.iter().map(epoch_json).collect::<Vec<_>>(),
+            "params": serde_json::to_value(&params)?,
             "best_epoch": report.best_epoch,
             "sequences": report.sequences,
             "validation_shoppers": report.validation_shoppers,

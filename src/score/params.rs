@@ -251,8 +251,11 @@ pub struct TransformerParams {
     pub patience: usize,
     /// Sequences per batch.
     pub batch_size: usize,
-    /// Sampled negatives per batch (shared by its positions) in the sampled softmax; at
-    /// least the number of training items gives the full softmax over them.
+    /// The training objective: the full softmax over every item of the training data, or a
+    /// sampled softmax against [`Self::negatives`] items.
+    pub loss: SequenceLoss,
+    /// Sampled negatives per batch (shared by its positions) in the sampled softmax (not
+    /// used by the full softmax).
     pub negatives: usize,
     /// AdamW learning rate.
     pub learning_rate: f64,
@@ -260,6 +263,30 @@ pub struct TransformerParams {
     pub weight_decay: f64,
     /// Seed of the initial weights, batch order, negatives and dropout.
     pub seed: u64,
+}
+
+/// The training objective of the `transformer` signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SequenceLoss {
+    /// Cross-entropy of each next item over every item with a training interaction (the
+    /// shopper's own items included, as in SASRec's common full-softmax training).
+    FullSoftmax,
+    /// Cross-entropy over the next item and `negatives` items drawn uniformly per batch.
+    /// The default until the validation grid (`benches/results/transformer_grid.sh`) has
+    /// been run with the full softmax (RESULTS.md, "The sequence transformer").
+    #[default]
+    SampledSoftmax,
+}
+
+impl SequenceLoss {
+    /// The name used in sessions and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SequenceLoss::FullSoftmax => "full_softmax",
+            SequenceLoss::SampledSoftmax => "sampled_softmax",
+        }
+    }
 }
 
 impl Default for TransformerParams {
@@ -274,6 +301,7 @@ impl Default for TransformerParams {
             epochs: 40,
             patience: 4,
             batch_size: 32,
+            loss: SequenceLoss::SampledSoftmax,
             negatives: 256,
             learning_rate: 3e-3,
             weight_decay: 0.01,

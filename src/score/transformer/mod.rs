@@ -9,6 +9,7 @@
 //! Runs on the CPU (candle's CPU ops are deterministic, and every random draw comes from
 //! a seeded `fastrand` generator, so a fit is reproducible).
 
+mod loss;
 mod model;
 mod train;
 
@@ -270,7 +271,7 @@ pub(crate) const SPEC: SignalSpec = SignalSpec {
     search_source: false,
     params_summary: |p| {
         let t = &p.transformer;
-        format!("{}×{} blocks, {} items, {} epochs", t.dim, t.blocks, t.max_len, t.epochs)
+        format!("{}×{} blocks, {} items, {} epochs, {}", t.dim, t.blocks, t.max_len, t.epochs, t.loss.name())
     },
     needs_vectors: true,
     fit,

@@ -252,9 +252,15 @@ impl SeqModel {
         Ok(y.reshape((b, l, w.dim(1)?))?)
     }
 
-    fn norm(&self, x: &Tensor, name: &str) -> Result<Tensor, TransformerError> {
+    /// Layer norm over the last axis; `train` takes candle's differentiable composition,
+    /// otherwise its fused op (no backward pass, several times faster for scoring).
+    fn norm(&self, x: &Tensor, name: &str, train: bool) -> Result<Tensor, TransformerError> {
         let (w, b) = (self.w(&format!("{name}.w"))?, self.w(&format!("{name}.b"))?);
-        Ok(candle_nn::ops::layer_norm_slow(x, w, b, 1e-6)?)
+        if train {
+            Ok(candle_nn::ops::layer_norm_slow(x, w, b, 1e-6)?)
+        } else {
+            Ok(candle_nn::ops::layer_norm(&x.contiguous()?, w, b, 1e-6)?)
+        }
     }
 
     /// Input vectors of the items `ids` (u32, any shape): shape of `ids` + `[dim]`. The
@@ -277,7 +283,9 @@ impl SeqModel {
     }
 
     /// Runs the network on left-padded sequences `seq` (`[batch, max_len]`, u32) whose
-    /// real positions are 1 in `valid` (`[batch, max_len]`, f32). Dropout only in training.
+    /// real positions are 1 in `valid` (`[batch, max_len]`, f32). Dropout only in training;
+    /// without it (validation, scoring) the pass uses candle's fused, non-differentiable
+    /// layer norm and softmax.
     pub(super) fn forward(
         &self,
         seq: &Tensor,
@@ -285,6 +293,7 @@ impl SeqModel {
         mut dropout: Option<&mut Dropout>,
     ) -> Result<Forward, TransformerError> {
         let (_, len) = seq.dims2()?;
+        let train = dropout.is_some();
         let keep = valid.unsqueeze(2)?;
         let pos = self.w("pos")?.narrow(0, self.config.max_len.saturating_sub(len), len)?;
         let mut x = self.item_vectors(seq)?.broadcast_add(&pos)?;
@@ -295,13 +304,13 @@ impl SeqModel {
         let bias = attention_bias(valid, len)?;
         let mut attention = None;
         for k in 0..self.config.blocks {
-            let (a, probs) = self.attention(k, &self.norm(&x, &format!("b{k}.ln1"))?, &bias)?;
+            let (a, probs) = self.attention(k, &self.norm(&x, &format!("b{k}.ln1"), train)?, &bias, train)?;
             let a = match dropout.as_deref_mut() {
                 Some(d) => d.apply(&a)?,
                 None => a,
             };
             x = (x + a)?.broadcast_mul(&keep)?;
-            let f = self.linear(&self.norm(&x, &format!("b{k}.ln2"))?, &format!("b{k}.ff1"))?.relu()?;
+            let f = self.linear(&self.norm(&x, &format!("b{k}.ln2"), train)?, &format!("b{k}.ff1"))?.relu()?;
             let f = self.linear(&f, &format!("b{k}.ff2"))?;
             let f = match dropout.as_deref_mut() {
                 Some(d) => d.apply(&f)?,
@@ -310,7 +319,7 @@ impl SeqModel {
             x = (x + f)?.broadcast_mul(&keep)?;
             attention = Some(probs);
         }
-        let hidden = self.norm(&x, "out.ln")?;
+        let hidden = self.norm(&x, "out.ln", train)?;
         let attention = match attention {
             Some(p) => p.mean(1)?,
             None => Tensor::zeros((seq.dim(0)?, len, len), DType::F32, &Device::Cpu)?,
@@ -319,8 +328,14 @@ impl SeqModel {
     }
 
     /// Multi-head causal self-attention of block `k`: the output and the attention
-    /// probabilities `[batch, heads, len, len]`.
-    fn attention(&self, k: usize, x: &Tensor, bias: &Tensor) -> Result<(Tensor, Tensor), TransformerError> {
+    /// probabilities `[batch, heads, len, len]` (`train`: a differentiable softmax).
+    fn attention(
+        &self,
+        k: usize,
+        x: &Tensor,
+        bias: &Tensor,
+        train: bool,
+    ) -> Result<(Tensor, Tensor), TransformerError> {
         let (b, l, d) = x.dims3()?;
         let h = self.config.heads;
         let dh = d / h.max(1);
@@ -331,7 +346,11 @@ impl SeqModel {
         let key = split(self.linear(x, &format!("b{k}.k"))?)?;
         let v = split(self.linear(x, &format!("b{k}.v"))?)?;
         let scores = (q.matmul(&key.t()?.contiguous()?)? / (dh as f64).sqrt())?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let probs = if train {
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores.contiguous()?)?
+        };
         let out = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
         Ok((self.linear(&out, &format!("b{k}.o"))?, probs))
     }

@@ -1,16 +1,18 @@
 //! Training of the `transformer` network: next-item prediction over each shopper's
-//! positive events (time order), sampled softmax against negatives shared by a batch,
-//! AdamW, dropout, early stopping on each shopper's held-out last item.
+//! positive events (time order) — the full softmax over every item of the training data
+//! (`loss.rs`) or a sampled softmax against negatives shared by a batch — AdamW, dropout,
+//! early stopping on each shopper's held-out last item.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
+use super::loss::full_softmax_loss;
 use super::model::{Dropout, ModelConfig, SeqModel};
 use super::{TransformerError, sequence};
 use crate::embed::ItemVectors;
 use crate::jobs::Progress;
 use crate::score::interactions::Interactions;
-use crate::score::params::TransformerParams;
+use crate::score::params::{SequenceLoss, TransformerParams};
 
 /// Cut-off of the validation metrics.
 const VALIDATION_K: usize = 10;
@@ -22,7 +24,7 @@ const VALIDATION_BATCH: usize = 256;
 pub struct EpochReport {
     /// Epoch number, from 1.
     pub epoch: usize,
-    /// Mean sampled-softmax loss over the epoch's training positions.
+    /// Mean training loss (the chosen objective) over the epoch's batches.
     pub loss: f32,
     /// Share of validation shoppers whose held-out item ranks in the top 10.
     pub hit_rate: f32,
@@ -60,14 +62,18 @@ struct Data {
     validation: Vec<Case>,
     /// Items seen in training: where negatives are drawn from.
     candidates: Vec<u32>,
+    /// The classes of the full softmax: every item with a training interaction (any
+    /// event, as the peer's item table), ascending.
+    classes: Vec<u32>,
 }
 
 /// Splits each shopper's sequence: the last item is held out for validation when at least
 /// two remain for training and it is new to the shopper (as evaluation only counts items
 /// the shopper did not have); the rest is cut into windows of `max_len + 1` items.
 fn prepare(interactions: &Interactions, max_len: usize) -> Data {
-    let mut data = Data { windows: Vec::new(), validation: Vec::new(), candidates: Vec::new() };
+    let mut data = Data { windows: Vec::new(), validation: Vec::new(), candidates: Vec::new(), classes: Vec::new() };
     for events in &interactions.history {
+        data.classes.extend(events.iter().map(|e| e.item).filter(|&i| (i as usize) < interactions.n_items));
         let s = sequence(events, interactions.n_items);
         let (train, held) = match s.split_last() {
             Some((&last, rest)) if rest.len() >= 2 && !rest.contains(&last) => (rest, Some(last)),
@@ -93,6 +99,8 @@ fn prepare(interactions: &Interactions, max_len: usize) -> Data {
     }
     data.candidates.sort_unstable();
     data.candidates.dedup();
+    data.classes.sort_unstable();
+    data.classes.dedup();
     data
 }
 
@@ -128,22 +136,49 @@ pub(super) fn pad_batch(seqs: &[&[u32]], max_len: usize, pad: u32) -> Result<(Te
     Ok((Tensor::from_vec(items, (seqs.len(), max_len), &dev)?, Tensor::from_vec(valid, (seqs.len(), max_len), &dev)?))
 }
 
-/// The mean sampled-softmax loss of one batch of windows.
+/// The classes of the full softmax.
+struct Classes {
+    /// The class items, `[classes]` u32.
+    ids: Tensor,
+    /// Each item's class index (`u32::MAX` for an item that is not a class).
+    index: Vec<u32>,
+}
+
+impl Classes {
+    fn new(items: &[u32], n_items: usize) -> Result<Self, TransformerError> {
+        let mut index = vec![u32::MAX; n_items];
+        for (k, &i) in items.iter().enumerate() {
+            if let Some(slot) = index.get_mut(i as usize) {
+                *slot = k as u32;
+            }
+        }
+        Ok(Self { ids: Tensor::new(items, &Device::Cpu)?, index })
+    }
+}
+
+/// What a batch's predictions are scored against.
+enum Objective<'a> {
+    /// The next item against these negatives (drawn for the batch).
+    Sampled(Vec<u32>),
+    /// The next item against every class.
+    Full(&'a Classes),
+}
+
+/// The mean loss of one batch of windows (every position predicts the next item).
 fn batch_loss(
     model: &SeqModel,
     windows: &[&[u32]],
-    negatives: &[u32],
+    objective: &Objective<'_>,
     dropout: &mut Dropout,
 ) -> Result<Tensor, TransformerError> {
     let pad = model.config.n_items as u32;
     let inputs: Vec<&[u32]> = windows.iter().map(|w| w.get(..w.len().saturating_sub(1)).unwrap_or(&[])).collect();
-    let targets: Vec<&[u32]> = windows.iter().map(|w| w.get(1..).unwrap_or(&[])).collect();
     // Padded to the batch's longest window (batches group windows of similar lengths).
     let max_len = inputs.iter().map(|w| w.len()).max().unwrap_or(1).clamp(1, model.config.max_len);
     let (seq, valid) = pad_batch(&inputs, max_len, pad)?;
-    let (targets, _) = pad_batch(&targets, max_len, pad)?;
     let hidden = model.forward(&seq, &valid, Some(dropout))?.hidden;
-    // Only real positions are scored (windows are left-padded to `max_len`).
+    // Only real positions are scored (windows are left-padded to `max_len`; a window's
+    // inputs never exceed `max_len`, so its targets are all of `w[1..]`, in order).
     let real: Vec<u32> = inputs
         .iter()
         .enumerate()
@@ -152,13 +187,42 @@ fn batch_loss(
             (end - w.len().min(max_len)..end).map(|p| p as u32)
         })
         .collect();
+    let targets: Vec<u32> = windows.iter().flat_map(|w| w.get(1..).unwrap_or(&[]).iter().copied()).collect();
     if real.is_empty() {
         return Ok(Tensor::zeros((), DType::F32, &Device::Cpu)?);
     }
+    if real.len() != targets.len() {
+        return Err(TransformerError::Invalid(format!(
+            "{} predicted positions but {} next items in a batch",
+            real.len(),
+            targets.len()
+        )));
+    }
     let real = Tensor::new(real.as_slice(), &Device::Cpu)?;
     let hidden = hidden.reshape((windows.len() * max_len, model.config.dim))?.index_select(&real, 0)?;
-    let targets = targets.flatten_all()?.index_select(&real, 0)?;
-    let positive = (&hidden * model.item_vectors(&targets)?)?.sum_keepdim(1)?;
+    match objective {
+        Objective::Full(classes) => {
+            let t: Option<Vec<u32>> =
+                targets.iter().map(|&i| classes.index.get(i as usize).copied().filter(|&c| c != u32::MAX)).collect();
+            let t = t.ok_or_else(|| TransformerError::Invalid("a training target is not a softmax class".into()))?;
+            full_softmax_loss(&hidden, &model.item_vectors(&classes.ids)?, t)
+        }
+        Objective::Sampled(negatives) => {
+            let targets = Tensor::new(targets.as_slice(), &Device::Cpu)?;
+            sampled_softmax_loss(model, &hidden, &targets, negatives)
+        }
+    }
+}
+
+/// Mean sampled-softmax loss of `hidden` (`[positions, dim]`) whose next items are
+/// `targets`, against the target and the shared `negatives`.
+fn sampled_softmax_loss(
+    model: &SeqModel,
+    hidden: &Tensor,
+    targets: &Tensor,
+    negatives: &[u32],
+) -> Result<Tensor, TransformerError> {
+    let positive = (hidden * model.item_vectors(targets)?)?.sum_keepdim(1)?;
     let negs = Tensor::new(negatives, &Device::Cpu)?;
     let neg_logits = hidden.matmul(&model.item_vectors(&negs)?.t()?)?;
     // A sampled negative that is the position's own target is not a negative.
@@ -253,6 +317,10 @@ pub(super) fn train(
     let adam = ParamsAdamW { lr: params.learning_rate, weight_decay: params.weight_decay, ..ParamsAdamW::default() };
     let mut optimizer = AdamW::new(model.all_vars(), adam)?;
     let mut dropout = Dropout { p: params.dropout.clamp(0.0, 0.9), rng: rng.fork() };
+    let classes = match params.loss {
+        SequenceLoss::FullSoftmax => Some(Classes::new(&data.classes, interactions.n_items)?),
+        SequenceLoss::SampledSoftmax => None,
+    };
     let batch = params.batch_size.max(1);
     let epochs = params.epochs.max(1);
     progress.start_stage("training transformer", (epochs * data.windows.len().div_ceil(batch)) as u64);
@@ -267,8 +335,11 @@ pub(super) fn train(
         for chunk in epoch_batches(&data.windows, batch, &mut rng) {
             progress.check()?;
             let windows: Vec<&[u32]> = chunk.iter().filter_map(|&i| data.windows.get(i).map(Vec::as_slice)).collect();
-            let negatives = draw_negatives(&data.candidates, params.negatives, &mut rng);
-            let loss = batch_loss(&model, &windows, &negatives, &mut dropout)?;
+            let objective = match &classes {
+                Some(c) => Objective::Full(c),
+                None => Objective::Sampled(draw_negatives(&data.candidates, params.negatives, &mut rng)),
+            };
+            let loss = batch_loss(&model, &windows, &objective, &mut dropout)?;
             // The backward pass is the longer half of a step: a cancel need not wait for it.
             progress.check()?;
             optimizer.backward_step(&loss)?;
