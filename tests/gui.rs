@@ -1,7 +1,8 @@
 #![cfg(feature = "gui")]
 //! GUI behaviour driven through the real widgets with egui_kittest.
 
-use std::time::Duration;
+mod support;
+use support::wait_until;
 
 use eframe::egui;
 use egui_kittest::Harness;
@@ -14,19 +15,6 @@ fn harness(session: Session) -> Harness<'static, WorkbenchApp> {
     Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false))
-}
-
-/// Steps the app until `done` holds (background jobs finish on their own threads).
-fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    for _ in 0..3000 {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn loaded(h: &mut Harness<'static, WorkbenchApp>) {

@@ -3,7 +3,8 @@
 //! the path window, the background job, the written Parquet file (pseudonymised when the
 //! privacy switch is on).
 
-use std::time::Duration;
+mod support;
+use support::wait_until;
 
 use eframe::egui;
 use egui_kittest::Harness;
@@ -16,18 +17,6 @@ fn harness(session: Session) -> Harness<'static, WorkbenchApp> {
     Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false))
-}
-
-fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    for _ in 0..6000 {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn type_path(h: &mut Harness<'static, WorkbenchApp>, text: &str) {

@@ -3,7 +3,8 @@
 //! machine has no file-dialog service, as in tests/gui.rs), the background read, the
 //! signal's weight slider, its counts, its evidence, and the remove button.
 
-use std::time::Duration;
+mod support;
+use support::wait_until;
 
 use eframe::egui;
 use egui_kittest::Harness;
@@ -15,18 +16,6 @@ fn harness(session: Session) -> Harness<'static, WorkbenchApp> {
     Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false))
-}
-
-fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    for _ in 0..3000 {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn type_path(h: &mut Harness<'static, WorkbenchApp>, text: &str) {

@@ -3,9 +3,10 @@
 //! error naming the file; every tab still draws; and switching to a good file afterwards
 //! loads it (the window keeps working).
 
+mod support;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use support::wait_until;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -19,18 +20,6 @@ fn harness(session: Session) -> Harness<'static, WorkbenchApp> {
     Harness::builder()
         .with_size([1400.0, 900.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false))
-}
-
-fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    for _ in 0..3000 {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

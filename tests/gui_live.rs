@@ -3,9 +3,10 @@
 //! switch next to the behaviour file, the live strip, and the list and evidence updating
 //! after rows are appended. Fixtures: `tests/fixtures/live/` (hand-made).
 
+mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use support::wait_until;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -14,18 +15,6 @@ use recfuse::session::{LiveSettings, Session};
 use recfuse::ui::WorkbenchApp;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live");
-
-fn wait_until(h: &mut Harness<'static, WorkbenchApp>, what: &str, done: impl Fn(&WorkbenchApp) -> bool) {
-    for _ in 0..3000 {
-        h.step();
-        if done(h.state()) {
-            h.run_steps(2);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// The window on copies of the live fixtures (in a temporary folder), with the automatic
 /// refit at `refit_after_percent`, once its list is shown.
