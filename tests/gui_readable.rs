@@ -182,6 +182,14 @@ fn the_heatmap_writes_values_ticks_and_scale_and_rings_the_best_and_dots_the_cur
         circles.iter().any(|c| c.fill == theme::ONLY_A && (c.center - current).length() < 2.0),
         "no blue dot at the current weights ALS {wa}, item-CF {wb} ({current:?})"
     );
+    // On a white halo wider than the dot, so it shows on the teal end of the scale too.
+    let dot = circles.iter().find(|c| c.fill == theme::ONLY_A && (c.center - current).length() < 2.0).map(|c| c.radius);
+    assert!(
+        circles.iter().any(|c| c.fill == egui::Color32::WHITE
+            && (c.center - current).length() < 2.0
+            && dot.is_some_and(|r| c.radius > r + 1.0)),
+        "no white halo under the current-weights dot"
+    );
     h.get_by_label_contains("red ring: best ndcg@10 ");
 }
 

@@ -24,8 +24,8 @@ pub struct ItemCfScorer {
 }
 
 /// Per-item norms of the transformed item columns.
-fn item_norms(data: &Interactions, t: ValueTransform) -> Vec<f32> {
-    (0..data.n_items).map(|i| data.by_item.row(i).1.iter().map(|&v| t.apply(v).powi(2)).sum::<f32>().sqrt()).collect()
+fn item_norms(by_item: &TransformedRows<'_>, n_items: usize) -> Vec<f32> {
+    (0..n_items).map(|i| by_item.row(i).1.iter().map(|&v| v * v).sum::<f32>().sqrt()).collect()
 }
 
 /// A [`SparseRows`] matrix with its values transformed once (`t(v)` is a logarithm for the
@@ -103,8 +103,8 @@ impl ItemCfScorer {
     pub fn fit(data: &Interactions, params: &ItemCfParams, progress: &Progress) -> Result<Self, Cancelled> {
         let t = params.transform;
         let n_items = data.n_items;
-        let norms = item_norms(data, t);
         let transformed = Transformed::new(data, t);
+        let norms = item_norms(&transformed.by_item, n_items);
         progress.start_stage("item CF similarities", n_items as u64);
         let k = params.neighbours.max(1);
         let rows: Vec<Vec<(u32, f32)>> = (0..n_items)
@@ -135,8 +135,8 @@ impl ItemCfScorer {
     /// until a refit).
     fn folded(&self, data: &Interactions, items: &[u32]) -> Self {
         let n_items = data.n_items;
-        let norms = item_norms(data, self.transform);
         let transformed = Transformed::new(data, self.transform);
+        let norms = item_norms(&transformed.by_item, n_items);
         let fresh: std::collections::HashMap<u32, Vec<(u32, f32)>> = items
             .par_iter()
             .map_init(

@@ -51,10 +51,15 @@ fn transitions(events: &[HistoryEvent], params: &SequentialParams, out: &mut Vec
     transitions_of(&baskets(events), 0, params, out);
 }
 
-/// The weighted transitions out of baskets `from..` of `bs`.
-fn transitions_of(bs: &[Vec<u32>], from: usize, params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
-    for (k, basket) in bs.iter().enumerate().skip(from) {
-        for d in 1..=params.window.max(1) {
+/// The weighted transitions of `bs` into baskets `into..` (from the `window` baskets
+/// before it on).
+fn transitions_of(bs: &[Vec<u32>], into: usize, params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
+    let window = params.window.max(1);
+    for (k, basket) in bs.iter().enumerate().skip(into.saturating_sub(window)) {
+        for d in 1..=window {
+            if k + d < into {
+                continue;
+            }
             let Some(to) = bs.get(k + d) else { break };
             let w = params.decay.powi(d as i32 - 1);
             for &a in basket {
@@ -137,16 +142,15 @@ impl SequentialScorer {
             let old = baskets(old);
             let new = baskets(data.history.get(*u as usize).map_or(&[][..], Vec::as_slice));
             // Transitions between baskets before the first changed one are the same in both:
-            // only those out of the last `window` baskets before it, and later, can differ.
+            // only those into it or a later basket can differ.
             let changed = old.iter().zip(&new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
-            let from = changed.saturating_sub(self.params.window.max(1));
             scratch.clear();
-            transitions_of(&old, from, &self.params, &mut scratch);
+            transitions_of(&old, changed, &self.params, &mut scratch);
             for &(a, b, w) in &scratch {
                 *diff.entry((a, b)).or_insert(0.0) -= w;
             }
             scratch.clear();
-            transitions_of(&new, from, &self.params, &mut scratch);
+            transitions_of(&new, changed, &self.params, &mut scratch);
             for &(a, b, w) in &scratch {
                 *diff.entry((a, b)).or_insert(0.0) += w;
             }

@@ -170,6 +170,12 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &Sweep2) {
                     .radius(9.0)
                     .color(theme::ONLY_B),
             );
+            // A white halo under the blue dot keeps it visible on every colour of the scale.
+            plot.points(
+                Points::new("current weights halo", PlotPoints::from(vec![view.current]))
+                    .radius(7.5)
+                    .color(egui::Color32::WHITE),
+            );
             plot.points(
                 Points::new("current weights", PlotPoints::from(vec![view.current])).radius(5.0).color(theme::ONLY_A),
             );
