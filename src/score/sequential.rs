@@ -56,10 +56,7 @@ fn transitions(events: &[HistoryEvent], params: &SequentialParams, out: &mut Vec
 fn transitions_of(bs: &[Vec<u32>], into: usize, params: &SequentialParams, out: &mut Vec<(u32, u32, f32)>) {
     let window = params.window.max(1);
     for (k, basket) in bs.iter().enumerate().skip(into.saturating_sub(window)) {
-        for d in 1..=window {
-            if k + d < into {
-                continue;
-            }
+        for d in into.saturating_sub(k).max(1)..=window {
             let Some(to) = bs.get(k + d) else { break };
             let w = params.decay.powi(d as i32 - 1);
             for &a in basket {
