@@ -285,6 +285,7 @@ fn train_then_recommend_with_exact_attribution_and_a_stale_model_is_refused() {
     let scores: Vec<f64> = items.iter().map(|i| i["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "listed by the ranker's score: {scores:?}");
     batch_uses_the_ranker(dir.path(), (c, e, m), items);
+    compare_measures_the_ranker(dir.path(), (c, e, m));
 
     // One event fewer: other data, so the model is refused with a message saying so.
     let text = std::fs::read_to_string(&events).unwrap();
@@ -309,6 +310,60 @@ fn train_then_recommend_with_exact_attribution_and_a_stale_model_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("trained on other data"), "{err}");
+}
+
+/// `compare` with B = a session whose fusion method is `learned` measures the ranker: B's
+/// NDCG@10 is the `learned` row `eval --fusion learned --ranker` gives on the same split,
+/// and A's the weighted row; the ranker comes from `--ranker` or from beside B's session
+/// file, and without either the command says where it looked.
+fn compare_measures_the_ranker(dir: &Path, (c, e, m): (&str, &str, &str)) {
+    let data = serde_json::json!({"catalogue": c, "behaviour": e});
+    let a = dir.join("a.json");
+    std::fs::write(&a, serde_json::json!({"data": data}).to_string()).unwrap();
+    let b = dir.join("b.json");
+    std::fs::write(&b, serde_json::json!({"data": data, "fusion": {"method": "learned"}}).to_string()).unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = recfuse(&[
+        "eval",
+        "--catalogue",
+        c,
+        "--behaviour",
+        e,
+        "--fusion",
+        "learned",
+        "--ranker",
+        m,
+        "--no-semantic",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |kind: &str| {
+        let rows = v["results"].as_array().unwrap();
+        let r = rows.iter().find(|r| r["kind"] == kind).unwrap_or_else(|| panic!("no {kind} row in {v}"));
+        r["metrics"]["ndcg@10"]["value"].as_f64().unwrap()
+    };
+    let (learned, fused) = (row("learned"), row("fused"));
+    let compare = |extra: &[&str]| {
+        let out = recfuse(&[&["compare", "--a", a, "--b", b, "--no-semantic", "--json"][..], extra].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ndcg = v["deltas"].as_array().unwrap().iter().find(|d| d[0] == "ndcg@10").unwrap()[1].clone();
+        (ndcg["mean_a"].as_f64().unwrap(), ndcg["mean_b"].as_f64().unwrap())
+    };
+    let (mean_a, mean_b) = compare(&["--ranker", m]);
+    assert!((mean_b - learned).abs() < 1e-9, "B {mean_b} vs the learned row {learned}");
+    assert!((mean_a - fused).abs() < 1e-9, "A {mean_a} vs the fused row {fused}");
+    let out = recfuse(&["compare", "--a", a, "--b", b, "--no-semantic"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("b.json uses fusion method learned, but there is no ranker at")
+            && err.contains("b.ranker.safetensors"),
+        "{err}"
+    );
+    std::fs::copy(m, dir.join("b.ranker.safetensors")).unwrap();
+    assert_eq!(compare(&[]), (mean_a, mean_b), "the ranker beside the session is the same model");
 }
 
 /// `batch --fusion learned --ranker` writes the ranker's list (the items and scores

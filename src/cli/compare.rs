@@ -1,7 +1,8 @@
 //! `recfuse compare`: two configurations on the same users — paired metric deltas with
-//! intervals and p-values, and how much their lists overlap.
+//! intervals and p-values, and how much their lists overlap. One side may be the learned
+//! ranker (fusion method `learned`, the model from `--ranker` or beside its session file).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -9,7 +10,9 @@ use super::recommend::RankArgs;
 use crate::eval::compare::compare_configs;
 use crate::eval::runner::EvalContext;
 use crate::eval::split::{SplitRule, three_way};
+use crate::fusion::FusionMethod;
 use crate::jobs::Progress;
+use crate::rank::{FeatureInput, Ranker, data_fingerprint};
 use crate::score::Interactions;
 use crate::score::{FitInput, fit_signals};
 use crate::session::Session;
@@ -43,6 +46,40 @@ pub(crate) struct CompareArgs {
     pub seed: u64,
     #[command(flatten)]
     pub rank: RankArgs,
+}
+
+/// The learned ranker when A or B uses fusion method `learned`: `--ranker`, else the one
+/// saved beside that session file (`<session>.ranker.safetensors`, as the window saves it).
+fn learned_ranker(args: &CompareArgs, a: &Session, b: &Session) -> anyhow::Result<Option<(PathBuf, Ranker)>> {
+    let learned: Vec<&Path> = [(a, &args.a), (b, &args.b)]
+        .into_iter()
+        .filter(|(s, _)| s.fusion.method == FusionMethod::Learned)
+        .map(|(_, p)| p.as_path())
+        .collect();
+    let session = match learned.as_slice() {
+        [] => {
+            anyhow::ensure!(args.rank.ranker.is_none(), "--ranker is read only when A or B uses fusion method learned");
+            return Ok(None);
+        }
+        [one] => *one,
+        _ => anyhow::bail!(
+            "A and B both use fusion method learned: compare the learned ranker with a weighted (or rrf, combmnz, \
+             borda) configuration"
+        ),
+    };
+    let path = match &args.rank.ranker {
+        Some(p) => p.clone(),
+        None => crate::session::workbench::ranker::ranker_path(session),
+    };
+    anyhow::ensure!(
+        path.exists(),
+        "{} uses fusion method learned, but there is no ranker at {}: give --ranker FILE (train one with `recfuse \
+         train`, or Train ranker in the window and save the session)",
+        session.display(),
+        path.display()
+    );
+    let ranker = Ranker::load(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some((path, ranker)))
 }
 
 /// Runs `recfuse compare`.
@@ -100,6 +137,14 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         EvalContext::prepare(&dataset, &split.train, &train, &split.test, &models, &build, true, &progress)
             .map_err(|_| anyhow::anyhow!("cancelled"))?;
     context.vectors = engine.vectors.clone();
+    if let Some((path, ranker)) = learned_ranker(args, &a, &b)? {
+        ranker
+            .check_compatible(&data_fingerprint(&dataset), &context.signals, engine.vectors.as_deref())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let input =
+            FeatureInput { catalogue: &dataset.catalogue, interactions: &train, vectors: engine.vectors.as_deref() };
+        crate::eval::learned::attach_learned(&mut context, &ranker, &train, &input)?;
+    }
     let result = compare_configs(&mut context, &a.fusion, &b.fusion, args.k, args.rbo_p, args.seed);
     if args.rank.json {
         println!("{}", serde_json::to_string_pretty(&result)?);

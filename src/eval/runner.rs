@@ -113,6 +113,13 @@ pub fn relevance_sets(
 }
 
 impl EvalContext {
+    /// Whether the learned ranker's scores are attached to every non-empty candidate set
+    /// (and there is one): only then does fusion method `learned` measure the ranker.
+    pub fn has_learned(&self) -> bool {
+        let mut sets = self.candidates.iter().filter(|c| !c.is_empty()).peekable();
+        sets.peek().is_some() && sets.all(CandidateSet::has_learned)
+    }
+
     /// Builds candidate sets for every user with a non-empty relevant set. `train` must
     /// aggregate exactly the events `train_idx`, and `models` must be fitted on it.
     #[allow(clippy::too_many_arguments)]

@@ -228,6 +228,36 @@ impl Ranker {
         self.meta.config
     }
 
+    /// What it reads and what its training found, in one sentence for reports.
+    pub fn describe(&self) -> String {
+        let c = self.meta.config;
+        let embeddings = if c.dim > 0 {
+            format!("{}-dimensional item and shopper embeddings", c.dim)
+        } else {
+            "no embeddings".to_owned()
+        };
+        let mut text = format!(
+            "a wide-and-deep network ({} hidden units) over the scores of {}, the cheap features {} and {embeddings}",
+            c.hidden,
+            self.meta.signals.join(", "),
+            self.meta.cheap.join(", "),
+        );
+        let v = self.meta.summary.get("versus_tuned");
+        let number = |key: &str| v.and_then(|v| v.get(key)).and_then(serde_json::Value::as_f64);
+        if let (Some(learned), Some(tuned), Some(shoppers)) =
+            (number("learned_ndcg"), number("tuned_ndcg"), number("shoppers"))
+        {
+            let k = self.meta.summary.get("k").and_then(serde_json::Value::as_u64).unwrap_or(10);
+            let beats = v.and_then(|v| v.get("beats_tuned")) == Some(&serde_json::Value::Bool(true));
+            text.push_str(&format!(
+                "; on {shoppers} validation shoppers kept apart from its training, NDCG@{k} {learned:.4} against the tuned \
+                 fusion's {tuned:.4} ({})",
+                if beats { "better with confidence" } else { "not better with confidence" }
+            ));
+        }
+        text
+    }
+
     /// Starts from a linear ranking: the wide part's signal weights set to `weights`
     /// (its cheap-feature weights to 0) and the deep part's output scaled down tenfold.
     pub(crate) fn warm_start(&self, weights: &[f32]) -> Result<(), RankerError> {

@@ -58,6 +58,8 @@ pub enum BSource {
     Default,
     /// The tuned weights.
     Tuned,
+    /// The current settings ranked by the learned ranker (fusion method `learned`).
+    Learned,
 }
 
 impl BSource {
@@ -67,6 +69,7 @@ impl BSource {
             BSource::Snapshot => "snapshot",
             BSource::Default => "default preset",
             BSource::Tuned => "tuned weights",
+            BSource::Learned => "learned ranker",
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{EvalJobOutput, JobOutput, NoticeLevel, Workbench, job};
 use crate::eval::compare::{ConfigComparison, compare_configs};
-use crate::fusion::{CandidateSet, FusionConfig, RankContext, Rule, rank};
+use crate::fusion::{CandidateSet, FusionConfig, FusionMethod, RankContext, Rule, rank};
 use crate::score::Query;
 use crate::session::Mode;
 use crate::session::command::{BSource, Command, CompareMode};
@@ -57,12 +57,17 @@ impl CompareState {
         self.across.as_ref()
     }
 
-    /// Configuration B, when defined (`tuned` = the tuned weights, if any).
-    pub fn config_b(&self, tuned: Option<&FusionConfig>) -> Option<FusionConfig> {
+    /// Configuration B, when defined (`tuned` = the tuned weights, if any; `current` = the
+    /// current settings and whether a learned ranker is installed to rank them).
+    pub fn config_b(&self, tuned: Option<&FusionConfig>, current: (&FusionConfig, bool)) -> Option<FusionConfig> {
         match self.source {
             BSource::Snapshot => self.snapshot.clone(),
             BSource::Default => Some(FusionConfig::default()),
             BSource::Tuned => tuned.cloned(),
+            BSource::Learned => {
+                let (config, ranker) = current;
+                ranker.then(|| FusionConfig { method: FusionMethod::Learned, ..config.clone() })
+            }
         }
     }
 
@@ -93,7 +98,8 @@ fn top_items(engine: &Engine, candidates: &CandidateSet, config: &FusionConfig, 
 impl Workbench {
     /// Configuration B of the Compare tab, when defined.
     pub fn config_b(&self) -> Option<FusionConfig> {
-        self.compare.config_b(self.evaluation.tuned())
+        let ranker = self.engine().is_some_and(|e| e.ranker.is_some());
+        self.compare.config_b(self.evaluation.tuned(), (self.session.active_fusion(), ranker))
     }
 
     /// B source, snapshot, shopper B, query B and the comparison across users.
@@ -120,13 +126,14 @@ impl Workbench {
             self.compare.clear_lists();
             return;
         };
+        let config_b = self.config_b();
         let (rules, k) = (&self.session.rules, self.session.selection.k);
         let c = &mut self.compare;
         let (key, config) = match c.mode {
             CompareMode::Configurations => {
                 c.target_b = None;
                 let config_a = self.session.active_fusion();
-                c.list_b = match (c.config_b(self.evaluation.tuned()), self.view.target_mut()) {
+                c.list_b = match (config_b, self.view.target_mut()) {
                     (Some(b), Some(target)) => {
                         target.candidates.prepare(&b);
                         let rules = engine.rules_in_scope(&target.target, rules);
@@ -178,8 +185,18 @@ impl Workbench {
             self.notify(NoticeLevel::Info, "define configuration B first");
             return;
         };
-        let Some(mut outcome) = self.take_context() else { return };
         let a = self.session.active_fusion().clone();
+        let learned = [&a, &b].iter().any(|c| c.method == FusionMethod::Learned);
+        let unscored = self.evaluation.outcome().is_some_and(|o| !o.context.has_learned());
+        if learned && unscored {
+            self.notify(
+                NoticeLevel::Info,
+                "the last evaluation has no learned-ranker scores: run the evaluation again now that a ranker is \
+                 installed, then compare",
+            );
+            return;
+        }
+        let Some(mut outcome) = self.take_context() else { return };
         let k = outcome.request.ks.first().copied().unwrap_or(10);
         let seed = outcome.request.bootstrap.seed;
         let stamp = self.eval_fingerprint();

@@ -8,13 +8,17 @@ use std::time::{Duration, Instant};
 use super::{JobOutput, NoticeLevel, Workbench, job};
 use crate::eval::bootstrap::BootstrapConfig;
 use crate::eval::compare::ConfigComparison;
-use crate::eval::experiment::{EvalOutcome, EvalRequest, TuneOutcome, TuneSettings, evaluate_and_tune, run_evaluation};
+use crate::eval::experiment::{
+    EvalOutcome, EvalRequest, ResultRow, RowKind, TuneOutcome, TuneSettings, evaluate_and_tune, run_evaluation,
+};
+use crate::eval::learned::learned_row;
 use crate::eval::metric_names::MetricKind;
 use crate::eval::runner::{ConfigMetrics, EvalContext};
 use crate::eval::split::SplitRule;
 use crate::eval::sweep::{ParetoPoint, Sweep1, Sweep2, pareto, sweep1, sweep2};
 use crate::fusion::{CandidateSet, FusionConfig};
 use crate::jobs::Cancelled;
+use crate::rank::Ranker;
 use crate::score::SignalId;
 use crate::session::command::Command;
 use crate::session::impact::{Impact, change_impact};
@@ -33,6 +37,9 @@ pub enum EvalJobOutput {
     Pareto(Vec<ParetoPoint>, Box<EvalOutcome>),
     /// Configurations A and B compared across users.
     Compared(Box<ConfigComparison>, Box<EvalOutcome>),
+    /// The learned ranker applied to the test context: its `learned` row (or why there is
+    /// none), the ranker it measured, and the context, now carrying its scores.
+    LearnedRow(Result<ResultRow, String>, Arc<Ranker>, Box<EvalOutcome>),
 }
 
 /// Why no evaluation request can be built from the session.
@@ -184,6 +191,13 @@ impl Workbench {
             self.notify(NoticeLevel::Info, "a sweep is already running");
             return None;
         }
+        if self.jobs.is_running(job::LEARNED_ROW) {
+            self.notify(
+                NoticeLevel::Info,
+                "the learned ranker is being measured on the evaluation: try again in a moment",
+            );
+            return None;
+        }
         let outcome = self.evaluation.outcome.take();
         if outcome.is_none() {
             self.notify(NoticeLevel::Info, "run an evaluation first: sweeps reuse its cached scores");
@@ -235,12 +249,67 @@ impl Workbench {
         self.report_start(started, Some(format!("“{}” is already running", job::SWEEP)));
     }
 
+    /// Applies the installed learned ranker to the last evaluation's test context in the
+    /// background and adds its `learned` row (after an evaluation, and after a training):
+    /// then `learned` is measured like any other configuration — in the metrics table, the
+    /// live metrics and Compare across users.
+    pub(super) fn start_learned_row(&mut self) {
+        let (Some(ranker), Some(dataset)) =
+            (self.engine().and_then(|e| e.ranker.clone()), self.data.dataset().cloned())
+        else {
+            return;
+        };
+        let dim = ranker.config().dim;
+        let Some(outcome) = self.evaluation.outcome.as_ref() else { return };
+        let vectors = outcome.request.vectors.as_ref().map(|v| v.dim);
+        if (dim > 0 && vectors != Some(dim)) || self.jobs.is_running(job::LEARNED_ROW) {
+            // Evaluated without the item vectors the ranker reads: no `learned` row.
+            return;
+        }
+        let Some(mut outcome) = self.take_context() else { return };
+        let stamp = self.eval_fingerprint();
+        let progress = self.progress_handle();
+        let started = self.jobs.start(job::LEARNED_ROW, progress, move |_| {
+            outcome.rows.retain(|r| r.kind != RowKind::Learned);
+            let row = learned_row(&dataset, &mut outcome, &ranker).map_err(|e| e.to_string());
+            JobOutput::Eval(stamp, Ok(Box::new(EvalJobOutput::LearnedRow(row, ranker, outcome))))
+        });
+        self.report_start(started, None);
+    }
+
+    /// Takes in the `learned` row; measures again when another ranker was installed meanwhile.
+    fn finish_learned_row(
+        &mut self,
+        row: Result<ResultRow, String>,
+        ranker: &Arc<Ranker>,
+        mut outcome: Box<EvalOutcome>,
+    ) {
+        match row {
+            Ok(row) => outcome.rows.push(row),
+            Err(e) => self.notify(NoticeLevel::Warning, format!("the learned ranker could not be measured: {e}")),
+        }
+        self.evaluation.outcome = Some(outcome);
+        self.evaluation.live = None;
+        self.update_live_metrics();
+        let current = self.engine().and_then(|e| e.ranker.as_ref()).is_some_and(|r| Arc::ptr_eq(r, ranker));
+        if !current {
+            self.start_learned_row();
+        }
+    }
+
     pub(super) fn finish_eval(&mut self, result: Result<Box<EvalJobOutput>, Cancelled>) {
+        let result = match result.map(|o| *o) {
+            Ok(EvalJobOutput::LearnedRow(row, ranker, outcome)) => {
+                return self.finish_learned_row(row, &ranker, outcome);
+            }
+            other => other,
+        };
+        let evaluated = matches!(result, Ok(EvalJobOutput::Evaluated(_) | EvalJobOutput::Tuned(..)));
         // A cancelled run says nothing; the previous results stay.
         if let Ok(output) = result {
             let data = self.data.loaded_from().map(data_label);
             let ev = &mut self.evaluation;
-            let outcome = match *output {
+            let outcome = match output {
                 EvalJobOutput::Evaluated(o) => o,
                 EvalJobOutput::Tuned(t, o) => {
                     ev.tuned = Some(t.config.clone());
@@ -264,6 +333,7 @@ impl Workbench {
                     self.compare.set_across(*c);
                     o
                 }
+                EvalJobOutput::LearnedRow(_, _, o) => o,
             };
             self.evaluation.outcome = Some(outcome);
         }
@@ -271,6 +341,9 @@ impl Workbench {
         self.update_live_metrics();
         // B may be the tuned weights.
         self.update_b(Impact::Rerank);
+        if evaluated {
+            self.start_learned_row();
+        }
     }
 
     /// Re-measures the current weights on the cached test context. Called after every
@@ -291,9 +364,7 @@ impl Workbench {
             return;
         }
         // The test context carries no learned scores: it would measure the weighted sum.
-        if config.method == crate::fusion::FusionMethod::Learned
-            && outcome.context.candidates.first().is_some_and(|c| !c.has_learned())
-        {
+        if config.method == crate::fusion::FusionMethod::Learned && !outcome.context.has_learned() {
             ev.live = None;
             return;
         }

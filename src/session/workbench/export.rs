@@ -239,6 +239,21 @@ fn config_section(wb: &Workbench, html: &mut String) {
         config.candidates_per_signal,
         if config.exclude_seen { "already-seen items excluded" } else { "repeats allowed" }
     );
+    if config.method == crate::fusion::FusionMethod::Learned {
+        match wb.engine().and_then(|e| e.ranker.as_ref()) {
+            Some(r) => {
+                let _ = write!(
+                    html,
+                    "<p>The learned ranker orders the lists: {}. The weighted sum below ranks search \
+                     results (the ranker ranks shoppers' recommendations only).</p>",
+                    esc(&r.describe())
+                );
+            }
+            None => {
+                html.push_str("<p>No learned ranker is trained or loaded: the lists use the weighted sum below.</p>")
+            }
+        }
+    }
     html.push_str("<table><tr><th>signal</th><th>weight</th><th>normalisation</th></tr>");
     for (s, setting) in &config.signals {
         if setting.enabled && setting.weight != 0.0 {

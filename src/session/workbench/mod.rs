@@ -121,6 +121,8 @@ pub mod job {
     pub const RANK: &str = "train ranker";
     /// Re-measuring the live metrics when that does not fit in a frame.
     pub const LIVE_METRICS: &str = "live metrics";
+    /// Applying the learned ranker to the last evaluation's test context (its `learned` row).
+    pub const LEARNED_ROW: &str = "learned row";
 }
 
 /// Called when a job has news (the GUI passes `request_repaint`).

@@ -112,6 +112,7 @@ impl Workbench {
                     self.save_ranker(&path);
                 }
                 self.apply_impact(Impact::Rescore);
+                self.start_learned_row();
             }
             Ok(_) | Err(RankerError::Cancelled) => {}
             Err(e) => self.notify(NoticeLevel::Warning, format!("ranker training failed: {e}")),

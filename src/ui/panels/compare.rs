@@ -1,5 +1,5 @@
-//! The Compare tab: configuration A (current) vs B (a snapshot, the defaults or the
-//! tuned weights), or two shoppers, or two queries — side by side with rank-shift lines,
+//! The Compare tab: configuration A (current) vs B (a snapshot, the defaults, the tuned
+//! weights or the learned ranker), or two shoppers, or two queries — side by side with rank-shift lines,
 //! overlap figures, and (after an evaluation) the comparison across all users.
 
 use eframe::egui::{self, Sense, Stroke, Vec2};
@@ -63,6 +63,12 @@ fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, Strin
                 ui.selectable_value(&mut source, BSource::Snapshot, "snapshot");
                 ui.selectable_value(&mut source, BSource::Default, "default preset");
                 ui.selectable_value(&mut source, BSource::Tuned, "tuned weights");
+                let ranker = wb.engine().is_some_and(|e| e.ranker.is_some());
+                ui.add_enabled_ui(ranker, |ui| {
+                    ui.selectable_value(&mut source, BSource::Learned, "learned ranker").on_disabled_hover_text(
+                        "Train a ranker in the Evaluate tab (or load a session that has one) to compare with it",
+                    );
+                });
                 if source != compare.source() {
                     cx.commands.push(Command::SetCompareSource(source));
                 }
@@ -75,7 +81,7 @@ fn labels(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<(String, Strin
                 }
             });
             if wb.config_b().is_none() {
-                ui.label("Press “Set B = current” (or choose default/tuned) to define B.");
+                ui.label("Press “Set B = current” (or choose default/tuned/learned) to define B.");
                 return None;
             }
             if wb.target().is_none() {
