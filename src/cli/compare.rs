@@ -106,6 +106,8 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         a.fusion.exclude_seen == b.fusion.exclude_seen,
         "A and B must agree on excluding already-seen items: it changes which items are relevant"
     );
+    // Found (or refused) before anything is fitted.
+    let learned = learned_ranker(args, &a, &b)?;
     session.data.signals.extend(args.rank.signal_files()?);
     session.check_external().map_err(anyhow::Error::msg)?;
     let engine = super::recommend::build_engine(&session, &args.rank)?;
@@ -137,7 +139,7 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         EvalContext::prepare(&dataset, &split.train, &train, &split.test, &models, &build, true, &progress)
             .map_err(|_| anyhow::anyhow!("cancelled"))?;
     context.vectors = engine.vectors.clone();
-    if let Some((path, ranker)) = learned_ranker(args, &a, &b)? {
+    if let Some((path, ranker)) = learned {
         ranker
             .check_compatible(&data_fingerprint(&dataset), &context.signals, engine.vectors.as_deref())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
