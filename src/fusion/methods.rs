@@ -135,29 +135,36 @@ pub fn contributions(set: &CandidateSet, config: &FusionConfig, j: usize) -> Vec
 /// Exact Shapley values of an `n`-player game (`n` ≤ 16) with value function `v` over
 /// coalition bit masks (`v(0)` is the empty coalition).
 pub fn shapley(n: usize, v: impl Fn(u32) -> f64) -> Vec<f64> {
-    let n = n.min(16);
-    let full = 1u32 << n;
-    let values: Vec<f64> = (0..full).map(&v).collect();
-    // factorial[i] = i!
-    let factorial: Vec<f64> = std::iter::once(1.0)
-        .chain((1..=n).scan(1.0f64, |acc, i| {
-            *acc *= i as f64;
-            Some(*acc)
-        }))
-        .collect();
-    let fact = |i: usize| factorial.get(i).copied().unwrap_or(1.0);
+    let values: Vec<f64> = (0..1u32 << n.min(16)).map(v).collect();
+    shapley_of_values(&values)
+}
+
+/// Exact Shapley values from every coalition's value (`values[mask]`, `2^n` of them,
+/// `n` ≤ 16): `φᵢ = Σ_{S ∌ i} |S|!(n−|S|−1)!/n! · (v(S ∪ {i}) − v(S))`, one pass over the
+/// coalitions with the weight of each size computed once.
+pub fn shapley_of_values(values: &[f64]) -> Vec<f64> {
+    let n = (values.len().max(1).ilog2() as usize).min(16);
+    let full = 1usize << n;
+    // weight[s] = s!(n−s−1)!/n!, by the recurrence weight[s+1] = weight[s]·(s+1)/(n−s−1).
+    let mut weight = vec![0.0f64; n];
+    if let Some(w0) = weight.first_mut() {
+        *w0 = 1.0 / n as f64;
+    }
+    for s in 1..n {
+        let previous = weight.get(s - 1).copied().unwrap_or(0.0);
+        if let Some(w) = weight.get_mut(s) {
+            *w = previous * s as f64 / (n - s) as f64;
+        }
+    }
     let mut phi = vec![0.0f64; n];
-    for (i, p) in phi.iter_mut().enumerate() {
-        let bit = 1u32 << i;
-        for mask in 0..full {
-            if mask & bit != 0 {
-                continue;
+    for mask in 0..full {
+        let without = values.get(mask).copied().unwrap_or(0.0);
+        let w = weight.get(mask.count_ones() as usize).copied().unwrap_or(0.0);
+        for (i, p) in phi.iter_mut().enumerate() {
+            let bit = 1usize << i;
+            if mask & bit == 0 {
+                *p += w * (values.get(mask | bit).copied().unwrap_or(0.0) - without);
             }
-            let size = mask.count_ones() as usize;
-            let weight = fact(size) * fact(n - size - 1) / fact(n);
-            let with = values.get((mask | bit) as usize).copied().unwrap_or(0.0);
-            let without = values.get(mask as usize).copied().unwrap_or(0.0);
-            *p += weight * (with - without);
         }
     }
     phi

@@ -13,7 +13,7 @@ pub mod rules;
 
 pub use candidates::CandidateSet;
 pub use config::{CandidateSource, FusionConfig, FusionMethod, Normalisation, SignalSetting};
-pub use methods::{contributions, fused_scores, shapley};
+pub use methods::{contributions, fused_scores, shapley, shapley_of_values};
 pub use rank::{RankContext, RankedItem, Rerank, RuleEffect, leave_one_out, rank};
 pub use rules::{
     Adjustment, ListFor, Rule, RuleAction, RuleScope, RuleTarget, SegmentsOf, any_segment_scope, check_rules,

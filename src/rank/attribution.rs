@@ -14,7 +14,7 @@ use super::features::ShopperRows;
 use super::model::Ranker;
 use super::scorer::{Partials, Scorer};
 use crate::embed::ItemVectors;
-use crate::fusion::shapley;
+use crate::fusion::shapley_of_values;
 use crate::score::SignalId;
 
 /// The most players exact enumeration handles (2¹⁶ coalitions per item).
@@ -57,11 +57,61 @@ struct Player {
     wide: [f32; 2],
 }
 
-/// Scratch buffers for enumerating coalitions.
+/// Scratch buffers for enumerating coalitions: the hidden input and wide term of every
+/// coalition of the low players and of the high players, and every coalition's value.
+#[derive(Default)]
 struct Coalitions {
+    low: Half,
+    high: Half,
+    values: Vec<f64>,
+}
+
+/// One half of the players' coalitions: `z[m]` (`hidden` wide) and `wide[m]` for every
+/// mask `m` of the half's players.
+#[derive(Default)]
+struct Half {
     z: Vec<f32>,
     wide: Vec<f32>,
-    values: Vec<f32>,
+}
+
+impl Half {
+    /// Fills the half for `players`, starting from `start` (every player at its baseline
+    /// value is added to it): each mask is the mask without its lowest player plus that
+    /// player's change.
+    fn fill(&mut self, players: &[Player], start: &[f32]) {
+        let h = start.len();
+        let masks = 1usize << players.len();
+        self.z.clear();
+        self.z.resize(masks * h, 0.0);
+        self.wide.clear();
+        self.wide.resize(masks, 0.0);
+        let (first, _) = self.z.split_at_mut(h);
+        first.copy_from_slice(start);
+        let mut wide0 = 0.0;
+        for p in players {
+            first.iter_mut().zip(&p.hidden[1]).for_each(|(a, v)| *a += v);
+            wide0 += p.wide[1];
+        }
+        if let Some(slot) = self.wide.first_mut() {
+            *slot = wide0;
+        }
+        for mask in 1..masks {
+            let g = mask.trailing_zeros() as usize;
+            let prev = mask & (mask - 1);
+            let Some(p) = players.get(g) else { continue };
+            let (before, after) = self.z.split_at_mut(mask * h);
+            let (Some(src), Some(dst)) = (before.get(prev * h..(prev + 1) * h), after.get_mut(..h)) else {
+                continue;
+            };
+            for (((d, s), new), old) in dst.iter_mut().zip(src).zip(&p.hidden[0]).zip(&p.hidden[1]) {
+                *d = s + (new - old);
+            }
+            let previous = self.wide.get(prev).copied().unwrap_or(0.0);
+            if let Some(slot) = self.wide.get_mut(mask) {
+                *slot = previous + (p.wide[0] - p.wide[1]);
+            }
+        }
+    }
 }
 
 impl Scorer<'_> {
@@ -101,42 +151,22 @@ impl Scorer<'_> {
     }
 
     /// The model's output for every coalition (bit `p` set: player `p` takes the
-    /// candidate's value), each from the previous coalition plus one player's change.
+    /// candidate's value). The players are split in two halves; a coalition's hidden input
+    /// is the sum of its low half's and its high half's, each built incrementally, so the
+    /// 2^players values cost one fused add-ReLU-dot product each over tables that fit in
+    /// the cache.
     fn coalition_values(&self, ps: &[Player], constant: &[f32], s: &mut Coalitions) {
         let h = constant.len();
-        let coalitions = 1usize << ps.len();
-        s.z.resize(coalitions * h, 0.0);
-        s.wide.resize(coalitions, 0.0);
-        s.values.resize(coalitions, 0.0);
-        let (first, _) = s.z.split_at_mut(h);
-        first.copy_from_slice(constant);
-        let mut wide0 = 0.0;
-        for p in ps {
-            first.iter_mut().zip(&p.hidden[1]).for_each(|(a, v)| *a += v);
-            wide0 += p.wide[1];
-        }
-        if let Some(slot) = s.wide.first_mut() {
-            *slot = wide0;
-        }
-        for mask in 1..coalitions {
-            let g = mask.trailing_zeros() as usize;
-            let prev = mask & (mask - 1);
-            let Some(p) = ps.get(g) else { continue };
-            let (before, after) = s.z.split_at_mut(mask * h);
-            let (Some(src), Some(dst)) = (before.get(prev * h..(prev + 1) * h), after.get_mut(..h)) else {
-                continue;
-            };
-            for (((d, s), new), old) in dst.iter_mut().zip(src).zip(&p.hidden[0]).zip(&p.hidden[1]) {
-                *d = s + (new - old);
+        let low_count = ps.len() / 2;
+        let (low, high) = ps.split_at(low_count);
+        s.low.fill(low, constant);
+        s.high.fill(high, &vec![0.0; h]);
+        let low_masks = 1usize << low_count;
+        s.values.clear();
+        for (zh, &wh) in s.high.z.chunks_exact(h.max(1)).zip(&s.high.wide) {
+            for (zl, &wl) in s.low.z.chunks_exact(h.max(1)).zip(&s.low.wide).take(low_masks) {
+                s.values.push(f64::from(self.output(zl, zh, wl + wh)));
             }
-            let previous = s.wide.get(prev).copied().unwrap_or(0.0);
-            if let Some(slot) = s.wide.get_mut(mask) {
-                *slot = previous + (p.wide[0] - p.wide[1]);
-            }
-        }
-        for (mask, v) in s.values.iter_mut().enumerate() {
-            let zs = s.z.get(mask * h..(mask + 1) * h).unwrap_or(&[]);
-            *v = self.output(zs, s.wide.get(mask).copied().unwrap_or(0.0));
         }
     }
 
@@ -158,7 +188,7 @@ impl Scorer<'_> {
         }
         let width = super::features::dense_width(signals);
         let base = mean_dense(rows, width);
-        let mut scratch = Coalitions { z: Vec::new(), wide: Vec::new(), values: Vec::new() };
+        let mut scratch = Coalitions::default();
         let mut out = Vec::with_capacity(which.len());
         for &j in which {
             let Some(x) = rows.dense.get(j * width..(j + 1) * width).filter(|_| j < rows.n) else {
@@ -167,14 +197,14 @@ impl Scorer<'_> {
             let (ps, constant) = self.players(signals, p, (x, &base), j);
             self.coalition_values(&ps, &constant, &mut scratch);
             let values = &scratch.values;
-            let phi = shapley(n_players, |m| f64::from(values.get(m as usize).copied().unwrap_or(0.0)));
+            let phi = shapley_of_values(values);
             let get = |p: usize| phi.get(p).copied().unwrap_or(0.0) as f32;
             out.push(Attribution {
                 signals: signal_ids.iter().enumerate().map(|(p, &s)| (s, get(p))).collect(),
                 embedding: get(signals),
                 cheap: get(signals + 1),
-                baseline: values.first().copied().unwrap_or(0.0),
-                score: values.last().copied().unwrap_or(0.0),
+                baseline: values.first().copied().unwrap_or(0.0) as f32,
+                score: values.last().copied().unwrap_or(0.0) as f32,
             });
         }
         Ok(out)

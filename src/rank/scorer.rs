@@ -128,6 +128,24 @@ fn axpy(acc: &mut [f32], x: f32, m: &[f32]) {
     }
 }
 
+/// Lanes of [`relu_dot`]'s independent partial sums.
+const LANES: usize = 8;
+
+/// `Σₖ max(aₖ + bₖ, 0)·oₖ`, summed in [`LANES`] independent lanes (a single running sum
+/// is a chain of dependent additions that the compiler may not reorder or vectorise).
+pub(crate) fn relu_dot(a: &[f32], b: &[f32], o: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let (mut ac, mut bc, mut oc) = (a.chunks_exact(LANES), b.chunks_exact(LANES), o.chunks_exact(LANES));
+    for ((x, y), w) in (&mut ac).zip(&mut bc).zip(&mut oc) {
+        for (((l, x), y), w) in lanes.iter_mut().zip(x).zip(y).zip(w) {
+            *l += (x + y).max(0.0) * w;
+        }
+    }
+    let tail: f32 =
+        ac.remainder().iter().zip(bc.remainder()).zip(oc.remainder()).map(|((x, y), w)| (x + y).max(0.0) * w).sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
 impl Scorer<'_> {
     /// Hidden width.
     pub(crate) fn hidden(&self) -> usize {
@@ -222,24 +240,20 @@ impl Scorer<'_> {
         Ok(Partials { base, emb, ok, mean_item, mean_both, wide, user_term })
     }
 
-    /// The model's output from a hidden input `z` and the wide term.
-    pub(crate) fn output(&self, z: &[f32], wide: f32) -> f32 {
-        let deep: f32 = z.iter().zip(&self.plain.out).map(|(a, o)| a.max(0.0) * o).sum();
-        deep + self.plain.out_bias + wide
+    /// The model's output from a hidden input given as two parts, `z = a + b`, and the
+    /// wide term.
+    pub(crate) fn output(&self, a: &[f32], b: &[f32], wide: f32) -> f32 {
+        relu_dot(a, b, &self.plain.out) + self.plain.out_bias + wide
     }
 
     /// Scores from partial sums.
     pub(crate) fn scores_of(&self, p: &Partials) -> Vec<f32> {
         let h = self.hidden.max(1);
-        let mut z = vec![0.0f32; h];
         p.base
             .chunks_exact(h)
             .zip(p.emb.chunks_exact(h))
             .zip(&p.wide)
-            .map(|((b, e), &w)| {
-                z.iter_mut().zip(b).zip(e).for_each(|((z, b), e)| *z = b + e);
-                self.output(&z, w)
-            })
+            .map(|((b, e), &w)| self.output(b, e, w))
             .collect()
     }
 
