@@ -92,7 +92,7 @@ fn assert_ticks(shown: &[PaintedText], frame: egui::Rect, cols: &[f32], rows: &[
 }
 
 #[test]
-fn the_heatmap_writes_values_ticks_and_scale_and_rings_the_best_and_dots_the_current_weights() {
+fn the_heatmap_writes_values_ticks_and_scale_and_frames_the_best_and_the_current_weights_clear_of_the_values() {
     let mut h = tall(Session::default());
     evaluated(&mut h);
     // The heatmap's Run (the weight sweep's comes first); rows ALS, columns item-CF by default.
@@ -158,39 +158,56 @@ fn the_heatmap_writes_values_ticks_and_scale_and_rings_the_best_and_dots_the_cur
     assert_eq!(ends.len(), 2, "{scale}");
     assert!((ends[0] - lo).abs() < 1e-3 && (ends[1] - hi).abs() < 1e-3, "{scale} for {lo}…{hi}");
 
-    // The best cell is ringed in red, the current weights dotted in blue where they fall
-    // between the column and row centres (the grid steps by 1/6).
+    // The best cell is framed in red, the cell nearest the current weights in blue on a white
+    // band (the grid steps by 1/6), and no frame crosses any cell's value.
     let (bi, bj) = (0..7)
         .flat_map(|i| (0..7).map(move |j| (i, j)))
         .fold((0, 0), |b, (i, j)| if sweep.grid[i][j] > sweep.grid[b.0][b.1] { (i, j) } else { b });
-    let best = at(bi, bj).rect.center();
-    let circles: Vec<egui::epaint::CircleShape> = painted(&h)
+    let nearest = |w: f32| (0..7).min_by(|&p, &q| (p as f32 / 6.0 - w).abs().total_cmp(&(q as f32 / 6.0 - w).abs()));
+    let (ci, cj) = (nearest(wa).expect("a row"), nearest(wb).expect("a column"));
+    let frames: Vec<(egui::Color32, f32, egui::Rect)> = painted(&h)
         .into_iter()
         .filter(|p| in_plot(p.clip, frame))
-        .filter_map(|p| if let Shape::Circle(c) = p.shape { Some(c) } else { None })
+        .filter_map(|p| match p.shape {
+            Shape::Path(path) if path.points.len() >= 4 => {
+                let color = match &path.stroke.color {
+                    egui::epaint::ColorMode::Solid(c) => *c,
+                    _ => return None,
+                };
+                Some((color, path.stroke.width, egui::Rect::from_points(&path.points)))
+            }
+            _ => None,
+        })
         .collect();
-    assert!(
-        circles.iter().any(|c| c.stroke.color == theme::ONLY_B
-            && c.fill == egui::Color32::TRANSPARENT
-            && (c.center - best).length() < 2.0),
-        "no red ring on the best cell ({bi}, {bj}) at {best:?}"
-    );
-    let along = |centres: &[f32], w: f32| centres[0] + (centres[1] - centres[0]) * w * 6.0;
-    let rows_up: Vec<f32> = rows.iter().rev().copied().collect();
-    let current = egui::pos2(along(&cols, wb.clamp(0.0, 1.0)), along(&rows_up, wa.clamp(0.0, 1.0)));
-    assert!(
-        circles.iter().any(|c| c.fill == theme::ONLY_A && (c.center - current).length() < 2.0),
-        "no blue dot at the current weights ALS {wa}, item-CF {wb} ({current:?})"
-    );
-    // On a white halo wider than the dot, so it shows on the teal end of the scale too.
-    let dot = circles.iter().find(|c| c.fill == theme::ONLY_A && (c.center - current).length() < 2.0).map(|c| c.radius);
-    assert!(
-        circles.iter().any(|c| c.fill == egui::Color32::WHITE
-            && (c.center - current).length() < 2.0
-            && dot.is_some_and(|r| c.radius > r + 1.0)),
-        "no white halo under the current-weights dot"
-    );
-    h.get_by_label_contains("red ring: best ndcg@10 ");
+    let framing = |color: egui::Color32, cell: &PaintedText| {
+        frames.iter().find(|(c, _, r)| *c == color && r.contains_rect(cell.rect)).map(|(_, w, r)| (*w, *r))
+    };
+    let red = framing(theme::ONLY_B, at(bi, bj));
+    assert!(red.is_some(), "no red frame around the best cell ({bi}, {bj})");
+    let blue = framing(theme::ONLY_A, at(ci, cj));
+    assert!(blue.is_some(), "no blue frame around cell ({ci}, {cj}), nearest ALS {wa}, item-CF {wb}");
+    let band = frames.iter().find(|(c, w, r)| {
+        *c == egui::Color32::WHITE
+            && blue.is_some_and(|(bw, br)| *w > bw + 1.0 && (r.center() - br.center()).length() < 1.0)
+    });
+    assert!(band.is_some(), "no white band wider than the blue frame under it");
+    for (_, width, r) in &frames {
+        let (outer, inner) = (r.expand(width / 2.0), r.shrink(width / 2.0));
+        for t in &cells {
+            assert!(
+                inner.contains_rect(t.rect) || !outer.intersects(t.rect),
+                "a frame at {r:?} crosses the cell value {} at {:?}",
+                t.text,
+                t.rect
+            );
+        }
+    }
+    // Each frame lies inside one cell: between neighbouring column and row centres.
+    let (dx, dy) = (cols[1] - cols[0], rows[1] - rows[0]);
+    for (_, _, r) in &frames {
+        assert!(r.width() < dx && r.height() < dy.abs(), "a frame {r:?} wider than a cell ({dx} × {dy})");
+    }
+    h.get_by_label_contains("red frame: best ndcg@10 ");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! worked out once from the grid ([`HeatmapView`], pure and unit-tested), then drawn.
 
 use eframe::egui;
-use egui_plot::{Heatmap, Plot, PlotPoints, Points};
+use egui_plot::{Heatmap, Line, Plot};
 
 use crate::eval::sweep::Sweep2;
 use crate::ui::context::PanelContext;
@@ -20,9 +20,11 @@ pub struct HeatmapView {
     pub range: (f64, f64),
     /// The best cell (row, column); the first of equal ones.
     pub best: (usize, usize),
-    /// Where the current weights fall, [x = b, y = a], clamped to the grid.
-    pub current: [f64; 2],
-    /// Whether a current weight lies outside the grid's range (the dot then sits on its edge).
+    /// The cell (row, column) nearest the current weights; the lower of two equally near.
+    pub current: (usize, usize),
+    /// Whether both current weights are grid values (else the framed cell is the nearest).
+    pub current_on_grid: bool,
+    /// Whether a current weight lies outside the grid's range (the frame then sits on its edge).
     pub current_outside: bool,
 }
 
@@ -43,21 +45,26 @@ impl HeatmapView {
             }
         }
         let decimals = (3..=5).find(|&d| reads_apart(&flat, d)).unwrap_or(5);
-        let (ya, a_out) = cell_position(values, current.0);
-        let (xb, b_out) = cell_position(values, current.1);
+        let (row, a_on) = nearest(values, current.0);
+        let (column, b_on) = nearest(values, current.1);
+        let outside = |w: f32| values.first().is_some_and(|&f| w < f) || values.last().is_some_and(|&l| w > l);
         Some(Self {
             ticks: values.iter().map(|w| format!("{w:.2}")).collect(),
             decimals,
             range: (lo, hi),
             best: (best / n, best % n),
-            current: [xb, ya],
-            current_outside: a_out || b_out,
+            current: (row, column),
+            current_on_grid: a_on && b_on,
+            current_outside: outside(current.0) || outside(current.1),
         })
     }
 
-    /// The centre of the best cell, [x, y].
-    pub fn best_at(&self) -> [f64; 2] {
-        [self.best.1 as f64 + 0.5, self.best.0 as f64 + 0.5]
+    /// The closed outline of cell (row, column), `inset` of a cell inside its edges, as
+    /// [x, y] corners: on the cell's border, clear of the value written at its centre.
+    pub fn frame(cell: (usize, usize), inset: f64) -> Vec<[f64; 2]> {
+        let (y0, x0) = (cell.0 as f64 + inset, cell.1 as f64 + inset);
+        let (y1, x1) = (cell.0 as f64 + 1.0 - inset, cell.1 as f64 + 1.0 - inset);
+        vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
     }
 
     /// Where `v` sits on the colour scale, 0 (lowest) to 1 (highest).
@@ -88,30 +95,22 @@ fn reads_apart(values: &[f64], decimals: usize) -> bool {
         .all(|(k, (v, t))| values.iter().zip(&texts).skip(k + 1).all(|(w, u)| (v - w).abs() < 5e-6 || t != u))
 }
 
-/// The plot coordinate of weight `w` along the grid `values` (cell centres at `i + 0.5`,
-/// linear between them), clamped to the first and last centre; and whether it was outside.
-fn cell_position(values: &[f32], w: f32) -> (f64, bool) {
-    let (Some(&first), Some(&last)) = (values.first(), values.last()) else { return (0.5, true) };
-    if w <= first || values.len() == 1 {
-        return (0.5, w < first || (values.len() == 1 && w > first));
-    }
-    if w >= last {
-        return (values.len() as f64 - 0.5, w > last);
-    }
-    for (i, pair) in values.windows(2).enumerate() {
-        if let [lo, hi] = *pair
-            && w >= lo
-            && w <= hi
-        {
-            let t = if hi > lo { f64::from(w - lo) / f64::from(hi - lo) } else { 0.0 };
-            return (i as f64 + 0.5 + t, false);
+/// The index of the grid value nearest `w` (the lower of two equally near) and whether `w`
+/// is that value (to within 1e-6).
+fn nearest(values: &[f32], w: f32) -> (usize, bool) {
+    let mut best = (0, f32::INFINITY);
+    for (i, &v) in values.iter().enumerate() {
+        let d = (v - w).abs();
+        if d < best.1 {
+            best = (i, d);
         }
     }
-    (0.5, true)
+    (best.0, best.1 <= 1e-6)
 }
 
 /// The grid as a heatmap: cell values to enough decimals, the weights as tick labels, a colour
-/// scale with its ends, the best cell ringed and the current weights dotted.
+/// scale with its ends, the best cell framed in red and the current weights' cell in blue
+/// (frames on the cells' borders, so that no mark covers a value).
 pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &Sweep2) {
     let fusion = &cx.wb.session().fusion;
     let (wa, wb) = (fusion.weight(s.a), fusion.weight(s.b));
@@ -123,14 +122,20 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &Sweep2) {
     ui.horizontal_wrapped(|ui| {
         colour_scale(ui, &view, &s.metric);
         ui.label(format!(
-            "red ring: best {} {} at {} {best_a:.2}, {} {best_b:.2} · blue dot: current weights {} {wa:.2}, {} {wb:.2}{}",
+            "red frame: best {} {} at {} {best_a:.2}, {} {best_b:.2} · blue frame: current weights {} {wa:.2}, {} {wb:.2}{}",
             s.metric,
             cell_text(best_value, view.decimals),
             s.a.label(),
             s.b.label(),
             s.a.label(),
             s.b.label(),
-            if view.current_outside { " (outside the grid: drawn on its edge)" } else { "" }
+            if view.current_outside {
+                " (outside the grid: the nearest edge cell is framed)"
+            } else if view.current_on_grid {
+                ""
+            } else {
+                " (between grid values: the nearest cell is framed)"
+            }
         ));
     });
     let ticks = view.ticks.clone();
@@ -163,22 +168,11 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, s: &Sweep2) {
                     .custom_mapping(Box::new(move |v| theme::scale_colour(scale.scale_position(v))))
                     .formatter(Box::new(move |v| cell_text(v, decimals))),
             );
-            plot.points(
-                Points::new("best", PlotPoints::from(vec![view.best_at()]))
-                    .shape(egui_plot::MarkerShape::Circle)
-                    .filled(false)
-                    .radius(9.0)
-                    .color(theme::ONLY_B),
-            );
-            // A white halo under the blue dot keeps it visible on every colour of the scale.
-            plot.points(
-                Points::new("current weights halo", PlotPoints::from(vec![view.current]))
-                    .radius(7.5)
-                    .color(egui::Color32::WHITE),
-            );
-            plot.points(
-                Points::new("current weights", PlotPoints::from(vec![view.current])).radius(5.0).color(theme::ONLY_A),
-            );
+            plot.line(Line::new("best", HeatmapView::frame(view.best, 0.04)).width(2.5).color(theme::ONLY_B));
+            // A white band under the blue frame keeps it visible on every colour of the scale.
+            let current = HeatmapView::frame(view.current, 0.14);
+            plot.line(Line::new("current weights halo", current.clone()).width(5.0).color(egui::Color32::WHITE));
+            plot.line(Line::new("current weights", current).width(2.5).color(theme::ONLY_A));
         });
     cx.ui.plot_rects.insert("sweep2".to_owned(), r.response.rect);
     super::widgets::png_button(ui, cx, "sweep2");
@@ -245,13 +239,21 @@ mod tests {
         let v = HeatmapView::new(&values, &grid, (0.25, 0.5)).expect("a view");
         assert_eq!(v.ticks, ["0.00", "0.17", "0.33", "0.50", "0.67", "0.83", "1.00"]);
         assert_eq!(v.best, (4, 1));
-        assert_eq!(v.best_at(), [1.5, 4.5]);
-        // b = 0.5 is the centre of column 3; a = 0.25 is half-way from 1/6 (1.5) to 2/6 (2.5).
-        assert!((v.current[0] - 3.5).abs() < 1e-6 && (v.current[1] - 2.0).abs() < 1e-6, "{:?}", v.current);
-        assert!(!v.current_outside);
-        // A weight above the grid sits on its last centre and is said to be outside.
+        // The best cell's frame runs on its border, 0.04 of a cell in.
+        assert_eq!(
+            HeatmapView::frame(v.best, 0.04),
+            [[1.04, 4.04], [1.96, 4.04], [1.96, 4.96], [1.04, 4.96], [1.04, 4.04]]
+        );
+        // b = 0.5 is column 3; a = 0.25 lies half-way between 1/6 and 2/6: row 1, the lower.
+        assert_eq!((v.current, v.current_on_grid, v.current_outside), ((1, 3), false, false));
+        // a = 0.3 is nearer 2/6; exact grid values are on the grid.
+        let v = HeatmapView::new(&values, &grid, (0.3, 1.0 / 6.0)).expect("a view");
+        assert_eq!((v.current, v.current_on_grid), ((2, 1), false));
+        let v = HeatmapView::new(&values, &grid, (4.0 / 6.0, 0.0)).expect("a view");
+        assert_eq!((v.current, v.current_on_grid), ((4, 0), true));
+        // A weight above the grid frames the last cell and is said to be outside.
         let v = HeatmapView::new(&values, &grid, (2.0, 0.0)).expect("a view");
-        assert_eq!(v.current, [0.5, 6.5]);
+        assert_eq!(v.current, (6, 0));
         assert!(v.current_outside);
         assert!((v.scale_position(0.2) - 1.0).abs() < 1e-6 && v.scale_position(0.05).abs() < 1e-6);
         assert!(HeatmapView::new(&values, &grid[..3], (0.0, 0.0)).is_none(), "a ragged grid");
