@@ -140,34 +140,55 @@ pub fn shapley(n: usize, v: impl Fn(u32) -> f64) -> Vec<f64> {
 }
 
 /// Exact Shapley values from every coalition's value (`values[mask]`, `2^n` of them,
-/// `n` ≤ 16): `φᵢ = Σ_{S ∌ i} |S|!(n−|S|−1)!/n! · (v(S ∪ {i}) − v(S))`, one pass over the
-/// coalitions with the weight of each size computed once.
+/// `n` ≤ 16): `φᵢ = Σ_{S ∌ i} w(|S|)·(v(S ∪ {i}) − v(S))` with `w(s) = s!(n−s−1)!/n!`.
+///
+/// Regrouped by coalition, `φᵢ = Σ_{S ∋ i} c(S) − Σ_S w(|S|)·v(S)` with
+/// `c(S) = (w(|S|−1) + w(|S|))·v(S)` (`w(−1) = w(n) = 0`): one weight per coalition, then
+/// for each player a sum over the coalitions that hold it, which lie in contiguous runs.
 pub fn shapley_of_values(values: &[f64]) -> Vec<f64> {
     let n = (values.len().max(1).ilog2() as usize).min(16);
     let full = 1usize << n;
-    // weight[s] = s!(n−s−1)!/n!, by the recurrence weight[s+1] = weight[s]·(s+1)/(n−s−1).
-    let mut weight = vec![0.0f64; n];
-    if let Some(w0) = weight.first_mut() {
-        *w0 = 1.0 / n as f64;
-    }
-    for s in 1..n {
-        let previous = weight.get(s - 1).copied().unwrap_or(0.0);
-        if let Some(w) = weight.get_mut(s) {
-            *w = previous * s as f64 / (n - s) as f64;
+    // weight[s + 1] = w(s) for s in −1..=n, by w(0) = 1/n and w(s) = w(s−1)·s/(n−s).
+    let mut weight = vec![0.0f64; n + 2];
+    for s in 0..n {
+        let w = if s == 0 { 1.0 / n as f64 } else { weight.get(s).copied().unwrap_or(0.0) * s as f64 / (n - s) as f64 };
+        if let Some(slot) = weight.get_mut(s + 1) {
+            *slot = w;
         }
     }
-    let mut phi = vec![0.0f64; n];
-    for mask in 0..full {
-        let without = values.get(mask).copied().unwrap_or(0.0);
-        let w = weight.get(mask.count_ones() as usize).copied().unwrap_or(0.0);
-        for (i, p) in phi.iter_mut().enumerate() {
-            let bit = 1usize << i;
-            if mask & bit == 0 {
-                *p += w * (values.get(mask | bit).copied().unwrap_or(0.0) - without);
+    let mut held = Vec::with_capacity(full);
+    let mut absent = 0.0f64;
+    for (mask, &v) in values.iter().take(full).enumerate() {
+        let s = mask.count_ones() as usize;
+        let (before, at) = (weight.get(s).copied().unwrap_or(0.0), weight.get(s + 1).copied().unwrap_or(0.0));
+        held.push((before + at) * v);
+        absent += at * v;
+    }
+    (0..n).map(|i| sum_with_bit(&held, i) - absent).collect()
+}
+
+/// `Σ xs[m]` over the indices `m` with bit `i` set, in [`LANES`] independent partial sums.
+fn sum_with_bit(xs: &[f64], i: usize) -> f64 {
+    const LANES: usize = 8;
+    let half = 1usize << i;
+    let mut lanes = [0.0f64; LANES];
+    if half >= LANES {
+        // The indices with bit i run in blocks of `half`, every `2·half`.
+        for block in xs.chunks_exact(2 * half) {
+            for chunk in block.get(half..).unwrap_or(&[]).chunks_exact(LANES) {
+                lanes.iter_mut().zip(chunk).for_each(|(l, x)| *l += x);
             }
         }
+        return lanes.iter().sum();
     }
-    phi
+    // Within every run of LANES indices the same positions have bit i.
+    let pattern: [f64; LANES] = std::array::from_fn(|k| if k & half != 0 { 1.0 } else { 0.0 });
+    let chunks = xs.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().enumerate().filter(|(k, _)| k & half != 0).map(|(_, x)| x).sum();
+    for chunk in chunks {
+        lanes.iter_mut().zip(chunk).zip(&pattern).for_each(|((l, x), p)| *l += x * p);
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 #[cfg(test)]
@@ -182,5 +203,37 @@ mod tests {
         assert!((phi[0] - 2.0 / 3.0).abs() < 1e-12);
         assert!((phi[1] - 1.0 / 6.0).abs() < 1e-12);
         assert!((phi[2] - 1.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn shapley_equals_the_mean_marginal_contribution_over_every_ordering() {
+        // The definition: a player's value is its marginal contribution averaged over all n!
+        // orders in which the players join, here for n = 1…5 and pseudo-random values.
+        for n in 1..=5usize {
+            let values: Vec<f64> = (0..1u64 << n).map(|m| ((m * 2654435761 + 7) % 1000) as f64 / 37.0 - 9.0).collect();
+            let mut orders: Vec<Vec<usize>> = vec![vec![]];
+            for _ in 0..n {
+                orders = orders
+                    .into_iter()
+                    .flat_map(|o| {
+                        let free: Vec<usize> = (0..n).filter(|p| !o.contains(p)).collect();
+                        free.into_iter().map(move |p| [o.clone(), vec![p]].concat())
+                    })
+                    .collect();
+            }
+            let mut expected = vec![0.0f64; n];
+            for order in &orders {
+                let mut mask = 0usize;
+                for &p in order {
+                    expected[p] += values[mask | 1 << p] - values[mask];
+                    mask |= 1 << p;
+                }
+            }
+            let phi = shapley_of_values(&values);
+            for p in 0..n {
+                let e = expected[p] / orders.len() as f64;
+                assert!((phi[p] - e).abs() < 1e-9, "n {n} player {p}: {} vs {e}", phi[p]);
+            }
+        }
     }
 }
