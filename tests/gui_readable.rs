@@ -505,3 +505,24 @@ fn the_shoppers_history_in_explore_has_a_colour_of_its_own_and_a_legend_entry() 
         assert_eq!(squares, history, "coloured by {colour_by}: one square per item of the history");
     }
 }
+
+#[test]
+fn the_data_charts_label_their_event_counts_in_thousands() {
+    let mut h = tall(Session::default());
+    loaded(&mut h);
+    h.get_by_label("Data").click();
+    h.run_steps(3);
+    let frame = plot_rect(&h, "event-types");
+    let shown = painted_texts(&h);
+    // The y axis's labels, left of the plot and within its height. The sample has about
+    // 36,000 purchases, so the axis runs past 30,000: written 10k, 20k, 30k.
+    let beside: Vec<&str> = shown
+        .iter()
+        .filter(|t| t.rect.right() <= frame.left() + 1.0 && frame.y_range().contains(t.rect.center().y))
+        .map(|t| t.text.as_str())
+        .collect();
+    for label in ["10k", "20k", "30k"] {
+        assert!(beside.contains(&label), "no {label} beside the events-by-type chart: {beside:?}");
+    }
+    assert!(!beside.iter().any(|t| t.len() > 4 && t.chars().all(|c| c.is_ascii_digit())), "{beside:?}");
+}

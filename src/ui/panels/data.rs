@@ -68,6 +68,8 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 .show_grid([false, true])
                 .y_axis_label("events")
                 .y_axis_min_width(48.0)
+                .y_axis_formatter(|m, _| super::widgets::count_tick(m.value))
+                .y_grid_spacer(egui_plot::uniform_grid_spacer(super::widgets::count_steps))
                 .x_axis_formatter(move |m, _| {
                     names
                         .get(m.value.round() as usize)
@@ -91,6 +93,8 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
                 .show_grid([false, true])
                 .y_axis_label("events")
                 .y_axis_min_width(48.0)
+                .y_axis_formatter(|m, _| super::widgets::count_tick(m.value))
+                .y_grid_spacer(egui_plot::uniform_grid_spacer(super::widgets::count_steps))
                 .x_axis_formatter(move |m, _| {
                     months
                         .get(m.value.round() as usize)
