@@ -721,3 +721,43 @@ fn a_path_field_shows_its_whole_path_on_hover() {
     hover_long(&mut h, at);
     assert!(shown(&h) > before, "hovering the field adds a tooltip with the whole path {path}");
 }
+
+#[test]
+fn newly_loaded_data_opens_the_evaluate_tab_at_its_top_not_where_the_last_data_was_scrolled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The same sample through a session file: opening it loads the data again.
+    let again = dir.path().join("sample.json");
+    Session::default().save(&again).expect("save session");
+    let mut h = harness(Session::default(), false);
+    loaded(&mut h);
+    let evaluate = |h: &mut Harness<'static, WorkbenchApp>| {
+        h.get_by_label("Evaluate").click();
+        h.run_steps(3);
+        h.get_by_label("Run evaluation").click();
+        wait_until(h, "the evaluation", |app| {
+            app.wb.evaluation().outcome().is_some() && app.wb.jobs().running().is_empty()
+        });
+        h.run_steps(3);
+    };
+    // The metrics table's header ("row", "kind", the metrics): how far under the line above
+    // the scrolled area ("… shoppers evaluated") it is drawn, if it is.
+    let header_top = |h: &Harness<'static, WorkbenchApp>| {
+        let above = h.get_by_label_contains("shoppers evaluated").rect().bottom();
+        h.query_all_by_label("row").map(|n| n.rect().top() - above).reduce(f32::min)
+    };
+    evaluate(&mut h);
+    let top = header_top(&h).expect("the metrics table's header");
+    assert!(top > 0.0 && top < 100.0, "the header {top} under the line above the table");
+    // Scrolled down to the segments: the table's header is above the view (or not drawn).
+    h.get_by_label_contains("Segments (fused").scroll_to_me();
+    h.run_steps(3);
+    assert!(header_top(&h).is_none_or(|t| t < top - 100.0), "the tab did not scroll");
+    open_session(&mut h, &again);
+    wait_until(&mut h, "the data, loaded again", |app| app.wb.engine().is_some() && app.wb.jobs().running().is_empty());
+    evaluate(&mut h);
+    let after = header_top(&h);
+    assert!(
+        after.is_some_and(|a| (a - top).abs() < 2.0),
+        "the new data's table header is at {after:?}, not at the top ({top})"
+    );
+}

@@ -209,6 +209,12 @@ impl Workbench {
         self.session_path.as_deref()
     }
 
+    /// Which load of the data is installed: it counts up with every load, so a view keyed by
+    /// it (a scroll position) starts afresh on new data.
+    pub fn data_generation(&self) -> u64 {
+        self.data.generation
+    }
+
     /// The loaded data, once loaded.
     pub fn dataset(&self) -> Option<&Arc<Dataset>> {
         self.data.dataset()

@@ -21,7 +21,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         return;
     };
     let r = &ds.report;
-    egui::ScrollArea::vertical().id_salt("data-scroll").show(ui, |ui| {
+    egui::ScrollArea::vertical().id_salt(("data-scroll", cx.wb.data_generation())).show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.strong(format!("{} items · {} shoppers · {} events", r.items, r.users, r.events));
             if let Some((a, b)) = r.time_span {

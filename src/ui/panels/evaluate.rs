@@ -32,7 +32,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         outcome.events.1,
         outcome.users
     ));
-    egui::ScrollArea::vertical().id_salt("evaluate-scroll").show(ui, |ui| {
+    egui::ScrollArea::vertical().id_salt(("evaluate-scroll", cx.wb.data_generation())).show(ui, |ui| {
         metrics_table(ui, cx, k);
         ui.separator();
         bar_chart(ui, cx, k);

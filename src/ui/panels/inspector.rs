@@ -11,7 +11,7 @@ use crate::ui::theme;
 /// Draws the inspector.
 pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     egui::Panel::right("inspector").resizable(true).default_size(320.0).min_size(240.0).show(ui, |ui| {
-        egui::ScrollArea::vertical().id_salt("inspector-scroll").show(ui, |ui| {
+        egui::ScrollArea::vertical().id_salt(("inspector-scroll", cx.wb.data_generation())).show(ui, |ui| {
             ui.heading("Inspector");
             let Some(engine) = cx.wb.engine() else {
                 ui.label("Loading…");

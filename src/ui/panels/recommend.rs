@@ -24,7 +24,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     }
     target_picker(ui, cx);
     ui.separator();
-    egui::ScrollArea::vertical().id_salt("recommend-scroll").show(ui, |ui| {
+    egui::ScrollArea::vertical().id_salt(("recommend-scroll", cx.wb.data_generation())).show(ui, |ui| {
         if cx.wb.session().selection.mode == Mode::Recommend {
             history(ui, cx);
             ui.separator();
