@@ -490,12 +490,15 @@ fn the_presentation_view_hides_the_configuration_and_steps_through_shoppers() {
     h.run();
     assert!(h.query_by_label_contains("New here?").is_none());
     assert!(h.state().ui.settings.guide_dismissed);
+    // The sample's notes about its files are above the tabs, until presenting.
+    assert!(h.query_all_by_label("Note:").count() > 0, "the sample has no notes to hide");
     h.get_by_label("Present").click();
     h.run_steps(3);
     assert!(
         h.query_by_role_and_label(egui::accesskit::Role::Slider, "ALS weight").is_none(),
         "the configuration must be hidden"
     );
+    assert_eq!(h.query_all_by_label("Note:").count(), 0, "notes are shown to the audience");
     // Without chosen shoppers it steps through the heaviest: 17920, then 16360.
     h.get_by_label("shopper 17920 · 1 of 5");
     h.get_by_label("Next shopper >").click();
@@ -505,6 +508,7 @@ fn the_presentation_view_hides_the_configuration_and_steps_through_shoppers() {
     h.get_by_label("Exit presentation").click();
     h.run_steps(3);
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "ALS weight");
+    assert!(h.query_all_by_label("Note:").count() > 0, "the notes are back after presenting");
 }
 
 #[test]

@@ -10,10 +10,12 @@ use crate::ui::theme;
 /// are (more scrolls; every notice is in the notices window).
 pub const MAX_HEIGHT: f32 = 96.0;
 
-/// Draws the notices.
+/// Draws the notices. While presenting, only warnings and errors: notes about the data are
+/// for the person setting up, not for the audience (the notices window keeps every one).
 pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     let mut dismiss = None;
-    if !cx.wb.notices().is_empty() {
+    let any_shown = cx.wb.notices().iter().any(|n| is_shown(n.level, cx.ui.presenting));
+    if any_shown {
         egui::ScrollArea::vertical()
             .id_salt("notices")
             .max_height(MAX_HEIGHT)
@@ -22,7 +24,7 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     }
     let older = cx.wb.notices().len().saturating_sub(4);
     let earlier = cx.wb.notice_history().len();
-    if older + earlier > 0 {
+    if older + earlier > 0 && !cx.ui.presenting {
         let text = match (older, earlier) {
             (0, e) => format!("Notices… ({e} earlier)"),
             (o, 0) => format!("… {o} older notices"),
@@ -40,9 +42,14 @@ pub fn show(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     if let Some(i) = dismiss {
         cx.commands.push(Command::DismissNotice(i));
     }
-    if !cx.wb.notices().is_empty() {
+    if any_shown {
         ui.separator();
     }
+}
+
+/// Whether a notice of `level` is shown above the tabs (`presenting`: warnings and errors only).
+fn is_shown(level: NoticeLevel, presenting: bool) -> bool {
+    !presenting || level != NoticeLevel::Info
 }
 
 /// The notices window: the shown notices, then the history (newest first).
@@ -64,9 +71,10 @@ fn notices_window(ctx: &egui::Context, cx: &mut PanelContext<'_>) {
     cx.ui.notices_window = open;
 }
 
-/// The newest four notices, each with its dismiss button first.
+/// The newest four notices shown, each with its dismiss button first.
 fn shown(ui: &mut egui::Ui, cx: &PanelContext<'_>, dismiss: &mut Option<usize>) {
-    for (i, n) in cx.wb.notices().iter().enumerate().rev().take(4) {
+    let presenting = cx.ui.presenting;
+    for (i, n) in cx.wb.notices().iter().enumerate().rev().filter(|(_, n)| is_shown(n.level, presenting)).take(4) {
         ui.horizontal(|ui| {
             let (icon, color) = match n.level {
                 NoticeLevel::Info => ("Note:", ui.visuals().text_color()),
