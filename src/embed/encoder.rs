@@ -24,6 +24,25 @@ pub const EMBED_CHUNK_TEXTS: usize = 8_192;
 /// The batch size used when the caller has no opinion.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
+/// The most padded tokens in one batch: long texts go in smaller batches, so that a batch's
+/// attention scores (rows × heads × width² floats) stay small. 32 texts of 64 tokens fit;
+/// texts of 256 tokens go 8 at a time.
+pub const BATCH_TOKEN_BUDGET: usize = 2_048;
+
+/// Splits `lengths` (token counts, longest first) into consecutive batches of at most
+/// `batch_size` texts and at most [`BATCH_TOKEN_BUDGET`] padded tokens (a batch is as wide as
+/// its first, longest text; one text always makes a batch). Returns each batch's length.
+pub fn token_batches(lengths: &[usize], batch_size: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(&width) = lengths.get(start) {
+        let rows = (BATCH_TOKEN_BUDGET / width.max(1)).clamp(1, batch_size.max(1)).min(lengths.len() - start);
+        out.push(rows);
+        start += rows;
+    }
+    out
+}
+
 /// Number format of the model's computation. f32 is the default everywhere; `int8` is the
 /// faster CPU path (int8 weights and matmuls in the dense layers, cosine ≥ 0.995 against
 /// f32); f16 and bf16 are for GPUs, where they are faster and keep cosine ≥ 0.999.
@@ -370,7 +389,14 @@ impl SentenceEmbedder {
         let mut order: Vec<(usize, &Encoding)> = encodings.iter().enumerate().collect();
         order.sort_by_key(|(_, e)| std::cmp::Reverse(e.get_ids().len()));
         let dim = self.dim;
-        let batches: Vec<&[(usize, &Encoding)]> = order.chunks(batch_size).collect();
+        let lengths: Vec<usize> = order.iter().map(|(_, e)| e.get_ids().len()).collect();
+        let mut rest: &[(usize, &Encoding)] = &order;
+        let mut batches: Vec<&[(usize, &Encoding)]> = Vec::new();
+        for rows in token_batches(&lengths, batch_size) {
+            let (batch, after) = rest.split_at(rows.min(rest.len()));
+            batches.push(batch);
+            rest = after;
+        }
         // On the CPU, neighbouring batches (of similar length, after the sort) run side by
         // side, one per thread, each with single-threaded matmuls: splitting one batch's
         // small matmuls across threads wastes much of the second core.
@@ -453,6 +479,20 @@ fn model_name_of(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_hold_at_most_the_batch_size_and_the_token_budget() {
+        // 2,048 tokens: texts of 256 go 8 at a time, of 300 six (6 × 300 = 1,800), of 64 or
+        // fewer 32 at a time; a text longer than the budget goes alone.
+        assert_eq!(token_batches(&[256; 20], 32), [8, 8, 4]);
+        assert_eq!(token_batches(&[300; 7], 32), [6, 1]);
+        assert_eq!(token_batches(&[64; 70], 32), [32, 32, 6]);
+        assert_eq!(token_batches(&[5000, 12, 12], 32), [1, 2]);
+        // Longest first: a batch is as wide as its first text.
+        assert_eq!(token_batches(&[512, 100, 100, 100, 100, 100], 32), [4, 2]);
+        assert_eq!(token_batches(&[16; 3], 2), [2, 1]);
+        assert!(token_batches(&[], 32).is_empty());
+    }
 
     #[test]
     fn mean_pool_ignores_padding() {
