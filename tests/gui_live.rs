@@ -122,18 +122,31 @@ fn an_item_added_to_the_followed_catalogue_is_embedded_and_listed() {
         let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open");
         f.write_all(text.as_bytes()).expect("append");
     };
+    let generation = h.state().wb.data_generation();
     append(&catalogue, "G,Walnut bowl,Living,15.00\n");
-    wait_until(&mut h, "the reload with the new item", |app| {
+    wait_until(&mut h, "the new item, embedded", |app| {
         app.wb.engine().is_some_and(|e| e.catalogue().len() == 7)
             && app.wb.embedding().vectors().is_some_and(|v| v.len() == 7)
     });
     let wb = &h.state().wb;
-    // The reason went to the history with the replaced data's notices.
+    assert_eq!(wb.data_generation(), generation, "folded in, not loaded again");
     let notices: Vec<String> = wb.notices().iter().chain(wb.notice_history()).map(|n| n.text.clone()).collect();
-    assert!(notices.iter().any(|n| n.contains("catalogue.csv: 1 new catalogue row")), "{notices:?}");
+    assert!(
+        notices.iter().any(|n| n.contains(
+            "1 new item (“Walnut bowl”) added to the catalogue; every signal takes them in, their texts are embedded"
+        )),
+        "{notices:?}"
+    );
     // Only the new item went through the model; the six others kept their vectors.
     assert!(notices.iter().any(|n| n.contains("embedded 1 new or changed item texts; 6 vectors kept")), "{notices:?}");
-    assert!(h.state().wb.live().is_on(), "live mode goes on after the reload");
+    // The semantic signal scores G from its new vector (u2 bought two mugs).
+    let engine = wb.engine().expect("engine");
+    let (profile, _) = engine.profile_of("u2");
+    let mut scores = vec![0.0; 7];
+    let semantic = engine.models.scorers.get(&recfuse::score::SignalId::SEMANTIC).expect("semantic");
+    semantic.score_all(&recfuse::score::ScoreContext { profile: &profile, query: None }, &mut scores);
+    assert!(scores[6] != 0.0, "{scores:?}");
+    assert!(wb.live().is_on(), "live mode stays on");
     // Events for the new item are folded in from then on; three purchases put it on u2's list.
     append(
         &events,
@@ -148,33 +161,39 @@ fn an_item_added_to_the_followed_catalogue_is_embedded_and_listed() {
 }
 
 #[test]
-fn without_a_catalogue_rows_for_new_items_wait_for_the_refit_which_reloads() {
+fn without_a_catalogue_a_new_item_of_the_events_joins_the_list_without_a_refit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let events = dir.path().join("events.csv");
     std::fs::copy(Path::new(FIXTURES).join("events.csv"), &events).expect("copy");
     let data = DataSources { behaviour: events.clone(), ..DataSources::default() };
-    let session = Session { data, live: LiveSettings { refit_after_percent: 50.0 }, ..Session::default() };
+    let session = Session { data, live: LiveSettings { refit_after_percent: 0.0 }, ..Session::default() };
     let mut h = Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |cc| WorkbenchApp::with_session(cc.egui_ctx.clone(), session, false));
     wait_until(&mut h, "the list", |app| !app.wb.list().is_empty());
     assert_eq!(h.state().wb.engine().map(|e| e.catalogue().len()), Some(3), "A, B, E derived from the events");
+    let generation = h.state().wb.data_generation();
     h.get_by_label("Live").click();
     h.run_steps(3);
     let append = |text: &str| {
         let mut f = std::fs::OpenOptions::new().append(true).open(&events).expect("open");
         f.write_all(text.as_bytes()).expect("append");
     };
-    // One row for a new item Z: 1 / 4 = 25 %, below the threshold; it waits, with a note.
-    append("u4,Z,2011-01-01 10:00:00,purchase\n");
-    wait_until(&mut h, "the note", |app| app.wb.notices().iter().any(|n| n.text.contains("1 new row names items")));
-    assert_eq!(h.state().wb.engine().map(|e| e.catalogue().len()), Some(3));
-    // Two more: 3 / 4 = 75 %: the refit loads the data again, and Z is an item.
-    append("u5,Z,2011-01-01 10:00:00,purchase\nu6,Z,2011-01-01 10:00:00,purchase\n");
-    wait_until(&mut h, "the reload", |app| app.wb.engine().is_some_and(|e| e.catalogue().len() == 4));
+    // Three purchases of a new item Z (u2's list shows it: u2 has A and B).
+    append("u4,Z,2011-01-01 10:00:00,purchase\nu5,Z,2011-01-01 10:00:00,purchase\nu6,Z,2011-01-01 10:00:00,purchase\n");
+    wait_until(&mut h, "Z on the list", |app| {
+        app.wb.engine().is_some_and(|e| {
+            e.catalogue().ids.get("Z").is_some_and(|z| app.wb.list().iter().any(|x| x.ranked.item == z))
+        })
+    });
     let wb = &h.state().wb;
-    let notices: Vec<String> = wb.notices().iter().chain(wb.notice_history()).map(|n| n.text.clone()).collect();
-    assert!(notices.iter().any(|n| n.contains("to take in 3 rows for items not seen before")), "{notices:?}");
-    assert_eq!(wb.engine().map(|e| e.interactions.events), Some(7), "every event once");
-    assert!(wb.live().is_on(), "live mode goes on after the reload");
+    assert_eq!(wb.data_generation(), generation, "folded in, not loaded again");
+    assert_eq!(wb.live().fitted_events(), 4, "no refit");
+    assert_eq!(wb.engine().map(|e| (e.catalogue().len(), e.interactions.events)), Some((4, 7)), "every event once");
+    let notices: Vec<String> = wb.notices().iter().map(|n| n.text.clone()).collect();
+    assert!(
+        notices.iter().any(|n| n.contains("1 new item (“Z”) added to the catalogue; every signal takes them in, embedding is off")),
+        "{notices:?}"
+    );
+    assert!(wb.live().is_on());
 }

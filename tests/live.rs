@@ -83,7 +83,7 @@ fn step(feed: &mut LiveFeed, engine: &Engine) -> (Engine, recfuse::session::live
         LiveStep::Applied { engine, summary, .. } => (*engine, summary),
         LiveStep::Idle => panic!("expected new events, found none"),
         LiveStep::Reset(r) => panic!("unexpected reset: {r}"),
-        LiveStep::CatalogueGrew(what) => panic!("unexpected catalogue growth: {what}"),
+        LiveStep::CatalogueChanged(what) => panic!("unexpected catalogue change: {what}"),
         LiveStep::Failed(e) => panic!("reading failed: {e}"),
     }
 }
@@ -511,63 +511,110 @@ fn size(path: &Path) -> u64 {
     std::fs::metadata(path).expect("metadata").len()
 }
 
+/// Every listed signal's scores for every shopper of the fixture, live against a fresh fit.
+fn assert_like_a_fresh_fit(live: &Engine, fresh: &Engine, signals: &[SignalId]) {
+    assert_eq!(live.catalogue().ids.names(), fresh.catalogue().ids.names(), "the same items in the same order");
+    assert_eq!(live.item_texts, fresh.item_texts, "the same item texts");
+    for &signal in signals {
+        assert_scores_match_a_refit(live, fresh, signal, &["u1", "u2", "u3", "u4", "u5", "u6"], "the new item");
+    }
+}
+
 #[test]
-fn a_row_appended_to_the_followed_catalogue_asks_for_a_reload() {
+fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
     let (_dir, catalogue, events) = workdir();
     let session = session_for(&catalogue, &events);
     let engine = engine_for(&session);
     let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
         .expect("follow events")
-        .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"));
+        .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"), Default::default());
     assert!(matches!(feed.step(&engine), LiveStep::Idle));
-    // New events for known items are folded in as before.
-    append(&events, &format!("u4,C,{T0},purchase\n"));
+    // A new catalogue row, and a row without an id (dropped and counted in the report).
+    append(&catalogue, "G,Walnut bowl,Living,15.00\n,No id,Living,1.00\n");
     let (engine, summary) = step(&mut feed, &engine);
-    assert_eq!(summary.events, 1);
-    // A new catalogue row: the items change, so the data must be loaded again.
-    append(&catalogue, "G,Walnut bowl,Living,15.00\n");
-    match feed.step(&engine) {
-        LiveStep::CatalogueGrew(what) => assert_eq!(what, "catalogue.csv: 1 new catalogue row"),
-        _ => panic!("expected the catalogue growth"),
-    }
-    assert!(matches!(feed.step(&engine), LiveStep::Idle), "each row is reported once");
-    // The reload (a fresh load of both files) has the item, and its events count.
-    append(&events, &format!("u5,G,{T0},purchase\n"));
-    let reloaded = engine_for(&session);
-    assert_eq!(reloaded.catalogue().len(), 7);
-    assert_eq!(reloaded.interactions.events, 6);
+    assert_eq!(summary.new_items, [6], "G is item 6, after A–F");
+    assert_eq!(summary.events, 0);
+    assert_eq!(summary.new_items_note(engine.catalogue()).as_deref(), Some("1 new item (“Walnut bowl”) added to the catalogue"));
+    let cat = engine.catalogue();
+    assert_eq!((cat.len(), cat.title(6), cat.price(6), cat.top_category(6)), (7, "Walnut bowl", Some(15.0), Some("Living")));
+    let file = engine.dataset.report.files.iter().find(|f| f.path.ends_with("catalogue.csv")).expect("catalogue report");
+    assert_eq!((file.rows_read, file.rows_kept), (8, 7), "6 + 2 rows read, 6 + 1 kept");
+    assert_eq!(engine.dataset.report.items, 7);
+    assert!(matches!(feed.step(&engine), LiveStep::Idle), "each row is read once");
+    // Three purchases of G at the fixture's time: popularity 3 × 8 = 24, first on the cold list.
+    append(&events, &format!("u4,G,{T0},purchase\nu5,G,{T0},purchase\nu6,G,{T0},purchase\n"));
+    let (engine, summary) = step(&mut feed, &engine);
+    assert_eq!((summary.events, summary.new_items.len()), (3, 0));
+    assert_popularity(&engine, &[("A", 16.0), ("B", 8.0), ("G", 24.0)]);
+    assert_eq!(cold_list(&engine, 2), ["G", "A"]);
+    // The exact signals score as a fresh load and fit of the grown files does.
+    let fresh = engine_for(&session);
+    assert_eq!(fresh.interactions.events, engine.interactions.events);
+    assert_like_a_fresh_fit(
+        &engine,
+        &fresh,
+        &[SignalId::POPULARITY, SignalId::FRESHNESS, SignalId::USER_CF, SignalId::PRICE, SignalId::CATEGORY, SignalId::SEQUENTIAL],
+    );
+    // Search finds the new item by its text (BM25 indexed it).
+    let bm25 = &engine.models.scorers[&SignalId::BM25];
+    let query = recfuse::score::Query { text: "walnut".to_owned(), embedding: None };
+    let cold = UserProfile::cold(engine.interactions.now);
+    let mut out = vec![0.0; 7];
+    bm25.score_all(&ScoreContext { profile: &cold, query: Some(&query) }, &mut out);
+    assert!(out[6] > 0.0 && out[..6].iter().all(|&x| x == 0.0), "{out:?}");
 }
 
 #[test]
-fn without_a_catalogue_file_rows_for_new_items_wait_for_the_reload() {
+fn a_catalogue_row_for_an_item_already_loaded_asks_for_a_reload() {
+    let (_dir, catalogue, events) = workdir();
+    let session = session_for(&catalogue, &events);
+    let engine = engine_for(&session);
+    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
+        .expect("follow events")
+        .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"), Default::default());
+    // C's price changes (row 7 of the file); G is new, but the change needs a load.
+    append(&catalogue, "G,Walnut bowl,Living,15.00\nC,Green teapot,Kitchen,9.00\n");
+    match feed.step(&engine) {
+        LiveStep::CatalogueChanged(what) => {
+            assert_eq!(what, "catalogue.csv: 1 new row for items already loaded (row 8)")
+        }
+        _ => panic!("expected the catalogue change"),
+    }
+    let reloaded = engine_for(&session);
+    assert_eq!(reloaded.catalogue().len(), 7, "the load takes G in");
+}
+
+#[test]
+fn without_a_catalogue_file_new_items_in_the_events_join_the_derived_catalogue() {
     let (_dir, _catalogue, events) = workdir();
     let data = DataSources { behaviour: events.clone(), ..DataSources::default() };
     let session = Session { data, ..Session::default() };
     let engine = engine_for(&session);
     assert_eq!(engine.catalogue().len(), 3, "items A, B, E derived from the events");
     let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping).expect("follow");
-    append(&events, &format!("u4,A,{T0},purchase\nu4,Z,{T0},purchase\nu5,A,{T0},purchase\n"));
-    let (_, summary) = step(&mut feed, &engine);
-    // The two events for A are folded in; the one for Z (a new item) waits.
-    assert_eq!((summary.events, summary.new_item_rows), (2, 1));
-    let note = summary.new_item_note().expect("a note");
-    assert!(note.starts_with("1 new row names items not seen before"), "{note}");
-    // The reload derives Z and counts every event once.
-    let reloaded = engine_for(&session);
-    assert_eq!(reloaded.catalogue().len(), 4);
-    assert_eq!(reloaded.interactions.events, 7);
+    append(&events, &format!("u4,A,{T0},purchase\nu4,Z,{T0},purchase\nu5,Z,{T0},purchase\nu6,Z,{T0},purchase\n"));
+    let (engine, summary) = step(&mut feed, &engine);
+    // Every row is folded in; Z is item 3, after A, B, E.
+    assert_eq!((summary.events, summary.dropped, summary.new_items.as_slice()), (4, 0, &[3][..]));
+    assert_eq!(engine.catalogue().ids.get("Z"), Some(3));
+    // Z: three purchases, 24; A: three, 24 — the tie goes to the lower index.
+    assert_popularity(&engine, &[("A", 24.0), ("B", 8.0), ("E", 1.0), ("Z", 24.0)]);
+    assert_eq!(cold_list(&engine, 2), ["A", "Z"]);
+    let fresh = engine_for(&session);
+    assert_eq!(fresh.interactions.events, 8, "the fresh load counts every event once");
+    assert_like_a_fresh_fit(&engine, &fresh, &[SignalId::POPULARITY, SignalId::FRESHNESS, SignalId::USER_CF, SignalId::SEQUENTIAL]);
 }
 
 #[test]
-fn watch_without_a_catalogue_reloads_for_new_items_at_the_refit() {
+fn watch_without_a_catalogue_lists_a_new_item_of_the_events_at_once() {
     let (_dir, _catalogue, events) = workdir();
     let (child, mut out, _first) = start_watch_on(
         None,
         &events,
-        &["--refit-after", "50", "--max-updates", "1", "--idle-exit", "60"],
+        &["--refit-after", "0", "--max-updates", "1", "--idle-exit", "60"],
         Stdio::piped(),
     );
-    // Three purchases of a new item Z: 3 rows on the 4 fitted = 75 %, past 50 %.
+    // Three purchases of a new item Z (no refit: it is folded in like any event).
     append(&events, &format!("u4,Z,{T0},purchase\nu5,Z,{T0},purchase\nu6,Z,{T0},purchase\n"));
     let mut second = String::new();
     out.read_line(&mut second).expect("second line");
@@ -576,7 +623,8 @@ fn watch_without_a_catalogue_reloads_for_new_items_at_the_refit() {
     let output = child.wait_with_output().expect("exit");
     assert!(output.status.success(), "{}", output.status);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("loading and fitting again to take in 3 rows for items not seen before"), "{stderr}");
+    assert!(stderr.contains("1 new item (“Z”) added to the catalogue"), "{stderr}");
+    assert!(!stderr.contains("loading and fitting again") && !stderr.contains("refit"), "{stderr}");
 }
 
 #[test]
@@ -594,5 +642,6 @@ fn watch_takes_in_an_item_added_to_the_catalogue() {
     let output = child.wait_with_output().expect("exit");
     assert!(output.status.success(), "{}", output.status);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("catalogue.csv: 1 new catalogue row; loading and fitting again"), "{stderr}");
+    assert!(stderr.contains("1 new item (“Walnut bowl”) added to the catalogue"), "{stderr}");
+    assert!(!stderr.contains("loading and fitting again"), "no reload: {stderr}");
 }

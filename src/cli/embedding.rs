@@ -54,6 +54,21 @@ pub(crate) fn attach_vectors(
     Ok((notes, outcome.as_earlier()))
 }
 
+/// Embeds `engine`'s catalogue in a background job (the texts of `earlier` keep their
+/// vectors, so a catalogue that grew embeds only its new items), without a progress bar.
+pub(crate) fn embed_in_background(
+    engine: &Engine,
+    session: &Session,
+    overrides: ModelOverrides<'_>,
+    earlier: Option<EarlierEmbedding>,
+) -> std::io::Result<crate::jobs::JobHandle<Result<pipeline::EmbedOutcome, String>>> {
+    let session = with_overrides(session, overrides);
+    let dataset = engine.dataset.clone();
+    crate::jobs::JobHandle::spawn("embed new items", Progress::new(), move |p| {
+        pipeline::embed_catalogue(&dataset, &session, earlier.as_ref(), p)
+    })
+}
+
 /// Embeds a search query with the session's model.
 pub(crate) fn embed_query(session: &Session, overrides: ModelOverrides<'_>, query: &str) -> anyhow::Result<Vec<f32>> {
     let session = with_overrides(session, overrides);

@@ -16,6 +16,7 @@ use crate::jobs::{JobHandle, JobStatus, Progress};
 use crate::session::Session;
 use crate::session::engine::{Engine, ExplainedItem, Target};
 use crate::session::live::{LiveFeed, LiveStep, follow_behaviour, follow_catalogue};
+use crate::session::pipeline::EmbedOutcome;
 
 /// Arguments of `recfuse watch`.
 #[derive(Debug, Args)]
@@ -53,11 +54,11 @@ struct Watcher {
     fitted_events: usize,
     since_fit: usize,
     refit: Option<Refit>,
-    /// Rows for items not seen before (derived catalogue), taken in by the next refit,
-    /// which then loads the data again.
-    new_item_rows: usize,
-    /// The catalogue's embedding, kept so that a grown catalogue embeds only its new items.
+    /// The catalogue's embedding, kept so that a grown catalogue embeds only its new items
+    /// (none when the semantic signal is not used).
     embedding: Option<EarlierEmbedding>,
+    /// New items' texts being embedded in the background.
+    embedding_job: Option<JobHandle<Result<EmbedOutcome, String>>>,
 }
 
 /// A refit running in the background, and the batches that arrived meanwhile.
@@ -80,31 +81,65 @@ impl Watcher {
             Some(dir) => LiveFeed::new(Follower::folder(dir)?, session.data.behaviour_mapping.clone()),
             None => follow_behaviour(&path, loaded_len, &session.data.behaviour_mapping)?,
         };
+        feed = feed.with_template(session.model.template.clone());
         if let (Some(catalogue), Some(len)) = (&session.data.catalogue, catalogue_len) {
             match follow_catalogue(catalogue, len) {
-                Ok(follower) => feed = feed.with_catalogue(follower),
+                Ok(follower) => feed = feed.with_catalogue(follower, session.data.catalogue_mapping.clone()),
                 Err(e) => eprintln!("note: new items are not taken in while watching: {e}"),
             }
         }
         let fitted_events = engine.dataset.behaviour.user.len();
-        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None, new_item_rows: 0, embedding })
+        Ok(Self { session, engine, feed, fitted_events, since_fit: 0, refit: None, embedding, embedding_job: None })
+    }
+
+    /// Embeds the new items' texts in the background (one embedding at a time: a running
+    /// one embeds again when it ends if the catalogue grew meanwhile).
+    fn embed_new_items(&mut self, args: &WatchArgs) {
+        if self.embedding.is_none() || self.embedding_job.is_some() {
+            return;
+        }
+        let earlier = self.embedding.clone();
+        match super::embedding::embed_in_background(&self.engine, &self.session, args.rank.model_overrides(), earlier) {
+            Ok(job) => self.embedding_job = Some(job),
+            Err(e) => eprintln!("warning: could not start embedding the new items: {e}"),
+        }
+    }
+
+    /// Attaches a finished embedding of new items; true when the list may have changed.
+    fn finish_embedding(&mut self, args: &WatchArgs) -> bool {
+        let Some(job) = &mut self.embedding_job else { return false };
+        let result = match job.poll() {
+            JobStatus::Running(_) => return false,
+            JobStatus::Finished(result) => result,
+            JobStatus::Panicked(message) => Err(message),
+        };
+        self.embedding_job = None;
+        match result {
+            Ok(outcome) => {
+                for n in outcome.info.iter().filter(|n| n.starts_with("embedded ")) {
+                    eprintln!("note: {n}");
+                }
+                let embedded = outcome.vectors.len();
+                self.engine.attach_vectors(Ok(outcome.vectors.clone()), &self.session.params);
+                self.embedding = Some(outcome.as_earlier());
+                if self.engine.catalogue().len() > embedded {
+                    self.embed_new_items(args);
+                }
+                true
+            }
+            Err(message) => {
+                eprintln!("warning: the new items could not be embedded ({message}); semantic does not score them");
+                false
+            }
+        }
     }
 
     /// Starts a background refit when the events since the last fit reached `percent` of
-    /// the events it used. When rows for new items wait, loads and fits again instead
-    /// (returns the new watcher).
-    fn refit_if_drifted(&mut self, percent: f64, args: &WatchArgs) -> anyhow::Result<Option<Watcher>> {
+    /// the events it used.
+    fn refit_if_drifted(&mut self, percent: f64) -> anyhow::Result<()> {
         let drift = 100.0 * self.since_fit as f64 / self.fitted_events.max(1) as f64;
         if percent <= 0.0 || self.refit.is_some() || drift < percent {
-            return Ok(None);
-        }
-        if self.new_item_rows > 0 {
-            eprintln!(
-                "note: {} new events since the last fit are {drift:.1} % of the {} it used; loading and fitting \
-                 again to take in {} rows for items not seen before",
-                self.since_fit, self.fitted_events, self.new_item_rows
-            );
-            return Watcher::start(self.session.clone(), args, self.embedding.as_ref()).map(Some);
+            return Ok(());
         }
         eprintln!(
             "note: {} new events since the last fit are {drift:.1} % of the {} it used; refitting in the background",
@@ -114,7 +149,7 @@ impl Watcher {
         let params = self.session.params.clone();
         let job = JobHandle::spawn("refit", Progress::new(), move |p| engine.refit(&params, p))?;
         self.refit = Some(Refit { job, pending: Vec::new(), started: Instant::now() });
-        Ok(None)
+        Ok(())
     }
 
     /// Swaps a finished refit in, with the batches that arrived while it ran folded in.
@@ -134,6 +169,13 @@ impl Watcher {
                     let (next, summary) = engine.apply_batch(batch);
                     engine = next;
                     self.since_fit += summary.events;
+                }
+                // New items embedded while the refit ran keep their vectors.
+                let embedded = |e: &Engine| e.vectors.as_ref().map_or(0, |v| v.len());
+                if embedded(&self.engine) > embedded(&engine)
+                    && let Some(vectors) = self.engine.vectors.clone()
+                {
+                    engine.attach_vectors(Ok(vectors), &self.session.params);
                 }
                 eprintln!(
                     "note: refit on {} events in {:.1} s swapped in ({} events folded in since it started)",
@@ -183,24 +225,22 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
         }
         std::thread::sleep(POLL_INTERVAL);
         let refitted = watcher.finish_refit();
+        let embedded = watcher.finish_embedding(args);
         match watcher.feed.step(&watcher.engine) {
-            LiveStep::Idle if refitted => {}
+            LiveStep::Idle if refitted || embedded => {}
             LiveStep::Idle => continue,
             LiveStep::Applied { engine, summary, batch, .. } => {
                 watcher.engine = *engine;
-                watcher.since_fit += summary.events + summary.new_item_rows;
-                if let Some(note) = summary.new_item_note()
-                    && watcher.new_item_rows == 0
-                {
-                    eprintln!("note: {note}");
+                watcher.since_fit += summary.events;
+                if let Some(note) = summary.new_items_note(watcher.engine.catalogue()) {
+                    let how = if watcher.embedding.is_some() { "; embedding their texts in the background" } else { "" };
+                    eprintln!("note: {note}{how}");
+                    watcher.embed_new_items(args);
                 }
-                watcher.new_item_rows += summary.new_item_rows;
                 if let Some(refit) = &mut watcher.refit {
                     refit.pending.push(batch);
                 }
-                if let Some(reloaded) = watcher.refit_if_drifted(args.refit_after, args)? {
-                    watcher = reloaded;
-                }
+                watcher.refit_if_drifted(args.refit_after)?;
                 live_events += summary.events;
                 last_news = Instant::now();
                 let shoppers = summary.shoppers.len();
@@ -218,8 +258,8 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
                 watcher = Watcher::start(session, args, watcher.embedding.as_ref())?;
                 last_news = Instant::now();
             }
-            LiveStep::CatalogueGrew(what) => {
-                eprintln!("note: {what}; loading and fitting again (only new item texts are embedded)");
+            LiveStep::CatalogueChanged(what) => {
+                eprintln!("note: {what}; loading and fitting again (only new or changed item texts are embedded)");
                 let session = watcher.session.clone();
                 watcher = Watcher::start(session, args, watcher.embedding.as_ref())?;
                 last_news = Instant::now();

@@ -170,6 +170,33 @@ impl ItemSource<'_> {
 }
 
 impl DerivedItems {
+    /// Starts from the items of a catalogue derived before (its ids in index order), so
+    /// that rows naming them keep their indices and only other ids become new items.
+    pub fn seeded(known: &super::Interner) -> Self {
+        let mut derived = Self::default();
+        for name in known.names() {
+            derived.add_item(name);
+        }
+        derived
+    }
+
+    /// The items from index `from` on (those a seeded collection added), as a catalogue:
+    /// the most frequent title and the median price, as a load derives them.
+    pub fn catalogue_from(&self, from: usize) -> super::Catalogue {
+        let mut ids = super::Interner::new();
+        for name in self.ids.names().iter().skip(from) {
+            ids.intern(name);
+        }
+        let tail = |n: usize| from.min(n);
+        super::Catalogue::from_behaviour_items(
+            &ids,
+            self.titles.get(tail(self.titles.len())..).unwrap_or(&[]),
+            self.prices.get(tail(self.prices.len())..).unwrap_or(&[]),
+            self.categories.get(tail(self.categories.len())..).unwrap_or(&[]),
+            self.brands.get(tail(self.brands.len())..).unwrap_or(&[]),
+        )
+    }
+
     /// Interns item id `item`, with room for what is known of it.
     fn add_item(&mut self, item: &str) -> u32 {
         let i = self.ids.intern(item);

@@ -178,6 +178,21 @@ impl Catalogue {
     /// Builds the catalogue from a catalogue file, recording every dropped row and
     /// ignored value in `report`.
     pub fn from_table(table: &RawTable, mapping: &ResolvedMapping, report: &mut FileReport) -> Catalogue {
+        Self::new_rows_from_table(table, mapping, report, &Interner::new()).0
+    }
+
+    /// Builds the items of `table` (later rows of a catalogue file, read with the same
+    /// mapping) that `known` (the loaded catalogue's ids) lacks, recording dropped rows and
+    /// ignored values in `report` as [`Self::from_table`] does. Rows naming a known item are
+    /// not applied; their row numbers (1-based, as in `table`) are returned, so that the
+    /// caller can load the file again to take such changes in.
+    pub fn new_rows_from_table(
+        table: &RawTable,
+        mapping: &ResolvedMapping,
+        report: &mut FileReport,
+        known: &Interner,
+    ) -> (Catalogue, Vec<usize>) {
+        let mut known_rows = Vec::new();
         let col = |role: Role| mapping.get(role).and_then(|c| table.cells(c).map(|cells| (c.to_owned(), cells)));
         let ids = col(Role::ItemId);
         let roles = RoleCells {
@@ -210,6 +225,10 @@ impl Catalogue {
                 report.record(IssueKind::MissingItemId, display_row, id_column.as_deref(), "");
                 continue;
             };
+            if known.get(&id).is_some() {
+                known_rows.push(display_row);
+                continue;
+            }
             let mut fields = roles.fields(row, display_row, report, &mut titles);
             if let Some(existing) = cat.ids.get(&id) {
                 let same = first_fields.get(&existing).is_some_and(|f| *f == fields);
@@ -230,7 +249,47 @@ impl Catalogue {
             report.rows_kept += 1;
         }
         report.notices.extend(titles.notice());
-        cat
+        (cat, known_rows)
+    }
+
+    /// Appends the items of `new` whose ids this catalogue lacks, after the existing ones
+    /// (their category labels interned here, extra text columns joined by name), and marks
+    /// duplicates again. Returns the indices the new items got.
+    pub fn append_items(&mut self, new: &Catalogue) -> Vec<u32> {
+        let mut added = Vec::new();
+        for name in new.extra_text.keys() {
+            let len = self.len();
+            self.extra_text.entry(name.clone()).or_insert_with(|| vec![String::new(); len]);
+        }
+        for i in 0..new.len() as u32 {
+            let id = new.ids.name(i);
+            if self.ids.get(id).is_some() {
+                continue;
+            }
+            let at = i as usize;
+            let text = |column: &[String]| column.get(at).cloned().unwrap_or_default();
+            let index = self.ids.intern(id);
+            let labels = new.category_labels.get(at).map_or(&[][..], Vec::as_slice);
+            let labels: Vec<u32> = labels.iter().map(|&l| self.category_names.intern(new.category_names.name(l))).collect();
+            self.titles.push(text(&new.titles));
+            self.descriptions.push(text(&new.descriptions));
+            self.categories.push(text(&new.categories));
+            self.category_labels.push(labels);
+            self.brands.push(text(&new.brands));
+            self.prices.push(new.prices.get(at).copied().unwrap_or(f32::NAN));
+            self.images.push(text(&new.images));
+            self.created_at.push(new.created_at.get(at).copied().flatten());
+            self.stock.push(new.stock.get(at).copied().unwrap_or(f32::NAN));
+            self.margin.push(new.margin.get(at).copied().unwrap_or(f32::NAN));
+            for (name, column) in &mut self.extra_text {
+                column.push(new.extra_text.get(name).and_then(|c| c.get(at)).cloned().unwrap_or_default());
+            }
+            added.push(index);
+        }
+        if !added.is_empty() && !self.duplicate_of.is_empty() {
+            self.mark_duplicates();
+        }
+        added
     }
 
     /// Fills the extra text columns of the item just pushed from row `row` (`display_row`

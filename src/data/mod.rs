@@ -146,12 +146,22 @@ impl Dataset {
     }
 }
 
-/// Events read from a followed source after the initial load, with their own report.
+/// Rows read from a followed source after the initial load, with their own report: new
+/// events, and items not in the loaded catalogue (new rows of a followed catalogue file,
+/// or, when the catalogue is derived from the behaviour file, items the events name).
+#[derive(Debug, Clone)]
 pub struct EventBatch {
-    /// The new events (their own user and event-type indices; see [`Behaviour::append`]).
+    /// The new events (their own user and event-type indices; see [`Behaviour::append`];
+    /// item indices past the loaded catalogue are [`Self::new_items`] in order).
     pub behaviour: Behaviour,
-    /// What was read, kept and dropped in this batch (row numbers are the file's).
+    /// What was read, kept and dropped in this batch (row numbers are the file's; its
+    /// table says which file: the behaviour or the catalogue file).
     pub report: FileReport,
+    /// Items to append to the catalogue before the events ([`Catalogue::append_items`]).
+    pub new_items: Catalogue,
+    /// The new items' texts under the session's embedding template, set by the session
+    /// layer (which knows the template); empty until then.
+    pub item_texts: Vec<String>,
 }
 
 impl EventBatch {
@@ -176,19 +186,57 @@ pub fn build_batch(rows: follow::NewRows, dataset: &Dataset, mapping: &ColumnMap
         &mut report,
     )?;
     report.notices.extend(columns::normalise_columns(&mut table, &resolved));
-    let behaviour = Behaviour::from_table(
-        &table,
-        &resolved,
-        ItemSource::Catalogue(&dataset.catalogue),
-        &dataset.weights,
-        &mut report,
-    );
+    let (behaviour, new_items) = if dataset.catalogue_derived() {
+        // Items the events name that the derived catalogue lacks become new items.
+        let mut derived = DerivedItems::seeded(&dataset.catalogue.ids);
+        let behaviour =
+            Behaviour::from_table(&table, &resolved, ItemSource::Derive(&mut derived), &dataset.weights, &mut report);
+        (behaviour, derived.catalogue_from(dataset.catalogue.len()))
+    } else {
+        let source = ItemSource::Catalogue(&dataset.catalogue);
+        (Behaviour::from_table(&table, &resolved, source, &dataset.weights, &mut report), Catalogue::default())
+    };
+    shift_rows(&mut report, rows_before);
+    Ok(EventBatch { behaviour, report, new_items, item_texts: Vec::new() })
+}
+
+/// Moves the row numbers of a batch's examples past the `rows_before` rows read earlier.
+fn shift_rows(report: &mut FileReport, rows_before: usize) {
     for issue in report.issues.values_mut() {
         for example in &mut issue.examples {
             example.row += rows_before;
         }
     }
-    Ok(EventBatch { behaviour, report })
+}
+
+/// New rows of a followed catalogue file, read with the catalogue's mapping and checks.
+pub struct CatalogueRows {
+    /// The rows for items the catalogue lacks, as a batch without events.
+    pub batch: EventBatch,
+    /// Row numbers (in the file) of rows naming items already in the catalogue: changes
+    /// that only a new load takes in.
+    pub changed_rows: Vec<usize>,
+}
+
+/// Builds new rows of a followed catalogue file into new items, with the same column
+/// mapping and checks as the initial load.
+pub fn build_catalogue_rows(
+    rows: follow::NewRows,
+    dataset: &Dataset,
+    mapping: &ColumnMapping,
+) -> Result<CatalogueRows, DataError> {
+    let rows_before = rows.rows_before;
+    let mut table = rows.table;
+    let mut report = new_report(&table, TableKind::Catalogue);
+    let resolved = resolve_mapping(&table, TableKind::Catalogue, mapping, &[Role::ItemId], &mut report)?;
+    report.notices.extend(columns::normalise_columns(&mut table, &resolved));
+    let (new_items, changed) =
+        Catalogue::new_rows_from_table(&table, &resolved, &mut report, &dataset.catalogue.ids);
+    shift_rows(&mut report, rows_before);
+    Ok(CatalogueRows {
+        batch: EventBatch { behaviour: Behaviour::default(), report, new_items, item_texts: Vec::new() },
+        changed_rows: changed.into_iter().map(|r| r + rows_before).collect(),
+    })
 }
 
 /// The event time of every data row of a behaviour file, in file order (`None` where the
@@ -216,8 +264,9 @@ impl Dataset {
     /// the batch's rows read, kept and dropped (with its examples, up to the usual five),
     /// and the summary is recomputed. Returns the new events.
     pub fn append_batch(&mut self, batch: &EventBatch) -> Vec<NewEvent> {
-        let added = self.behaviour.append(&batch.behaviour);
-        if let Some(file) = self.report.files.iter_mut().find(|f| f.table == TableKind::Behaviour) {
+        self.catalogue.append_items(&batch.new_items);
+        let added = if batch.behaviour.is_empty() { Vec::new() } else { self.behaviour.append(&batch.behaviour) };
+        if let Some(file) = self.report.files.iter_mut().find(|f| f.table == batch.report.table) {
             file.rows_read += batch.report.rows_read;
             file.rows_kept += batch.report.rows_kept;
             for (kind, count) in &batch.report.issues {

@@ -93,9 +93,14 @@ impl Scorer for Bm25Scorer {
         }
     }
 
-    /// Fitted on item text only: live events change nothing.
-    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
-        super::LiveUpdate::FromProfile
+    /// Fitted on item text only: live events change nothing; new items are indexed by
+    /// fitting again on every text.
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        if !change.catalogue_grew() {
+            return super::LiveUpdate::FromProfile;
+        }
+        let next = Self::fit(change.texts, &self.params);
+        super::LiveUpdate::Updated(Arc::new(next), "new items' texts indexed".to_owned())
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, _catalogue: &Catalogue) -> Option<String> {

@@ -140,9 +140,16 @@ impl Scorer for CategoryScorer {
         self.by_label();
     }
 
-    /// Scores from the shopper's history at scoring time: live events need nothing more.
-    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
-        super::LiveUpdate::FromProfile
+    /// Scores from the shopper's history at scoring time: live events need nothing more;
+    /// new items' categories are read by fitting again (one pass over the catalogue).
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        if !change.catalogue_grew() {
+            return super::LiveUpdate::FromProfile;
+        }
+        match Self::fit(change.catalogue) {
+            Some(next) => super::LiveUpdate::Updated(Arc::new(next), "new items' categories read".to_owned()),
+            None => super::LiveUpdate::Stale("the catalogue has no category column".to_owned()),
+        }
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {

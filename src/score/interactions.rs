@@ -346,6 +346,15 @@ impl Interactions {
         self.by_item = self.by_user.transpose(self.n_items);
     }
 
+    /// Makes room for items appended to the catalogue (they have no interactions yet).
+    pub fn grow_items(&mut self, n_items: usize) {
+        if n_items > self.n_items {
+            self.n_items = n_items;
+            self.first_seen.resize(n_items, None);
+            self.by_item = self.by_user.transpose(n_items);
+        }
+    }
+
     /// The profile of a known user.
     pub fn profile(&self, user: u32) -> UserProfile {
         let (idx, val) = self.by_user.row(user as usize);

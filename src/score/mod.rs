@@ -71,8 +71,20 @@ pub struct LiveChange<'a> {
     pub interactions: &'a Interactions,
     /// What changed.
     pub delta: &'a LiveDelta,
-    /// The catalogue.
+    /// The catalogue (with any new items appended).
     pub catalogue: &'a Catalogue,
+    /// Catalogue size before the batch: items from this index on are new.
+    pub items_before: usize,
+    /// Every item's text (the embedding template applied; new items' too).
+    pub texts: &'a [String],
+}
+
+impl LiveChange<'_> {
+    /// Whether the batch appended items to the catalogue (signals fitted on the catalogue
+    /// alone are then fitted again: that is cheap and exact).
+    pub fn catalogue_grew(&self) -> bool {
+        self.catalogue.len() > self.items_before
+    }
 }
 
 /// How a signal took in live events.

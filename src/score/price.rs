@@ -167,9 +167,14 @@ impl Scorer for PriceScorer {
         self.sorted();
     }
 
-    /// Scores from the shopper's history at scoring time: live events need nothing more.
-    fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
-        super::LiveUpdate::FromProfile
+    /// Scores from the shopper's history at scoring time: live events need nothing more;
+    /// new items' prices are read by fitting again (one pass over the catalogue).
+    fn live_update(&self, change: &super::LiveChange<'_>) -> super::LiveUpdate {
+        if !change.catalogue_grew() {
+            return super::LiveUpdate::FromProfile;
+        }
+        let params = PriceParams { min_log_spread: self.min_spread };
+        super::LiveUpdate::Updated(Arc::new(Self::fit(change.catalogue, &params)), "new items' prices read".to_owned())
     }
 
     fn evidence(&self, ctx: &ScoreContext<'_>, item: u32, catalogue: &Catalogue) -> Option<String> {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::engine::Engine;
 use crate::data::follow::{FollowEvent, Follower};
-use crate::data::{ColumnMapping, DataError, EventBatch, build_batch};
+use crate::data::{ColumnMapping, DataError, EventBatch, build_batch, build_catalogue_rows};
+use crate::embed::ItemTextTemplate;
 use crate::jobs::{Cancelled, Progress};
 use crate::score::params::SignalParams;
 use crate::score::{LiveChange, LiveUpdate, SignalId};
@@ -57,22 +58,24 @@ pub struct BatchSummary {
     pub apply_time: Duration,
     /// Where that time went: appending to the log, the interactions, then each signal.
     pub phases: Vec<(String, Duration)>,
-    /// Without a catalogue file: rows naming items not seen before. They are not folded in
-    /// (every signal would need a new column) but taken in by the next refit, which then
-    /// loads the data again ([`BatchSummary::new_item_note`]).
-    pub new_item_rows: usize,
+    /// Items appended to the catalogue (new rows of a followed catalogue file, or items a
+    /// derived catalogue had not seen), by index. They have no text vector until the
+    /// catalogue is embedded again ([`BatchSummary::new_items_note`]).
+    pub new_items: Vec<u32>,
 }
 
 impl BatchSummary {
-    /// What the rows for new items wait for, when there are some.
-    pub fn new_item_note(&self) -> Option<String> {
-        let n = self.new_item_rows;
+    /// What the batch added to the catalogue, when it added something: "2 new items
+    /// (“Walnut bowl”, “Oak tray”)".
+    pub fn new_items_note(&self, catalogue: &crate::data::Catalogue) -> Option<String> {
+        let n = self.new_items.len();
         (n > 0).then(|| {
+            let shown: Vec<u32> = self.new_items.iter().copied().take(3).collect();
+            let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
             format!(
-                "{n} new row{} name{} items not seen before; they are taken in by the next refit, which loads the \
-                 data again (the catalogue is derived from the behaviour file)",
+                "{n} new item{} ({}{more}) added to the catalogue",
                 if n == 1 { "" } else { "s" },
-                if n == 1 { "s" } else { "" }
+                crate::score::title_list(catalogue, &shown)
             )
         })
     }
@@ -87,13 +90,23 @@ impl Engine {
         let start = Instant::now();
         let mut phases = Vec::new();
         let mut dataset = (*self.dataset).clone();
+        let items_before = dataset.catalogue.len();
         let added = dataset.append_batch(batch);
+        let new_items: Vec<u32> = (items_before as u32..dataset.catalogue.len() as u32).collect();
+        let item_texts = self.grown_texts(&dataset.catalogue, batch);
         phases.push(("events appended to the log".to_owned(), start.elapsed()));
         let t = Instant::now();
         let mut interactions = (*self.interactions).clone();
+        interactions.grow_items(dataset.catalogue.len());
         let delta = interactions.apply(&dataset.behaviour, &added);
         phases.push(("interactions".to_owned(), t.elapsed()));
-        let change = LiveChange { interactions: &interactions, delta: &delta, catalogue: &dataset.catalogue };
+        let change = LiveChange {
+            interactions: &interactions,
+            delta: &delta,
+            catalogue: &dataset.catalogue,
+            items_before,
+            texts: &item_texts,
+        };
         let mut models = self.models.clone();
         let mut signals = Vec::new();
         // The signals update independently of each other: in parallel (on the caller's
@@ -137,13 +150,13 @@ impl Engine {
             signals,
             apply_time: Duration::ZERO,
             phases,
-            new_item_rows: if self.dataset.catalogue_derived() { batch.unknown_items() } else { 0 },
+            new_items,
         };
         let engine = Engine {
             dataset: Arc::new(dataset),
             interactions: Arc::new(interactions),
             models,
-            item_texts: self.item_texts.clone(),
+            item_texts,
             vectors: self.vectors.clone(),
             external: self.external.clone(),
             ranker: self.ranker.clone(),
@@ -158,6 +171,22 @@ impl Engine {
 }
 
 impl Engine {
+    /// The item texts with the batch's new items' texts after them: those the session
+    /// layer set on the batch, else their titles.
+    fn grown_texts(&self, grown: &crate::data::Catalogue, batch: &EventBatch) -> Arc<Vec<String>> {
+        let known = self.item_texts.len();
+        if grown.len() <= known {
+            return self.item_texts.clone();
+        }
+        let mut texts = (*self.item_texts).clone();
+        if batch.item_texts.len() == grown.len() - known {
+            texts.extend(batch.item_texts.iter().cloned());
+        } else {
+            texts.extend((known as u32..grown.len() as u32).map(|i| grown.title(i).to_owned()));
+        }
+        Arc::new(texts)
+    }
+
     /// Fits every signal again on all events so far (the dataset as live batches grew it),
     /// keeping what a fit does not produce: the item vectors, the imported score files, the
     /// learned ranker and a trained transformer (their weights stay until trained again).
@@ -198,9 +227,10 @@ pub enum LiveStep {
     },
     /// The followed file was truncated or replaced: reload it (the reason).
     Reset(String),
-    /// A followed catalogue file has new rows. New items are new columns of every signal,
-    /// so the data is loaded and fitted again (what was seen).
-    CatalogueGrew(String),
+    /// New rows of the followed catalogue file change items already loaded (a new title or
+    /// price): the data is loaded and fitted again (what was seen). Rows for new items only
+    /// are folded in like events ([`LiveStep::Applied`]).
+    CatalogueChanged(String),
     /// Reading failed (the message names the file; following goes on).
     Failed(String),
 }
@@ -211,39 +241,68 @@ pub enum LiveStep {
 pub struct LiveFeed {
     follower: Follower,
     mapping: ColumnMapping,
-    catalogue: Option<Follower>,
+    /// The followed catalogue file and its column mapping.
+    catalogue: Option<(Follower, ColumnMapping)>,
+    /// The embedding template new items' texts are built with.
+    template: ItemTextTemplate,
 }
 
 impl LiveFeed {
     /// Follows `follower`'s source, reading new rows with `mapping` (the behaviour file's).
     pub fn new(follower: Follower, mapping: ColumnMapping) -> Self {
-        Self { follower, mapping, catalogue: None }
+        Self { follower, mapping, catalogue: None, template: ItemTextTemplate::default() }
     }
 
-    /// Also follows the catalogue file: new rows there make [`LiveStep::CatalogueGrew`].
-    pub fn with_catalogue(mut self, catalogue: Follower) -> Self {
-        self.catalogue = Some(catalogue);
+    /// Also follows the catalogue file, reading its new rows with `mapping` (the catalogue
+    /// file's): new items are folded in, changed ones make [`LiveStep::CatalogueChanged`].
+    pub fn with_catalogue(mut self, catalogue: Follower, mapping: ColumnMapping) -> Self {
+        self.catalogue = Some((catalogue, mapping));
+        self
+    }
+
+    /// Builds new items' texts with `template` (the session's; the default otherwise).
+    pub fn with_template(mut self, template: ItemTextTemplate) -> Self {
+        self.template = template;
         self
     }
 
     /// Checks the followed catalogue file once.
-    fn catalogue_step(&mut self) -> Option<LiveStep> {
-        let follower = self.catalogue.as_mut()?;
+    fn catalogue_step(&mut self, engine: &Engine) -> Option<LiveStep> {
+        let (follower, mapping) = self.catalogue.as_mut()?;
         match follower.poll() {
             Ok(None) => None,
             Ok(Some(FollowEvent::Reset { path, reason })) => {
                 Some(LiveStep::Reset(format!("{}: {reason}; reloading it", crate::data::format::short_name(&path))))
             }
-            Ok(Some(FollowEvent::Rows(rows))) => (rows.table.rows > 0).then(|| {
-                let n = rows.table.rows;
-                LiveStep::CatalogueGrew(format!(
-                    "{}: {n} new catalogue row{}",
-                    crate::data::format::short_name(&rows.source),
-                    if n == 1 { "" } else { "s" }
-                ))
-            }),
+            Ok(Some(FollowEvent::Rows(rows))) => {
+                let modified = std::fs::metadata(&rows.source).and_then(|m| m.modified()).ok();
+                let name = crate::data::format::short_name(&rows.source);
+                match build_catalogue_rows(rows, &engine.dataset, mapping) {
+                    Ok(read) if !read.changed_rows.is_empty() => {
+                        let rows: Vec<String> = read.changed_rows.iter().take(5).map(usize::to_string).collect();
+                        let n = read.changed_rows.len();
+                        Some(LiveStep::CatalogueChanged(format!(
+                            "{name}: {n} new row{} for items already loaded (row{} {})",
+                            if n == 1 { "" } else { "s" },
+                            if n == 1 { "" } else { "s" },
+                            rows.join(", ")
+                        )))
+                    }
+                    Ok(read) => Some(self.fold(engine, read.batch, modified)),
+                    Err(e) => Some(LiveStep::Failed(e.to_string())),
+                }
+            }
             Err(e) => Some(LiveStep::Failed(e.to_string())),
         }
+    }
+
+    /// Folds a batch into a copy of `engine`, new items' texts built with the template.
+    fn fold(&self, engine: &Engine, mut batch: EventBatch, modified: Option<SystemTime>) -> LiveStep {
+        if !batch.new_items.is_empty() {
+            batch.item_texts = super::pipeline::item_texts(&batch.new_items, &self.template);
+        }
+        let (next, summary) = engine.apply_batch(&batch);
+        LiveStep::Applied { engine: Box::new(next), batch: Arc::new(batch), summary, modified }
     }
 
     /// The followed file or folder.
@@ -253,7 +312,7 @@ impl LiveFeed {
 
     /// Checks the source once and folds what is new into a copy of `engine`.
     pub fn step(&mut self, engine: &Engine) -> LiveStep {
-        if let Some(step) = self.catalogue_step() {
+        if let Some(step) = self.catalogue_step(engine) {
             return step;
         }
         match self.follower.poll() {
@@ -264,10 +323,7 @@ impl LiveFeed {
             Ok(Some(FollowEvent::Rows(rows))) => {
                 let modified = std::fs::metadata(&rows.source).and_then(|m| m.modified()).ok();
                 match build_batch(rows, &engine.dataset, &self.mapping) {
-                    Ok(batch) => {
-                        let (next, summary) = engine.apply_batch(&batch);
-                        LiveStep::Applied { engine: Box::new(next), batch: Arc::new(batch), summary, modified }
-                    }
+                    Ok(batch) => self.fold(engine, batch, modified),
                     Err(e) => LiveStep::Failed(e.to_string()),
                 }
             }

@@ -62,7 +62,7 @@ fn batch_of(dataset: &Dataset, range: std::ops::Range<usize>) -> EventBatch {
     let mut report = FileReport::new(PathBuf::from("live batch"), TableKind::Behaviour, "bench".to_owned());
     report.rows_read = range.len();
     report.rows_kept = range.len();
-    EventBatch { behaviour, report }
+    EventBatch { behaviour, report, new_items: Default::default(), item_texts: Vec::new() }
 }
 
 /// Binary NDCG@10 of `top` against `relevant`.

@@ -163,11 +163,16 @@ impl Workbench {
                 for n in &outcome.notices {
                     self.notify(NoticeLevel::Warning, n.clone());
                 }
+                let embedded = outcome.vectors.len();
                 self.embedding.outcome = Some(outcome);
                 let params = self.fit_params();
                 if let Some(engine) = self.data.engine_mut() {
                     self.embedding.attach_to(engine, &params);
                     self.apply_impact(Impact::Rescore);
+                }
+                // Live batches added items while the embedding ran: embed those too.
+                if self.data.dataset().is_some_and(|d| d.catalogue.len() > embedded) {
+                    self.start_embed();
                 }
             }
             Err(e) => {

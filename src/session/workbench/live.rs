@@ -4,8 +4,10 @@
 //! request as the usual fit job; batches that arrive meanwhile are folded into its result.
 //! The same refit starts by itself once the events folded in since the last fit reach
 //! `live.refit_after_percent` of the events that fit used (the drift shown in the strip).
-//! The catalogue file is followed too: new items reload the data (see [`LiveStep::CatalogueGrew`]);
-//! without one, rows for new items wait for the next refit, which then reloads.
+//! The catalogue file is followed too: its new items are folded in like events (and, without
+//! one, items the events name that the derived catalogue lacks); their texts are then
+//! embedded in the background, reusing every vector embedded before. Rows that change an
+//! item already loaded reload the data (see [`LiveStep::CatalogueChanged`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -113,9 +115,6 @@ pub struct LiveState {
     fitted_events: usize,
     /// Events folded in since that fit.
     since_fit: usize,
-    /// Rows for items not seen before (derived catalogue), waiting for the next refit,
-    /// which then loads the data again.
-    new_item_rows: usize,
     stats: LiveStats,
 }
 
@@ -172,9 +171,7 @@ impl Workbench {
                 }
             }
             Command::RefitLive => {
-                if self.live.new_item_rows > 0 {
-                    self.reload_for_new_items();
-                } else if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
+                if let Some(dataset) = self.data.engine().map(|e| e.dataset.clone()) {
                     self.notify(NoticeLevel::Info, "refitting every signal on all events in the background");
                     self.start_fit(dataset);
                 }
@@ -205,22 +202,6 @@ impl Workbench {
         self.live.generation += 1;
         self.live.feed = None;
         self.live.since_refit = None;
-        // The load reads every row, those for new items too.
-        self.live.new_item_rows = 0;
-    }
-
-    /// Loads the data again (in the background, like Reload) because rows for items not
-    /// seen before are waiting; only the new item texts are embedded.
-    fn reload_for_new_items(&mut self) {
-        self.notify(
-            NoticeLevel::Info,
-            format!(
-                "loading the data again in the background to take in {} rows for items not seen before (only new \
-                 item texts are embedded)",
-                self.live.new_item_rows
-            ),
-        );
-        self.reload();
     }
 
     /// Starts collecting live batches for a refit that starts now.
@@ -264,11 +245,7 @@ impl Workbench {
                 self.live.since_fit, self.live.fitted_events
             ),
         );
-        if self.live.new_item_rows > 0 {
-            self.reload_for_new_items();
-        } else {
-            self.start_fit(dataset);
-        }
+        self.start_fit(dataset);
     }
 
     /// Starts following once the engine exists.
@@ -288,7 +265,10 @@ impl Workbench {
             None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
         };
         match follow_behaviour(&path, offset, &self.session.data.behaviour_mapping) {
-            Ok(feed) => self.live.feed = Some(self.with_followed_catalogue(feed)),
+            Ok(feed) => {
+                let feed = feed.with_template(self.session.model.template.clone());
+                self.live.feed = Some(self.with_followed_catalogue(feed));
+            }
             Err(e) => {
                 self.notify(NoticeLevel::Error, format!("live mode off: {e}"));
                 self.live.on = false;
@@ -305,7 +285,7 @@ impl Workbench {
             None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
         };
         match follow_catalogue(&path, offset) {
-            Ok(follower) => feed.with_catalogue(follower),
+            Ok(follower) => feed.with_catalogue(follower, self.session.data.catalogue_mapping.clone()),
             Err(e) => {
                 self.notify(NoticeLevel::Info, format!("live: new items are not taken in: {e}"));
                 feed
@@ -368,11 +348,12 @@ impl Workbench {
                 self.reload();
                 return;
             }
-            LiveStep::CatalogueGrew(what) => {
+            LiveStep::CatalogueChanged(what) => {
                 self.notify(
                     NoticeLevel::Info,
                     format!(
-                        "live: {what}; loading and fitting again in the background (only new item texts are embedded)"
+                        "live: {what}; loading and fitting again in the background (only new or changed item texts \
+                         are embedded)"
                     ),
                 );
                 self.reload();
@@ -419,16 +400,28 @@ impl Workbench {
             None => self.refresh_after_live(),
         }
         let lag = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
-        self.live.since_fit += summary.events + summary.new_item_rows;
-        if let Some(note) = summary.new_item_note()
-            && self.live.new_item_rows == 0
-        {
-            self.notify(NoticeLevel::Info, format!("live: {note}"));
+        self.live.since_fit += summary.events;
+        if let Some(note) = self.data.engine().and_then(|e| summary.new_items_note(e.catalogue())) {
+            self.live_items_added(&note);
         }
-        self.live.new_item_rows += summary.new_item_rows;
         self.live.stats.record(&summary, lag);
         self.live.last_error = None;
         self.refit_if_drifted();
+    }
+
+    /// Says what a batch added to the catalogue and embeds the new items' texts in the
+    /// background (every vector embedded before is reused). An embedding already running
+    /// is left to finish; it embeds again if the catalogue grew meanwhile.
+    fn live_items_added(&mut self, note: &str) {
+        let embedding = if !self.embedding.enabled() {
+            "embedding is off, so the semantic signal does not score them"
+        } else {
+            if !self.jobs.is_running(job::EMBED) {
+                self.start_embed();
+            }
+            "their texts are embedded in the background"
+        };
+        self.notify(NoticeLevel::Info, format!("live: {note}; every signal takes them in, {embedding}"));
     }
 
     /// The shopper whose list is shown, when the list is a shopper's (the follow job
