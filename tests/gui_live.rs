@@ -192,7 +192,9 @@ fn without_a_catalogue_a_new_item_of_the_events_joins_the_list_without_a_refit()
     assert_eq!(wb.engine().map(|e| (e.catalogue().len(), e.interactions.events)), Some((4, 7)), "every event once");
     let notices: Vec<String> = wb.notices().iter().map(|n| n.text.clone()).collect();
     assert!(
-        notices.iter().any(|n| n.contains("1 new item (“Z”) added to the catalogue; every signal takes them in, embedding is off")),
+        notices.iter().any(
+            |n| n.contains("1 new item (“Z”) added to the catalogue; every signal takes them in, embedding is off")
+        ),
         "{notices:?}"
     );
     assert!(wb.live().is_on());

@@ -534,10 +534,17 @@ fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
     let (engine, summary) = step(&mut feed, &engine);
     assert_eq!(summary.new_items, [6], "G is item 6, after A–F");
     assert_eq!(summary.events, 0);
-    assert_eq!(summary.new_items_note(engine.catalogue()).as_deref(), Some("1 new item (“Walnut bowl”) added to the catalogue"));
+    assert_eq!(
+        summary.new_items_note(engine.catalogue()).as_deref(),
+        Some("1 new item (“Walnut bowl”) added to the catalogue")
+    );
     let cat = engine.catalogue();
-    assert_eq!((cat.len(), cat.title(6), cat.price(6), cat.top_category(6)), (7, "Walnut bowl", Some(15.0), Some("Living")));
-    let file = engine.dataset.report.files.iter().find(|f| f.path.ends_with("catalogue.csv")).expect("catalogue report");
+    assert_eq!(
+        (cat.len(), cat.title(6), cat.price(6), cat.top_category(6)),
+        (7, "Walnut bowl", Some(15.0), Some("Living"))
+    );
+    let file =
+        engine.dataset.report.files.iter().find(|f| f.path.ends_with("catalogue.csv")).expect("catalogue report");
     assert_eq!((file.rows_read, file.rows_kept), (8, 7), "6 + 2 rows read, 6 + 1 kept");
     assert_eq!(engine.dataset.report.items, 7);
     assert!(matches!(feed.step(&engine), LiveStep::Idle), "each row is read once");
@@ -553,7 +560,14 @@ fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
     assert_like_a_fresh_fit(
         &engine,
         &fresh,
-        &[SignalId::POPULARITY, SignalId::FRESHNESS, SignalId::USER_CF, SignalId::PRICE, SignalId::CATEGORY, SignalId::SEQUENTIAL],
+        &[
+            SignalId::POPULARITY,
+            SignalId::FRESHNESS,
+            SignalId::USER_CF,
+            SignalId::PRICE,
+            SignalId::CATEGORY,
+            SignalId::SEQUENTIAL,
+        ],
     );
     // Search finds the new item by its text (BM25 indexed it).
     let bm25 = &engine.models.scorers[&SignalId::BM25];
@@ -602,7 +616,11 @@ fn without_a_catalogue_file_new_items_in_the_events_join_the_derived_catalogue()
     assert_eq!(cold_list(&engine, 2), ["A", "Z"]);
     let fresh = engine_for(&session);
     assert_eq!(fresh.interactions.events, 8, "the fresh load counts every event once");
-    assert_like_a_fresh_fit(&engine, &fresh, &[SignalId::POPULARITY, SignalId::FRESHNESS, SignalId::USER_CF, SignalId::SEQUENTIAL]);
+    assert_like_a_fresh_fit(
+        &engine,
+        &fresh,
+        &[SignalId::POPULARITY, SignalId::FRESHNESS, SignalId::USER_CF, SignalId::SEQUENTIAL],
+    );
 }
 
 #[test]

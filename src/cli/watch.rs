@@ -233,7 +233,8 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<u8> {
                 watcher.engine = *engine;
                 watcher.since_fit += summary.events;
                 if let Some(note) = summary.new_items_note(watcher.engine.catalogue()) {
-                    let how = if watcher.embedding.is_some() { "; embedding their texts in the background" } else { "" };
+                    let how =
+                        if watcher.embedding.is_some() { "; embedding their texts in the background" } else { "" };
                     eprintln!("note: {note}{how}");
                     watcher.embed_new_items(args);
                 }

@@ -270,7 +270,8 @@ impl Catalogue {
             let text = |column: &[String]| column.get(at).cloned().unwrap_or_default();
             let index = self.ids.intern(id);
             let labels = new.category_labels.get(at).map_or(&[][..], Vec::as_slice);
-            let labels: Vec<u32> = labels.iter().map(|&l| self.category_names.intern(new.category_names.name(l))).collect();
+            let labels: Vec<u32> =
+                labels.iter().map(|&l| self.category_names.intern(new.category_names.name(l))).collect();
             self.titles.push(text(&new.titles));
             self.descriptions.push(text(&new.descriptions));
             self.categories.push(text(&new.categories));

@@ -230,8 +230,7 @@ pub fn build_catalogue_rows(
     let mut report = new_report(&table, TableKind::Catalogue);
     let resolved = resolve_mapping(&table, TableKind::Catalogue, mapping, &[Role::ItemId], &mut report)?;
     report.notices.extend(columns::normalise_columns(&mut table, &resolved));
-    let (new_items, changed) =
-        Catalogue::new_rows_from_table(&table, &resolved, &mut report, &dataset.catalogue.ids);
+    let (new_items, changed) = Catalogue::new_rows_from_table(&table, &resolved, &mut report, &dataset.catalogue.ids);
     shift_rows(&mut report, rows_before);
     Ok(CatalogueRows {
         batch: EventBatch { behaviour: Behaviour::default(), report, new_items, item_texts: Vec::new() },
