@@ -43,6 +43,9 @@ def main() -> None:
     item, user = header.index("StockCode"), header.index("CustomerID")
     seen = {r[item].strip() for r in head}
     new_ids = {r[item].strip() for r in tail} - seen
+    # Rows without a customer id are dropped by the loader (no shopper): their items never arrive.
+    seen_with_shopper = {r[item].strip() for r in head if r[user].strip()}
+    new_ids_with_shopper = {r[item].strip() for r in tail if r[user].strip()} - seen_with_shopper
     watched = Counter(r[user] for r in tail if r[user].strip()).most_common(1)[0][0]
     work = Path(tempfile.mkdtemp(prefix="live-new-items-"))
     log = work / "online_retail_live.csv"
@@ -50,22 +53,26 @@ def main() -> None:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
         w.writerows(head)
-    err_path = work / "watch.err"
-    with open(err_path, "w") as err:
+    err_path, out_path = work / "watch.err", work / "watch.jsonl"
+    # Both streams go to files: a pipe nobody reads while rows are appended would fill up and
+    # stall the watcher on its next printed list.
+    with open(err_path, "w") as err, open(out_path, "w") as listed:
         watch = subprocess.Popen(
             [recfuse, "watch", "--behaviour", str(log), "--user", watched, "--json", "--no-semantic",
              "--refit-after", "0", "--idle-exit", "15"],
-            stdout=subprocess.PIPE, stderr=err, text=True)
+            stdout=listed, stderr=err, text=True)
         started = time.time()
-        first = watch.stdout.readline()
+        while not out_path.read_text(encoding="utf-8").strip():
+            if watch.poll() is not None:
+                sys.exit(f"recfuse watch ended before its first list: {err_path.read_text()}")
+            time.sleep(0.05)
         load_fit_s = time.time() - started
-        lines = [first]
         for a in range(0, len(tail), BATCH):
             with open(log, "a", newline="", encoding="utf-8") as f:
                 csv.writer(f, lineterminator="\n").writerows(tail[a:a + BATCH])
             time.sleep(GAP_S)
-        rest, _ = watch.communicate(timeout=120)
-        lines += [l for l in rest.splitlines() if l.strip()]
+        watch.wait(timeout=120)
+    lines = [l for l in out_path.read_text(encoding="utf-8").splitlines() if l.strip()]
     notes = err_path.read_text(encoding="utf-8")
     folds = [float(m) for m in re.findall(r"folded in in ([0-9.]+) ms", notes)]
     added = [int(m) for m in re.findall(r"note: ([0-9]+) new items? \(", notes)]
@@ -85,6 +92,7 @@ def main() -> None:
         "appended_rows": len(tail),
         "batches_folded": len(folds),
         "new_item_ids_in_appended_rows": len(new_ids),
+        "new_item_ids_in_appended_rows_with_a_shopper": len(new_ids_with_shopper),
         "new_items_added_live": sum(added),
         "fold_in_ms_median": statistics.median(folds) if folds else None,
         "fold_in_ms_max": max(folds) if folds else None,
