@@ -576,6 +576,12 @@ fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
     let mut out = vec![0.0; 7];
     bm25.score_all(&ScoreContext { profile: &cold, query: Some(&query) }, &mut out);
     assert!(out[6] > 0.0 && out[..6].iter().all(|&x| x == 0.0), "{out:?}");
+    // And the search list puts it first.
+    let config = Session::default().search_fusion;
+    let target = Target::Search { query, shopper: None };
+    let mut state = engine.prepare_target(target, &config, &[]);
+    let items = engine.explain(&mut state, &config, &[], 3);
+    assert_eq!(items.first().map(|e| engine.catalogue().ids.name(e.ranked.item)), Some("G"));
 }
 
 #[test]
