@@ -520,14 +520,20 @@ fn assert_like_a_fresh_fit(live: &Engine, fresh: &Engine, signals: &[SignalId]) 
     }
 }
 
-#[test]
-fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
-    let (_dir, catalogue, events) = workdir();
+/// The fixture fitted, with its events and catalogue files followed from their ends.
+fn following_both_files() -> (tempfile::TempDir, PathBuf, PathBuf, Session, Engine, LiveFeed) {
+    let (dir, catalogue, events) = workdir();
     let session = session_for(&catalogue, &events);
     let engine = engine_for(&session);
-    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
+    let feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
         .expect("follow events")
         .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"), Default::default());
+    (dir, catalogue, events, session, engine, feed)
+}
+
+#[test]
+fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
+    let (_dir, catalogue, events, session, engine, mut feed) = following_both_files();
     assert!(matches!(feed.step(&engine), LiveStep::Idle));
     // A new catalogue row, and a row without an id (dropped and counted in the report).
     append(&catalogue, "G,Walnut bowl,Living,15.00\n,No id,Living,1.00\n");
@@ -586,12 +592,7 @@ fn a_row_appended_to_the_followed_catalogue_adds_the_item_without_a_reload() {
 
 #[test]
 fn a_catalogue_row_for_an_item_already_loaded_asks_for_a_reload() {
-    let (_dir, catalogue, events) = workdir();
-    let session = session_for(&catalogue, &events);
-    let engine = engine_for(&session);
-    let mut feed = follow_behaviour(&events, size(&events), &session.data.behaviour_mapping)
-        .expect("follow events")
-        .with_catalogue(follow_catalogue(&catalogue, size(&catalogue)).expect("follow catalogue"), Default::default());
+    let (_dir, catalogue, _events, session, engine, mut feed) = following_both_files();
     // C's price changes (row 7 of the file); G is new, but the change needs a load.
     append(&catalogue, "G,Walnut bowl,Living,15.00\nC,Green teapot,Kitchen,9.00\n");
     match feed.step(&engine) {

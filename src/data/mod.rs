@@ -186,15 +186,25 @@ pub fn build_batch(rows: follow::NewRows, dataset: &Dataset, mapping: &ColumnMap
         &mut report,
     )?;
     report.notices.extend(columns::normalise_columns(&mut table, &resolved));
-    let (behaviour, new_items) = if dataset.catalogue_derived() {
-        // Items the events name that the derived catalogue lacks become new items.
+    let unread = report.clone();
+    let known = Behaviour::from_table(
+        &table,
+        &resolved,
+        ItemSource::Catalogue(&dataset.catalogue),
+        &dataset.weights,
+        &mut report,
+    );
+    let unknown = report.issues.get(&IssueKind::UnknownItem).map_or(0, |c| c.count);
+    let (behaviour, new_items) = if dataset.catalogue_derived() && unknown > 0 {
+        // Items the events name that the derived catalogue lacks become new items: the rows
+        // are read again, collecting the items (only batches that name new ones pay this).
+        report = unread;
         let mut derived = DerivedItems::seeded(&dataset.catalogue.ids);
         let behaviour =
             Behaviour::from_table(&table, &resolved, ItemSource::Derive(&mut derived), &dataset.weights, &mut report);
         (behaviour, derived.catalogue_from(dataset.catalogue.len()))
     } else {
-        let source = ItemSource::Catalogue(&dataset.catalogue);
-        (Behaviour::from_table(&table, &resolved, source, &dataset.weights, &mut report), Catalogue::default())
+        (known, Catalogue::default())
     };
     shift_rows(&mut report, rows_before);
     Ok(EventBatch { behaviour, report, new_items, item_texts: Vec::new() })
