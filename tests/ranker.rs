@@ -247,7 +247,10 @@ fn train_then_recommend_with_exact_attribution_and_a_stale_model_is_refused() {
         recfuse(&["train", "--catalogue", c, "--behaviour", e, "--out", m, "--epochs", "3", "--no-semantic", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["best_epoch"].as_u64().unwrap() >= 1);
+    // Epoch 0 is the warm start (the tuned weights), then the three epochs asked for.
+    let epochs: Vec<u64> = v["epochs"].as_array().unwrap().iter().map(|e| e["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(epochs, [0, 1, 2, 3]);
+    assert!(v["best_epoch"].as_u64().unwrap() <= 3);
     assert!(v["features"]["signals"].as_array().unwrap().iter().any(|s| s == "popularity"));
     assert_eq!(v["features"]["cheap"].as_array().unwrap().len(), 4);
     assert!(v["versus_tuned"]["beats_tuned"].is_boolean());

@@ -227,9 +227,9 @@ fn run_learned(args: &EvalArgs) -> anyhow::Result<u8> {
     } else {
         eprintln!("{}", tuning_summary(&learned.tuned, k));
         eprintln!(
-            "learned ranker: kept epoch {} of {}, trained in {:.1} s; {}",
+            "learned ranker: kept epoch {} of {} (0: the tuned weights it starts from), trained in {:.1} s; {}",
             learned.report.best_epoch,
-            learned.report.epochs.len(),
+            learned.report.epochs.iter().map(|e| e.epoch).max().unwrap_or(0),
             learned.train_seconds,
             learned.versus_tuned.describe(k)
         );

@@ -27,10 +27,10 @@ pub const HOLDOUT_FRACTION: f64 = 0.2;
 /// fusion (never seen by training or early stopping: choosing the best epoch on the
 /// comparison shoppers made the learned ranker look better than it was on test).
 pub const COMPARE_FRACTION: f64 = 0.2;
-/// The ranker starts from the starting fusion's weights times this (a sharper softmax
+/// The ranker starts from the tuned fusion's weights times this (a sharper softmax
 /// than weights summing to about 1 give over hundreds of candidates).
 pub const WARM_SCALE: f32 = 5.0;
-/// Training lists keep the leading candidates of the starting fusion, at most this many.
+/// Training lists keep the leading candidates of the tuned fusion, at most this many.
 pub const MAX_TRAIN_LIST: usize = 100;
 
 /// How the learned ranker compares with the tuned fusion on the comparison shoppers (a
@@ -177,7 +177,7 @@ fn train_search(
 }
 
 /// The training lists of a validation context: each shopper's leading candidates under
-/// the starting fusion (all of them when `cap` is `None`), labelled with the validation gains.
+/// `start` (the tuned fusion), labelled with the validation gains.
 fn lists(
     context: &EvalContext,
     ranker_signals: &[crate::score::SignalId],
@@ -194,9 +194,11 @@ fn lists(
         .zip(&context.users)
         .zip(&context.relevance)
         .map(|((set, &u), rel)| {
-            let mut set = set.clone();
-            fused_scores(&set, start, &mut scratch);
+            // Features are normalised over every candidate, as when the ranker scores a set;
+            // only the leading rows are kept for training.
+            let mut rows = crate::rank::shopper_rows(set, ranker_signals, &inner.profile(u), input, dim);
             if set.len() > MAX_TRAIN_LIST {
+                fused_scores(set, start, &mut scratch);
                 let mut order: Vec<usize> = (0..set.len()).collect();
                 order.sort_by(|&a, &b| {
                     let (x, y) = (scratch.get(a).copied().unwrap_or(0.0), scratch.get(b).copied().unwrap_or(0.0));
@@ -204,25 +206,12 @@ fn lists(
                 });
                 order.truncate(MAX_TRAIN_LIST);
                 order.sort_unstable();
-                set = subset(&set, &order);
+                rows = rows.select(&order);
             }
-            let rows = crate::rank::shopper_rows(&set, ranker_signals, &inner.profile(u), input, dim);
-            let gains = set.items.iter().map(|&i| rel.gain(i).unwrap_or(0.0) as f32).collect();
+            let gains = rows.items.iter().map(|&i| rel.gain(i).unwrap_or(0.0) as f32).collect();
             TrainList { rows, gains, ideal_dcg: rel.ideal_dcg(k) }
         })
         .collect()
-}
-
-/// The candidates at positions `keep` (ascending) of `set`, raw scores and membership kept.
-fn subset(set: &crate::fusion::CandidateSet, keep: &[usize]) -> crate::fusion::CandidateSet {
-    let items: Vec<u32> = keep.iter().filter_map(|&j| set.items.get(j).copied()).collect();
-    let mut raw = Vec::with_capacity(items.len() * set.signals.len());
-    for s in 0..set.signals.len() {
-        let column = set.raw_of(s);
-        raw.extend(keep.iter().map(|&j| column.get(j).copied().unwrap_or(0.0)));
-    }
-    let in_top = keep.iter().map(|&j| set.in_top.get(j).copied().unwrap_or(0)).collect();
-    crate::fusion::CandidateSet::from_parts(items, set.signals.clone(), raw, in_top)
 }
 
 /// Per-shopper NDCG@k of the learned lists of `indices` of a context whose sets carry
@@ -267,8 +256,14 @@ pub fn train_ranker(
     if start.method == FusionMethod::Learned {
         start.method = FusionMethod::Weighted;
     }
+    // The tuned fusion first: training starts from its weights (and keeps them when no
+    // epoch beats them on the early-stopping shoppers) and reorders its leading candidates,
+    // so the ranker learns what it adds to the tuned fusion.
     context.prepare_for(&start);
-    let all = lists(&context, &signals, &inner, &input, dim, &start, k);
+    let tuned = coordinate_ascent(&mut context, &start, tune, progress);
+    progress.check()?;
+    context.prepare_for(&tuned.config);
+    let all = lists(&context, &signals, &inner, &input, dim, &tuned.config, k);
     let mut order: Vec<usize> = (0..all.len()).collect();
     fastrand::Rng::with_seed(train_settings.seed).shuffle(&mut order);
     let share = |f: f64| ((all.len() as f64 * f).round() as usize).max(usize::from(all.len() >= 3));
@@ -277,7 +272,7 @@ pub fn train_ranker(
     let pick = |idx: &[usize]| idx.iter().filter_map(|&i| all.get(i).cloned()).collect::<Vec<_>>();
     let started = std::time::Instant::now();
     let settings = TrainSettings {
-        warm_start: signals.iter().map(|&s| start.weight(s) * WARM_SCALE).collect(),
+        warm_start: signals.iter().map(|&s| tuned.config.weight(s) * WARM_SCALE).collect(),
         ..train_settings.clone()
     };
     let (ranker, report, variants) = train_search(
@@ -291,8 +286,6 @@ pub fn train_ranker(
         on_epoch,
     )?;
     let train_seconds = started.elapsed().as_secs_f64();
-    let tuned = coordinate_ascent(&mut context, &start, tune, progress);
-    progress.check()?;
     attach_learned(&mut context, &ranker, &inner, &input)?;
     let learned_config = FusionConfig { method: FusionMethod::Learned, ..start.clone() };
     let learned_v = learned_ndcg(&context, &learned_config, compare_idx, k);

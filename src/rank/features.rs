@@ -40,6 +40,21 @@ pub struct ShopperRows {
     pub flag: Vec<f32>,
 }
 
+impl ShopperRows {
+    /// The rows at positions `keep` (features as they were: normalised over every row).
+    pub fn select(&self, keep: &[usize]) -> ShopperRows {
+        let width = self.dense.len().checked_div(self.n).unwrap_or(0);
+        let row = |j: usize| self.dense.get(j * width..(j + 1) * width).unwrap_or(&[]);
+        ShopperRows {
+            n: keep.len(),
+            dense: keep.iter().flat_map(|&j| row(j).iter().copied()).collect(),
+            items: keep.iter().filter_map(|&j| self.items.get(j).copied()).collect(),
+            user: self.user.clone(),
+            flag: keep.iter().filter_map(|&j| self.flag.get(j).copied()).collect(),
+        }
+    }
+}
+
 /// The width of a dense row for `signals` signals.
 pub(crate) fn dense_width(signals: usize) -> usize {
     signals + CHEAP_FEATURES.len()
@@ -175,4 +190,24 @@ pub fn data_fingerprint(dataset: &Dataset) -> String {
         eat(&b.weight.get(e).copied().unwrap_or(0.0).to_bits().to_le_bytes());
     }
     format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selected_rows_keep_the_features_computed_over_every_row() {
+        // Three candidates, one signal (min-max over all three: 0, 0.5, 1) and four cheap
+        // features; keeping rows 1 and 2 keeps 0.5 and 1 (a min-max over the two alone
+        // would give 0 and 1).
+        let row = |s: f32, k: f32| [s, k, k + 1.0, k + 2.0, k + 3.0];
+        let dense: Vec<f32> = [row(0.0, 10.0), row(0.5, 20.0), row(1.0, 30.0)].concat();
+        let rows = ShopperRows { n: 3, dense, items: vec![7, 8, 9], user: vec![0.6, 0.8], flag: vec![1.0, 0.0, 1.0] };
+        let kept = rows.select(&[1, 2]);
+        assert_eq!(kept.n, 2);
+        assert_eq!(kept.dense, [row(0.5, 20.0), row(1.0, 30.0)].concat());
+        assert_eq!((kept.items, kept.flag, kept.user), (vec![8, 9], vec![0.0, 1.0], vec![0.6, 0.8]));
+        assert_eq!(rows.select(&[]).n, 0);
+    }
 }

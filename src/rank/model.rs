@@ -259,14 +259,15 @@ impl Ranker {
     }
 
     /// Starts from a linear ranking: the wide part's signal weights set to `weights`
-    /// (its cheap-feature weights to 0) and the deep part's output scaled down tenfold.
+    /// (its cheap-feature weights to 0) and the deep part's output weights to 0 (its
+    /// hidden layer keeps its random start, so the first steps move it).
     pub(crate) fn warm_start(&self, weights: &[f32]) -> Result<(), RankerError> {
         let c = self.meta.config;
         let wide: Vec<f32> = (0..dense_width(c.signals)).map(|i| weights.get(i).copied().unwrap_or(0.0)).collect();
         let var = self.vars.get("wide.w").ok_or_else(|| RankerError::Invalid("no weight 'wide.w'".into()))?;
         var.set(&Tensor::from_vec(wide, var.shape(), &Device::Cpu)?)?;
         let out = self.vars.get("out.w").ok_or_else(|| RankerError::Invalid("no weight 'out.w'".into()))?;
-        out.set(&(out.as_tensor() * 0.1)?)?;
+        out.set(&(out.as_tensor() * 0.0)?)?;
         Ok(())
     }
 

@@ -47,7 +47,8 @@ pub struct TrainSettings {
     /// Seed of the initial weights and the shuffling.
     pub seed: u64,
     /// Initial weights of the wide part's signal features (in signal order), e.g. the
-    /// starting fusion's weights, so training starts from that ranking; empty = random.
+    /// tuned fusion's weights, so training starts from that ranking (and keeps it as epoch 0
+    /// when no epoch beats it); empty = random.
     pub warm_start: Vec<f32>,
     /// Whether to read the embedding features (V_u, V_i, V_u ⊙ V_i) when there are vectors.
     pub embeddings: bool,
@@ -90,7 +91,7 @@ pub struct EpochReport {
 pub struct TrainReport {
     /// Every epoch run.
     pub epochs: Vec<EpochReport>,
-    /// The epoch whose weights were kept (best validation NDCG@10).
+    /// The epoch whose weights were kept (best validation NDCG@10; 0: the warm start).
     pub best_epoch: usize,
     /// Training shoppers (lists with at least one relevant candidate).
     pub train_shoppers: usize,
@@ -206,6 +207,20 @@ pub fn train(
         TrainReport { train_shoppers: learnable.len(), validation_shoppers: holdout.len(), ..TrainReport::default() };
     let mut order: Vec<usize> = (0..learnable.len()).collect();
     let (mut best, mut stale): (Option<(f32, Vec<_>)>, usize) = (None, 0);
+    if !settings.warm_start.is_empty() {
+        // Epoch 0, the warm start itself (no step yet), is a candidate too: a training run
+        // that never beats the starting ranking on the held-out shoppers keeps it.
+        let mut total = 0.0f64;
+        for chunk in learnable.chunks(batch) {
+            progress.check()?;
+            total += f64::from(batch_loss(&model, chunk, vectors)?.to_scalar::<f32>()?);
+        }
+        let loss = (total / learnable.len().div_ceil(batch).max(1) as f64) as f32;
+        let r = EpochReport { epoch: 0, loss, validation_ndcg: validate(&model, holdout, vectors)? };
+        on_epoch(&r);
+        report.epochs.push(r);
+        best = Some((r.validation_ndcg, model.snapshot()?));
+    }
     for epoch in 1..=epochs {
         rng.shuffle(&mut order);
         let (mut total, mut batches) = (0.0f64, 0usize);

@@ -130,10 +130,13 @@ fn ranker_section(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
     ui.label(egui::RichText::new("Learned ranker").strong());
     match (state.last(), epochs.last()) {
         (Some((report, versus, seconds)), _) if !cx.wb.is_running(job::RANK) => {
+            let kept = match report.best_epoch {
+                0 => "kept epoch 0, the tuned weights it started from (no later epoch beat them)".to_owned(),
+                e => format!("kept epoch {e}"),
+            };
             ui.label(format!(
-                "trained in {seconds:.1} s on {} shoppers, kept epoch {}; {}",
+                "trained in {seconds:.1} s on {} shoppers, {kept}; {}",
                 report.train_shoppers,
-                report.best_epoch,
                 versus.describe(10)
             ));
         }
