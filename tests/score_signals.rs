@@ -54,7 +54,8 @@ const ITEMS: [(&str, &str, f32, &str); 5] = [
 fn item_cf_cosine_on_a_4x5_matrix() {
     // u0: i0 i1 · u1: i0 i1 i2 · u2: i1 i2 · u3: i3
     // cos(i0,i1) = 2/√6, cos(i0,i2) = 1/2, cos(i1,i2) = 2/√6, i3 and i4 share no user.
-    let dir = tempfile::tempdir().expect("tempdir");
+    // Twice: on the 5 items (each bought item's pass visits at least 5 entries: the dense
+    // pass) and with 20 items nobody bought added (fewer visits than items: the sparse one).
     let ev = [
         ("u0", "i0", 0),
         ("u0", "i1", 0),
@@ -65,19 +66,25 @@ fn item_cf_cosine_on_a_4x5_matrix() {
         ("u2", "i2", 0),
         ("u3", "i3", 0),
     ];
-    let d = dataset(dir.path(), &ITEMS, &ev);
-    let data = interactions(&d);
-    let s = recfuse::score::item_cf::ItemCfScorer::fit(&data, &ItemCfParams::default(), &Progress::new()).expect("fit");
-    let u2 = data.profile(d.behaviour.users.get("u2").expect("u2"));
-    let out = scores(&s, &u2, 5);
-    let r = 2.0 / 6f32.sqrt();
-    // i0 ← i1 (2/√6) + i2 (1/2)
-    assert!(close(out[0], r + 0.5), "{out:?}");
-    // i1 ← i2 only (i1 itself is not its own neighbour)
-    assert!(close(out[1], r), "{out:?}");
-    assert!(close(out[2], r), "{out:?}");
-    assert_eq!(out[3], 0.0);
-    assert_eq!(out[4], 0.0);
+    let unbought: Vec<String> = (0..20).map(|n| format!("x{n}")).collect();
+    let mut wide = ITEMS.to_vec();
+    wide.extend(unbought.iter().map(|id| (id.as_str(), "unbought", 1.0, "D")));
+    for items in [&ITEMS[..], &wide[..]] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dataset(dir.path(), items, &ev);
+        let data = interactions(&d);
+        let s =
+            recfuse::score::item_cf::ItemCfScorer::fit(&data, &ItemCfParams::default(), &Progress::new()).expect("fit");
+        let u2 = data.profile(d.behaviour.users.get("u2").expect("u2"));
+        let out = scores(&s, &u2, items.len());
+        let r = 2.0 / 6f32.sqrt();
+        // i0 ← i1 (2/√6) + i2 (1/2)
+        assert!(close(out[0], r + 0.5), "{} items: {out:?}", items.len());
+        // i1 ← i2 only (i1 itself is not its own neighbour)
+        assert!(close(out[1], r), "{} items: {out:?}", items.len());
+        assert!(close(out[2], r), "{} items: {out:?}", items.len());
+        assert!(out[3..].iter().all(|&v| v == 0.0), "{} items: {out:?}", items.len());
+    }
 }
 
 #[test]

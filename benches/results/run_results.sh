@@ -12,6 +12,10 @@ ML=../shared/data/movielens_latest_small
 "$BIN" eval --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --split leave-last --leave-last 5 --tune --json \
   > docs/results/ml_leave5.json
 "$BIN" eval --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --tune --json > docs/results/ml_temporal.json
+# Complete Journey (grocery, 1.47 M transactions, 92 k products; Parquet, columns mapped by name).
+CJ=../shared/data/completejourney
+"$BIN" eval --catalogue $CJ/products.parquet --behaviour $CJ/transactions.parquet --tune --json \
+  > docs/results/cj_eval.json
 # Small-shop cuts (issue #13): 100 MovieLens users, 300 Online Retail shoppers, seed 13.
 CUT=${CUT:-$(mktemp -d)}
 ${PYTHON:-python3} benches/results/cut_small.py "$CUT"
@@ -36,6 +40,7 @@ peer docs/results/peers_retail.json docs/results/retail_eval.json --behaviour ..
 peer docs/results/peers_ml_leave5.json docs/results/ml_leave5.json \
   --catalogue $ML/movies.csv --behaviour $ML/ratings.csv --split leave-last --leave-last 5
 peer docs/results/peers_ml_temporal.json docs/results/ml_temporal.json --catalogue $ML/movies.csv --behaviour $ML/ratings.csv
+peer docs/results/peers_cj.json docs/results/cj_eval.json --catalogue $CJ/products.parquet --behaviour $CJ/transactions.parquet
 peer docs/results/peers_retail300.json docs/results/issue13_retail300_eval.json --behaviour "$CUT/retail300/online_retail.csv"
 peer docs/results/peers_ml100_leave5.json docs/results/issue13_ml100_leave5.json \
   --catalogue "$CUT/ml100/movies.csv" --behaviour "$CUT/ml100/ratings.csv" --split leave-last --leave-last 5
