@@ -517,6 +517,10 @@ fn tuning_in_the_evaluate_tab_lists_the_signal_parameters_it_tried_and_kept() {
     loaded(&mut h);
     h.get_by_label("Evaluate").click();
     h.run_steps(3);
+    // Two validation windows (rolling origin), set on the field as a screen reader sets it.
+    h.get_by_label("validation windows").set_value_accesskit(2.0);
+    h.run_steps(2);
+    assert_eq!(h.state().wb.session().eval.validation_windows, 2);
     h.get_by_label("Tune weights").click();
     h.run_steps(2);
     wait_until(&mut h, "tuning", |app| {
@@ -524,6 +528,15 @@ fn tuning_in_the_evaluate_tab_lists_the_signal_parameters_it_tried_and_kept() {
     });
     h.run_steps(3);
     let shown = texts(&h);
+    let windows = h.state().wb.evaluation().tune_summary().map(|t| t.window_users.clone()).unwrap_or_default();
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    let summary = format!(
+        "Tuning on {} validation shoppers in 2 windows ({} + {})",
+        windows[0] + windows[1],
+        windows[0],
+        windows[1]
+    );
+    assert!(shown.iter().any(|t| t.starts_with(&summary)), "no “{summary}” in {shown:?}");
     for signal in ["als", "item_cf", "user_cf"] {
         let line = shown
             .iter()

@@ -199,6 +199,9 @@ fn sessions_of_the_wrong_shape_or_with_absurd_numbers_are_refused() {
     let refit = write(&dir.path().join("g.json"), r#"{"live": {"refit_after_percent": -5}}"#);
     let err = Session::load(&refit).expect_err("a negative refit threshold").to_string();
     assert!(err.contains("live.refit_after_percent = -5 is outside the allowed range 0 to 1000"), "{err}");
+    let windows = write(&dir.path().join("h.json"), r#"{"eval": {"validation_windows": 50}}"#);
+    let err = Session::load(&windows).expect_err("50 validation windows").to_string();
+    assert!(err.contains("eval.validation_windows = 50 is outside the allowed range 1 to 4"), "{err}");
     let ok = write(&dir.path().join("f.json"), r#"{"params": {"als": {"factors": 32}}}"#);
     assert_eq!(Session::load(&ok).expect("a normal session loads").params.als.factors, 32);
 }
@@ -263,5 +266,8 @@ fn command_lines_are_checked_without_running() {
     assert!(recfuse::check_args(&args("--help")).is_err());
     let err = recfuse::check_args(&args("eval --behaviour b.csv --bootstrap 100000000000")).unwrap_err();
     assert!(err.contains("bootstrap"), "{err}");
+    let err = recfuse::check_args(&args("eval --behaviour b.csv --tune --validation-windows 0")).unwrap_err();
+    assert!(err.contains("--validation-windows = 0 is outside the allowed range 1 to 4"), "{err}");
+    assert_eq!(recfuse::check_args(&args("eval --behaviour b.csv --tune --validation-windows 3")), Ok(()));
     assert!(recfuse::check_args(&args("recommend --behaviour b.csv --user u1 --map item_id")).is_err());
 }

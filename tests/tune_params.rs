@@ -113,3 +113,68 @@ fn a_trial_scores_what_the_signal_alone_scores_on_validation() {
         without.start_ndcg
     );
 }
+
+/// One event a day for days 0…100 (one shopper, one item per day).
+fn daily(dir: &Path) -> Dataset {
+    let mut events = String::from("user_id,item_id,timestamp\n");
+    for day in 0..=100i64 {
+        events.push_str(&format!("u0,i{day},{}\n", 1_293_840_000 + day * 86_400));
+    }
+    let e = dir.join("daily.csv");
+    std::fs::write(&e, events).expect("write");
+    let sources = DataSources { behaviour: e, ..DataSources::default() };
+    load_dataset(&sources, &EventWeights::default(), &Progress::new()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn validation_windows_roll_back_in_time_without_overlap() {
+    // Temporal, last 10 % of the span each time, the cut at lo + ⌊0.9·(hi − lo)⌋ seconds:
+    // test = days 90…100; window 1 (train 0…89): cut at day 80.1 → validation 81…89, fit 0…80;
+    // window 2 (span 0…80): cut at day 72 → validation 72…80, fit 0…71; window 3 (span
+    // 0…71): cut at day 63.9 → validation 64…71, fit 0…63.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = daily(dir.path());
+    let windows = recfuse::eval::split::validation_windows(&d.behaviour, SplitRule::Temporal { test_fraction: 0.1 }, 3);
+    let days = |events: &[usize]| -> Vec<i64> {
+        events.iter().map(|&e| (d.behaviour.time[e] - 1_293_840_000) / 86_400).collect()
+    };
+    assert_eq!(windows.len(), 3);
+    assert_eq!(days(&windows[0].validation), (81..=89).collect::<Vec<_>>());
+    assert_eq!(days(&windows[0].fit), (0..=80).collect::<Vec<_>>());
+    assert_eq!(days(&windows[1].validation), (72..=80).collect::<Vec<_>>());
+    assert_eq!(days(&windows[1].fit), (0..=71).collect::<Vec<_>>());
+    assert_eq!(days(&windows[2].validation), (64..=71).collect::<Vec<_>>());
+    assert_eq!(days(&windows[2].fit), (0..=63).collect::<Vec<_>>());
+}
+
+#[test]
+fn tuning_on_two_windows_pools_their_shoppers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dataset(dir.path());
+    let req = request();
+    let settings = TuneSettings { k: 5, rounds: 0, restarts: 0, params: false, ..TuneSettings::default() };
+    let one = tune(&d, &req, &settings, &Progress::new()).expect("tune");
+    let two = tune(&d, &req, &TuneSettings { windows: 2, ..settings }, &Progress::new()).expect("tune");
+    // Independently: the earlier window's shoppers and the starting weights' NDCG@5 on them.
+    let windows = recfuse::eval::split::validation_windows(&d.behaviour, req.rule, 2);
+    let (fitted, models) = recfuse::eval::experiment::fit_on(&d, &windows[1].fit, &req, &Progress::new()).expect("fit");
+    let mut earlier = recfuse::eval::runner::EvalContext::prepare(
+        &d,
+        &windows[1].fit,
+        &fitted,
+        &windows[1].validation,
+        &models,
+        &req.config,
+        req.binary,
+        &Progress::new(),
+    )
+    .expect("context");
+    earlier.prepare_for(&req.config);
+    let (n0, n1) = (one.validation_users, earlier.users.len());
+    assert!(n0 > 0 && n1 > 0, "{n0} / {n1}");
+    assert_eq!(two.window_users, vec![n0, n1]);
+    assert_eq!(two.validation_users, n0 + n1);
+    let pooled = (one.start_ndcg * n0 as f64 + earlier.mean_ndcg(&req.config, 5) * n1 as f64) / (n0 + n1) as f64;
+    assert!((two.start_ndcg - pooled).abs() < 1e-9, "{} vs {pooled}", two.start_ndcg);
+    assert!(two.shoppers_described().contains(&format!("in 2 windows ({n0} + {n1})")), "{}", two.shoppers_described());
+}

@@ -39,6 +39,11 @@ pub(crate) struct EvalArgs {
     /// With --tune: keep the signal parameters as given, tune the weights only.
     #[arg(long)]
     pub no_tune_params: bool,
+    /// With --tune: choose the weights on N successive validation windows (rolling origin:
+    /// each earlier window is cut out of the next one's fitting events by the same rule),
+    /// pooling their shoppers; the signal parameters are tuned on the latest. 1 to 4.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub validation_windows: usize,
     /// Also train the learned ranker on validation (implies --tune) and add a `learned` row.
     #[arg(long)]
     pub learned: bool,
@@ -76,8 +81,8 @@ pub(crate) struct EvalArgs {
 fn tuning_summary(t: &crate::eval::experiment::TuneOutcome, k: usize) -> String {
     let single = t.best_single.map_or(String::new(), |(s, v)| format!(", best single signal {s} {v:.4}"));
     let mut out = format!(
-        "tuning on {} validation shoppers: ndcg@{k} start {:.4}, searched {:.4}{single}; kept {} ({:.4}); {} evaluations",
-        t.validation_users,
+        "tuning on {}: ndcg@{k} start {:.4}, searched {:.4}{single}; kept {} ({:.4}); {} evaluations",
+        t.shoppers_described(),
         t.start_ndcg,
         t.searched_ndcg,
         t.kept.describe(),
@@ -95,6 +100,7 @@ fn tuning_summary(t: &crate::eval::experiment::TuneOutcome, k: usize) -> String 
 pub(crate) fn check_eval_args(args: &EvalArgs) -> Result<(), crate::limits::OutOfRange> {
     use crate::limits::{MAX_BOOTSTRAP, MAX_K, check_count, check_real};
     check_count("--bootstrap", args.bootstrap, 0, MAX_BOOTSTRAP)?;
+    check_count("--validation-windows", args.validation_windows, 1, crate::eval::experiment::MAX_VALIDATION_WINDOWS)?;
     check_count("number of --k values", args.k.len(), 1, 16)?;
     for k in &args.k {
         check_count("--k", *k, 1, MAX_K)?;
@@ -347,6 +353,7 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<u8> {
             k: req.ks.first().copied().unwrap_or(10),
             seed: args.seed,
             params: !args.no_tune_params,
+            windows: args.validation_windows,
             ..TuneSettings::default()
         };
         let (o, t) =

@@ -88,6 +88,7 @@ fn eval_args(args: &TrainArgs) -> EvalArgs {
         graded: false,
         tune: true,
         no_tune_params: false,
+        validation_windows: 1,
         learned: false,
         epochs: args.epochs,
         search: args.search,

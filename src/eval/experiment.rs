@@ -102,11 +102,18 @@ pub struct TuneSettings {
     /// Also tune ALS's λ and α and the item-CF / user-CF neighbourhood sizes on validation
     /// (`crate::eval::hyper`) before the weights.
     pub params: bool,
+    /// Successive validation windows the weights are chosen on (rolling origin,
+    /// [`super::split::validation_windows`]); 1 = the single validation split. The signal
+    /// parameters are tuned on the latest window.
+    pub windows: usize,
 }
+
+/// The most validation windows tuning takes.
+pub const MAX_VALIDATION_WINDOWS: usize = 4;
 
 impl Default for TuneSettings {
     fn default() -> Self {
-        Self { k: 10, rounds: 3, restarts: 2, seed: 7, normalisation: true, params: true }
+        Self { k: 10, rounds: 3, restarts: 2, seed: 7, normalisation: true, params: true, windows: 1 }
     }
 }
 
@@ -126,8 +133,11 @@ pub struct TuneOutcome {
     pub best_single: Option<(SignalId, f64)>,
     /// What was kept, and why.
     pub kept: TunedChoice,
-    /// Shoppers the validation scores rest on.
+    /// Shoppers the validation scores rest on (summed over the windows: a shopper evaluated
+    /// in two windows counts twice).
     pub validation_users: usize,
+    /// Shoppers evaluated in each validation window, latest first.
+    pub window_users: Vec<usize>,
     /// Objective evaluations made.
     pub evaluations: usize,
     /// The signal parameters tuned on validation (`None` when they were not tuned); the
@@ -135,6 +145,22 @@ pub struct TuneOutcome {
     pub params: Option<SignalParams>,
     /// Every hyper-parameter setting tried, with its validation NDCG.
     pub param_trials: Vec<super::hyper::ParamTrial>,
+}
+
+impl TuneOutcome {
+    /// What the validation scores rest on: "412 validation shoppers", or with several
+    /// windows "612 validation shoppers in 2 windows (412 + 200)".
+    pub fn shoppers_described(&self) -> String {
+        match self.window_users.as_slice() {
+            [] | [_] => format!("{} validation shoppers", self.validation_users),
+            many => format!(
+                "{} validation shoppers in {} windows ({})",
+                self.validation_users,
+                many.len(),
+                many.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" + ")
+            ),
+        }
+    }
 }
 
 /// Which configuration tuning kept.
@@ -290,7 +316,7 @@ pub fn tune(
     } else {
         None
     };
-    let mut context = EvalContext::prepare(
+    let mut contexts = vec![EvalContext::prepare(
         dataset,
         &split.inner_train,
         &inner,
@@ -299,8 +325,34 @@ pub fn tune(
         &req.config,
         req.binary,
         progress,
-    )?;
-    let mut outcome = coordinate_ascent(&mut context, &req.config, settings, progress);
+    )?];
+    let windows = super::split::validation_windows(&dataset.behaviour, req.rule, settings.windows.max(1));
+    if windows.len() > 1 {
+        // Earlier windows: every signal fitted on that window's events with the parameters
+        // just tuned, scored on its validation events.
+        let earlier = EvalRequest {
+            params: tuning.as_ref().map_or_else(|| req.params.clone(), |t| t.params.clone()),
+            ..req.clone()
+        };
+        for (w, window) in windows.iter().enumerate().skip(1) {
+            progress.start_stage(format!("fitting validation window {} of {}", w + 1, windows.len()), 1);
+            let (fitted, window_models) = fit_on(dataset, &window.fit, &earlier, progress)?;
+            let context = EvalContext::prepare(
+                dataset,
+                &window.fit,
+                &fitted,
+                &window.validation,
+                &window_models,
+                &req.config,
+                req.binary,
+                progress,
+            )?;
+            if !context.users.is_empty() {
+                contexts.push(context);
+            }
+        }
+    }
+    let mut outcome = coordinate_ascent(&mut contexts, &req.config, settings, progress);
     if let Some(t) = tuning {
         outcome.params = Some(t.params);
         outcome.param_trials = t.trials;
@@ -369,22 +421,35 @@ pub fn evaluate_and_tune(
     Ok((outcome, tuned))
 }
 
-/// Coordinate ascent on a prepared context.
+/// NDCG@k of `config` over the shoppers of every context (each window's mean weighted by
+/// its shoppers).
+fn pooled_ndcg(contexts: &mut [EvalContext], config: &FusionConfig, k: usize) -> f64 {
+    let (mut sum, mut users) = (0.0, 0usize);
+    for ctx in contexts.iter_mut() {
+        ctx.prepare_for(config);
+        let n = ctx.users.len();
+        sum += ctx.mean_ndcg(config, k) * n as f64;
+        users += n;
+    }
+    if users == 0 { 0.0 } else { sum / users as f64 }
+}
+
+/// Coordinate ascent on prepared validation contexts (one per validation window; the
+/// objective pools their shoppers).
 pub fn coordinate_ascent(
-    context: &mut EvalContext,
+    contexts: &mut [EvalContext],
     start: &FusionConfig,
     settings: &TuneSettings,
     progress: &Progress,
 ) -> TuneOutcome {
-    let signals = context.signals.clone();
+    let signals = contexts.first().map(|c| c.signals.clone()).unwrap_or_default();
     let k = settings.k.max(1);
     let mut evaluations = 0usize;
-    let mut evaluate = |ctx: &mut EvalContext, c: &FusionConfig| {
+    let mut evaluate = |ctx: &mut [EvalContext], c: &FusionConfig| {
         evaluations += 1;
-        ctx.prepare_for(c);
-        ctx.mean_ndcg(c, k)
+        pooled_ndcg(ctx, c, k)
     };
-    let start_ndcg = evaluate(context, start);
+    let start_ndcg = evaluate(contexts, start);
     let mut starts = vec![start.clone()];
     let mut rng = fastrand::Rng::with_seed(settings.seed);
     for _ in 0..settings.restarts {
@@ -400,7 +465,7 @@ pub fn coordinate_ascent(
     progress.start_stage("tuning weights", (starts.len() * settings.rounds * per_round) as u64);
     let mut best = (start.clone(), start_ndcg);
     for mut current in starts {
-        let mut current_value = evaluate(context, &current);
+        let mut current_value = evaluate(contexts, &current);
         for _ in 0..settings.rounds {
             let mut improved = false;
             for &s in &signals {
@@ -411,7 +476,7 @@ pub fn coordinate_ascent(
                     let mut c = current.clone();
                     c.set_weight(s, w);
                     c.signals.entry(s).or_default().enabled = true;
-                    let v = evaluate(context, &c);
+                    let v = evaluate(contexts, &c);
                     progress.advance(1);
                     if v > current_value + 1e-9 {
                         current = c;
@@ -423,7 +488,7 @@ pub fn coordinate_ascent(
                     for n in [Normalisation::Minmax, Normalisation::Rank, Normalisation::Zscore] {
                         let mut c = current.clone();
                         c.signals.entry(s).or_default().normalisation = n;
-                        let v = evaluate(context, &c);
+                        let v = evaluate(contexts, &c);
                         progress.advance(1);
                         if v > current_value + 1e-9 {
                             current = c;
@@ -441,8 +506,11 @@ pub fn coordinate_ascent(
             best = (current, current_value);
         }
     }
-    let (kept, config, validation_ndcg, best_single) = keep_robustly(context, start, best.0.clone(), k, settings.seed);
-    context.prepare_for(&config);
+    let (kept, config, validation_ndcg, best_single) = keep_robustly(contexts, start, best.0.clone(), k, settings.seed);
+    for ctx in contexts.iter_mut() {
+        ctx.prepare_for(&config);
+    }
+    let window_users: Vec<usize> = contexts.iter().map(|c| c.users.len()).collect();
     TuneOutcome {
         config,
         validation_ndcg,
@@ -450,7 +518,8 @@ pub fn coordinate_ascent(
         searched_ndcg: best.1,
         best_single,
         kept,
-        validation_users: context.users.len(),
+        validation_users: window_users.iter().sum(),
+        window_users,
         evaluations,
         params: None,
         param_trials: Vec::new(),
@@ -461,26 +530,32 @@ pub fn coordinate_ascent(
 /// paired bootstrap 95 % lower bound of their per-shopper NDCG gain over the best single
 /// signal is above 0; else the starting weights under the same test; else that signal alone.
 fn keep_robustly(
-    context: &mut EvalContext,
+    contexts: &mut [EvalContext],
     start: &FusionConfig,
     searched: FusionConfig,
     k: usize,
     seed: u64,
 ) -> (TunedChoice, FusionConfig, f64, Option<(SignalId, f64)>) {
-    let per_user = |ctx: &mut EvalContext, c: &FusionConfig| {
-        ctx.prepare_for(c);
-        ctx.per_user_ndcg(c, k)
+    // Per (window, shopper), in the same order for every configuration: the pairs the
+    // paired bootstrap resamples.
+    let per_user = |ctx: &mut [EvalContext], c: &FusionConfig| {
+        let mut v = Vec::new();
+        for window in ctx.iter_mut() {
+            window.prepare_for(c);
+            v.extend(window.per_user_ndcg(c, k));
+        }
+        v
     };
     let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
     let mut best_single: Option<(SignalId, FusionConfig, Vec<f64>)> = None;
-    for s in context.signals.clone() {
+    for s in contexts.first().map(|c| c.signals.clone()).unwrap_or_default() {
         let c = single_signal(start, s);
-        let v = per_user(context, &c);
+        let v = per_user(contexts, &c);
         if best_single.as_ref().is_none_or(|(_, _, b)| mean(&v) > mean(b) + 1e-12) {
             best_single = Some((s, c, v));
         }
     }
-    let searched_v = per_user(context, &searched);
+    let searched_v = per_user(contexts, &searched);
     let Some((signal, single_config, single_v)) = best_single else {
         return (TunedChoice::Searched, searched, mean(&searched_v), None);
     };
@@ -493,7 +568,7 @@ fn keep_robustly(
     if beats_single(&searched_v) {
         return (TunedChoice::Searched, searched, mean(&searched_v), single);
     }
-    let start_v = per_user(context, start);
+    let start_v = per_user(contexts, start);
     if beats_single(&start_v) {
         return (TunedChoice::Start, start.clone(), mean(&start_v), single);
     }

@@ -260,7 +260,7 @@ pub fn train_ranker(
     // epoch beats them on the early-stopping shoppers) and reorders its leading candidates,
     // so the ranker learns what it adds to the tuned fusion.
     context.prepare_for(&start);
-    let tuned = coordinate_ascent(&mut context, &start, tune, progress);
+    let tuned = coordinate_ascent(std::slice::from_mut(&mut context), &start, tune, progress);
     progress.check()?;
     context.prepare_for(&tuned.config);
     let all = lists(&context, &signals, &inner, &input, dim, &tuned.config, k);

@@ -135,6 +135,7 @@ pub fn tuning_json(t: &TuneOutcome) -> serde_json::Value {
     };
     serde_json::json!({
         "validation_users": t.validation_users,
+        "validation_windows": t.window_users,
         "start_ndcg": t.start_ndcg,
         "searched_ndcg": t.searched_ndcg,
         "best_single": t.best_single.map(|(s, v)| serde_json::json!({"signal": s.id(), "ndcg": v})),

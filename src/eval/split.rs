@@ -126,16 +126,22 @@ pub struct ThreeWaySplit {
     pub cuts: (Option<i64>, Option<i64>),
 }
 
+/// The rule that cuts validation out of train (and each earlier window out of the one after it).
+fn inner_rule(rule: SplitRule, window: u64) -> SplitRule {
+    match rule {
+        SplitRule::Random { test_fraction, seed } => {
+            SplitRule::Random { test_fraction, seed: seed.wrapping_add(1).wrapping_add(window) }
+        }
+        SplitRule::TemporalAt { .. } => SplitRule::Temporal { test_fraction: 0.1 },
+        other => other,
+    }
+}
+
 /// Applies `rule` twice: test from all events, validation from train.
 pub fn three_way(behaviour: &Behaviour, rule: SplitRule) -> ThreeWaySplit {
     let all: Vec<usize> = (0..behaviour.len()).collect();
     let outer = split_events(behaviour, &all, rule);
-    let inner_rule = match rule {
-        SplitRule::Random { test_fraction, seed } => SplitRule::Random { test_fraction, seed: seed.wrapping_add(1) },
-        SplitRule::TemporalAt { .. } => SplitRule::Temporal { test_fraction: 0.1 },
-        other => other,
-    };
-    let inner = split_events(behaviour, &outer.train, inner_rule);
+    let inner = split_events(behaviour, &outer.train, inner_rule(rule, 0));
     ThreeWaySplit {
         inner_train: inner.train,
         validation: inner.test,
@@ -143,4 +149,33 @@ pub fn three_way(behaviour: &Behaviour, rule: SplitRule) -> ThreeWaySplit {
         test: outer.test,
         cuts: (inner.cut, outer.cut),
     }
+}
+
+/// One validation window of tuning: fit on `fit`, score on `validation`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationWindow {
+    /// The events the signals are fitted on.
+    pub fit: Vec<usize>,
+    /// The events the fitted signals are scored against.
+    pub validation: Vec<usize>,
+}
+
+/// `count` successive validation windows (rolling origin), latest first. The first is
+/// [`three_way`]'s (train minus validation, validation); each next one cuts its validation
+/// out of the previous window's fitting events by the same inner rule (temporal: the last
+/// 10 % of their span; leave-last: each shopper's previous items; random: another draw),
+/// so no window scores on events that a later one fits on. Stops early when a window
+/// would have no events left to fit or to score.
+pub fn validation_windows(behaviour: &Behaviour, rule: SplitRule, count: usize) -> Vec<ValidationWindow> {
+    let split = three_way(behaviour, rule);
+    let mut windows = vec![ValidationWindow { fit: split.inner_train, validation: split.validation }];
+    for w in 1..count {
+        let Some(fit) = windows.last().map(|last| last.fit.clone()) else { break };
+        let next = split_events(behaviour, &fit, inner_rule(rule, w as u64));
+        if next.train.is_empty() || next.test.is_empty() {
+            break;
+        }
+        windows.push(ValidationWindow { fit: next.train, validation: next.test });
+    }
+    windows
 }

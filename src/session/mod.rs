@@ -108,6 +108,8 @@ pub struct EvalSettings {
     pub seed: u64,
     /// Bootstrap resamples.
     pub bootstrap: usize,
+    /// Validation windows the weights are tuned on (rolling origin; 1 = one split).
+    pub validation_windows: usize,
 }
 
 impl Default for EvalSettings {
@@ -120,6 +122,7 @@ impl Default for EvalSettings {
             binary_relevance: true,
             seed: 42,
             bootstrap: 1000,
+            validation_windows: 1,
         }
     }
 }
@@ -330,6 +333,12 @@ impl Session {
         }
         check_real("eval.test_fraction", e.test_fraction, 0.001, 0.999)?;
         check_count("eval.leave_last_n", e.leave_last_n, 1, 1_000)?;
+        check_count(
+            "eval.validation_windows",
+            e.validation_windows,
+            1,
+            crate::eval::experiment::MAX_VALIDATION_WINDOWS,
+        )?;
         check_count("selection.k", self.selection.k, 1, 200)?;
         check_real("live.refit_after_percent", self.live.refit_after_percent, 0.0, MAX_REFIT_AFTER_PERCENT)?;
         check_count("model.batch_size", self.model.batch_size, 1, 4_096)?;

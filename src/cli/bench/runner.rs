@@ -224,7 +224,9 @@ impl Bench<'_> {
         };
         let users = prepare().map_or(0, |c| c.users.len());
         let search = time_reps_with_setup(0, r, prepare, |ctx| {
-            ctx.map(|mut c| coordinate_ascent(&mut c, &req.config, &settings, &progress).evaluations)
+            ctx.map(|mut c| {
+                coordinate_ascent(std::slice::from_mut(&mut c), &req.config, &settings, &progress).evaluations
+            })
         });
         self.push(BenchRow::new(
             "tune",

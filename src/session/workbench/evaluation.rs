@@ -171,6 +171,7 @@ impl Workbench {
         let settings = TuneSettings {
             k: req.ks.first().copied().unwrap_or(10),
             seed: self.session.eval.seed,
+            windows: self.session.eval.validation_windows,
             ..TuneSettings::default()
         };
         let started = self.jobs.start(name, progress, move |p| {

@@ -70,6 +70,16 @@ fn settings_row(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
             }
         }
         ui.checkbox(&mut e.binary_relevance, "binary relevance");
+        ui.add(
+            egui::DragValue::new(&mut e.validation_windows)
+                .range(1..=crate::eval::experiment::MAX_VALIDATION_WINDOWS)
+                .prefix("validation windows: "),
+        )
+        .accessible_name("validation windows")
+        .on_hover_text(
+            "Tune weights on this many successive validation windows (rolling origin), pooling their shoppers: \
+             a choice that must hold on more shoppers and more than one period",
+        );
         if e != *current {
             cx.commands.push(Command::SetEvalSettings(e));
         }
@@ -253,8 +263,8 @@ fn metrics_table(ui: &mut egui::Ui, cx: &mut PanelContext<'_>, k: usize) {
         let single = t.best_single.map_or(String::new(), |(s, v)| format!(", best single signal {} {v:.4}", s.label()));
         ui.add(
             egui::Label::new(format!(
-                "Tuning on {} validation shoppers: ndcg@{k} start {:.4}, searched {:.4}{single}. Kept: {} ({:.4}).",
-                t.validation_users,
+                "Tuning on {}: ndcg@{k} start {:.4}, searched {:.4}{single}. Kept: {} ({:.4}).",
+                t.shoppers_described(),
                 t.start_ndcg,
                 t.searched_ndcg,
                 t.kept.describe(),
