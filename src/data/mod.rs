@@ -388,7 +388,11 @@ pub fn load_catalogue(path: &Path, mapping: &ColumnMapping) -> Result<(Catalogue
     let resolved = resolve_mapping(&table, TableKind::Catalogue, mapping, &[Role::ItemId], &mut report)?;
     report.notices.extend(columns::normalise_columns(&mut table, &resolved));
     if resolved.get(Role::Title).is_none() {
-        report.notices.push("no title column: items have no text for the semantic signal".to_owned());
+        report.notices.push(
+            "no title column: items are listed by their ids, and the semantic signal embeds only the other text \
+             fields the item text template reads (by default category, brand and description)"
+                .to_owned(),
+        );
     }
     let mut catalogue = Catalogue::from_table(&table, &resolved, &mut report);
     if catalogue.is_empty() {

@@ -42,7 +42,7 @@ pub enum IssueKind {
     NegativePrice,
     /// A quantity that is not a number (value ignored, 1 assumed).
     NonNumericQuantity,
-    /// An item without a title (kept; it cannot be scored by text).
+    /// An item without a title (kept; listed by its id, embedded from its other text fields if any).
     MissingTitle,
     /// A `created_at` value that does not parse (value ignored).
     UnparseableCreatedAt,
@@ -115,7 +115,9 @@ impl IssueKind {
             IssueKind::NonNumericPrice => "non-numeric price (price ignored)",
             IssueKind::NegativePrice => "negative price (price ignored)",
             IssueKind::NonNumericQuantity => "non-numeric quantity (1 assumed)",
-            IssueKind::MissingTitle => "item without a title (kept, no text to embed)",
+            IssueKind::MissingTitle => {
+                "item without a title (kept; listed by its id, embedded from its other text fields if it has any)"
+            }
             IssueKind::UnparseableCreatedAt => "unparseable created_at (ignored)",
             IssueKind::TruncatedText => "text longer than 100,000 characters (truncated)",
         }
