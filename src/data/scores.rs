@@ -453,18 +453,19 @@ fn match_ids(series: &Series, interner: &Interner) -> Vec<u32> {
         && let Ok(s) = series.cast(&DataType::Int64)
         && let Ok(ca) = s.i64()
     {
-        let mut buf = String::new();
-        return ca
+        // The known ids that an integer prints as ("12", not "012" or "+12"), keyed by that
+        // integer: the same matches as printing every cell and looking the text up, without
+        // a string per cell.
+        let numeric: std::collections::HashMap<i64, u32> = interner
+            .names()
             .iter()
-            .map(|v| {
-                v.map_or(BLANK, |v| {
-                    use std::fmt::Write as _;
-                    buf.clear();
-                    let _ = write!(buf, "{v}");
-                    lookup(&buf)
-                })
+            .enumerate()
+            .filter_map(|(i, name)| {
+                let v = name.parse::<i64>().ok().filter(|v| v.to_string() == *name)?;
+                Some((v, u32::try_from(i).ok()?))
             })
             .collect();
+        return ca.iter().map(|v| v.map_or(BLANK, |v| numeric.get(&v).copied().unwrap_or(UNKNOWN))).collect();
     }
     column_cells(series).iter().map(|c| c.as_text().map_or(BLANK, |t| lookup(&t))).collect()
 }
