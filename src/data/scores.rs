@@ -160,6 +160,7 @@ pub fn read_score_file(
     let parts = if meta.is_dir() { part_files(path)? } else { vec![path.to_path_buf()] };
     progress.start_stage("reading scores", parts.len() as u64);
     let mut acc = Accumulator::default();
+    let (users, items) = (IdMatcher::new(users), IdMatcher::new(items));
     let mut formats: Vec<String> = Vec::new();
     for part in &parts {
         progress.check().map_err(|Cancelled| cancelled(path))?;
@@ -167,7 +168,7 @@ pub fn read_score_file(
         if !formats.contains(&table.format_label) {
             formats.push(table.format_label.clone());
         }
-        acc.add_table(&table, users, items)?;
+        acc.add_table(&table, &users, &items)?;
         progress.advance(1);
     }
     let format =
@@ -238,7 +239,7 @@ struct Extracted {
 }
 
 impl Accumulator {
-    fn add_table(&mut self, table: &RawTable, users: &Interner, items: &Interner) -> Result<(), DataError> {
+    fn add_table(&mut self, table: &RawTable, users: &IdMatcher<'_>, items: &IdMatcher<'_>) -> Result<(), DataError> {
         let columns = table.column_names();
         let missing = |role: &str, spellings: &[&str]| DataError::MissingScoreColumn {
             path: table.path.clone(),
@@ -276,7 +277,7 @@ impl Accumulator {
                 Vec::new()
             }
         };
-        let x = Extracted { users: match_ids(user_s, users), items: match_ids(item_s, items), scores, problems, slots };
+        let x = Extracted { users: users.match_ids(user_s), items: items.match_ids(item_s), scores, problems, slots };
         let bad: std::collections::HashSet<usize> = table.bad_rows.iter().map(|(r, _)| *r).collect();
         self.report.malformed += bad.len();
         self.report.rows = total;
@@ -439,35 +440,50 @@ fn id_text(series: &Series, row: usize) -> String {
     column_cells(&cell).first().and_then(|c| c.as_text().map(|t| super::report::shorten(&t, 40))).unwrap_or_default()
 }
 
-/// Matches an id column against `interner` as text (numbers print as the catalogue
-/// writes them: `12`, not `12.0`): an index, [`UNKNOWN`] or [`BLANK`] per row.
-fn match_ids(series: &Series, interner: &Interner) -> Vec<u32> {
-    let lookup = |text: &str| -> u32 {
-        let t = text.trim();
-        if t.is_empty() { BLANK } else { interner.get(t).unwrap_or(UNKNOWN) }
-    };
-    if let Ok(ca) = series.str() {
-        return ca.iter().map(|v| v.map_or(BLANK, lookup)).collect();
+/// Matches id columns against one interner, for every part file of a score file.
+struct IdMatcher<'a> {
+    interner: &'a Interner,
+    /// The known ids that an integer prints as ("12", not "012" or "+12"), keyed by that
+    /// integer; built on the first integer column.
+    numeric: std::sync::OnceLock<std::collections::HashMap<i64, u32>>,
+}
+
+impl<'a> IdMatcher<'a> {
+    fn new(interner: &'a Interner) -> Self {
+        Self { interner, numeric: std::sync::OnceLock::new() }
     }
-    if series.dtype().is_integer()
-        && let Ok(s) = series.cast(&DataType::Int64)
-        && let Ok(ca) = s.i64()
-    {
-        // The known ids that an integer prints as ("12", not "012" or "+12"), keyed by that
-        // integer: the same matches as printing every cell and looking the text up, without
-        // a string per cell.
-        let numeric: std::collections::HashMap<i64, u32> = interner
-            .names()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, name)| {
-                let v = name.parse::<i64>().ok().filter(|v| v.to_string() == *name)?;
-                Some((v, u32::try_from(i).ok()?))
-            })
-            .collect();
-        return ca.iter().map(|v| v.map_or(BLANK, |v| numeric.get(&v).copied().unwrap_or(UNKNOWN))).collect();
+
+    /// Matches an id column as text (numbers print as the catalogue writes them: `12`, not
+    /// `12.0`): an index, [`UNKNOWN`] or [`BLANK`] per row. An integer column is matched
+    /// through [`IdMatcher::numeric`]: the same matches as printing every cell and looking
+    /// the text up, without a string per cell.
+    fn match_ids(&self, series: &Series) -> Vec<u32> {
+        let lookup = |text: &str| -> u32 {
+            let t = text.trim();
+            if t.is_empty() { BLANK } else { self.interner.get(t).unwrap_or(UNKNOWN) }
+        };
+        if let Ok(ca) = series.str() {
+            return ca.iter().map(|v| v.map_or(BLANK, lookup)).collect();
+        }
+        if series.dtype().is_integer()
+            && let Ok(s) = series.cast(&DataType::Int64)
+            && let Ok(ca) = s.i64()
+        {
+            let numeric = self.numeric.get_or_init(|| {
+                self.interner
+                    .names()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, name)| {
+                        let v = name.parse::<i64>().ok().filter(|v| v.to_string() == *name)?;
+                        Some((v, u32::try_from(i).ok()?))
+                    })
+                    .collect()
+            });
+            return ca.iter().map(|v| v.map_or(BLANK, |v| numeric.get(&v).copied().unwrap_or(UNKNOWN))).collect();
+        }
+        column_cells(series).iter().map(|c| c.as_text().map_or(BLANK, |t| lookup(&t))).collect()
     }
-    column_cells(series).iter().map(|c| c.as_text().map_or(BLANK, |t| lookup(&t))).collect()
 }
 
 /// A score column's values as `f32` (numbers as they are, text parsed with a decimal

@@ -326,16 +326,17 @@ pub fn tune(
         req.binary,
         progress,
     )?];
-    let windows = super::split::validation_windows(&dataset.behaviour, req.rule, settings.windows.max(1));
-    if windows.len() > 1 {
+    if settings.windows > 1 {
         // Earlier windows: every signal fitted on that window's events with the parameters
         // just tuned, scored on its validation events.
+        let windows =
+            super::split::earlier_windows(&dataset.behaviour, req.rule, &split.inner_train, settings.windows - 1);
         let earlier = EvalRequest {
             params: tuning.as_ref().map_or_else(|| req.params.clone(), |t| t.params.clone()),
             ..req.clone()
         };
-        for (w, window) in windows.iter().enumerate().skip(1) {
-            progress.start_stage(format!("fitting validation window {} of {}", w + 1, windows.len()), 1);
+        for (w, window) in windows.iter().enumerate() {
+            progress.start_stage(format!("fitting validation window {} of {}", w + 2, windows.len() + 1), 1);
             let (fitted, window_models) = fit_on(dataset, &window.fit, &earlier, progress)?;
             let context = EvalContext::prepare(
                 dataset,

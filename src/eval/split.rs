@@ -168,10 +168,23 @@ pub struct ValidationWindow {
 /// would have no events left to fit or to score.
 pub fn validation_windows(behaviour: &Behaviour, rule: SplitRule, count: usize) -> Vec<ValidationWindow> {
     let split = three_way(behaviour, rule);
-    let mut windows = vec![ValidationWindow { fit: split.inner_train, validation: split.validation }];
-    for w in 1..count {
-        let Some(fit) = windows.last().map(|last| last.fit.clone()) else { break };
-        let next = split_events(behaviour, &fit, inner_rule(rule, w as u64));
+    let first = ValidationWindow { fit: split.inner_train, validation: split.validation };
+    let earlier = earlier_windows(behaviour, rule, &first.fit, count.saturating_sub(1));
+    std::iter::once(first).chain(earlier).collect()
+}
+
+/// Up to `count` validation windows before the one [`three_way`] cuts (whose fitting
+/// events are `latest_fit`), latest first, as [`validation_windows`] cuts them.
+pub fn earlier_windows(
+    behaviour: &Behaviour,
+    rule: SplitRule,
+    latest_fit: &[usize],
+    count: usize,
+) -> Vec<ValidationWindow> {
+    let mut windows: Vec<ValidationWindow> = Vec::new();
+    for w in 1..=count {
+        let fit = windows.last().map_or(latest_fit, |last| &last.fit);
+        let next = split_events(behaviour, fit, inner_rule(rule, w as u64));
         if next.train.is_empty() || next.test.is_empty() {
             break;
         }
