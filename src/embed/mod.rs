@@ -37,4 +37,4 @@ pub use encoder::{DEFAULT_BATCH_SIZE, EmbedPrecision, Embeddings, SentenceEmbedd
 pub use error::EmbedError;
 pub use model::{ModelFiles, default_model_dir};
 pub use template::ItemTextTemplate;
-pub use vectors::{ItemVectors, dot};
+pub use vectors::{ItemVectors, dot, dot_rows_block};

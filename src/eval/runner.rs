@@ -145,18 +145,23 @@ impl EvalContext {
         }
         progress.start_stage("scoring candidates", users.len() as u64);
         let candidates: Vec<Option<CandidateSet>> = users
-            .par_iter()
-            .map(|&u| {
+            .par_chunks(crate::fusion::candidates::SCORE_BLOCK)
+            .flat_map_iter(|block| {
                 if progress.is_cancelled() {
-                    return None;
+                    return block.iter().map(|_| None).collect::<Vec<_>>();
                 }
-                let profile = train.profile(u);
-                let ctx = ScoreContext { profile: &profile, query: None };
-                let mut set = CandidateSet::generate(&scorers, &ctx, n_items, config, &[], None);
-                set.attach_catalogue(&dataset.catalogue);
-                set.prepare(config);
-                progress.advance(1);
-                Some(set)
+                let profiles: Vec<_> = block.iter().map(|&u| train.profile(u)).collect();
+                let ctxs: Vec<ScoreContext<'_>> =
+                    profiles.iter().map(|p| ScoreContext { profile: p, query: None }).collect();
+                let sets = CandidateSet::generate_block(&scorers, &ctxs, n_items, config, &[], None);
+                sets.into_iter()
+                    .map(|mut set| {
+                        set.attach_catalogue(&dataset.catalogue);
+                        set.prepare(config);
+                        progress.advance(1);
+                        Some(set)
+                    })
+                    .collect()
             })
             .collect();
         progress.check()?;

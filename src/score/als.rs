@@ -325,6 +325,19 @@ impl Scorer for AlsScorer {
         }
     }
 
+    fn score_all_block(&self, ctxs: &[ScoreContext<'_>], out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let n = out.len() / ctxs.len().max(1);
+        let users: Vec<Option<Vec<f32>>> = ctxs.iter().map(|c| self.user_vector(c.profile)).collect();
+        let given: Vec<Option<&[f32]>> = users.iter().map(Option::as_deref).collect();
+        let f = self.factors;
+        super::semantic::dot_rows_block(&given, n, |i| self.item_factors.get(i * f..(i + 1) * f), out);
+    }
+
+    fn scores_in_blocks(&self) -> bool {
+        true
+    }
+
     fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {
         let x = self.user_vector(ctx.profile);
         for (o, &i) in out.iter_mut().zip(items) {

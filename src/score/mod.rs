@@ -107,6 +107,26 @@ pub trait Scorer: Send + Sync {
     /// Items the signal has no opinion about get 0. Scores are finite.
     fn score_all(&self, ctx: &ScoreContext<'_>, out: &mut [f32]);
 
+    /// [`Self::score_all`] for several shoppers at once: `out` holds one row of
+    /// `out.len() / ctxs.len()` items per context, in order, with the values `score_all`
+    /// gives. The default scores them one by one; signals whose cost is streaming a large
+    /// matrix per shopper override it (and [`Self::scores_in_blocks`]) to stream it once
+    /// per block.
+    fn score_all_block(&self, ctxs: &[ScoreContext<'_>], out: &mut [f32]) {
+        let n = out.len() / ctxs.len().max(1);
+        if n == 0 {
+            return;
+        }
+        for (ctx, row) in ctxs.iter().zip(out.chunks_exact_mut(n)) {
+            self.score_all(ctx, row);
+        }
+    }
+
+    /// Whether [`Self::score_all_block`] is faster than one `score_all` per shopper.
+    fn scores_in_blocks(&self) -> bool {
+        false
+    }
+
     /// The scores of `items` only, into `out` (same length): the values [`Self::score_all`]
     /// gives them. The default scores every item and picks; signals with an index or a
     /// per-item formula override it (the index path scores only the candidates).

@@ -9,7 +9,7 @@ use super::interactions::{UserProfile, decay};
 use super::params::SemanticParams;
 use super::{ScoreContext, Scorer, SignalId};
 use crate::data::Catalogue;
-pub use crate::embed::{ItemVectors, dot};
+pub use crate::embed::{ItemVectors, dot, dot_rows_block};
 
 /// The semantic signal over precomputed item vectors.
 pub struct SemanticScorer {
@@ -79,6 +79,18 @@ impl Scorer for SemanticScorer {
                 *o = dot(&target, row);
             }
         }
+    }
+
+    fn score_all_block(&self, ctxs: &[ScoreContext<'_>], out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let n = out.len() / ctxs.len().max(1);
+        let targets: Vec<Option<Vec<f32>>> = ctxs.iter().map(|c| self.target(c)).collect();
+        let given: Vec<Option<&[f32]>> = targets.iter().map(Option::as_deref).collect();
+        dot_rows_block(&given, n, |i| self.vectors.row(i as u32), out);
+    }
+
+    fn scores_in_blocks(&self) -> bool {
+        true
     }
 
     fn score_items(&self, ctx: &ScoreContext<'_>, items: &[u32], out: &mut [f32]) {

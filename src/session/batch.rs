@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::engine::{Engine, Target};
+use super::engine::{Engine, TargetState};
 use crate::data::write::{OutColumn, ParquetTableWriter, WriteError};
+use crate::fusion::candidates::SCORE_BLOCK;
 use crate::fusion::{FusionConfig, RankContext, Rule, contributions, rank};
 use crate::jobs::{Cancelled, Progress};
 use crate::score::SignalId;
@@ -161,17 +162,16 @@ type Entry = (u32, f32, Vec<f32>, f32, Vec<f32>);
 /// The extra contribution columns of the learned ranker's attribution.
 const LEARNED_COLUMNS: [&str; 3] = ["embedding", "cheap_features", "baseline"];
 
-/// Ranks one shopper exactly as [`Engine::explain`] does (same candidates, fusion, rules
-/// and re-ranking) and takes the contributions of the `columns` signals.
+/// Ranks one prepared shopper exactly as [`Engine::explain`] does (same candidates,
+/// fusion, rules and re-ranking) and takes the contributions of the `columns` signals.
 fn shopper_list(
     engine: &Engine,
     config: &FusionConfig,
     rules: &[Rule],
-    id: &str,
+    mut state: TargetState,
     top: usize,
     columns: &[SignalId],
 ) -> ShopperList {
-    let mut state = engine.prepare_target(Target::Shopper(id.to_owned()), config, rules);
     state.candidates.prepare(config);
     let rules = engine.rules_in_scope(&state.target, rules);
     let ctx = RankContext { catalogue: engine.catalogue(), rules: &rules, vectors: engine.vectors.as_deref() };
@@ -305,8 +305,13 @@ pub fn write_recommendations(
     let chunks: Vec<&[String]> = if ids.is_empty() { vec![&[]] } else { ids.chunks(CHUNK_SHOPPERS).collect() };
     for chunk in chunks {
         progress.check()?;
-        let lists: Vec<ShopperList> =
-            chunk.par_iter().map(|id| shopper_list(engine, config, rules, id, request.top, &signals)).collect();
+        let lists: Vec<ShopperList> = chunk
+            .par_chunks(SCORE_BLOCK)
+            .flat_map_iter(|block| {
+                let states = engine.prepare_shoppers(block, config, rules);
+                states.into_iter().map(|state| shopper_list(engine, config, rules, state, request.top, &signals))
+            })
+            .collect();
         short_lists += lists.iter().filter(|l| l.entries.len() < request.top).count();
         let columns = chunk_columns(engine, request, chunk, &lists, &signals, learned);
         if names.is_empty() {

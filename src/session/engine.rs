@@ -63,6 +63,16 @@ pub struct TargetState {
     pub notices: Vec<String>,
 }
 
+/// A target before scoring ([`Engine::prepare_target`]'s first half).
+struct StartedTarget {
+    target: Target,
+    profile: UserProfile,
+    known: bool,
+    query: Option<Query>,
+    forced: Vec<u32>,
+    notices: Vec<String>,
+}
+
 /// One explained entry of a ranked list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainedItem {
@@ -287,6 +297,40 @@ impl Engine {
     /// Scores candidates for a target. Pinned items of enabled item-pin rules are
     /// always candidates.
     pub fn prepare_target(&self, target: Target, config: &FusionConfig, rules: &[Rule]) -> TargetState {
+        let start = self.start_target(target, rules);
+        let signals: Vec<SignalId> = match &start.target {
+            Target::Shopper(_) => SignalId::recommend().collect::<Vec<_>>(),
+            Target::Search { .. } => SignalId::search().collect::<Vec<_>>(),
+        };
+        let scorers = self.models.scorers_for(&signals);
+        let ctx = ScoreContext { profile: &start.profile, query: start.query.as_ref() };
+        let search_sources = search_sources();
+        let sources: Option<&[SignalId]> = match &start.target {
+            Target::Search { .. } => Some(&search_sources),
+            Target::Shopper(_) => None,
+        };
+        let candidates = CandidateSet::generate(&scorers, &ctx, self.catalogue().len(), config, &start.forced, sources);
+        self.finish_target(start, candidates, config)
+    }
+
+    /// [`Self::prepare_target`] for several shoppers at once (the same states, in order):
+    /// the signals that score in blocks read their item matrices once for all of them
+    /// ([`CandidateSet::generate_block`]).
+    pub fn prepare_shoppers(&self, ids: &[String], config: &FusionConfig, rules: &[Rule]) -> Vec<TargetState> {
+        let starts: Vec<StartedTarget> =
+            ids.iter().map(|id| self.start_target(Target::Shopper(id.clone()), rules)).collect();
+        let signals: Vec<SignalId> = SignalId::recommend().collect();
+        let scorers = self.models.scorers_for(&signals);
+        let ctxs: Vec<ScoreContext<'_>> =
+            starts.iter().map(|s| ScoreContext { profile: &s.profile, query: None }).collect();
+        let forced: Vec<Vec<u32>> = starts.iter().map(|s| s.forced.clone()).collect();
+        let sets = CandidateSet::generate_block(&scorers, &ctxs, self.catalogue().len(), config, &forced, None);
+        drop(ctxs);
+        starts.into_iter().zip(sets).map(|(start, candidates)| self.finish_target(start, candidates, config)).collect()
+    }
+
+    /// A target's profile, notices and pinned items: what scoring needs.
+    fn start_target(&self, target: Target, rules: &[Rule]) -> StartedTarget {
         let mut notices = Vec::new();
         let (profile, known, query) = match &target {
             Target::Shopper(id) => {
@@ -317,11 +361,6 @@ impl Engine {
                 (p, known, Some(query.clone()))
             }
         };
-        let signals: Vec<SignalId> = match &target {
-            Target::Shopper(_) => SignalId::recommend().collect::<Vec<_>>(),
-            Target::Search { .. } => SignalId::search().collect::<Vec<_>>(),
-        };
-        let scorers = self.models.scorers_for(&signals);
         let rules = self.rules_in_scope(&target, rules);
         let forced: Vec<u32> = rules
             .iter()
@@ -331,13 +370,12 @@ impl Engine {
                 _ => None,
             })
             .collect();
-        let ctx = ScoreContext { profile: &profile, query: query.as_ref() };
-        let search_sources = search_sources();
-        let sources: Option<&[SignalId]> = match &target {
-            Target::Search { .. } => Some(&search_sources),
-            Target::Shopper(_) => None,
-        };
-        let mut candidates = CandidateSet::generate(&scorers, &ctx, self.catalogue().len(), config, &forced, sources);
+        StartedTarget { target, profile, known, query, forced, notices }
+    }
+
+    /// A target's state from its scored candidates: their notices, and the ranker's scores.
+    fn finish_target(&self, start: StartedTarget, mut candidates: CandidateSet, config: &FusionConfig) -> TargetState {
+        let StartedTarget { target, profile, known, mut notices, .. } = start;
         candidates.prepare(config);
         for (signal, n) in &candidates.non_finite {
             notices.push(format!("{} produced {n} NaN or infinite scores; they were treated as 0", signal.label()));
