@@ -53,6 +53,7 @@ fn tiny(epochs: usize) -> TransformerParams {
         learning_rate: 0.01,
         weight_decay: 0.0,
         seed: 7,
+        id_shrinkage: 0.0,
     }
 }
 
@@ -221,4 +222,53 @@ fn the_data_fingerprint_is_saved_and_a_model_of_other_data_is_refused() {
     std::fs::write(&path, b"not safetensors").expect("written");
     let err = TransformerScorer::load(&path, None).err().expect("refused").to_string();
     assert!(err.contains("model.safetensors"), "{err}");
+}
+
+/// `id_shrinkage = k` scales item `i`'s id embedding by `c / (c + k)` (`c` = its shoppers)
+/// and keeps its text projection: the score `h·(s·id + text)` is linear in `s`, so for an
+/// item with `c` shoppers `(score₀ − score₃) / (score₀ − score₉) = (1 − c/(c+3)) / (1 −
+/// c/(c+9)) = (c + 9) / (3 (c + 3))`; an item no shopper has (`c = 0`) is scored from its
+/// text alone whatever `k` (> 0).
+#[test]
+fn id_shrinkage_scales_each_items_id_embedding_by_its_shoppers() {
+    let n = CYCLE as usize + 2;
+    let vectors = one_hot(&[0, 1, 2, 3, 4, 5, 6, 7, 2, 9], 16);
+    let mut data = cycle_data(n);
+    // Every walk's items, once per shopper (the cycle's shoppers of each item, by hand from
+    // `cycle_data`: walks of 3 to 11 steps from every start).
+    let mut triples = Vec::new();
+    for (u, h) in data.history.iter().enumerate() {
+        let mut items: Vec<u32> = h.iter().map(|e| e.item).collect();
+        items.sort_unstable();
+        items.dedup();
+        triples.extend(items.into_iter().map(|i| (i, u as u32, 1.0)));
+    }
+    data.by_item = recfuse::score::SparseRows::from_triples(n, triples);
+    let shoppers = |i: usize| data.history.iter().filter(|h| h.iter().any(|e| e.item as usize == i)).count() as f64;
+    let trained = || fit(&data, Some(&vectors), &tiny(10));
+    let plain = scores(&trained(), &[0, 1], n);
+    let by_k = |k: f32| scores(&trained().with_id_shrinkage(&data, k).expect("shrink"), &[0, 1], n);
+    let (three, nine) = (by_k(3.0), by_k(9.0));
+    assert_eq!(scores(&trained().with_id_shrinkage(&data, 0.0).expect("no shrink"), &[0, 1], n), plain);
+    let mut compared = 0;
+    for i in 0..CYCLE as usize {
+        let c = shoppers(i);
+        assert!(c > 0.0, "item {i} has shoppers");
+        let (d3, d9) = (f64::from(plain[i] - three[i]), f64::from(plain[i] - nine[i]));
+        if d9.abs() > 1e-2 {
+            let expected = (c + 9.0) / (3.0 * (c + 3.0));
+            assert!(
+                (d3 / d9 - expected).abs() < 2e-3 * expected.max(1.0),
+                "item {i} (c = {c}): {} vs {expected}",
+                d3 / d9
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 4, "only {compared} items moved enough to compare");
+    for i in [CYCLE as usize, CYCLE as usize + 1] {
+        assert_eq!(shoppers(i), 0.0);
+        assert!((three[i] - nine[i]).abs() < 1e-5, "item {i} (no shopper): {} vs {}", three[i], nine[i]);
+        assert!((plain[i] - three[i]).abs() > 1e-4, "item {i}: its id embedding took part before");
+    }
 }

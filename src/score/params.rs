@@ -263,6 +263,12 @@ pub struct TransformerParams {
     pub weight_decay: f64,
     /// Seed of the initial weights, batch order, negatives and dropout.
     pub seed: u64,
+    /// Shrinks rare items toward their text when scoring: an item with `c` training
+    /// shoppers has its learned id embedding scaled by `c / (c + k)`, `k` = this, while
+    /// its text projection is kept whole — an item seen by few shoppers (whose id
+    /// embedding has learned little) is scored mostly from its text. 0 = the vectors as
+    /// trained. Training is unchanged, so changing it needs no retraining.
+    pub id_shrinkage: f32,
 }
 
 /// The training objective of the `transformer` signal.
@@ -306,6 +312,7 @@ impl Default for TransformerParams {
             learning_rate: 3e-3,
             weight_decay: 0.01,
             seed: 42,
+            id_shrinkage: 0.0,
         }
     }
 }
@@ -347,6 +354,7 @@ impl SignalParams {
         check_count("transformer.negatives", t.negatives, 1, 100_000)?;
         check_real("transformer.learning_rate", t.learning_rate, 1e-7, 1.0)?;
         check_real("transformer.weight_decay", t.weight_decay, 0.0, 1.0)?;
+        check_real("transformer.id_shrinkage", f64::from(t.id_shrinkage), 0.0, 1e6)?;
         Ok(())
     }
 }

@@ -99,7 +99,25 @@ impl TransformerScorer {
         on_epoch: &mut dyn FnMut(&EpochReport),
     ) -> Result<(Self, TrainReport), TransformerError> {
         let (model, report) = train::train(interactions, vectors, params, progress, on_epoch)?;
-        Ok((Self::from_model(model)?, report))
+        Ok((Self::from_model(model)?.with_id_shrinkage(interactions, params.id_shrinkage)?, report))
+    }
+
+    /// The scoring table with [`TransformerParams::id_shrinkage`] `k` applied: each item's
+    /// id embedding scaled by `c / (c + k)` for its `c` shoppers in `interactions` (the
+    /// training data), its text projection whole. `k = 0` gives the table as trained.
+    pub fn with_id_shrinkage(mut self, interactions: &Interactions, k: f32) -> Result<Self, TransformerError> {
+        if k <= 0.0 {
+            return Ok(self);
+        }
+        let n = self.model.config.n_items;
+        let scale: Vec<f32> = (0..n)
+            .map(|i| {
+                let c = interactions.by_item.row(i).0.len() as f32;
+                c / (c + k)
+            })
+            .collect();
+        self.table = self.model.item_table_scaled(&scale)?.flatten_all()?.to_vec1()?;
+        Ok(self)
     }
 
     fn from_model(model: SeqModel) -> Result<Self, TransformerError> {

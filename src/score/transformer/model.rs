@@ -276,6 +276,19 @@ impl SeqModel {
         Ok(v.reshape(dims)?)
     }
 
+    /// [`Self::item_table`] with each item's id embedding scaled by `id_scale[i]` (the
+    /// text projection unchanged).
+    pub(super) fn item_table_scaled(&self, id_scale: &[f32]) -> Result<Tensor, TransformerError> {
+        let n = self.config.n_items;
+        let ids = Tensor::arange(0u32, n as u32, &Device::Cpu)?;
+        let scale = Tensor::from_slice(id_scale, (n, 1), &Device::Cpu)?;
+        let mut v = self.w("item.id")?.index_select(&ids, 0)?.broadcast_mul(&scale)?;
+        if let Some(texts) = &self.texts {
+            v = (v + texts.index_select(&ids, 0)?.matmul(self.w("item.text")?)?)?;
+        }
+        Ok(v)
+    }
+
     /// Every catalogue item's input vector, `[n_items, dim]` (the scoring table).
     pub(super) fn item_table(&self) -> Result<Tensor, TransformerError> {
         let ids = Tensor::arange(0u32, self.config.n_items as u32, &Device::Cpu)?;

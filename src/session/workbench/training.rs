@@ -260,9 +260,10 @@ impl Workbench {
         let Some(engine) = self.data.engine() else { return false };
         self.training.saved = None;
         let fingerprint = data_fingerprint(&engine.dataset);
+        let shrinkage = self.session.params.transformer.id_shrinkage;
         let loaded = TransformerScorer::load(&path, engine.vectors.as_deref()).and_then(|s| {
             s.check_data(&fingerprint)?;
-            Ok(s)
+            s.with_id_shrinkage(&engine.interactions, shrinkage)
         });
         match loaded {
             Ok(scorer) => {
