@@ -272,3 +272,29 @@ fn id_shrinkage_scales_each_items_id_embedding_by_its_shoppers() {
         assert!((plain[i] - three[i]).abs() > 1e-4, "item {i}: its id embedding took part before");
     }
 }
+
+/// An item added after training (live: a new catalogue row, then embedded) is scored from
+/// its text: its vector is the projection of its text alone. Item 8 arrives with C's text
+/// (item 2); C's text part learned what follows A, B as much as C's id part did (one-hot
+/// texts, the same gradient), so after A, B item 8 ranks right after C. Before the
+/// extension the model has no row for it (score 0); nothing to add gives `None`.
+#[test]
+fn an_item_added_after_training_is_scored_from_its_text() {
+    let trained_on = one_hot(&[0, 1, 2, 3, 4, 5, 6, 7], 16);
+    let s = fit(&cycle_data(CYCLE as usize), Some(&trained_on), &tiny(40));
+    let n = CYCLE as usize + 1;
+    assert_eq!(scores(&s, &[0, 1], n)[8], 0.0, "no row for the new item yet");
+    assert!(s.extended_to(&trained_on).expect("extend").is_none(), "no new item");
+    assert!(s.extended_to(&one_hot(&[0, 1, 2, 3, 4, 5, 6, 7, 2], 8)).expect("extend").is_none(), "other width");
+    let grown = s.extended_to(&one_hot(&[0, 1, 2, 3, 4, 5, 6, 7, 2], 16)).expect("extend").expect("one new item");
+    let sc = scores(&grown, &[0, 1], n);
+    assert_eq!(&ranking(&sc)[..2], &[2, 8], "C, then the new item with C's text: {sc:?}");
+    // The trained items' scores are unchanged.
+    assert_eq!(&sc[..8], &scores(&s, &[0, 1], 8)[..]);
+    // Through the trait, as `Engine::attach_vectors` calls it.
+    let via_trait = s.with_new_item_vectors(&one_hot(&[0, 1, 2, 3, 4, 5, 6, 7, 2], 16)).expect("extended");
+    let mut out = vec![f32::NAN; n];
+    let profile = UserProfile { user: None, items: Vec::new(), events: events(&[0, 1]), now: 0 };
+    via_trait.score_all(&ScoreContext { profile: &profile, query: None }, &mut out);
+    assert_eq!(out, sc);
+}

@@ -160,6 +160,13 @@ pub trait Scorer: Send + Sync {
         items.iter().map(|&item| self.evidence(ctx, item, catalogue)).collect()
     }
 
+    /// A copy that also scores the items past the ones it was trained on, from their item
+    /// vectors in `vectors` (items added to the catalogue since), where the signal can;
+    /// `None` when it has nothing to add (the default).
+    fn with_new_item_vectors(&self, _vectors: &crate::embed::ItemVectors) -> Option<std::sync::Arc<dyn Scorer>> {
+        None
+    }
+
     /// Takes in live events without a refit, where that is cheap. The default says the
     /// signal is stale until it is fitted again.
     fn live_update(&self, _change: &LiveChange<'_>) -> LiveUpdate {

@@ -153,7 +153,7 @@ impl Engine {
     ///
     /// A transformer trained on demand (off in `params`, installed with [`Self::install`])
     /// is kept: it carries the vectors it was trained with, and re-embedding must not
-    /// train it again.
+    /// train it again; items added since are scored from their text vectors.
     pub fn attach_vectors(&mut self, vectors: Result<Arc<ItemVectors>, String>, params: &SignalParams) {
         let trained =
             if params.transformer.enabled { None } else { self.models.scorers.get(&SignalId::TRANSFORMER).cloned() };
@@ -166,6 +166,8 @@ impl Engine {
         self.models.refit_vector_signals(&input, params);
         self.vectors = vectors.ok();
         if let Some(scorer) = trained {
+            // Items added since it was trained are scored from their text.
+            let scorer = self.vectors.as_deref().and_then(|v| scorer.with_new_item_vectors(v)).unwrap_or(scorer);
             self.install(SignalId::TRANSFORMER, scorer);
         }
     }

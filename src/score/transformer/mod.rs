@@ -77,7 +77,7 @@ pub fn sequence(events: &[HistoryEvent], n_items: usize) -> Vec<u32> {
 
 /// A trained sequence transformer, ready to score.
 pub struct TransformerScorer {
-    model: SeqModel,
+    model: Arc<SeqModel>,
     /// Every item's input vector, `n_items × dim`, row-major.
     table: Vec<f32>,
     /// What the caller says identifies the data it was trained on (saved with the
@@ -122,7 +122,31 @@ impl TransformerScorer {
 
     fn from_model(model: SeqModel) -> Result<Self, TransformerError> {
         let table = model.item_table()?.flatten_all()?.to_vec1()?;
-        Ok(Self { model, table, fingerprint: String::new() })
+        Ok(Self { model: Arc::new(model), table, fingerprint: String::new() })
+    }
+
+    /// The scorer with rows for the items of `vectors` past the trained ones: each new
+    /// item's vector is the projection of its text vector alone (no id embedding was
+    /// learned for it; an item without text gets zeros). `None` when the model reads no
+    /// text, the vectors have another width, or no item is new.
+    pub fn extended_to(&self, vectors: &ItemVectors) -> Result<Option<Self>, TransformerError> {
+        let c = self.model.config;
+        let have = self.table.len() / c.dim.max(1);
+        if c.text_dim == 0 || vectors.dim != c.text_dim || vectors.len() <= have {
+            return Ok(None);
+        }
+        let new = vectors.len() - have;
+        let mut texts = vec![0.0f32; new * c.text_dim];
+        for (k, chunk) in texts.chunks_exact_mut(c.text_dim).enumerate() {
+            if let Some(row) = vectors.row((have + k) as u32) {
+                chunk.copy_from_slice(row);
+            }
+        }
+        let rows = Tensor::from_vec(texts, (new, c.text_dim), &Device::Cpu)?;
+        let projected: Vec<f32> = self.model.project_texts(&rows)?.flatten_all()?.to_vec1()?;
+        let mut table = self.table.clone();
+        table.extend(projected);
+        Ok(Some(Self { model: self.model.clone(), table, fingerprint: self.fingerprint.clone() }))
     }
 
     /// Records what identifies the training data (saved with the weights).
@@ -232,6 +256,14 @@ impl Scorer for TransformerScorer {
         }
     }
 
+    /// New catalogue items get their text's projection (see [`TransformerScorer::extended_to`]).
+    fn with_new_item_vectors(&self, vectors: &ItemVectors) -> Option<Arc<dyn Scorer>> {
+        match self.extended_to(vectors) {
+            Ok(Some(s)) => Some(Arc::new(s)),
+            _ => None,
+        }
+    }
+
     /// Scores from the shopper's history at scoring time: live events need nothing more.
     fn live_update(&self, _change: &super::LiveChange<'_>) -> super::LiveUpdate {
         super::LiveUpdate::FromProfile
@@ -289,7 +321,9 @@ pub(crate) const SPEC: SignalSpec = SignalSpec {
     search_source: false,
     params_summary: |p| {
         let t = &p.transformer;
-        format!("{}×{} blocks, {} items, {} epochs, {}", t.dim, t.blocks, t.max_len, t.epochs, t.loss.name())
+        let shrink =
+            if t.id_shrinkage > 0.0 { format!(", id shrinkage k = {}", t.id_shrinkage) } else { String::new() };
+        format!("{}×{} blocks, {} items, {} epochs, {}{shrink}", t.dim, t.blocks, t.max_len, t.epochs, t.loss.name())
     },
     needs_vectors: true,
     fit,

@@ -289,6 +289,12 @@ impl SeqModel {
         Ok(v)
     }
 
+    /// Text vectors `[n, text_dim]` projected to item vectors `[n, dim]` (the text part of
+    /// an item's input vector).
+    pub(super) fn project_texts(&self, texts: &Tensor) -> Result<Tensor, TransformerError> {
+        Ok(texts.matmul(self.w("item.text")?)?)
+    }
+
     /// Every catalogue item's input vector, `[n_items, dim]` (the scoring table).
     pub(super) fn item_table(&self) -> Result<Tensor, TransformerError> {
         let ids = Tensor::arange(0u32, self.config.n_items as u32, &Device::Cpu)?;
