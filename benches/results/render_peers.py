@@ -13,6 +13,7 @@ DATASETS = [
     ("retail", "Full Online Retail"),
     ("ml_leave5", "MovieLens leave-last-5"),
     ("ml_temporal", "MovieLens temporal"),
+    ("cj", "Complete Journey"),
     ("retail300", "300 Online Retail shoppers (cut)"),
     ("ml100_leave5", "100 MovieLens users, leave-last-5 (cut)"),
     ("ml100_temporal", "100 MovieLens users, temporal (cut)"),
