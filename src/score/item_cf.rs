@@ -159,11 +159,22 @@ impl ItemCfScorer {
             )
             .collect();
         progress.check()?;
-        let mut triples = Vec::new();
-        for (j, row) in rows.into_iter().enumerate() {
-            triples.extend(row.into_iter().map(|(i, s)| (j as u32, i, s)));
+        // Straight into compressed rows (columns ascending, as `SparseRows` keeps them),
+        // without a triple per neighbour: at 1 M items that list was gigabytes.
+        let total = rows.iter().map(Vec::len).sum();
+        let mut neighbours = SparseRows {
+            ptr: Vec::with_capacity(n_items + 1),
+            idx: Vec::with_capacity(total),
+            val: Vec::with_capacity(total),
+        };
+        neighbours.ptr.push(0);
+        for mut row in rows {
+            row.sort_unstable_by_key(|&(i, _)| i);
+            neighbours.idx.extend(row.iter().map(|&(i, _)| i));
+            neighbours.val.extend(row.iter().map(|&(_, s)| s));
+            neighbours.ptr.push(neighbours.idx.len());
         }
-        Ok(Self { neighbours: SparseRows::from_triples(n_items, triples), transform: t, k })
+        Ok(Self { neighbours, transform: t, k })
     }
 
     /// The neighbour lists of the items with new events, computed again on the updated
