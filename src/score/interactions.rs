@@ -221,7 +221,17 @@ impl Interactions {
     /// catalogue of `n_items` items.
     pub fn build(behaviour: &Behaviour, selected: &[usize], n_items: usize) -> Self {
         let n_users = behaviour.users.len();
-        let mut history: Vec<Vec<HistoryEvent>> = vec![Vec::new(); n_users];
+        // Each history sized once (grown by doubling, a vector can hold twice what it uses).
+        let mut per_user = vec![0usize; n_users];
+        for &e in selected {
+            if let (Some(&u), Some(&i)) = (behaviour.user.get(e), behaviour.item.get(e))
+                && (i as usize) < n_items
+                && let Some(count) = per_user.get_mut(u as usize)
+            {
+                *count += 1;
+            }
+        }
+        let mut history: Vec<Vec<HistoryEvent>> = per_user.into_iter().map(Vec::with_capacity).collect();
         let mut first_seen: Vec<Option<i64>> = vec![None; n_items];
         let mut triples = Vec::with_capacity(selected.len());
         let mut now = i64::MIN;
