@@ -193,6 +193,25 @@ impl SparseRows {
         self.val.extend_from_slice(val);
         self.ptr.push(self.idx.len());
     }
+
+    /// Appends a row given as (column, value) pairs in any order (sorted here by column;
+    /// the columns must be distinct).
+    pub fn push_pairs(&mut self, pairs: &mut [(u32, f32)]) {
+        if self.ptr.is_empty() {
+            self.ptr.push(0);
+        }
+        pairs.sort_unstable_by_key(|&(c, _)| c);
+        self.idx.extend(pairs.iter().map(|&(c, _)| c));
+        self.val.extend(pairs.iter().map(|&(_, v)| v));
+        self.ptr.push(self.idx.len());
+    }
+
+    /// No rows yet, with room for `rows` rows and `entries` entries.
+    pub fn with_capacity(rows: usize, entries: usize) -> Self {
+        let mut ptr = Vec::with_capacity(rows + 1);
+        ptr.push(0);
+        SparseRows { ptr, idx: Vec::with_capacity(entries), val: Vec::with_capacity(entries) }
+    }
 }
 
 /// Training interactions.

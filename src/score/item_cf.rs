@@ -159,20 +159,11 @@ impl ItemCfScorer {
             )
             .collect();
         progress.check()?;
-        // Straight into compressed rows (columns ascending, as `SparseRows` keeps them),
-        // without a triple per neighbour: at 1 M items that list was gigabytes.
-        let total = rows.iter().map(Vec::len).sum();
-        let mut neighbours = SparseRows {
-            ptr: Vec::with_capacity(n_items + 1),
-            idx: Vec::with_capacity(total),
-            val: Vec::with_capacity(total),
-        };
-        neighbours.ptr.push(0);
+        // Straight into compressed rows, without a triple per neighbour: at 1 M items that
+        // list was gigabytes.
+        let mut neighbours = SparseRows::with_capacity(n_items, rows.iter().map(Vec::len).sum());
         for mut row in rows {
-            row.sort_unstable_by_key(|&(i, _)| i);
-            neighbours.idx.extend(row.iter().map(|&(i, _)| i));
-            neighbours.val.extend(row.iter().map(|&(_, s)| s));
-            neighbours.ptr.push(neighbours.idx.len());
+            neighbours.push_pairs(&mut row);
         }
         Ok(Self { neighbours, transform: t, k })
     }
@@ -184,7 +175,7 @@ impl ItemCfScorer {
         let n_items = data.n_items;
         let transformed = Transformed::new(data, self.transform);
         let norms = item_norms(&transformed.by_item, n_items);
-        let fresh: std::collections::HashMap<u32, Vec<(u32, f32)>> = items
+        let mut fresh: std::collections::HashMap<u32, Vec<(u32, f32)>> = items
             .par_iter()
             .map_init(
                 || Scratch::new(n_items),
@@ -193,13 +184,8 @@ impl ItemCfScorer {
             .collect();
         let mut neighbours = SparseRows { ptr: vec![0], idx: Vec::new(), val: Vec::new() };
         for j in 0..n_items {
-            match fresh.get(&(j as u32)) {
-                Some(row) => {
-                    let mut row = row.clone();
-                    row.sort_unstable_by_key(|&(i, _)| i);
-                    let (idx, val): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
-                    neighbours.push_row(&idx, &val);
-                }
+            match fresh.get_mut(&(j as u32)) {
+                Some(row) => neighbours.push_pairs(row),
                 None => {
                     let (idx, sims) = self.neighbours.row(j);
                     neighbours.push_row(idx, sims);

@@ -119,10 +119,7 @@ impl SequentialScorer {
                     out.push_row(idx, val);
                 }
                 _ => {
-                    let mut pairs = successor_row(row, params.max_successors);
-                    pairs.sort_unstable_by_key(|&(b, _)| b);
-                    let (idx, val): (Vec<u32>, Vec<f32>) = pairs.into_iter().unzip();
-                    out.push_row(&idx, &val);
+                    out.push_pairs(&mut successor_row(row, params.max_successors));
                 }
             }
         }
