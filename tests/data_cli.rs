@@ -40,3 +40,19 @@ fn validate_fatal_exits_non_zero_and_names_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.csv") && err.contains("empty"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    // `recfuse validate … | head -0`: the reader is gone before the report is written.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = recfuse()
+        .args(["validate", "--catalogue", &sample("catalogue.csv"), "--behaviour", &sample("events.csv")])
+        .stdout(writer)
+        .output()
+        .expect("run recfuse");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
